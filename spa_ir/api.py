@@ -1,0 +1,47 @@
+"""spa's Python API: import a model into a Program, save/load it, emit it again.
+
+    prog = spa_ir.api.import_torch(torchvision.models.resnet18(), [torch.randn(1, 3, 64, 64)])
+    prog.save("r18.mlir")                       # r18.mlir + r18.safetensors
+    gm = spa_ir.api.to_torch(prog)              # torch.fx.GraphModule with the original parameter names
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from spa_ir.frontend_torch import build_model, import_exported, import_module, import_pt2
+from spa_ir.program import Program
+from spa_ir.weights import WeightStore
+
+
+def import_torch(model: torch.nn.Module, example_inputs: Sequence[Any], name: str = "model") -> Program:
+    return import_module(model, example_inputs, name)
+
+
+def import_onnx(path: str | os.PathLike[str]) -> Program:
+    from spa_ir.frontend_onnx import import_onnx_to_mlir
+    from spa_ir.mlir_bridge import to_xdsl
+
+    tm_module, arrays = import_onnx_to_mlir(path)
+    module = to_xdsl(tm_module, str(path))
+    tensors = {name: torch.from_numpy(a.copy()) for name, a in arrays.items()}
+    program = Program(module, WeightStore(tensors), str(path))
+    program.check_weights()
+    return program
+
+
+def load(mlir_path: str | os.PathLike[str]) -> Program:
+    return Program.load(mlir_path)
+
+
+def to_torch(program: Program) -> torch.fx.GraphModule:
+    from spa_ir.backend_torch import to_graph_module
+
+    return to_graph_module(program)
+
+
+__all__ = ["Program", "build_model", "import_exported", "import_onnx", "import_pt2", "import_torch", "load", "to_torch"]

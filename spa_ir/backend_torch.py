@@ -1,0 +1,194 @@
+"""Backend: IR + weights -> torch.fx.GraphModule, with parameters and buffers under their original names.
+
+Every torch-dialect op `torch.<ns>.<op>[.<overload>]` maps generically to `torch.ops.<ns>.<op>.<overload>`
+(`default` when absent), its operands matched to the overload's schema. Arguments whose schema type is
+ScalarType / Layout / MemoryFormat arrive as torch-mlir's integer codes and are turned back into torch
+objects. Only the few non-aten ops (constants, lists, `spa.param`, return) have entries in `_SPECIAL`.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.fx as fx
+from xdsl.dialects import func
+from xdsl.ir import Operation, SSAValue
+
+from spa_ir.errors import SpaError
+from spa_ir.program import Program
+
+Env = dict[SSAValue, Any]
+
+
+def _inverse(table: dict[Any, int]) -> dict[int, Any]:
+    return {v: k for k, v in table.items()}
+
+
+def _code_tables() -> dict[str, dict[int, Any]]:
+    from torch_mlir.extras.fx_importer import TORCH_DTYPE_TO_INT, TORCH_LAYOUT_TO_INT, TORCH_MEMORY_FORMAT_TO_INT
+
+    return {
+        "ScalarType": _inverse(TORCH_DTYPE_TO_INT),
+        "Layout": _inverse(TORCH_LAYOUT_TO_INT),
+        "MemoryFormat": _inverse(TORCH_MEMORY_FORMAT_TO_INT),
+    }
+
+
+_CODES: dict[str, dict[int, Any]] | None = None
+
+
+def _decode(schema_type: torch.Type, value: Any) -> Any:
+    """torch-mlir passes dtype/layout/memory-format as ints; aten wants the torch objects."""
+    global _CODES
+    if not isinstance(value, int) or isinstance(value, bool):
+        return value
+    t = schema_type.getElementType() if isinstance(schema_type, torch.OptionalType) else schema_type
+    kind = str(t)
+    if kind in ("ScalarType", "Layout", "MemoryFormat"):
+        _CODES = _CODES or _code_tables()
+        return _CODES[kind][value]
+    return value
+
+
+def resolve_overload(op_name: str) -> torch._ops.OpOverload:
+    """`torch.aten.add.Tensor` -> torch.ops.aten.add.Tensor; `torch.aten.conv2d` -> torch.ops.aten.conv2d.default."""
+    parts = op_name.split(".")
+    if len(parts) < 3 or parts[0] != "torch":
+        raise SpaError(f"op '{op_name}' has no PyTorch equivalent")
+    ns, name = parts[1], parts[2]
+    overload = ".".join(parts[3:]) or "default"
+    try:
+        packet = getattr(getattr(torch.ops, ns), name)
+        return getattr(packet, overload)
+    except (AttributeError, RuntimeError):
+        raise SpaError(f"op '{op_name}' has no PyTorch equivalent (torch.ops.{ns}.{name}.{overload})") from None
+
+
+class _Emitter:
+    """Walks a func.func and builds the fx.Graph, one op at a time."""
+
+    def __init__(self, program: Program):
+        self.program = program
+        self.graph = fx.Graph()
+        self.root = torch.nn.Module()
+        self.env: Env = {}
+        self.attr_nodes: dict[str, fx.Node] = {}
+
+    def value(self, v: SSAValue) -> Any:
+        return self.env[v]
+
+    def emit_param(self, op: Operation) -> Any:
+        name = op.weight_name  # type: ignore[attr-defined]
+        if name not in self.attr_nodes:
+            tensor = self.program.tensor(op)  # type: ignore[arg-type]
+            _set_nested(self.root, name, tensor, buffer=op.is_buffer)  # type: ignore[attr-defined]
+            self.attr_nodes[name] = self.graph.get_attr(name)
+        return self.attr_nodes[name]
+
+    def emit_literal(self, op: Operation) -> Any:
+        import numpy as np
+
+        attr = op.value  # type: ignore[attr-defined]
+        from spa_ir.dtypes import torch_dtype
+
+        t = op.results[0].type
+        data = torch.from_numpy(np.array(attr.get_values()).reshape(tuple(t.get_shape()))).to(torch_dtype(str(t.dtype)))  # type: ignore[attr-defined]
+        name = f"_literal{len(self.attr_nodes)}"
+        _set_nested(self.root, name, data, buffer=True)
+        self.attr_nodes[name] = self.graph.get_attr(name)
+        return self.attr_nodes[name]
+
+    def emit_aten(self, op: Operation) -> Any:
+        op_name = op.op_name.data if op.name == "torch.operator" else op.name  # type: ignore[attr-defined]
+        overload = resolve_overload(op_name)
+        schema = overload._schema
+        if len(schema.arguments) != len(op.operands):
+            raise SpaError(f"'{op_name}' has {len(op.operands)} operands but its schema {schema} takes {len(schema.arguments)}")
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        for arg, operand in zip(schema.arguments, op.operands):
+            v = _decode(arg.type, self.value(operand))
+            if arg.kwarg_only:
+                kwargs[arg.name] = v
+            else:
+                args.append(v)
+        return self.graph.call_function(overload, tuple(args), kwargs)
+
+    def run(self, fn: func.FuncOp) -> fx.GraphModule:
+        for i, arg in enumerate(fn.body.block.args):
+            self.env[arg] = self.graph.placeholder(arg.name_hint or f"input_{i}")
+        for op in fn.body.block.ops:
+            if isinstance(op, func.ReturnOp):
+                outs = [self.value(v) for v in op.arguments]
+                self.graph.output(outs[0] if len(outs) == 1 else tuple(outs))
+                break
+            handler = _SPECIAL.get(op.name, _Emitter.emit_aten)
+            try:
+                result = handler(self, op)
+            except SpaError as e:
+                raise SpaError(e.message, where=f"{self.program.source}: {_where(op)}") from None
+            if len(op.results) == 1:
+                self.env[op.results[0]] = result
+            else:
+                for i, r in enumerate(op.results):
+                    self.env[r] = self.graph.call_function(operator.getitem, (result, i))
+        gm = fx.GraphModule(self.root, self.graph)
+        gm.graph.eliminate_dead_code()
+        gm.recompile()
+        return gm
+
+
+def _where(op: Operation) -> str:
+    loc = getattr(op, "location", None)
+    return f"'{op.name}' at {loc}" if loc is not None else f"'{op.name}'"
+
+
+def _set_nested(root: torch.nn.Module, dotted: str, tensor: torch.Tensor, *, buffer: bool) -> None:
+    """Register `layer1.0.conv1.weight` on root, creating the intermediate modules."""
+    *path, leaf = dotted.split(".")
+    mod = root
+    for part in path:
+        child = mod._modules.get(part)
+        if child is None:
+            child = torch.nn.Module()
+            mod.add_module(part, child)
+        mod = child
+    if buffer or not tensor.is_floating_point():
+        mod.register_buffer(leaf, tensor)
+    else:
+        mod.register_parameter(leaf, torch.nn.Parameter(tensor, requires_grad=False))
+
+
+def _constant(op: Operation) -> Any:
+    value = op.value  # type: ignore[attr-defined]
+    data = getattr(value, "value", value)
+    return getattr(data, "data", data)
+
+
+_SPECIAL: dict[str, Callable[[_Emitter, Operation], Any]] = {
+    "spa.param": _Emitter.emit_param,
+    "torch.vtensor.literal": _Emitter.emit_literal,
+    "torch.constant.int": lambda e, op: int(_constant(op)),
+    "torch.constant.float": lambda e, op: float(_constant(op)),
+    "torch.constant.bool": lambda e, op: bool(_constant(op)),
+    "torch.constant.str": lambda e, op: str(_constant(op)),
+    "torch.constant.device": lambda e, op: str(_constant(op)),
+    "torch.constant.none": lambda e, op: None,
+    "torch.prim.ListConstruct": lambda e, op: [e.value(v) for v in op.operands],
+    "torch.prim.TupleConstruct": lambda e, op: tuple(e.value(v) for v in op.operands),
+}
+
+
+def main_function(program: Program) -> func.FuncOp:
+    funcs = [op for op in program.module.ops if isinstance(op, func.FuncOp)]
+    if not funcs:
+        raise SpaError("the IR has no func.func to emit", where=program.source)
+    return next((f for f in funcs if f.sym_name.data == "main"), funcs[0])
+
+
+def to_graph_module(program: Program) -> fx.GraphModule:
+    """The IR's main function as a runnable GraphModule (CPU tensors; move it with `.to(device)`)."""
+    return _Emitter(program).run(main_function(program))

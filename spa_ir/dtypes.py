@@ -1,0 +1,37 @@
+"""The one table between torch-mlir dtype spellings and torch dtypes."""
+
+from __future__ import annotations
+
+import torch
+
+from spa_ir.errors import SpaError
+
+MLIR_TO_TORCH: dict[str, torch.dtype] = {
+    "f32": torch.float32,
+    "f64": torch.float64,
+    "f16": torch.float16,
+    "bf16": torch.bfloat16,
+    "si64": torch.int64,
+    "si32": torch.int32,
+    "si16": torch.int16,
+    "si8": torch.int8,
+    "ui8": torch.uint8,
+    "i1": torch.bool,
+    "complex<f32>": torch.complex64,
+    "complex<f64>": torch.complex128,
+}
+TORCH_TO_MLIR: dict[torch.dtype, str] = {v: k for k, v in MLIR_TO_TORCH.items()}
+
+
+def torch_dtype(mlir_dtype: str) -> torch.dtype:
+    try:
+        return MLIR_TO_TORCH[mlir_dtype]
+    except KeyError:
+        raise SpaError(f"unsupported tensor element type '{mlir_dtype}'") from None
+
+
+def mlir_dtype(dtype: torch.dtype) -> str:
+    try:
+        return TORCH_TO_MLIR[dtype]
+    except KeyError:
+        raise SpaError(f"unsupported torch dtype {dtype}") from None

@@ -1,0 +1,109 @@
+"""PyTorch frontend: nn.Module (or a saved .pt2 ExportedProgram) -> Program.
+
+torch.export (non-strict, then `run_decompositions({})` to functionalize while keeping ops such as
+aten.conv2d / aten.linear / aten.layer_norm recognizable) -> torch-mlir's FX importer, with a hook
+that turns every parameter, buffer and lifted constant into a named `spa.param` whose tensor goes to
+the weight store. Op locations carry the nn.Module path (`layer1.0.conv1`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from spa_ir.errors import SpaError
+from spa_ir.mlir_bridge import make_param_op, to_xdsl, torch_mlir_context
+from spa_ir.program import Program
+from spa_ir.weights import WeightStore
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0] if text else ''}"
+
+
+def capture(model: torch.nn.Module, example_inputs: Sequence[Any], name: str = "model") -> torch.export.ExportedProgram:
+    """torch.export in eval mode; a model that cannot be captured raises SpaError naming the cause."""
+    try:
+        ep = torch.export.export(model.eval(), tuple(example_inputs), strict=False)
+        return ep.run_decompositions({})
+    except Exception as e:
+        raise SpaError(f"cannot capture model with torch.export: {_first_line(e)}", where=name) from None
+
+
+def module_path(node: torch.fx.Node) -> str:
+    """The innermost nn.Module path of an FX node (`layer1.0.conv1`), else the node's name."""
+    stack = node.meta.get("nn_module_stack")
+    if stack:
+        path = list(stack.values())[-1][0]
+        if path:
+            return str(path)
+    return node.name
+
+
+def import_exported(ep: torch.export.ExportedProgram, source: str = "model") -> Program:
+    """ExportedProgram -> Program (IR with `spa.param`s + weight store)."""
+    from torch_mlir import ir
+    from torch.export.graph_signature import InputKind
+    from torch_mlir.extras.fx_importer import FxImporter, FxImporterHooks
+
+    tensors: dict[str, torch.Tensor] = {}
+
+    class ExternalWeights(FxImporterHooks):
+        def resolve_input(self, gni: Any, value: Any, info: Any) -> Any:
+            if not isinstance(value, torch.Tensor) or info.mutable_producer_node_name is not None:
+                return None
+            name = str(info.input_spec.target)
+            tensors[name] = value.detach()
+            is_buffer = info.input_spec.kind != InputKind.PARAMETER
+            return make_param_op(name, info.ir_type, ir.Location.name(name), buffer=is_buffer)
+
+    ctx = torch_mlir_context()
+    importer = FxImporter(context=ctx, hooks=ExternalWeights())
+    cache = importer._cc  # torch-mlir's per-importer cache; its location hook only knows file:line
+    cache.get_node_location = lambda node: ir.Location.name(module_path(node), context=ctx)
+    try:
+        importer.import_program(ep, func_name="main")
+    except Exception as e:
+        raise SpaError(f"torch-mlir FX import failed: {_first_line(e)}", where=source) from None
+    module = to_xdsl(importer.module, source)
+    return Program(module, WeightStore(tensors), source)
+
+
+def import_module(model: torch.nn.Module, example_inputs: Sequence[Any], name: str = "model") -> Program:
+    return import_exported(capture(model, example_inputs, name), name)
+
+
+def import_pt2(path: str | os.PathLike[str]) -> Program:
+    p = Path(path)
+    if not p.exists():
+        raise SpaError("file not found", where=str(p))
+    try:
+        ep = torch.export.load(str(p))
+    except Exception as e:
+        raise SpaError(f"not a loadable .pt2 ExportedProgram: {_first_line(e)}", where=str(p)) from None
+    return import_exported(ep.run_decompositions({}), str(p))
+
+
+def build_model(spec: str, seed: int = 0) -> torch.nn.Module:
+    """`package.module:callable` -> the model it builds, with random weights fixed by `seed`."""
+    mod_name, sep, attr = spec.partition(":")
+    if not sep or not mod_name or not attr:
+        raise SpaError(f"expected MODULE:CALLABLE (e.g. torchvision.models:resnet18), got '{spec}'")
+    try:
+        factory: Callable[[], torch.nn.Module] = getattr(importlib.import_module(mod_name), attr)
+    except (ImportError, AttributeError) as e:
+        raise SpaError(f"cannot find '{spec}': {_first_line(e)}") from None
+    torch.manual_seed(seed)
+    try:
+        model = factory()
+    except Exception as e:
+        raise SpaError(f"building '{spec}' failed: {_first_line(e)}") from None
+    if not isinstance(model, torch.nn.Module):
+        raise SpaError(f"'{spec}' returned {type(model).__name__}, not a torch.nn.Module")
+    return model.eval()

@@ -1,0 +1,155 @@
+"""A program = the IR module + its weight store, read from and written to `model.mlir` + `model.safetensors`."""
+
+from __future__ import annotations
+
+import os
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.parser import Parser
+from xdsl.printer import Printer
+from xdsl.utils.exceptions import ParseError, VerifyException
+
+from dialects.spa import ParamOp
+from spa_ir.context import make_context
+from spa_ir.dtypes import torch_dtype
+from spa_ir.errors import SpaError
+from spa_ir.fileio import atomic_outputs
+from spa_ir.weights import WeightStore
+
+
+def weights_path_for(mlir_path: str | os.PathLike[str]) -> Path:
+    """`model.mlir` -> `model.safetensors` (same stem, same folder)."""
+    return Path(mlir_path).with_suffix(".safetensors")
+
+
+def parse_module(text: str, name: str = "<stdin>") -> ModuleOp:
+    """Parse and verify MLIR text; errors become one-line `file:line:col: message`."""
+    try:
+        module = Parser(make_context(), text, name).parse_module()
+    except ParseError as e:
+        loc = e.span.get_location()
+        raise SpaError(e.msg.splitlines()[0] if e.msg else "parse error", where=f"{loc.filename}:{loc.line}:{loc.col}") from None
+    try:
+        module.verify()
+    except VerifyException as e:
+        raise SpaError(f"invalid IR: {str(e).splitlines()[0]}", where=name) from None
+    return module
+
+
+def print_module(module: ModuleOp, *, debuginfo: bool = False) -> str:
+    import io
+
+    out = io.StringIO()
+    Printer(stream=out, print_debuginfo=debuginfo).print_op(module)
+    out.write("\n")
+    return out.getvalue()
+
+
+def params(module: ModuleOp) -> Iterator[ParamOp]:
+    for op in module.walk():
+        if isinstance(op, ParamOp):
+            yield op
+
+
+def param_shape_dtype(op: ParamOp) -> tuple[tuple[int, ...], torch.dtype]:
+    """Static shape and torch dtype of a `spa.param`'s result type."""
+    t = op.result.type
+    shape = tuple(t.get_shape())  # type: ignore[attr-defined]
+    if any(d < 0 for d in shape):
+        raise SpaError(f"spa.param '{op.weight_name}' must have a static shape, got {shape}")
+    return shape, torch_dtype(str(t.dtype))  # type: ignore[attr-defined]
+
+
+@dataclass
+class Program:
+    """The IR and its weights, kept consistent: every `spa.param` has a tensor of its type."""
+
+    module: ModuleOp
+    weights: WeightStore
+    source: str = "<memory>"
+
+    @classmethod
+    def load(cls, mlir_path: str | os.PathLike[str], weights_path: str | os.PathLike[str] | None = None) -> "Program":
+        path = Path(mlir_path)
+        if not path.exists():
+            raise SpaError("file not found", where=str(path))
+        module = parse_module(path.read_text(), str(path))
+        needs_store = any(p.value is None for p in params(module))
+        wpath = Path(weights_path) if weights_path else weights_path_for(path)
+        store = WeightStore.load(wpath) if needs_store or wpath.exists() else WeightStore()
+        program = cls(module, store, str(path))
+        program.check_weights()
+        return program
+
+    @classmethod
+    def parse(cls, text: str, weights: WeightStore | None = None, source: str = "<stdin>") -> "Program":
+        program = cls(parse_module(text, source), weights or WeightStore(), source)
+        program.check_weights()
+        return program
+
+    def check_weights(self) -> None:
+        """Every `spa.param` without an inline value must have a tensor of exactly its shape and dtype."""
+        for p in params(self.module):
+            if p.value is not None:
+                continue
+            shape, dtype = param_shape_dtype(p)
+            if p.weight_name not in self.weights:
+                raise SpaError(f"spa.param '{p.weight_name}' has no tensor in the weights file", where=self.source)
+            got_shape, got_dtype = self.weights.meta(p.weight_name)
+            if got_shape != shape or got_dtype != dtype:
+                raise SpaError(
+                    f"spa.param '{p.weight_name}' is {list(shape)} {dtype} in the IR but "
+                    f"{list(got_shape)} {got_dtype} in the weights file",
+                    where=self.source,
+                )
+
+    def tensor(self, p: ParamOp) -> torch.Tensor:
+        """The value of a `spa.param`: its inline literal, else the stored tensor."""
+        if p.value is not None:
+            import numpy as np
+
+            shape, dtype = param_shape_dtype(p)
+            data = np.array(p.value.get_values()).reshape(shape)
+            return torch.from_numpy(data).to(dtype)
+        return self.weights[p.weight_name]
+
+    def text(self, *, debuginfo: bool = False) -> str:
+        return print_module(self.module, debuginfo=debuginfo)
+
+    def external_weight_names(self) -> list[str]:
+        """Names of the stored tensors the IR refers to (params with an inline value excluded)."""
+        return sorted({p.weight_name for p in params(self.module) if p.value is None})
+
+    def save(self, mlir_path: str | os.PathLike[str], text: str | None = None) -> None:
+        """Write `x.mlir` (and `x.safetensors` if the IR has stored weights): all complete, or none replaced."""
+        from safetensors.torch import save_file
+
+        mlir_path = Path(mlir_path)
+        names = self.external_weight_names()
+        targets = [mlir_path, weights_path_for(mlir_path)] if names else [mlir_path]
+        with atomic_outputs(targets) as temps:
+            temps[0].write_text(self.text(debuginfo=True) if text is None else text)
+            if names:
+                save_file({n: self.weights[n].detach().contiguous().clone() for n in names}, str(temps[1]))
+
+
+_PROGRAMS: "weakref.WeakKeyDictionary[ModuleOp, Program]" = weakref.WeakKeyDictionary()
+
+
+def attach(program: Program) -> Program:
+    """Make `program` findable from its module, so passes (which receive only the module) reach the weights."""
+    _PROGRAMS[program.module] = program
+    return program
+
+
+def program_of(module: ModuleOp) -> Program:
+    """The Program a module belongs to; a module parsed without weights gets an empty store."""
+    program = _PROGRAMS.get(module)
+    if program is None:
+        program = attach(Program(module, WeightStore()))
+    return program

@@ -1,0 +1,108 @@
+"""The weight store: tensors beside the IR, keyed by their original names.
+
+Tensors are read lazily from the `.safetensors` file (memory-mapped by safetensors), so a pass that
+touches a few weights does not load the whole model; tensors a pass replaced are held in memory
+until the store is saved.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from spa_ir.errors import SpaError
+from spa_ir.fileio import write_with_atomic
+
+_SAFETENSORS_DTYPES: dict[str, torch.dtype] = {
+    "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+    "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8,
+    "U8": torch.uint8, "BOOL": torch.bool, "C64": torch.complex64,
+}
+
+
+class WeightStore(Mapping[str, torch.Tensor]):
+    """Named tensors: a lazily read safetensors file plus in-memory replacements."""
+
+    def __init__(self, tensors: Mapping[str, torch.Tensor] | None = None, *, path: Path | None = None):
+        self._path = path
+        self._file_names: set[str] = set()
+        if path is not None:
+            with safe_open(str(path), framework="pt") as f:
+                self._file_names = set(f.keys())
+        self._memory: dict[str, torch.Tensor] = dict(tensors or {})
+        self._deleted: set[str] = set()
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> "WeightStore":
+        p = Path(path)
+        if not p.exists():
+            raise SpaError("weights file not found", where=str(p))
+        try:
+            return cls(path=p)
+        except Exception as e:  # safetensors raises its own error types
+            raise SpaError(f"cannot read weights file: {e}", where=str(p)) from None
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        if name in self._memory:
+            return self._memory[name]
+        if name in self._file_names and name not in self._deleted:
+            assert self._path is not None
+            with safe_open(str(self._path), framework="pt") as f:
+                return f.get_tensor(name)
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        seen = set(self._memory)
+        yield from self._memory
+        yield from sorted(n for n in self._file_names - seen - self._deleted)
+
+    def __len__(self) -> int:
+        return len(set(self._memory) | (self._file_names - self._deleted))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._memory or (name in self._file_names and name not in self._deleted)
+
+    def meta(self, name: str) -> tuple[tuple[int, ...], torch.dtype]:
+        """Shape and dtype of a tensor without reading its data."""
+        if name in self._memory:
+            t = self._memory[name]
+            return tuple(t.shape), t.dtype
+        if name not in self:
+            raise KeyError(name)
+        assert self._path is not None
+        with safe_open(str(self._path), framework="pt") as f:
+            sl = f.get_slice(name)
+            return tuple(sl.get_shape()), _SAFETENSORS_DTYPES[sl.get_dtype()]
+
+    def set(self, name: str, tensor: torch.Tensor) -> None:
+        self._memory[name] = tensor
+        self._deleted.discard(name)
+
+    def delete(self, name: str) -> None:
+        self._memory.pop(name, None)
+        self._deleted.add(name)
+
+    def keep_only(self, names: Iterable[str]) -> None:
+        """Drop every tensor not in `names` (e.g. weights no `spa.param` refers to any more)."""
+        keep = set(names)
+        for name in list(self):
+            if name not in keep:
+                self.delete(name)
+
+    def materialize(self) -> dict[str, torch.Tensor]:
+        return {name: self[name] for name in self}
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write all tensors (contiguous, unshared) to a safetensors file atomically."""
+        tensors = {n: t.detach().contiguous().clone() if _shares_storage(t) else t.detach().contiguous()
+                   for n, t in self.materialize().items()}
+        write_with_atomic(path, lambda tmp: save_file(tensors, str(tmp)))
+
+
+def _shares_storage(t: torch.Tensor) -> bool:
+    return t.storage_offset() != 0 or t.untyped_storage().nbytes() != t.numel() * t.element_size()

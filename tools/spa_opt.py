@@ -1,0 +1,144 @@
+"""spa-opt: mlir-opt for spa, built on xDSL's opt driver.
+
+Only spa's dialects and passes are registered. The weights file beside the input (`x.mlir` ->
+`x.safetensors`, or `--weights FILE`) is loaded for the passes and written beside `-o` when the
+output has weights. mlir-opt style `--<pass-name>[=opts]` flags append to the `-p` pipeline, in order.
+Output files are written atomically: on any error nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
+
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
+from xdsl.xdsl_opt_main import xDSLOptMain
+
+from spa_ir.errors import SpaError
+
+
+class _Captured(io.StringIO):
+    """An output buffer the driver may 'close' without losing what was written."""
+
+    def close(self) -> None:  # the xDSL driver closes non-stdout streams
+        pass
+
+
+def _pass_flags_to_pipeline(argv: Sequence[str], pass_names: set[str]) -> list[str]:
+    """Turn `--prune-groups=ratio=0.5 ...` style flags into `-p` pipeline entries (mlir-opt convention)."""
+    rest: list[str] = []
+    pipeline: list[str] = []
+    i = 0
+    argv = list(argv)
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("-p", "--passes") and i + 1 < len(argv):
+            pipeline.append(argv[i + 1])
+            i += 2
+            continue
+        if arg.startswith("--passes=") or (arg.startswith("-p") and len(arg) > 2 and not arg.startswith("--")):
+            pipeline.append(arg.split("=", 1)[1] if arg.startswith("--passes=") else arg[2:])
+            i += 1
+            continue
+        name, eq, opts = arg[2:].partition("=")
+        if arg.startswith("--") and name in pass_names:
+            opts = opts.strip().strip("'\"")
+            pipeline.append(f"{name}{{{opts}}}" if opts else name)
+        else:
+            rest.append(arg)
+        i += 1
+    return rest + (["-p", ",".join(p for p in pipeline if p)] if pipeline else [])
+
+
+class SpaOptMain(xDSLOptMain):
+    def __init__(self, args: Sequence[str] | None = None):
+        from passes import ALL_PASSES
+
+        argv = list(sys.argv[1:] if args is None else args)
+        super().__init__(description="spa-opt: run spa passes over torch-dialect IR", args=_pass_flags_to_pipeline(argv, set(ALL_PASSES)))
+        self._out = _Captured()
+
+    def register_all_dialects(self) -> None:
+        from spa_ir.context import DIALECTS
+
+        for dialect in DIALECTS:
+            self.ctx.register_dialect(dialect.name, lambda d=dialect: d)
+
+    def register_all_passes(self) -> None:
+        from passes import ALL_PASSES
+
+        for name, factory in ALL_PASSES.items():
+            self.register_pass(name, factory)
+
+    def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
+        super().register_all_arguments(arg_parser)
+        arg_parser.add_argument("--weights", help="weights file of the input (default: beside it, same stem, .safetensors)")
+        arg_parser.add_argument("--strip-debuginfo", action="store_true", help="print without op locations")
+
+    def setup_pipeline(self) -> None:
+        self.args.print_debuginfo = not self.args.strip_debuginfo
+        super().setup_pipeline()
+
+    def parse_chunk(self, chunk: IO[bytes], file_extension: str, start_offset: int = 0) -> ModuleOp | None:
+        from spa_ir.program import Program, attach, params, weights_path_for
+        from spa_ir.weights import WeightStore
+
+        module = super().parse_chunk(chunk, file_extension, start_offset)
+        if module is None:
+            return None
+        needs_store = any(p.value is None for p in params(module))
+        wpath = Path(self.args.weights) if self.args.weights else (
+            weights_path_for(self.args.input_file) if self.args.input_file else None)
+        if needs_store and wpath is None:
+            raise SpaError("IR read from stdin has spa.param weights: pass --weights FILE")
+        store = WeightStore.load(wpath) if needs_store and wpath is not None else WeightStore()
+        program = Program(module, store, self.get_input_name())
+        program.check_weights()
+        attach(program)
+        self._programs.append(program)
+        return module
+
+    def prepare_output(self) -> IO[str]:
+        return self._out
+
+    def run(self) -> None:
+        from spa_ir.fileio import write_text_atomic
+
+        self._programs: list = []
+        super().run()
+        text = self._out.getvalue()
+        if self.args.output_file is None:
+            sys.stdout.write(text)
+            return
+        if len(self._programs) == 1:
+            self._programs[0].save(self.args.output_file, text)
+        else:
+            write_text_atomic(self.args.output_file, text)
+
+def _one_line(e: BaseException) -> str:
+    if isinstance(e, ParseError):
+        loc = e.span.get_location()
+        return f"{loc.filename}:{loc.line}:{loc.col}: {e.msg.splitlines()[0] if e.msg else 'parse error'}"
+    text = str(e).strip().splitlines()
+    return text[0] if text else type(e).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        SpaOptMain(argv).run()
+    except SpaError as e:
+        print(f"spa-opt: error: {e}", file=sys.stderr)
+        return 1
+    except (ParseError, VerifyException, DiagnosticException, ValueError, FileNotFoundError) as e:
+        print(f"spa-opt: error: {_one_line(e)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

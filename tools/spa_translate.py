@@ -1,0 +1,118 @@
+"""spa-translate: mlir-translate for spa. Imports models into IR + weights, exports IR to runnable models.
+
+  spa-translate --import-torch torchvision.models:resnet18 --input-shape 1,3,224,224 --seed 0 -o r18.mlir
+  spa-translate --import-onnx model.onnx -o m.mlir          spa-translate --import-pt2 model.pt2 -o m.mlir
+  spa-translate --export-torch r18.mlir -o r18.pt2          spa-translate --export-onnx r18.mlir -o r18.onnx
+  spa-translate --export-torch-mlir r18.mlir -o r18.torch.mlir
+
+Every imported `x.mlir` gets its weights beside it in `x.safetensors`. Errors are one line, exit code 1,
+and no output file is left half-written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from spa_ir.errors import SpaError
+
+
+def _shape(text: str) -> list[int]:
+    try:
+        dims = [int(d) for d in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 1,3,224,224, got '{text}'") from None
+    if not dims or any(d <= 0 for d in dims):
+        raise argparse.ArgumentTypeError(f"dimensions must be positive, got '{text}'")
+    return dims
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="spa-translate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--import-torch", metavar="MODULE:CALLABLE", help="build a model by calling MODULE.CALLABLE()")
+    mode.add_argument("--import-onnx", metavar="FILE", help="import an ONNX model")
+    mode.add_argument("--import-pt2", metavar="FILE", help="import a saved torch.export ExportedProgram")
+    mode.add_argument("--export-torch", metavar="MLIR", help="emit a .pt2 ExportedProgram")
+    mode.add_argument("--export-onnx", metavar="MLIR", help="emit an ONNX model")
+    mode.add_argument("--export-torch-mlir", metavar="MLIR", help="emit torch-dialect MLIR that torch-mlir parses")
+    p.add_argument("--input-shape", type=_shape, action="append", help="shape of each model input (repeat per input)")
+    p.add_argument("--input-dtype", action="append", help="dtype of each input (default float32), e.g. int64")
+    p.add_argument("--seed", type=int, default=0, help="seed for the random weights of --import-torch")
+    p.add_argument("-o", "--output", help="output file (MLIR goes to stdout when omitted)")
+    return p
+
+
+def _example_inputs(shapes: list[list[int]] | None, dtypes: list[str] | None) -> list:
+    import torch
+
+    if not shapes:
+        raise SpaError("--import-torch needs --input-shape (e.g. --input-shape 1,3,224,224)")
+    dtypes = dtypes or []
+    inputs = []
+    for i, shape in enumerate(shapes):
+        name = dtypes[i] if i < len(dtypes) else "float32"
+        dtype = getattr(torch, name, None)
+        if not isinstance(dtype, torch.dtype):
+            raise SpaError(f"unknown --input-dtype '{name}'")
+        gen = torch.Generator().manual_seed(i)
+        inputs.append(torch.randn(shape, generator=gen).to(dtype) if dtype.is_floating_point
+                      else torch.randint(0, 2, shape, generator=gen).to(dtype))
+    return inputs
+
+
+def _write_mlir(program, output: str | None) -> None:
+    if output is None:
+        if program.external_weight_names():
+            raise SpaError("the imported IR has weights: give -o FILE.mlir so they can be written beside it")
+        sys.stdout.write(program.text(debuginfo=True))
+    else:
+        program.save(output)
+
+
+def run(args: argparse.Namespace) -> None:
+    from spa_ir import api
+
+    if args.import_torch:
+        model = api.build_model(args.import_torch, args.seed)
+        program = api.import_torch(model, _example_inputs(args.input_shape, args.input_dtype), args.import_torch)
+        return _write_mlir(program, args.output)
+    if args.import_onnx:
+        return _write_mlir(api.import_onnx(args.import_onnx), args.output)
+    if args.import_pt2:
+        return _write_mlir(api.import_pt2(args.import_pt2), args.output)
+
+    from spa_ir import export
+
+    source = args.export_torch or args.export_onnx or args.export_torch_mlir
+    program = api.load(source)
+    if args.export_torch_mlir:
+        text = export.to_torch_mlir_text(program)
+        if args.output is None:
+            sys.stdout.write(text)
+        else:
+            from spa_ir.fileio import write_text_atomic
+
+            write_text_atomic(args.output, text)
+        return
+    if args.output is None:
+        raise SpaError("give -o FILE for the exported model")
+    if args.export_torch:
+        export.save_pt2(program, args.output)
+    else:
+        export.save_onnx(program, args.output)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        run(args)
+    except SpaError as e:
+        print(f"spa-translate: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
