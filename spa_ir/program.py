@@ -41,11 +41,11 @@ def parse_module(text: str, name: str = "<stdin>") -> ModuleOp:
     return module
 
 
-def print_module(module: ModuleOp, *, debuginfo: bool = False) -> str:
+def print_module(module: ModuleOp, *, debuginfo: bool = False, generic: bool = False) -> str:
     import io
 
     out = io.StringIO()
-    Printer(stream=out, print_debuginfo=debuginfo).print_op(module)
+    Printer(stream=out, print_debuginfo=debuginfo, print_generic_format=generic).print_op(module)
     out.write("\n")
     return out.getvalue()
 

@@ -1,0 +1,311 @@
+"""Channel spaces and dimension layouts: the algebra under dependency propagation.
+
+Every dimension of every tensor in the IR has a *layout* that says which channels its indices hold:
+
+- `Atom(s)`   the dim is channel space `s` (index i = channel i);
+- `Anon(n)`   n indices that are no channel anyone may prune (batch, spatial, model inputs);
+- `Prod(a, b, ...)` a row-major product: index = ((i_a * |b|) + i_b) ...; a flatten of [C, 7, 7] is
+  `Prod(Atom(c), Anon(49))`, a head split of 768 is `Prod(Atom(heads), Atom(head_dim))`;
+- `Cat(a, b, ...)`  concatenation: the indices of `a`, then those of `b` (concat, split, chunk).
+
+Ops make layouts equal (`unify`): two atoms merge into one space (union-find); an atom unified with a
+structured layout is *refined* into the same structure over fresh atoms, everywhere it occurs; an atom
+unified with `Anon` is *frozen* (its channels cannot be removed consistently). Layouts that cannot be
+made equal freeze every atom they touch: conservative, never wrong. After propagation each remaining
+root atom is one group: removing its channel k removes, in every tensor dimension whose layout holds it,
+exactly the indices `positions()` gives.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from math import prod
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Atom:
+    space: int
+
+
+@dataclass(frozen=True)
+class Anon:
+    size: int
+
+
+@dataclass(frozen=True)
+class Prod:
+    parts: tuple["Layout", ...]
+
+
+@dataclass(frozen=True)
+class Cat:
+    parts: tuple["Layout", ...]
+
+
+Layout = Atom | Anon | Prod | Cat
+
+
+@dataclass
+class SpaceInfo:
+    """What is known of one root space."""
+
+    size: int
+    origin: str
+    refined: Layout | None = None  # Prod/Cat over fresh atoms once a reshape/split demanded it
+    frozen: list[str] = field(default_factory=list)
+    inexact: list[str] = field(default_factory=list)
+
+
+class Spaces:
+    """Union-find over channel spaces, with refinement, freezing and exactness notes."""
+
+    def __init__(self) -> None:
+        self._parent: list[int] = []
+        self._info: list[SpaceInfo] = []
+
+    # -- creation and lookup -------------------------------------------------------------------
+    def new(self, size: int, origin: str) -> Atom:
+        self._parent.append(len(self._parent))
+        self._info.append(SpaceInfo(size, origin))
+        return Atom(len(self._parent) - 1)
+
+    def find(self, s: int) -> int:
+        root = s
+        while self._parent[root] != root:
+            root = self._parent[root]
+        while self._parent[s] != root:
+            self._parent[s], s = root, self._parent[s]
+        return root
+
+    def info(self, atom: Atom | int) -> SpaceInfo:
+        return self._info[self.find(atom.space if isinstance(atom, Atom) else atom)]
+
+    def roots(self) -> list[int]:
+        return [s for s in range(len(self._parent)) if self.find(s) == s and self._info[s].refined is None]
+
+    def size(self, layout: Layout) -> int:
+        match layout:
+            case Atom(s):
+                return self.info(s).size
+            case Anon(n):
+                return n
+            case Prod(parts):
+                return prod(self.size(p) for p in parts)
+            case Cat(parts):
+                return sum(self.size(p) for p in parts)
+        raise TypeError(layout)
+
+    # -- normal form ---------------------------------------------------------------------------
+    def resolve(self, layout: Layout) -> Layout:
+        """Follow unions and refinements; flatten nested Prod/Cat; merge anonymous extents."""
+        match layout:
+            case Atom(s):
+                root = self.find(s)
+                refined = self._info[root].refined
+                return Atom(root) if refined is None else self.resolve(refined)
+            case Anon():
+                return layout
+            case Prod(parts) | Cat(parts):
+                kind = type(layout)
+                flat: list[Layout] = []
+                for p in parts:
+                    r = self.resolve(p)
+                    flat.extend(r.parts if isinstance(r, kind) else (r,))
+                if kind is Prod:
+                    flat = [p for p in flat if not (isinstance(p, Anon) and p.size == 1)]
+                    flat = _merge_adjacent_anon(flat, lambda a, b: Anon(a.size * b.size))
+                else:
+                    flat = [p for p in flat if not (isinstance(p, Anon) and p.size == 0)]
+                    flat = _merge_adjacent_anon(flat, lambda a, b: Anon(a.size + b.size))
+                if len(flat) == 1:
+                    return flat[0]
+                if not flat:
+                    return Anon(1 if kind is Prod else 0)
+                return kind(tuple(flat))
+        raise TypeError(layout)
+
+    def atoms(self, layout: Layout) -> list[int]:
+        """Root atoms in a layout, in order of appearance."""
+        r = self.resolve(layout)
+        match r:
+            case Atom(s):
+                return [s]
+            case Anon():
+                return []
+            case Prod(parts) | Cat(parts):
+                return [a for p in parts for a in self.atoms(p)]
+        raise TypeError(r)
+
+    # -- constraints ---------------------------------------------------------------------------
+    def freeze(self, layout: Layout, reason: str) -> None:
+        for s in self.atoms(layout):
+            if reason not in self._info[s].frozen:
+                self._info[s].frozen.append(reason)
+
+    def mark_inexact(self, layout: Layout, reason: str) -> None:
+        for s in self.atoms(layout):
+            if reason not in self._info[s].inexact:
+                self._info[s].inexact.append(reason)
+
+    def refine(self, atom: Atom, shape: Layout, origin: str) -> Layout:
+        """Replace root space `atom` by `shape`'s structure over fresh atoms (Anon parts stay Anon-sized atoms)."""
+        root = self.find(atom.space)
+        info = self._info[root]
+        fresh = self._fresh_like(shape, f"{info.origin}/{origin}")
+        assert self.size(fresh) == info.size, (self.size(fresh), info.size)
+        info.refined = fresh
+        for s in self.atoms(fresh):
+            self._info[s].frozen.extend(info.frozen)
+            self._info[s].inexact.extend(info.inexact)
+        return fresh
+
+    def _fresh_like(self, shape: Layout, origin: str) -> Layout:
+        match shape:
+            case Atom() | Anon():
+                return self.new(self.size(shape), origin)
+            case Prod(parts):
+                return Prod(tuple(self._fresh_like(p, origin) for p in parts))
+            case Cat(parts):
+                return Cat(tuple(self._fresh_like(p, origin) for p in parts))
+        raise TypeError(shape)
+
+    def unify(self, a: Layout, b: Layout, where: str) -> None:
+        """Make two layouts of the same dimension equal (see module docstring)."""
+        a, b = self.resolve(a), self.resolve(b)
+        if a == b:
+            return
+        sa, sb = self.size(a), self.size(b)
+        if sa != sb:
+            self.freeze(a, f"{where}: sizes {sa} and {sb} disagree")
+            self.freeze(b, f"{where}: sizes {sa} and {sb} disagree")
+            return
+        match a, b:
+            case Atom(x), Atom(y):
+                self._union(x, y)
+            case (Atom(), Anon()) | (Anon(), Atom()):
+                self.freeze(a if isinstance(a, Atom) else b, where)
+            case Anon(), Anon():
+                pass
+            case Atom(), _:
+                self.unify(self.refine(a, b, where), b, where)
+            case _, Atom():
+                self.unify(a, self.refine(b, a, where), where)
+            case _ if type(a) is type(b) and len(a.parts) == len(b.parts) and all(  # type: ignore[union-attr]
+                self.size(x) == self.size(y) for x, y in zip(a.parts, b.parts)  # type: ignore[union-attr]
+            ):
+                for x, y in zip(a.parts, b.parts):  # type: ignore[union-attr]
+                    self.unify(x, y, where)
+            case Cat(pa), Cat(pb):
+                self._unify_cats(pa, pb, where)
+            case Prod(pa), Prod(pb):
+                self._unify_prods(pa, pb, where)
+            case _:
+                self.freeze(a, f"{where}: incompatible channel layouts")
+                self.freeze(b, f"{where}: incompatible channel layouts")
+
+    def _union(self, x: int, y: int) -> None:
+        x, y = self.find(x), self.find(y)
+        if x == y:
+            return
+        ix, iy = self._info[x], self._info[y]
+        self._parent[y] = x
+        ix.frozen.extend(r for r in iy.frozen if r not in ix.frozen)
+        ix.inexact.extend(r for r in iy.inexact if r not in ix.inexact)
+
+    def _split_at(self, parts: tuple[Layout, ...], cuts: set[int], where: str) -> tuple[Layout, ...] | None:
+        """Split Cat parts so that every offset in `cuts` is a part boundary; atoms are refined to do so."""
+        out: list[Layout] = []
+        offset = 0
+        for p in parts:
+            n = self.size(p)
+            inner = sorted(c - offset for c in cuts if offset < c < offset + n)
+            if inner:
+                if not isinstance(p, (Atom, Anon)):
+                    return None
+                bounds = [0, *inner, n]
+                pieces = tuple(Anon(hi - lo) for lo, hi in itertools.pairwise(bounds))
+                if isinstance(p, Atom):
+                    refined = self.refine(p, Cat(pieces), where)
+                    out.extend(refined.parts)  # type: ignore[union-attr]
+                else:
+                    out.extend(pieces)
+            else:
+                out.append(p)
+            offset += n
+        return tuple(out)
+
+    def _unify_cats(self, pa: tuple[Layout, ...], pb: tuple[Layout, ...], where: str) -> None:
+        cuts = set(itertools.accumulate(self.size(p) for p in pa)) | set(itertools.accumulate(self.size(p) for p in pb))
+        na, nb = self._split_at(pa, cuts, where), self._split_at(pb, cuts, where)
+        if na is None or nb is None or len(na) != len(nb):
+            self.freeze(Cat(pa), f"{where}: incompatible concatenations")
+            self.freeze(Cat(pb), f"{where}: incompatible concatenations")
+            return
+        for x, y in zip(na, nb):
+            self.unify(x, y, where)
+
+    def _unify_prods(self, pa: tuple[Layout, ...], pb: tuple[Layout, ...], where: str) -> None:
+        """Prods of different factorings: align when one side's factors group the other's (e.g. [a,b,c] ~ [ab, c])."""
+        ia = ib = 0
+        while ia < len(pa) and ib < len(pb):
+            ga, gb = [pa[ia]], [pb[ib]]
+            ia, ib = ia + 1, ib + 1
+            while self.size(Prod(tuple(ga))) != self.size(Prod(tuple(gb))):
+                if self.size(Prod(tuple(ga))) < self.size(Prod(tuple(gb))) and ia < len(pa):
+                    ga.append(pa[ia])
+                    ia += 1
+                elif ib < len(pb):
+                    gb.append(pb[ib])
+                    ib += 1
+                else:
+                    break
+            if self.size(Prod(tuple(ga))) != self.size(Prod(tuple(gb))) or (len(ga) > 1 and len(gb) > 1):
+                self.freeze(Prod(pa), f"{where}: incompatible reshapes")
+                self.freeze(Prod(pb), f"{where}: incompatible reshapes")
+                return
+            self.unify(Prod(tuple(ga)), Prod(tuple(gb)), where)
+
+    # -- index maps ----------------------------------------------------------------------------
+    def coordinates(self, layout: Layout) -> dict[int, np.ndarray]:
+        """For each root atom in `layout`: an int array over the dim's indices giving the channel each
+        index holds (-1 where the index is outside that atom)."""
+        layout = self.resolve(layout)
+        n = self.size(layout)
+        match layout:
+            case Atom(s):
+                return {s: np.arange(n)}
+            case Anon():
+                return {}
+            case Cat(parts):
+                out: dict[int, np.ndarray] = {}
+                offset = 0
+                for p in parts:
+                    m = self.size(p)
+                    for s, c in self.coordinates(p).items():
+                        arr = out.setdefault(s, np.full(n, -1, dtype=np.int64))
+                        arr[offset:offset + m] = np.where(c >= 0, c, arr[offset:offset + m])
+                    offset += m
+                return out
+            case Prod(parts):
+                sizes = [self.size(p) for p in parts]
+                out = {}
+                for i, p in enumerate(parts):
+                    inner = prod(sizes[i + 1:])
+                    outer = prod(sizes[:i])
+                    for s, c in self.coordinates(p).items():
+                        out[s] = np.tile(np.repeat(c, inner), outer)
+                return out
+        raise TypeError(layout)
+
+
+def _merge_adjacent_anon(parts: list[Layout], merge) -> list[Layout]:  # type: ignore[no-untyped-def]
+    out: list[Layout] = []
+    for p in parts:
+        if out and isinstance(p, Anon) and isinstance(out[-1], Anon):
+            out[-1] = merge(out[-1], p)
+        else:
+            out.append(p)
+    return out

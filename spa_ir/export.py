@@ -1,0 +1,133 @@
+"""Emitters: IR -> .pt2 (torch.export.save), ONNX (torch.onnx, dynamo exporter), torch-mlir text.
+
+All write atomically. Example inputs for tracing come from the main function's signature; `?` dims
+become dynamic dimensions of the exported model (batch, sequence length, image size stay free).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+
+from spa_ir.backend_torch import main_function, to_graph_module
+from spa_ir.dtypes import torch_dtype
+from spa_ir.errors import SpaError
+from spa_ir.fileio import write_text_atomic, write_with_atomic
+from spa_ir.program import Program, print_module
+
+DYNAMIC_DIM_EXAMPLE = 8
+"""Size given to a `?` dim when tracing; exported models keep the dim dynamic."""
+
+
+def example_inputs(program: Program) -> tuple[list[torch.Tensor], list[dict[int, Any]]]:
+    """Random inputs matching the main function's argument types, and which dims are dynamic."""
+    inputs: list[torch.Tensor] = []
+    dynamic: list[dict[int, Any]] = []
+    gen = torch.Generator().manual_seed(0)
+    for arg in main_function(program).body.block.args:
+        t = arg.type
+        if not hasattr(t, "get_shape"):
+            raise SpaError(f"cannot make an example input of type {t}", where=program.source)
+        shape = tuple(t.get_shape())  # type: ignore[attr-defined]
+        dtype = torch_dtype(str(t.dtype))  # type: ignore[attr-defined]
+        concrete = [DYNAMIC_DIM_EXAMPLE if d < 0 else d for d in shape]
+        x = torch.randn(concrete, generator=gen) if dtype.is_floating_point else torch.randint(0, 2, concrete, generator=gen)
+        inputs.append(x.to(dtype))
+        dynamic.append({i: torch.export.Dim.AUTO for i, d in enumerate(shape) if d < 0})
+    return inputs, dynamic
+
+
+def export_program(program: Program) -> torch.export.ExportedProgram:
+    gm = to_graph_module(program)
+    inputs, dynamic = example_inputs(program)
+    try:
+        return torch.export.export(gm, tuple(inputs), dynamic_shapes=tuple(dynamic) if any(dynamic) else None, strict=False)
+    except Exception as e:
+        raise SpaError(f"torch.export of the emitted module failed: {str(e).strip().splitlines()[0]}", where=program.source) from None
+
+
+def save_pt2(program: Program, path: str | os.PathLike[str]) -> None:
+    ep = export_program(program)
+    write_with_atomic(path, lambda tmp: torch.export.save(ep, str(tmp)))
+
+
+def save_onnx(program: Program, path: str | os.PathLike[str]) -> None:
+    """ONNX through torch's dynamo exporter: initializers keep the original weight names."""
+    ep = export_program(program)
+
+    def write(tmp: os.PathLike[str]) -> None:
+        try:
+            onnx_program = torch.onnx.export(ep, dynamo=True, optimize=True, verbose=False)
+        except Exception as e:
+            raise SpaError(f"ONNX export failed: {str(e).strip().splitlines()[0]}", where=program.source) from None
+        onnx_program.save(str(tmp))
+
+    write_with_atomic(path, write)
+
+
+def to_torch_mlir_text(program: Program, *, inline_weights: bool = True) -> str:
+    """torch-dialect MLIR that torch-mlir parses: weights inlined as `dense_resource` literals
+    (torch-mlir's own convention), or kept as generic `"spa.param"` ops (needs --allow-unregistered-dialect)."""
+    from torch_mlir import ir
+
+    from spa_ir.mlir_bridge import torch_mlir_context
+
+    ctx = torch_mlir_context()
+    generic = print_module(program.module, debuginfo=True, generic=True)
+    try:
+        module = ir.Module.parse(generic, ctx)
+    except Exception as e:
+        raise SpaError(f"torch-mlir rejected the IR: {str(e).strip().splitlines()[0]}", where=program.source) from None
+    if inline_weights:
+        _inline_params(module, program)
+    return module.operation.get_asm(enable_debug_info=False) + "\n"
+
+
+def _inline_params(module: Any, program: Program) -> None:
+    """Replace every `spa.param` by `torch.vtensor.literal(dense_resource<name>)` holding its tensor."""
+    from torch_mlir import ir
+    from torch_mlir.extras.fx_importer import TORCH_DTYPE_TO_NPY_TYPE
+
+    params = {p.weight_name: p for p in _spa_params(program)}
+    for tm_op in _walk(module.operation):
+        if tm_op.name != "spa.param":
+            continue
+        name = ir.StringAttr(tm_op.attributes["name"]).value
+        tensor = program.tensor(params[name]).detach().contiguous()
+        array = tensor.numpy() if tensor.dtype != torch.bfloat16 else tensor.view(torch.int16).numpy()
+        tm_type = tm_op.results[0].type
+        tensor_type = ir.RankedTensorType.get(list(tensor.shape), _builtin_element_type(str(tm_type)))
+        with ir.Location.unknown(module.context), ir.InsertionPoint(tm_op):
+            attr = ir.DenseResourceElementsAttr.get_from_buffer(array.astype(TORCH_DTYPE_TO_NPY_TYPE.get(tensor.dtype, array.dtype), copy=False), name, tensor_type)
+            literal = ir.Operation.create("torch.vtensor.literal", results=[tm_type], attributes={"value": attr})
+        tm_op.results[0].replace_all_uses_with(literal.results[0])
+        tm_op.erase()
+
+
+def _builtin_element_type(vtensor_type: str) -> Any:
+    from torch_mlir import ir
+
+    dtype = vtensor_type.rsplit(",", 1)[1].rstrip(">")
+    return ir.Type.parse({"si64": "i64", "si32": "i32", "si16": "i16", "si8": "i8", "ui8": "ui8"}.get(dtype, dtype))
+
+
+def _spa_params(program: Program) -> list:
+    from spa_ir.program import params
+
+    return list(params(program.module))
+
+
+def _walk(op: Any) -> list:
+    out = []
+    for region in op.regions:
+        for block in region.blocks:
+            for child in block.operations:
+                out.append(child.operation)
+                out.extend(_walk(child.operation))
+    return out
+
+
+def write_torch_mlir(program: Program, path: str | os.PathLike[str], *, inline_weights: bool = True) -> None:
+    write_text_atomic(path, to_torch_mlir_text(program, inline_weights=inline_weights))
