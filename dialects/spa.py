@@ -7,16 +7,36 @@ small, fast to parse and readable; small lit tests may carry the value inline as
 
 from __future__ import annotations
 
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, StringAttr, UnitAttr
-from xdsl.ir import Attribute, Dialect
+from collections.abc import Sequence
+from typing import ClassVar
+
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    BoolAttr,
+    DenseArrayBase,
+    DenseIntOrFPElementsAttr,
+    IntAttr,
+    IntegerAttr,
+    StringAttr,
+    SymbolNameConstraint,
+    UnitAttr,
+)
+from xdsl.ir import Attribute, Data, Dialect, ParametrizedAttribute
 from xdsl.irdl import (
     IRDLOperation,
+    attr_def,
+    irdl_attr_definition,
     irdl_op_definition,
     opt_attr_def,
-    attr_def,
     result_def,
+    traits_def,
 )
+from xdsl.parser import AttrParser
+from xdsl.printer import Printer
+from xdsl.traits import SymbolOpInterface
 from xdsl.utils.exceptions import VerifyException
+
+from spa_ir.channels import Anon, Atom, Cat, Layout, Prod
 
 
 @irdl_op_definition
@@ -71,4 +91,166 @@ class ParamOp(IRDLOperation):
                 )
 
 
-Spa = Dialect("spa", [ParamOp], [])
+# ---------------------------------------------------------------------------------------------
+# Channel annotations (spa-propagate-channels) and groups (spa-form-groups and later passes).
+# ---------------------------------------------------------------------------------------------
+
+
+def print_layout(layout: Layout, top: bool = True) -> str:
+    """`_` (no channel), `s3` (space 3), `s7 x 49` (each channel owns 49 consecutive indices), `cat(s3, s7)`."""
+    match layout:
+        case Anon(n):
+            return "_" if top else str(n)
+        case Atom(s):
+            return f"s{s}"
+        case Prod(parts):
+            return " x ".join(print_layout(p, False) if not isinstance(p, Prod) else f"({print_layout(p, False)})" for p in parts)
+        case Cat(parts):
+            return "cat(" + ", ".join(print_layout(p, False) for p in parts) + ")"
+    raise TypeError(layout)
+
+
+def _parse_term(parser: AttrParser) -> Layout:
+    if parser.parse_optional_punctuation("(") is not None:
+        inner = _parse_layout(parser)
+        parser.parse_punctuation(")")
+        return inner
+    if (n := parser.parse_optional_integer(allow_boolean=False, allow_negative=False)) is not None:
+        return Anon(n)
+    ident = parser.parse_identifier("expected a channel layout: '_', 'sN', a size, or 'cat(...)'")
+    if ident == "_":
+        return Anon(-1)
+    if ident == "cat":
+        parts = parser.parse_comma_separated_list(parser.Delimiter.PAREN, lambda: _parse_layout(parser))
+        return Cat(tuple(parts))
+    if ident.startswith("s") and ident[1:].isdigit():
+        return Atom(int(ident[1:]))
+    parser.raise_error(f"unknown channel layout term '{ident}'")
+
+
+def _parse_layout(parser: AttrParser) -> Layout:
+    parts = [_parse_term(parser)]
+    while parser.parse_optional_keyword("x") is not None:
+        parts.append(_parse_term(parser))
+    return parts[0] if len(parts) == 1 else Prod(tuple(parts))
+
+
+@irdl_attr_definition
+class DimsAttr(Data[tuple[Layout, ...]]):
+    """The channel layout of each dimension of one tensor value: `#spa.dims<[_, s3, _, _]>`."""
+
+    name = "spa.dims"
+
+    @classmethod
+    def parse_parameter(cls, parser: AttrParser) -> tuple[Layout, ...]:
+        with parser.in_angle_brackets():
+            return tuple(parser.parse_comma_separated_list(parser.Delimiter.SQUARE, lambda: _parse_layout(parser)))
+
+    def print_parameter(self, printer: Printer) -> None:
+        printer.print_string("<[" + ", ".join(print_layout(d) for d in self.data) + "]>")
+
+
+@irdl_attr_definition
+class MemberAttr(ParametrizedAttribute):
+    """One group member: which weight, which dim, and where group channel k lives in that dim:
+    indices(k) = { offset + k*stride + j + r*period : 0 <= j < block, 0 <= r < count }.
+
+    Printed with only the fields that differ from the identity map:
+    `#spa.member<"fc.weight"[1], stride 49, block 49>`.
+    """
+
+    name = "spa.member"
+
+    param: StringAttr
+    dim: IntAttr
+    offset: IntAttr
+    stride: IntAttr
+    block: IntAttr
+    count: IntAttr
+    period: IntAttr
+
+    _FIELDS: ClassVar[tuple[str, ...]] = ("offset", "stride", "block", "count", "period")
+    _DEFAULTS: ClassVar[dict[str, int]] = {"offset": 0, "stride": 1, "block": 1, "count": 1, "period": 0}
+
+    @classmethod
+    def get(cls, param: str, dim: int, **fields: int) -> "MemberAttr":
+        values = {**cls._DEFAULTS, **fields}
+        return cls(StringAttr(param), IntAttr(dim), *(IntAttr(values[f]) for f in cls._FIELDS))
+
+    def field(self, name: str) -> int:
+        return getattr(self, name).data
+
+    def indices(self, channel: int) -> list[int]:
+        base = self.offset.data + channel * self.stride.data
+        return [base + j + r * self.period.data for r in range(self.count.data) for j in range(self.block.data)]
+
+    @classmethod
+    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        with parser.in_angle_brackets():
+            param = parser.parse_str_literal("expected the member's weight name")
+            parser.parse_punctuation("[")
+            dim = parser.parse_integer(allow_boolean=False, allow_negative=False)
+            parser.parse_punctuation("]")
+            values = dict(cls._DEFAULTS)
+            while parser.parse_optional_punctuation(",") is not None:
+                key = parser.parse_keyword_in(cls._FIELDS)
+                values[key] = parser.parse_integer(allow_boolean=False, allow_negative=False)
+        return (StringAttr(param), IntAttr(dim), *(IntAttr(values[f]) for f in cls._FIELDS))
+
+    def print_parameters(self, printer: Printer) -> None:
+        extra = "".join(f", {f} {self.field(f)}" for f in self._FIELDS if self.field(f) != self._DEFAULTS[f])
+        printer.print_string(f'<"{self.param.data}"[{self.dim.data}]{extra}>')
+
+
+@irdl_op_definition
+class SpaceOp(IRDLOperation):
+    """A channel space found by spa-propagate-channels: its size, where it comes from, and why it is
+    frozen (cannot be pruned) or inexact (pruning it is not the same as zeroing it), if so."""
+
+    name = "spa.space"
+
+    sym_name = attr_def(SymbolNameConstraint())
+    size = attr_def(IntegerAttr)
+    origin = attr_def(StringAttr)
+    frozen = opt_attr_def(ArrayAttr[StringAttr])
+    inexact = opt_attr_def(ArrayAttr[StringAttr])
+
+    assembly_format = "$sym_name attr-dict"
+    traits = traits_def(SymbolOpInterface())
+
+
+@irdl_op_definition
+class GroupOp(IRDLOperation):
+    """A group of coupled channels: removing channel k removes `indices(k)` of every member together."""
+
+    name = "spa.group"
+
+    sym_name = attr_def(SymbolNameConstraint())
+    size = attr_def(IntegerAttr)
+    space = attr_def(StringAttr)
+    members = attr_def(ArrayAttr[MemberAttr])
+    exact = attr_def(BoolAttr)
+    frozen = opt_attr_def(ArrayAttr[StringAttr])
+    inexact = opt_attr_def(ArrayAttr[StringAttr])
+    scores = opt_attr_def(DenseArrayBase)
+    removed = opt_attr_def(DenseArrayBase)
+
+    assembly_format = "$sym_name attr-dict"
+    traits = traits_def(SymbolOpInterface())
+
+    @property
+    def prunable(self) -> bool:
+        return not self.frozen
+
+    def verify_(self) -> None:
+        if self.scores is not None and len(self.scores.get_values()) != self.size.value.data:
+            raise VerifyException(f"group {self.sym_name.data}: {len(self.scores.get_values())} scores for {self.size.value.data} channels")
+        if self.removed is not None:
+            removed = self.removed.get_values()
+            if any(not 0 <= int(r) < self.size.value.data for r in removed):
+                raise VerifyException(f"group {self.sym_name.data}: removed channel out of range")
+            if removed and self.frozen:
+                raise VerifyException(f"group {self.sym_name.data} is frozen but removes channels")
+
+
+Spa = Dialect("spa", [ParamOp, SpaceOp, GroupOp], [DimsAttr, MemberAttr])
