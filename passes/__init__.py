@@ -1,15 +1,25 @@
-"""spa's passes, one per file. `ALL_PASSES` is what spa-opt registers (name -> pass class factory)."""
+"""spa's passes, one per file. `ALL_PASSES` is what spa-opt registers (name -> pass class factory);
+pass modules are imported only when a pipeline names them, so spa-opt starts fast."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 from xdsl.passes import ModulePass
 
+_PASSES: dict[str, tuple[str, str]] = {
+    "spa-propagate-channels": ("passes.propagate_channels", "PropagateChannels"),
+    "spa-form-groups": ("passes.form_groups", "FormGroups"),
+    "spa-annotate-importance": ("passes.annotate_importance", "AnnotateImportance"),
+    "spa-select-channels": ("passes.select_channels", "SelectChannels"),
+    "spa-eliminate-dead-channels": ("passes.eliminate_dead_channels", "EliminateDeadChannels"),
+    "prune-groups": ("passes.prune_groups", "PruneGroups"),
+}
 
-def _all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
-    # Imported lazily so that spa-opt starts fast and only loads the passes a pipeline names.
-    return {}
+
+def _factory(module: str, cls: str) -> Callable[[], type[ModulePass]]:
+    return lambda: getattr(importlib.import_module(module), cls)
 
 
-ALL_PASSES: dict[str, Callable[[], type[ModulePass]]] = _all_passes()
+ALL_PASSES: dict[str, Callable[[], type[ModulePass]]] = {name: _factory(*where) for name, where in _PASSES.items()}

@@ -7,6 +7,7 @@ import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from xdsl.dialects.builtin import ModuleOp
@@ -20,6 +21,9 @@ from spa_ir.dtypes import torch_dtype
 from spa_ir.errors import SpaError
 from spa_ir.fileio import atomic_outputs
 from spa_ir.weights import WeightStore
+
+if TYPE_CHECKING:
+    from spa_ir.plan import Plan
 
 
 def weights_path_for(mlir_path: str | os.PathLike[str]) -> Path:
@@ -72,6 +76,8 @@ class Program:
     module: ModuleOp
     weights: WeightStore
     source: str = "<memory>"
+    plan: "Plan | None" = None
+    """Set by spa-eliminate-dead-channels: what was removed, in the original indexing."""
 
     @classmethod
     def load(cls, mlir_path: str | os.PathLike[str], weights_path: str | os.PathLike[str] | None = None) -> "Program":
@@ -120,6 +126,10 @@ class Program:
 
     def text(self, *, debuginfo: bool = False) -> str:
         return print_module(self.module, debuginfo=debuginfo)
+
+    @property
+    def weights_modified(self) -> bool:
+        return self.weights.modified
 
     def external_weight_names(self) -> list[str]:
         """Names of the stored tensors the IR refers to (params with an inline value excluded)."""

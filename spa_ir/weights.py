@@ -36,6 +36,8 @@ class WeightStore(Mapping[str, torch.Tensor]):
                 self._file_names = set(f.keys())
         self._memory: dict[str, torch.Tensor] = dict(tensors or {})
         self._deleted: set[str] = set()
+        self.modified = False
+        """Whether a pass replaced or deleted a tensor since loading."""
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "WeightStore":
@@ -82,10 +84,12 @@ class WeightStore(Mapping[str, torch.Tensor]):
     def set(self, name: str, tensor: torch.Tensor) -> None:
         self._memory[name] = tensor
         self._deleted.discard(name)
+        self.modified = True
 
     def delete(self, name: str) -> None:
         self._memory.pop(name, None)
         self._deleted.add(name)
+        self.modified = True
 
     def keep_only(self, names: Iterable[str]) -> None:
         """Drop every tensor not in `names` (e.g. weights no `spa.param` refers to any more)."""

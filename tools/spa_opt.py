@@ -79,6 +79,7 @@ class SpaOptMain(xDSLOptMain):
         super().register_all_arguments(arg_parser)
         arg_parser.add_argument("--weights", help="weights file of the input (default: beside it, same stem, .safetensors)")
         arg_parser.add_argument("--strip-debuginfo", action="store_true", help="print without op locations")
+        arg_parser.add_argument("--plan", metavar="FILE", help="write the pruning plan (JSON) of --prune-groups / spa-eliminate-dead-channels")
 
     def setup_pipeline(self) -> None:
         self.args.print_debuginfo = not self.args.strip_debuginfo
@@ -113,12 +114,18 @@ class SpaOptMain(xDSLOptMain):
         super().run()
         text = self._out.getvalue()
         if self.args.output_file is None:
+            if any(p.weights_modified for p in self._programs):
+                raise SpaError("the passes changed the weights: give -o FILE.mlir so they are written beside it")
             sys.stdout.write(text)
             return
+        if self.args.plan and (len(self._programs) != 1 or self._programs[0].plan is None):
+            raise SpaError("--plan needs one input and a pipeline that prunes (--prune-groups or spa-eliminate-dead-channels)")
         if len(self._programs) == 1:
             self._programs[0].save(self.args.output_file, text)
         else:
             write_text_atomic(self.args.output_file, text)
+        if self.args.plan:
+            self._programs[0].plan.save(self.args.plan)
 
 def _one_line(e: BaseException) -> str:
     if isinstance(e, ParseError):

@@ -1,0 +1,42 @@
+"""spa-annotate-importance: a per-channel score on every prunable group."""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import DenseArrayBase, ModuleOp, f64
+from xdsl.passes import ModulePass
+
+from spa_ir.annotations import group_ops
+from spa_ir.criteria import Member, group_scores, known_criteria
+from spa_ir.errors import SpaError
+from spa_ir.groups import from_member_attr
+from spa_ir.program import program_of
+
+
+@dataclass(frozen=True)
+class AnnotateImportance(ModulePass):
+    """Score the channels of each non-frozen `spa.group` (`scores = array<f64: ...>`).
+
+    criterion: l1 | l2 (magnitude of each channel's slice in every member, summed over members after
+    normalizing each member by its mean) | random (uniform, from `seed` and the group name).
+    """
+
+    name = "spa-annotate-importance"
+
+    criterion: str = "l1"
+    seed: int = 0
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        if self.criterion not in known_criteria():
+            raise SpaError(f"unknown criterion '{self.criterion}' (known: {', '.join(known_criteria())})")
+        weights = program_of(op).weights
+        for group in group_ops(op):
+            if group.frozen:
+                continue
+            members = [Member(*from_member_attr(m)) for m in group.members.data]
+            seed = self.seed * 1_000_003 + zlib.crc32(group.sym_name.data.encode())
+            scores = group_scores(self.criterion, members, weights, group.size.value.data, seed)
+            group.attributes["scores"] = DenseArrayBase.from_list(f64, [float(s) for s in scores])

@@ -1,0 +1,107 @@
+"""spa-eliminate-dead-channels: remove the selected channels from weights, types and size constants."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation
+from xdsl.passes import ModulePass
+from xdsl.rewriter import Rewriter
+
+from dialects.spa import ParamOp
+from spa_ir.annotations import annotated_dims, fill_anon, group_ops, main_function, spaces_from_module, strip
+from spa_ir.channels import Layout, Spaces
+from spa_ir.errors import SpaError
+from spa_ir.groups import from_member_attr
+from spa_ir.plan import Plan
+from spa_ir.program import program_of
+from spa_ir.resize import RESIZE, Shapes
+
+
+def kept_indices(spaces: Spaces, layout: Layout, size: int, removed: dict[int, set[int]]) -> np.ndarray:
+    """Indices of one dim that survive: those holding no removed channel of any space."""
+    keep = np.ones(size, dtype=bool)
+    for sid, coords in spaces.coordinates(fill_anon(layout, size)).items():
+        gone = removed.get(sid)
+        if gone:
+            keep &= ~np.isin(coords, list(gone))
+    return np.flatnonzero(keep)
+
+
+@dataclass(frozen=True)
+class EliminateDeadChannels(ModulePass):
+    """Delete every group's `removed` channels: slice the weights in the store (and record them in the
+    pruning plan), give every value its smaller type, and rewrite the constants that encode sizes
+    (view/reshape shapes, split sizes, slice bounds, conv groups, normalized shapes: see spa_ir/resize.py),
+    so the emitted model runs without hand edits. Removes the channel annotations afterwards."""
+
+    name = "spa-eliminate-dead-channels"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        program = program_of(op)
+        spaces = spaces_from_module(op)
+        removed: dict[int, set[int]] = {}
+        plan = Plan()
+        for g in group_ops(op):
+            gone = [int(i) for i in g.removed.get_values()] if g.removed is not None else []
+            sid = int(g.space.data[1:])
+            if gone:
+                removed[sid] = set(gone)
+            plan.groups.append({
+                "id": g.sym_name.data, "size": g.size.value.data, "removed": gone, "exact": g.exact.value.data,
+                "frozen": [r.data for r in g.frozen.data] if g.frozen else [],
+                "members": [{"param": p, "dim": d, **vars(m)} for p, d, m in map(from_member_attr, g.members.data)],
+            })
+        fn = main_function(op)
+        shapes = Shapes()
+        for inner in fn.body.block.ops:
+            dims = annotated_dims(inner)
+            for i, r in enumerate(inner.results):
+                shape = getattr(r.type, "get_shape", None)
+                if shape is None:
+                    continue
+                old = tuple(shape())
+                layouts = dims[i] if dims is not None and i < len(dims) else ()
+                kept = [kept_indices(spaces, lay, n, removed) if n >= 0 else None for lay, n in zip(layouts, old)]
+                shapes.record(r, old, kept)
+        # 1. weights: slice the stored tensors, record the plan
+        for inner in fn.body.block.ops:
+            if isinstance(inner, ParamOp) and shapes.changed(inner.result):
+                self._slice_param(program, inner, shapes, plan)
+        # 2. size constants, while old and new shapes are both known
+        for inner in list(fn.body.block.ops):
+            resize = RESIZE.get(_key(inner))
+            if resize is not None:
+                resize(inner, shapes)
+        # 3. types
+        for inner in list(fn.body.block.ops):
+            for r in list(inner.results):
+                if shapes.changed(r):
+                    new_type = type(r.type).from_shape(shapes.new(r), r.type.dtype)  # type: ignore[attr-defined]
+                    Rewriter.replace_value_with_new_type(r, new_type)
+        strip(op)
+        program.plan = plan
+        program.weights.keep_only(n for n in program.external_weight_names())
+
+    @staticmethod
+    def _slice_param(program, p: ParamOp, shapes: Shapes, plan: Plan) -> None:  # type: ignore[no-untyped-def]
+        tensor = program.tensor(p)
+        for d, kept in enumerate(shapes.kept(p.result)):
+            if kept is None or len(kept) == tensor.shape[d]:
+                continue
+            plan.remove(p.weight_name, d, np.setdiff1d(np.arange(tensor.shape[d]), kept))
+            tensor = tensor.index_select(d, torch.from_numpy(kept))
+        if p.value is not None:
+            raise SpaError(f"pruning inline-valued spa.param '{p.weight_name}' is not supported")
+        program.weights.set(p.weight_name, tensor.contiguous())
+
+
+def _key(op: Operation) -> str:
+    from spa_ir.propagation import op_key
+
+    return op_key(op)
+

@@ -1,0 +1,68 @@
+"""spa-form-groups: turn the channel spaces that reach weights into `spa.group`s with members."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ArrayAttr, BoolAttr, IntegerAttr, ModuleOp, StringAttr, i1, i64
+from xdsl.passes import ModulePass
+
+from dialects.spa import GroupOp, MemberAttr
+from spa_ir.annotations import fill_anon, main_function, params, space_ops, spaces_from_module, value_dims
+from spa_ir.groups import member_map, to_member_attr
+from spa_ir.errors import SpaError
+from spa_ir.propagation import NOT_CHANNEL
+
+
+@dataclass(frozen=True)
+class FormGroups(ModulePass):
+    """Each channel space held by at least one weight dim becomes `spa.group @gN` listing its members
+    (weight name, dim, index map from group channel to tensor index), whether it is frozen and why,
+    and whether removing its channels equals zeroing them (`exact`). Spaces that are no channel at all
+    (kernel windows) and spaces of size 1 are dropped. The `spa.space` symbols stay: later passes need
+    every space's size to map activations' indices."""
+
+    name = "spa-form-groups"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        spaces = spaces_from_module(op)
+        main_function(op)
+        members: dict[int, list[MemberAttr]] = {}
+        for p in params(op):
+            dims = value_dims(p.result)
+            if dims is None:
+                raise SpaError(f"spa.param '{p.weight_name}' has no spa.dims: run spa-propagate-channels first")
+            shape = p.result.type.get_shape()  # type: ignore[attr-defined]
+            for d, layout in enumerate(dims):
+                for sid, coords in spaces.coordinates(fill_anon(layout, shape[d])).items():
+                    try:
+                        m = member_map(coords, spaces.info(sid).size)
+                    except SpaError:
+                        spaces.freeze(layout, f"irregular index map in {p.weight_name}[{d}]")
+                        continue
+                    members.setdefault(sid, []).append(to_member_attr(p.weight_name, d, m))
+        groups = []
+        for space in space_ops(op):
+            sid = int(space.sym_name.data[1:])
+            info = spaces.info(sid)
+            reasons = [r for r in info.frozen if r != NOT_CHANNEL]
+            if sid not in members or info.size <= 1 or (info.frozen and not reasons):
+                continue
+            attrs = {
+                "sym_name": StringAttr(f"g{sid}"),
+                "size": IntegerAttr(info.size, i64),
+                "space": StringAttr(f"s{sid}"),
+                "members": ArrayAttr(members[sid]),
+                "exact": BoolAttr(not info.inexact, i1),
+            }
+            if reasons:
+                attrs["frozen"] = ArrayAttr([StringAttr(r) for r in reasons])
+            if info.inexact:
+                attrs["inexact"] = ArrayAttr([StringAttr(r) for r in info.inexact])
+            groups.append(GroupOp.create(attributes=attrs))
+        for g in list(op.body.block.ops):
+            if isinstance(g, GroupOp):
+                g.detach()
+                g.erase()
+        op.body.block.insert_ops_before(groups, space_ops(op)[0])

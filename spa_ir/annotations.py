@@ -1,0 +1,107 @@
+"""Reading and writing the channel annotations that passes leave in the IR.
+
+`spa-propagate-channels` writes, on every op with tensor results, `spa.dims = [#spa.dims<...>, ...]`
+(one per result) and one `spa.space` symbol per channel space; later passes rebuild a `Spaces` table
+from those, so each pass can run on its own in `spa-opt` and in lit tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ArrayAttr, ModuleOp
+from xdsl.ir import Operation, SSAValue
+
+from dialects.spa import DimsAttr, GroupOp, ParamOp, SpaceOp
+from spa_ir.channels import Anon, Atom, Cat, Layout, Prod, Spaces
+from spa_ir.errors import SpaError
+
+DIMS_ATTR = "spa.dims"
+
+
+def main_function(module: ModuleOp) -> func.FuncOp:
+    funcs = [op for op in module.ops if isinstance(op, func.FuncOp)]
+    if not funcs:
+        raise SpaError("the IR has no func.func")
+    return next((f for f in funcs if f.sym_name.data == "main"), funcs[0])
+
+
+def space_ops(module: ModuleOp) -> list[SpaceOp]:
+    return [op for op in module.ops if isinstance(op, SpaceOp)]
+
+
+def group_ops(module: ModuleOp) -> list[GroupOp]:
+    return [op for op in module.ops if isinstance(op, GroupOp)]
+
+
+def space_id(symbol: str) -> int:
+    return int(symbol.lstrip("@s"))
+
+
+def spaces_from_module(module: ModuleOp) -> Spaces:
+    """A Spaces table holding exactly the annotated spaces (ids as printed), for index computations."""
+    ops = space_ops(module)
+    if not ops:
+        raise SpaError("no channel annotations: run spa-propagate-channels first")
+    spaces = Spaces()
+    for op in sorted(ops, key=lambda o: space_id(o.sym_name.data)):
+        sid = space_id(op.sym_name.data)
+        while len(spaces._parent) <= sid:  # ids are dense in practice; fill any gap with unused spaces
+            spaces.new(1, "unused")
+        info = spaces.info(sid)
+        info.size = op.size.value.data
+        info.origin = op.origin.data
+        info.frozen = [s.data for s in op.frozen.data] if op.frozen else []
+        info.inexact = [s.data for s in op.inexact.data] if op.inexact else []
+    return spaces
+
+
+def annotated_dims(op: Operation) -> list[tuple[Layout, ...]] | None:
+    attr = op.attributes.get(DIMS_ATTR)
+    if not isinstance(attr, ArrayAttr):
+        return None
+    return [a.data for a in attr.data if isinstance(a, DimsAttr)]
+
+
+def value_dims(value: SSAValue) -> tuple[Layout, ...] | None:
+    """The annotated layout of a value (block arguments and unannotated values: no channels)."""
+    owner = value.owner
+    if isinstance(owner, Operation):
+        dims = annotated_dims(owner)
+        if dims is not None and value.index < len(dims):  # type: ignore[attr-defined]
+            return dims[value.index]  # type: ignore[attr-defined]
+    return None
+
+
+def fill_anon(layout: Layout, size: int) -> Layout:
+    """A top-level `_` is printed without its size; give it back from the type."""
+    return Anon(size) if isinstance(layout, Anon) and layout.size < 0 else layout
+
+
+def annotated_values(fn: func.FuncOp) -> Iterator[tuple[SSAValue, tuple[Layout, ...]]]:
+    for op in fn.body.block.ops:
+        dims = annotated_dims(op)
+        if dims is None:
+            continue
+        for r, d in zip(op.results, dims):
+            yield r, d
+
+
+def params(module: ModuleOp) -> Iterator[ParamOp]:
+    for op in module.walk():
+        if isinstance(op, ParamOp):
+            yield op
+
+
+def strip(module: ModuleOp) -> None:
+    """Remove all channel annotations, spaces and groups."""
+    for op in list(module.ops):
+        if isinstance(op, (SpaceOp, GroupOp)):
+            op.detach()
+            op.erase()
+    for op in module.walk():
+        op.attributes.pop(DIMS_ATTR, None)
+
+
+__all__ = ["Anon", "Atom", "Cat", "Prod"]

@@ -1,0 +1,792 @@
+"""Per-op channel rules: how each op relates the channel layouts of its operands and results.
+
+One table, `RULES`, maps an op name (torch-mlir's, e.g. `torch.aten.conv2d`) to a rule; most entries
+come from a few rule *families* (unary, broadcasting element-wise, pooling, reshapes, reductions), so
+adding an op is adding one name to a list or one entry to the table. Operand positions follow the
+aten schema, which is what torch-mlir's ops use. A rule also says whether the result is still zero on
+removed channels when its groups are masked (`zero`), and marks spaces *inexact* where channels mix
+(normalization, softmax, mean over the channel dim), where removing is not the same as zeroing.
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+from xdsl.ir import Operation, SSAValue
+
+from spa_ir.channels import Anon, Atom, Cat, Layout, Prod
+from spa_ir.propagation import NOT_CHANNEL, NOT_CONST, Dims, Propagation, Rule, location
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+
+def _norm_dim(d: int, rank: int) -> int:
+    return d + rank if d < 0 else d
+
+
+def _fresh(p: Propagation, size: int, origin: str) -> Layout:
+    return p.spaces.new(size, origin) if size > 1 else Anon(size)
+
+
+def _tensor_result(op: Operation, i: int = 0) -> SSAValue:
+    return op.results[i]
+
+
+def _unify_all(p: Propagation, layouts: list[Layout], where: str) -> Layout:
+    first = layouts[0]
+    for other in layouts[1:]:
+        p.spaces.unify(first, other, where)
+    return p.spaces.resolve(first)
+
+
+# -- families ----------------------------------------------------------------------------------------
+
+
+def param(p: Propagation, op: Operation) -> None:
+    """`spa.param`: every dim of a weight is a channel space of its own until ops couple them."""
+    r = op.results[0]
+    name = op.weight_name  # type: ignore[attr-defined]
+    p.param_values[name] = r
+    p.set(r, [_fresh(p, n, f"{name}[{d}]") for d, n in enumerate(p.shape(r) or ())], zero=True)
+
+
+def no_channels(p: Propagation, op: Operation) -> None:
+    """Constants, shape queries, factories: results hold no channels, operands are only read for shapes."""
+    for r in op.results:
+        if p.is_tensor(r):
+            p.set(r, [Anon(d) for d in p.shape(r) or ()], zero=True)
+
+
+def unary(zero_preserving: bool) -> Rule:
+    """Element-wise on one tensor (activations, casts, scalar arithmetic): same layout out as in."""
+
+    def rule(p: Propagation, op: Operation) -> None:
+        x = op.operands[0]
+        r = _tensor_result(op)
+        if p.shape(x) != p.shape(r) and len(p.shape(x) or ()) != len(p.shape(r) or ()):
+            return p.freeze_op(op, "unary op changes rank")
+        p.set(r, p.layout(x), zero=zero_preserving and p.is_zero(x))
+
+    return rule
+
+
+def scalar_arith(zero_if_scalar_zero: bool) -> Rule:
+    """`x op scalar` (add.Scalar, mul.Scalar, ...): zero-preserving for mul/div, and for add/sub of 0."""
+
+    def rule(p: Propagation, op: Operation) -> None:
+        x = op.operands[0]
+        scalar = p.const(op.operands[1])
+        keeps_zero = (not zero_if_scalar_zero) or scalar == 0
+        p.set(_tensor_result(op), p.layout(x), zero=keeps_zero and p.is_zero(x))
+
+    return rule
+
+
+def broadcast(operands: tuple[int, ...], zero: str) -> Rule:
+    """Broadcasting element-wise ops: dims aligned from the right are unified unless of size 1.
+
+    zero: "all" (add, sub, where: zero if every operand is), "any" (mul: zero if one is),
+    "first" (masked_fill: zero if the input is), "divide" (like "first"; and a channel in the divisor is
+    inexact, as the masked model would divide by 0), "none" (comparisons).
+    """
+
+    def rule(p: Propagation, op: Operation) -> None:
+        r = _tensor_result(op)
+        rshape = p.shape(r) or ()
+        rank = len(rshape)
+        tensors = [op.operands[i] for i in operands if i < len(op.operands) and p.is_tensor(op.operands[i])]
+        out: Dims = []
+        where = location(op)
+        for k in range(rank):
+            layouts = []
+            for t in tensors:
+                tshape = p.shape(t) or ()
+                j = k - (rank - len(tshape))
+                if j >= 0 and tshape[j] != 1:
+                    layouts.append(p.layout(t)[j])
+            out.append(_unify_all(p, layouts, where) if layouts else Anon(rshape[k]))
+        zeros = [p.is_zero(t) for t in tensors]
+        if zero == "divide" and len(tensors) > 1:
+            for d in p.layout(tensors[1]):
+                p.spaces.mark_inexact(d, f"divides by a pruned channel: {where}")
+        is_zero = {"all": all(zeros), "any": any(zeros), "none": False}.get(zero, bool(zeros and zeros[0]))
+        p.set(r, out, zero=is_zero)
+
+    return rule
+
+
+def keep_leading(n: int, zero_preserving: bool = True) -> Rule:
+    """Pooling, upsampling, padding of the trailing (spatial) dims: the first n dims (N, C) pass through."""
+
+    def rule(p: Propagation, op: Operation) -> None:
+        x = op.operands[0]
+        xl = p.layout(x)
+        for i, r in enumerate(op.results):
+            if not p.is_tensor(r):
+                continue
+            rshape = p.shape(r) or ()
+            out = [xl[k] if k < n and k < len(xl) and rshape[k] == (p.shape(x) or ())[k] else Anon(rshape[k]) for k in range(len(rshape))]
+            if len(rshape) != len(xl):
+                return p.freeze_op(op, "pooling changes rank")
+            for k in range(n, len(xl)):
+                if p.has_channels(xl[k]):
+                    p.spaces.freeze(xl[k], f"spatial op over a channel dim: {location(op)}")
+            p.set(r, out, zero=zero_preserving and p.is_zero(x))
+
+    return rule
+
+
+def reduce(dims_arg: int | None, keepdim_arg: int | None, kind: str) -> Rule:
+    """Reductions: reduced dims disappear (or become size 1). Summing channels is exact only if they are
+    zero; averaging/normalizing over them never is (the count changes); max is never exact."""
+
+    def rule(p: Propagation, op: Operation) -> None:
+        x = op.operands[0]
+        xl = p.layout(x)
+        rank = len(xl)
+        if dims_arg is None:
+            reduced = list(range(rank))
+        else:
+            c = p.const(op.operands[dims_arg])
+            c = [c] if isinstance(c, int) else c
+            if c is None:
+                reduced = list(range(rank))
+            elif not isinstance(c, list) or not all(isinstance(d, int) for d in c):
+                return p.freeze_op(op, "reduction over non-constant dims")
+            else:
+                reduced = [_norm_dim(d, rank) for d in c]
+        keep = bool(p.const(op.operands[keepdim_arg])) if keepdim_arg is not None and keepdim_arg < len(op.operands) else False
+        where = location(op)
+        for d in reduced:
+            if p.has_channels(xl[d]) and not (kind == "sum" and p.is_zero(x)):
+                p.spaces.mark_inexact(xl[d], f"{kind} over channels: {where}")
+        out = [Anon(1) if k in reduced else xl[k] for k in range(rank) if keep or k not in reduced]
+        for r in op.results:
+            if p.is_tensor(r):
+                if len(p.shape(r) or ()) != len(out):
+                    return p.freeze_op(op, "reduction result rank")
+                p.set(r, out, zero=p.is_zero(x) and kind in ("sum", "mean", "max"))
+
+    return rule
+
+
+def softmax(p: Propagation, op: Operation) -> None:
+    x = op.operands[0]
+    xl = p.layout(x)
+    d = p.const_int(op.operands[1])
+    if d is None:
+        return p.freeze_op(op, "softmax over a non-constant dim")
+    d = _norm_dim(d, len(xl))
+    if p.has_channels(xl[d]):
+        p.spaces.mark_inexact(xl[d], f"softmax over channels: {location(op)}")
+    p.set(_tensor_result(op), xl, zero=False)
+
+
+# -- layers ---------------------------------------------------------------------------------------
+
+
+def _couple(p: Propagation, a: Layout, b: Layout, where: str) -> None:
+    p.spaces.unify(a, b, where)
+
+
+def _conv(p: Propagation, op: Operation, x: SSAValue, w: SSAValue, b: SSAValue | None, groups: int | None, transposed: bool) -> None:
+    where = location(op)
+    xl, wl = p.layout(x), p.layout(w)
+    wshape = p.shape(w) or ()
+    if groups is None or len(xl) < 2:
+        return p.freeze_op(op, "convolution with non-constant groups")
+    for k in wl[2:]:
+        p.spaces.freeze(k, NOT_CHANNEL)
+    # Weight [Cout, Cin/g, k...] (transposed: [Cin, Cout/g, k...]).
+    w_in, w_out = (wl[0], wl[1]) if transposed else (wl[1], wl[0])
+    in_size = (p.shape(x) or ())[1]
+    out_size = wshape[1] * groups if transposed else wshape[0]
+    if groups == 1:
+        _couple(p, xl[1], wl[0] if transposed else wl[1], where)
+        out_ch = w_out
+    else:
+        g = p.spaces.new(groups, f"{where} groups")
+        per_in = in_size // groups
+        if transposed:
+            _couple(p, wl[0], Prod((g, _fresh(p, per_in, where))), where)
+            _couple(p, xl[1], wl[0], where)
+            out_ch = Prod((g, wl[1]))
+        else:
+            _couple(p, xl[1], Prod((g, wl[1])), where)
+            _couple(p, wl[0], Prod((g, _fresh(p, out_size // groups, where))), where)
+            out_ch = wl[0]
+    if b is not None and p.is_tensor(b):
+        _couple(p, p.layout(b)[0], out_ch, where)
+    r = _tensor_result(op)
+    rshape = p.shape(r) or ()
+    out = [xl[0], out_ch, *(Anon(n) for n in rshape[2:])]
+    for k in xl[2:]:
+        if p.has_channels(k):
+            p.spaces.freeze(k, f"convolution window over a channel dim: {where}")
+    p.set(r, out, zero=True)
+
+
+def conv(p: Propagation, op: Operation) -> None:
+    """aten.conv{1,2,3}d(input, weight, bias, stride, padding, dilation, groups)."""
+    x, w, b = op.operands[0], op.operands[1], op.operands[2]
+    _conv(p, op, x, w, b, p.const_int(op.operands[6]), transposed=False)
+
+
+def conv_transpose(p: Propagation, op: Operation) -> None:
+    """aten.conv_transpose{1,2,3}d.input(input, weight, bias, stride, padding, output_padding, groups, dilation)."""
+    _conv(p, op, op.operands[0], op.operands[1], op.operands[2], p.const_int(op.operands[6]), transposed=True)
+
+
+def convolution(p: Propagation, op: Operation) -> None:
+    """aten.convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups)."""
+    transposed = p.const(op.operands[6])
+    if not isinstance(transposed, bool):
+        return p.freeze_op(op, "convolution with non-constant 'transposed'")
+    _conv(p, op, op.operands[0], op.operands[1], op.operands[2], p.const_int(op.operands[8]), transposed=transposed)
+
+
+def linear(p: Propagation, op: Operation) -> None:
+    """aten.linear(input, weight[out, in], bias[out])."""
+    x, w, b = op.operands[0], op.operands[1], op.operands[2]
+    where = location(op)
+    xl, wl = p.layout(x), p.layout(w)
+    if len(wl) != 2:
+        return p.freeze_op(op, "linear with a weight of rank != 2")
+    _couple(p, xl[-1], wl[1], where)
+    if p.is_tensor(b):
+        _couple(p, p.layout(b)[0], wl[0], where)
+    p.set(_tensor_result(op), [*xl[:-1], wl[0]], zero=True)
+
+
+def _matmul_dims(p: Propagation, op: Operation, a: SSAValue, b: SSAValue) -> Dims | None:
+    al, bl = p.layout(a), p.layout(b)
+    if len(al) < 2 or len(bl) < 2:
+        return None
+    where = location(op)
+    p.spaces.unify(al[-1], bl[-2], where)
+    contracted = p.spaces.resolve(al[-1])
+    if p.has_channels(contracted) and not (p.is_zero(a) or p.is_zero(b)):
+        p.spaces.mark_inexact(contracted, f"contraction over channels that are not zero: {where}")
+    ab, bb = al[:-2], bl[:-2]
+    rank = max(len(ab), len(bb))
+    ashape, bshape = (p.shape(a) or ())[:-2], (p.shape(b) or ())[:-2]
+    batch: Dims = []
+    for k in range(rank):
+        ls = []
+        for lay, shp in ((ab, ashape), (bb, bshape)):
+            j = k - (rank - len(lay))
+            if j >= 0 and shp[j] != 1:
+                ls.append(lay[j])
+        batch.append(_unify_all(p, ls, where) if ls else Anon(1))
+    return [*batch, al[-2], bl[-1]]
+
+
+def matmul(p: Propagation, op: Operation) -> None:
+    """matmul / mm / bmm: the contracted dims are coupled; batch dims broadcast."""
+    a, b = op.operands[0], op.operands[1]
+    out = _matmul_dims(p, op, a, b)
+    if out is None:
+        return p.freeze_op(op, "matmul of a vector")
+    p.set(_tensor_result(op), out, zero=p.is_zero(a) and p.is_zero(b))
+
+
+def addmm(p: Propagation, op: Operation) -> None:
+    """aten.addmm(bias, a, b, beta, alpha) = beta*bias + alpha*(a @ b) (ONNX Gemm)."""
+    bias, a, b = op.operands[0], op.operands[1], op.operands[2]
+    out = _matmul_dims(p, op, a, b)
+    if out is None:
+        return p.freeze_op(op, "addmm of a vector")
+    bl = p.layout(bias)
+    where = location(op)
+    for k in range(1, len(bl) + 1):
+        if (p.shape(bias) or ())[-k] != 1:
+            p.spaces.unify(bl[-k], out[-k], where)
+    p.set(_tensor_result(op), [p.spaces.resolve(d) for d in out], zero=p.is_zero(a) and p.is_zero(b) and p.is_zero(bias))
+
+
+def batch_norm(p: Propagation, op: Operation) -> None:
+    """batch_norm(input, weight, bias, running_mean, running_var, ...): per-channel, dim 1."""
+    x = op.operands[0]
+    xl = p.layout(x)
+    where = location(op)
+    for v in op.operands[1:5]:
+        if p.is_tensor(v):
+            p.spaces.unify(p.layout(v)[0], xl[1], where)
+    has_bias = p.is_tensor(op.operands[2])
+    p.set(op.results[0], [p.spaces.resolve(d) for d in xl], zero=has_bias or p.is_zero(x))
+    for r in op.results[1:]:
+        no_channels_value(p, r)
+
+
+def no_channels_value(p: Propagation, r: SSAValue) -> None:
+    if p.is_tensor(r):
+        p.set(r, [Anon(d) for d in p.shape(r) or ()], zero=True)
+
+
+def instance_norm(p: Propagation, op: Operation) -> None:
+    """instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps, cudnn)."""
+    x = op.operands[0]
+    xl = p.layout(x)
+    for v in op.operands[1:5]:
+        if p.is_tensor(v):
+            p.spaces.unify(p.layout(v)[0], xl[1], location(op))
+    p.set(_tensor_result(op), [p.spaces.resolve(d) for d in xl], zero=p.is_tensor(op.operands[2]) or p.is_zero(x))
+
+
+def norm_over_last(weight_args: tuple[int, ...]) -> Rule:
+    """layer_norm(input, normalized_shape, weight, bias, ...) / rms_norm(input, normalized_shape, weight, eps):
+    the normalized trailing dims mix their channels (inexact); weight/bias are coupled to them."""
+
+    def rule(p: Propagation, op: Operation) -> None:
+        x = op.operands[0]
+        xl = p.layout(x)
+        ns = p.const_ints(op.operands[1])
+        if ns is None:
+            return p.freeze_op(op, "normalization over a non-constant shape")
+        where = location(op)
+        normalized = xl[len(xl) - len(ns):]
+        for i in weight_args:
+            if i < len(op.operands) and p.is_tensor(op.operands[i]):
+                for wd, xd in zip(p.layout(op.operands[i]), normalized):
+                    p.spaces.unify(wd, xd, where)
+        for d in normalized:
+            p.spaces.mark_inexact(d, f"normalization over channels: {where}")
+        has_affine = len(weight_args) > 0 and p.is_tensor(op.operands[weight_args[-1]])
+        p.set(op.results[0], [p.spaces.resolve(d) for d in xl], zero=has_affine)
+        for r in op.results[1:]:
+            no_channels_value(p, r)
+
+    return rule
+
+
+def group_norm(p: Propagation, op: Operation) -> None:
+    """group_norm(input, num_groups, weight, bias, eps, cudnn): channels = groups x per-group; the group
+    count stays fixed (frozen), the per-group channels can be pruned consistently in every group."""
+    x = op.operands[0]
+    xl = p.layout(x)
+    g = p.const_int(op.operands[1])
+    if g is None:
+        return p.freeze_op(op, "group_norm with non-constant groups")
+    where = location(op)
+    c = (p.shape(x) or ())[1]
+    gs = _fresh(p, g, f"{where} groups")
+    p.spaces.freeze(gs, f"group count of group_norm: {where}")
+    p.spaces.unify(xl[1], Prod((gs, _fresh(p, c // g, where))), where)
+    for v in op.operands[2:4]:
+        if p.is_tensor(v):
+            p.spaces.unify(p.layout(v)[0], xl[1], where)
+    p.spaces.mark_inexact(xl[1], f"normalization over channels: {where}")
+    p.set(op.results[0], [p.spaces.resolve(d) for d in xl], zero=p.is_tensor(op.operands[3]))
+
+
+def prelu(p: Propagation, op: Operation) -> None:
+    """prelu(input, weight): a per-channel slope on dim 1 (or one shared slope)."""
+    x, w = op.operands[0], op.operands[1]
+    xl = p.layout(x)
+    if (p.shape(w) or (1,))[0] > 1:
+        p.spaces.unify(p.layout(w)[0], xl[1], location(op))
+    p.set(_tensor_result(op), [p.spaces.resolve(d) for d in xl], zero=p.is_zero(x))
+
+
+def embedding(p: Propagation, op: Operation) -> None:
+    """embedding(weight[V, D], indices, ...): the output's last dim is D; rows are token ids (frozen)."""
+    w, idx = op.operands[0], op.operands[1]
+    wl = p.layout(w)
+    p.spaces.freeze(wl[0], f"embedding rows are looked up by index: {location(op)}")
+    p.set(_tensor_result(op), [*p.layout(idx), wl[1]], zero=True)
+
+
+def sdpa(p: Propagation, op: Operation) -> None:
+    """scaled_dot_product_attention(q[B,H,L,E], k[B,Hk,S,E], v[B,Hk,S,Ev], mask, dropout, causal, scale, gqa).
+
+    Heads are coupled across q/k/v (with grouped-query attention, q heads = kv heads x repeat); q/k head
+    dims are coupled (the default scale 1/sqrt(E) makes pruning them inexact); v's head dim is the output's."""
+    q, k, v = op.operands[0], op.operands[1], op.operands[2]
+    ql, kl, vl = p.layout(q), p.layout(k), p.layout(v)
+    if not (len(ql) == len(kl) == len(vl) == 4):
+        return p.freeze_op(op, "attention on tensors of rank != 4")
+    where = location(op)
+    hq, hk = (p.shape(q) or ())[1], (p.shape(k) or ())[1]
+    p.spaces.unify(kl[1], vl[1], where)
+    if hq == hk:
+        p.spaces.unify(ql[1], kl[1], where)
+    else:
+        p.spaces.unify(ql[1], Prod((kl[1], _fresh(p, hq // hk, f"{where} kv repeat"))), where)
+    p.spaces.unify(ql[3], kl[3], where)
+    scale = p.const(op.operands[6]) if len(op.operands) > 6 else None
+    if p.has_channels(p.spaces.resolve(ql[3])) and (scale is None or scale is NOT_CONST or not (p.is_zero(q) or p.is_zero(k))):
+        p.spaces.mark_inexact(ql[3], f"attention head dim sets the softmax scale: {where}")
+    mask = op.operands[3]
+    if p.is_tensor(mask):
+        for d in p.layout(mask):
+            if p.has_channels(d):
+                p.spaces.freeze(d, f"attention mask: {where}")
+    for d in (ql[2], kl[2]):
+        if p.has_channels(d):
+            p.spaces.mark_inexact(d, f"softmax over channels: {where}")
+    p.set(_tensor_result(op), [ql[0], p.spaces.resolve(ql[1]), ql[2], vl[3]], zero=p.is_zero(v))
+
+
+# -- shape ops --------------------------------------------------------------------------------------
+
+
+def permute(p: Propagation, op: Operation) -> None:
+    x = op.operands[0]
+    xl = p.layout(x)
+    perm = p.const_ints(op.operands[1])
+    if perm is None:
+        return p.freeze_op(op, "permute with non-constant dims")
+    p.set(_tensor_result(op), [xl[_norm_dim(d, len(xl))] for d in perm], zero=p.is_zero(x))
+
+
+def transpose(p: Propagation, op: Operation) -> None:
+    x = op.operands[0]
+    xl = p.layout(x)
+    d0, d1 = p.const_int(op.operands[1]), p.const_int(op.operands[2])
+    if d0 is None or d1 is None:
+        return p.freeze_op(op, "transpose with non-constant dims")
+    d0, d1 = _norm_dim(d0, len(xl)), _norm_dim(d1, len(xl))
+    out = list(xl)
+    out[d0], out[d1] = out[d1], out[d0]
+    p.set(_tensor_result(op), out, zero=p.is_zero(x))
+
+
+def t(p: Propagation, op: Operation) -> None:
+    x = op.operands[0]
+    p.set(_tensor_result(op), list(reversed(p.layout(x))), zero=p.is_zero(x))
+
+
+def reshape(p: Propagation, op: Operation) -> None:
+    """view / reshape / flatten / unflatten / squeeze / unsqueeze / collapse: group input and output dims
+    into runs of equal size; a run merged into one dim is a product, a dim split into several is refined."""
+    x, r = op.operands[0], _tensor_result(op)
+    xs, rs = list(p.shape(x) or ()), list(p.shape(r) or ())
+    xl = p.layout(x)
+    where = location(op)
+    out: Dims = []
+    i = j = 0
+    while i < len(xs) or j < len(rs):
+        # size-1 dims carry nothing
+        if i < len(xs) and xs[i] == 1 and not (j < len(rs) and rs[j] == 1):
+            i += 1
+            continue
+        if j < len(rs) and rs[j] == 1 and not (i < len(xs) and xs[i] == 1):
+            out.append(Anon(1))
+            j += 1
+            continue
+        if i < len(xs) and j < len(rs) and xs[i] == 1 and rs[j] == 1:
+            out.append(Anon(1))
+            i, j = i + 1, j + 1
+            continue
+        if i >= len(xs) or j >= len(rs):
+            return p.freeze_op(op, "reshape with mismatched sizes")
+        if xs[i] < 0 or rs[j] < 0:
+            if xs[i] < 0 and rs[j] < 0:  # dynamic dims pair up (batch, sequence)
+                out.append(xl[i])
+                i, j = i + 1, j + 1
+                continue
+            return p.freeze_op(op, "reshape mixing dynamic and static dims")
+        gi, gj = [i], [j]
+        i, j = i + 1, j + 1
+        while prod(xs[k] for k in gi) != prod(rs[k] for k in gj):
+            if prod(xs[k] for k in gi) < prod(rs[k] for k in gj) and i < len(xs) and xs[i] >= 0:
+                gi.append(i)
+                i += 1
+            elif j < len(rs) and rs[j] >= 0:
+                gj.append(j)
+                j += 1
+            else:
+                return p.freeze_op(op, "reshape with mismatched sizes")
+        merged = Prod(tuple(xl[k] for k in gi)) if len(gi) > 1 else xl[gi[0]]
+        if len(gj) == 1:
+            out.append(p.spaces.resolve(merged))
+        else:
+            pieces = tuple(_fresh(p, rs[k], where) for k in gj)
+            p.spaces.unify(merged, Prod(pieces), where)
+            out.extend(p.spaces.resolve(piece) for piece in pieces)
+    p.set(r, out, zero=p.is_zero(x))
+
+
+def expand(p: Propagation, op: Operation) -> None:
+    """expand(x, sizes): broadcast size-1 dims (and new leading dims); other dims keep their layout."""
+    x, r = op.operands[0], _tensor_result(op)
+    xl, xs, rs = p.layout(x), p.shape(x) or (), p.shape(r) or ()
+    lead = len(rs) - len(xs)
+    out = [Anon(rs[k]) if k < lead or xs[k - lead] == 1 else xl[k - lead] for k in range(len(rs))]
+    p.set(r, out, zero=p.is_zero(x))
+
+
+def cat(p: Propagation, op: Operation) -> None:
+    """cat(tensors, dim): the cat dim is the concatenation; all other dims are coupled across inputs."""
+    items = p.lists.get(op.operands[0])
+    d = p.const_int(op.operands[1])
+    r = _tensor_result(op)
+    if items is None or any(i is None for i in items) or d is None:
+        return p.freeze_op(op, "cat of an unknown list")
+    rank = len(p.shape(r) or ())
+    d = _norm_dim(d, rank)
+    where = location(op)
+    parts = [it for it in items if it is not None and len(it) == rank]
+    out: Dims = []
+    for k in range(rank):
+        if k == d:
+            out.append(p.spaces.resolve(Cat(tuple(it[k] for it in parts))))
+        else:
+            out.append(_unify_all(p, [it[k] for it in parts], where))
+    p.set(r, out, zero=all(p.is_zero(s) for s in p.list_items.get(op.operands[0], [])))
+
+
+def list_construct(p: Propagation, op: Operation) -> None:
+    """A list of tensors (for cat/stack/...) remembers its items' layouts; lists of ints carry nothing."""
+    if any(p.is_tensor(v) for v in op.operands):
+        p.lists[op.results[0]] = [p.layout(v) if p.is_tensor(v) else None for v in op.operands]
+        p.list_items[op.results[0]] = list(op.operands)
+
+
+def _slice_dim(p: Propagation, x: SSAValue, dim: int, start: int, end: int, where: str) -> Layout:
+    """The layout of x[dim][start:end]; a channel dim is refined into (before, kept, after)."""
+    size = (p.shape(x) or ())[dim]
+    layout = p.layout(x)[dim]
+    start, end = max(0, min(start, size)), max(0, min(end, size))
+    if not p.has_channels(layout):
+        return Anon(end - start)
+    pieces = [piece for piece in (
+        _fresh(p, start, where) if start else None,
+        _fresh(p, end - start, where) if end > start else None,
+        _fresh(p, size - end, where) if size > end else None,
+    ) if piece is not None]
+    middle = pieces[1] if start else pieces[0]
+    if len(pieces) > 1:
+        p.spaces.unify(layout, Cat(tuple(pieces)), where)
+    else:
+        p.spaces.unify(layout, middle, where)
+    return p.spaces.resolve(middle)
+
+
+def slice_tensor(p: Propagation, op: Operation) -> None:
+    """slice.Tensor(x, dim, start, end, step)."""
+    x, r = op.operands[0], _tensor_result(op)
+    xl = p.layout(x)
+    rank = len(xl)
+    dim, step = p.const_int(op.operands[1]), p.const_int(op.operands[4])
+    start = p.const(op.operands[2])
+    end = p.const(op.operands[3])
+    if dim is None or step is None or start is NOT_CONST or end is NOT_CONST:
+        return p.freeze_op(op, "slice with non-constant bounds")
+    dim = _norm_dim(dim, rank)
+    size = (p.shape(x) or ())[dim]
+    if size < 0 or step != 1:
+        if p.has_channels(xl[dim]):
+            return p.freeze_op(op, "strided or dynamic slice of a channel dim")
+        out = list(xl)
+        out[dim] = Anon((p.shape(r) or ())[dim])
+        return p.set(r, out, zero=p.is_zero(x))
+    start = 0 if start is None else (start + size if start < 0 else start)
+    end = size if end is None else (end + size if end < 0 else end)
+    out = list(xl)
+    out[dim] = _slice_dim(p, x, dim, start, end, location(op))
+    p.set(r, [p.spaces.resolve(d) for d in out], zero=p.is_zero(x))
+
+
+def narrow(p: Propagation, op: Operation) -> None:
+    """narrow(x, dim, start, length)."""
+    x, r = op.operands[0], _tensor_result(op)
+    xl = p.layout(x)
+    dim, start, length = (p.const_int(op.operands[k]) for k in (1, 2, 3))
+    if dim is None or start is None or length is None:
+        return p.freeze_op(op, "narrow with non-constant bounds")
+    dim = _norm_dim(dim, len(xl))
+    out = list(xl)
+    out[dim] = _slice_dim(p, x, dim, start, start + length, location(op))
+    p.set(r, [p.spaces.resolve(d) for d in out], zero=p.is_zero(x))
+
+
+def select(p: Propagation, op: Operation) -> None:
+    """select.int(x, dim, index): picking one fixed index freezes the channels of that dim."""
+    x, r = op.operands[0], _tensor_result(op)
+    xl = p.layout(x)
+    dim = p.const_int(op.operands[1])
+    if dim is None:
+        return p.freeze_op(op, "select with a non-constant dim")
+    dim = _norm_dim(dim, len(xl))
+    p.spaces.freeze(xl[dim], f"selects a fixed index: {location(op)}")
+    p.set(r, [d for k, d in enumerate(xl) if k != dim], zero=p.is_zero(x))
+
+
+def split(p: Propagation, op: Operation) -> None:
+    """split.Tensor(x, size, dim) / split_with_sizes(x, sizes, dim) / chunk(x, n, dim) / unbind(x, dim):
+    a list result whose items are consecutive slices (the split dim becomes a concatenation)."""
+    x, r = op.operands[0], op.results[0]
+    xl = p.layout(x)
+    name = op.name
+    dim_arg = 1 if "unbind" in name else 2
+    dim = p.const_int(op.operands[dim_arg])
+    if dim is None:
+        return p.freeze_op(op, "split with a non-constant dim")
+    dim = _norm_dim(dim, len(xl))
+    size = (p.shape(x) or ())[dim]
+    where = location(op)
+    if "unbind" in name:
+        p.spaces.freeze(xl[dim], f"unbind selects fixed indices: {where}")
+        p.lists[r] = [[d for k, d in enumerate(xl) if k != dim]] * size
+        return
+    arg = p.const(op.operands[1])
+    if "chunk" in name and isinstance(arg, int):
+        step = -(-size // arg)
+        sizes = [min(step, size - s) for s in range(0, size, step)]
+    elif isinstance(arg, int):
+        sizes = [min(arg, size - s) for s in range(0, size, arg)]
+    elif isinstance(arg, list) and all(isinstance(s, int) for s in arg):
+        sizes = list(arg)
+    else:
+        return p.freeze_op(op, "split with non-constant sizes")
+    items: list[Dims | None] = []
+    offset = 0
+    for s in sizes:
+        item = list(xl)
+        item[dim] = _slice_dim(p, x, dim, offset, offset + s, where)
+        items.append(item)
+        offset += s
+    p.lists[r] = [[p.spaces.resolve(d) for d in it] for it in items if it is not None]
+
+
+def list_unpack(p: Propagation, op: Operation) -> None:
+    items = p.lists.get(op.operands[0])
+    if items is None or len(items) != len(op.results):
+        return p.freeze_op(op, "unpacking an unknown list")
+    for r, dims in zip(op.results, items):
+        if dims is not None:
+            p.set(r, dims, zero=False)
+
+
+def getitem_list(p: Propagation, op: Operation) -> None:
+    items = p.lists.get(op.operands[0])
+    idx = p.const_int(op.operands[1])
+    if items is None or idx is None or items[idx] is None:
+        return p.freeze_op(op, "indexing an unknown list")
+    p.set(op.results[0], items[idx], zero=False)  # type: ignore[arg-type]
+
+
+# -- the table ---------------------------------------------------------------------------------------
+
+ZERO_PRESERVING_UNARY = """relu relu6 gelu silu hardswish hardtanh leaky_relu elu selu celu mish tanh sin neg abs
+sqrt erf dropout clone contiguous detach alias to.dtype to.device to.other _to_copy type_as alias_copy
+zeros_like lift_fresh_copy square softplus? sign atan asin sinh tan trunc round floor ceil""".split()
+OTHER_UNARY = """sigmoid hardsigmoid exp cos log log2 log1p rsqrt reciprocal ones_like full_like bitwise_not
+logical_not isnan isinf erfinv expm1 cosh acos""".split()
+
+
+def _aten(names: list[str]) -> list[str]:
+    return [f"torch.aten.{n}" for n in names if not n.endswith("?")]
+
+
+RULES: dict[str, Rule] = {
+    "spa.param": param,
+    **{n: no_channels for n in [
+        "torch.constant.int", "torch.constant.float", "torch.constant.bool", "torch.constant.str",
+        "torch.constant.none", "torch.constant.device", "torch.vtensor.literal", "torch.aten.size.int",
+        "torch.aten.dim", "torch.aten.numel", "torch.aten.Int.Tensor", "torch.aten.Float.Tensor",
+        "torch.aten.arange", "torch.aten.arange.start", "torch.aten.arange.start_step", "torch.aten.zeros",
+        "torch.aten.ones", "torch.aten.full", "torch.aten.empty.memory_format", "torch.aten.scalar_tensor",
+        "torch.aten.new_zeros", "torch.aten.new_ones", "torch.aten.new_full", "torch.aten.new_empty",
+        "torch.prim.NumToTensor.Scalar", "torch.aten.sym_size.int", "torch.aten.mul.int", "torch.aten.add.int",
+        "torch.aten.floordiv.int", "torch.aten.sub.int", "torch.aten.eq.int", "torch.aten.ne.int",
+    ]},
+    **{n: unary(True) for n in _aten(ZERO_PRESERVING_UNARY)},
+    **{n: unary(False) for n in _aten(OTHER_UNARY)},
+    "torch.aten.softplus": unary(False),
+    "torch.aten.pow.Tensor_Scalar": unary(True),
+    "torch.aten.clamp": unary(False),
+    "torch.aten.clamp_min": unary(False),
+    "torch.aten.clamp_max": unary(False),
+    "torch.aten.masked_fill.Scalar": broadcast((0, 1), zero="first"),
+    "torch.aten.mul.Scalar": scalar_arith(False),
+    "torch.aten.div.Scalar": scalar_arith(False),
+    "torch.aten.add.Scalar": scalar_arith(True),
+    "torch.aten.sub.Scalar": scalar_arith(True),
+    "torch.aten.rsub.Scalar": scalar_arith(True),
+    "torch.aten.add.Tensor": broadcast((0, 1), zero="all"),
+    "torch.aten.sub.Tensor": broadcast((0, 1), zero="all"),
+    "torch.aten.mul.Tensor": broadcast((0, 1), zero="any"),
+    "torch.aten.div.Tensor": broadcast((0, 1), zero="divide"),
+    "torch.aten.maximum": broadcast((0, 1), zero="all"),
+    "torch.aten.minimum": broadcast((0, 1), zero="all"),
+    "torch.aten.where.self": broadcast((0, 1, 2), zero="all"),
+    "torch.aten.where.ScalarOther": broadcast((0, 1), zero="all"),
+    "torch.aten.where.ScalarSelf": broadcast((0, 2), zero="all"),
+    "torch.aten.eq.Tensor": broadcast((0, 1), zero="none"),
+    "torch.aten.lt.Tensor": broadcast((0, 1), zero="none"),
+    "torch.aten.gt.Tensor": broadcast((0, 1), zero="none"),
+    "torch.aten.prelu": prelu,
+    "torch.aten._prelu_kernel": prelu,
+    **{f"torch.aten.conv{k}d": conv for k in (1, 2, 3)},
+    **{f"torch.aten.conv{k}d.padding": conv for k in (1, 2, 3)},
+    **{f"torch.aten.conv_transpose{k}d.input": conv_transpose for k in (1, 2, 3)},
+    "torch.aten.convolution": convolution,
+    "torch.aten._convolution": convolution,
+    "torch.aten.linear": linear,
+    "torch.aten.matmul": matmul,
+    "torch.aten.mm": matmul,
+    "torch.aten.bmm": matmul,
+    "torch.aten.addmm": addmm,
+    "torch.aten.batch_norm": batch_norm,
+    "torch.aten._native_batch_norm_legit_no_training": batch_norm,
+    "torch.aten.native_batch_norm": batch_norm,
+    "torch.aten.instance_norm": instance_norm,
+    "torch.aten.layer_norm": norm_over_last((2, 3)),
+    "torch.aten.native_layer_norm": norm_over_last((2, 3)),
+    "torch.aten.rms_norm": norm_over_last((2,)),
+    "torch.aten.group_norm": group_norm,
+    "torch.aten.softmax.int": softmax,
+    "torch.aten._softmax": softmax,
+    "torch.aten.log_softmax.int": softmax,
+    "torch.aten._log_softmax": softmax,
+    "torch.aten.scaled_dot_product_attention": sdpa,
+    "torch.aten.embedding": embedding,
+    "torch.aten.permute": permute,
+    "torch.aten.transpose.int": transpose,
+    "torch.aten.t": t,
+    "torch.aten.numpy_T": t,
+    **{n: reshape for n in [
+        "torch.aten.view", "torch.aten.reshape", "torch.aten._unsafe_view", "torch.aten.flatten.using_ints",
+        "torch.aten.unflatten.int", "torch.prims.collapse", "torch.aten.squeeze.dim", "torch.aten.squeeze",
+        "torch.aten.squeeze.dims", "torch.aten.unsqueeze", "torch.prims.squeeze", "torch.aten.view_copy",
+        "torch.aten.reshape_as", "torch.aten.view_as",
+    ]},
+    "torch.aten.expand": expand,
+    "torch.aten.expand_as": expand,
+    "torch.aten.broadcast_to": expand,
+    "torch.aten.cat": cat,
+    "torch.aten.concat": cat,
+    "torch.prim.ListConstruct": list_construct,
+    "torch.prim.ListUnpack": list_unpack,
+    "torch.aten.__getitem__.t": getitem_list,
+    "torch.aten.split.Tensor": split,
+    "torch.aten.split_with_sizes": split,
+    "torch.aten.split.sizes": split,
+    "torch.aten.chunk": split,
+    "torch.aten.unbind.int": split,
+    "torch.aten.slice.Tensor": slice_tensor,
+    "torch.aten.narrow": narrow,
+    "torch.aten.select.int": select,
+    **{n: keep_leading(2) for n in _aten([
+        "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
+        "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
+        "adaptive_max_pool2d", "max_pool2d_with_indices", "max_pool3d_with_indices", "upsample_nearest1d.vec",
+        "upsample_nearest2d.vec", "upsample_nearest3d.vec", "upsample_bilinear2d.vec", "upsample_linear1d.vec",
+        "upsample_trilinear3d.vec", "upsample_bicubic2d.vec", "upsample_nearest2d", "upsample_bilinear2d",
+        "constant_pad_nd", "reflection_pad1d", "reflection_pad2d", "replication_pad1d", "replication_pad2d",
+        "pad", "channel_shuffle?", "pixel_shuffle?", "_adaptive_avg_pool2d",
+    ])},
+    "torch.aten.mean.dim": reduce(1, 2, "mean"),
+    "torch.aten.mean": reduce(None, None, "mean"),
+    "torch.aten.sum.dim_IntList": reduce(1, 2, "sum"),
+    "torch.aten.sum": reduce(None, None, "sum"),
+    "torch.aten.amax": reduce(1, 2, "max"),
+    "torch.aten.max.dim": reduce(1, 2, "max"),
+    "torch.aten.var.correction": reduce(1, 3, "variance"),
+    "torch.aten.var.dim": reduce(1, 3, "variance"),
+    "torch.aten.std.correction": reduce(1, 3, "variance"),
+    "torch.aten.norm.ScalarOpt_dim": reduce(2, 3, "norm"),
+    "torch.aten.linalg_vector_norm": reduce(2, 3, "norm"),
+}

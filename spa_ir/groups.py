@@ -1,0 +1,60 @@
+"""Groups: each prunable channel space with its members (weight, dim, index map).
+
+A member's index map comes from the layout of the weight's dim: `Spaces.coordinates` gives, for each
+index, which channel of the space it holds; `member_map` compresses that into (offset, stride, block,
+count, period) and checks the compression is exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dialects.spa import MemberAttr
+from spa_ir.errors import SpaError
+
+
+@dataclass(frozen=True)
+class IndexMap:
+    offset: int = 0
+    stride: int = 1
+    block: int = 1
+    count: int = 1
+    period: int = 0
+
+    def indices(self, channel: int) -> np.ndarray:
+        base = self.offset + channel * self.stride
+        return (base + np.arange(self.block)[None, :] + self.period * np.arange(self.count)[:, None]).ravel()
+
+    def all_indices(self, size: int) -> np.ndarray:
+        """[size, block*count] array: row k = the indices of channel k."""
+        return np.stack([self.indices(k) for k in range(size)]) if size else np.zeros((0, self.block * self.count), np.int64)
+
+
+def member_map(coords: np.ndarray, size: int) -> IndexMap:
+    """Compress a coordinate array (channel per index, -1 outside) into an IndexMap, or raise."""
+    rows = [np.flatnonzero(coords == k) for k in range(size)]
+    first = rows[0]
+    n = len(first)
+    stride = int(rows[1][0] - first[0]) if size > 1 else max(n, 1)
+    # first = offset + j + r*period for j < block, r < count
+    block = n
+    for i in range(1, n):
+        if first[i] != first[i - 1] + 1:
+            block = i
+            break
+    count = n // block
+    period = int(first[block] - first[0]) if count > 1 else 0
+    m = IndexMap(int(first[0]), stride, block, count, period)
+    if n != block * count or any(not np.array_equal(rows[k], np.sort(m.indices(k))) for k in range(size)):
+        raise SpaError("channel index map is not regular")
+    return m
+
+
+def to_member_attr(param: str, dim: int, m: IndexMap) -> MemberAttr:
+    return MemberAttr.get(param, dim, offset=m.offset, stride=m.stride, block=m.block, count=m.count, period=m.period)
+
+
+def from_member_attr(attr: MemberAttr) -> tuple[str, int, IndexMap]:
+    return attr.param.data, attr.dim.data, IndexMap(*(attr.field(f) for f in MemberAttr._FIELDS))
