@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from spa_ir.frontend_torch import build_model, import_exported, import_module, import_pt2
 from spa_ir.program import Program
 from spa_ir.weights import WeightStore
+
+if TYPE_CHECKING:
+    from spa_ir.plan import Plan
 
 
 def import_torch(model: torch.nn.Module, example_inputs: Sequence[Any], name: str = "model") -> Program:
@@ -38,10 +41,23 @@ def load(mlir_path: str | os.PathLike[str]) -> Program:
     return Program.load(mlir_path)
 
 
+def prune(program: Program, **options: Any) -> "Plan":
+    """Run the pruning pipeline (`prune-groups`, options as there: ratio, criterion, seed, scope,
+    min_keep, min_keep_ratio, round_to, only_exact) in place; return the plan of what was removed."""
+    from passes.prune_groups import PruneGroups
+    from spa_ir.context import make_context
+    from spa_ir.program import attach
+
+    attach(program)
+    PruneGroups(**options).apply(make_context(), program.module)
+    assert program.plan is not None
+    return program.plan
+
+
 def to_torch(program: Program) -> torch.fx.GraphModule:
     from spa_ir.backend_torch import to_graph_module
 
     return to_graph_module(program)
 
 
-__all__ = ["Program", "build_model", "import_exported", "import_onnx", "import_pt2", "import_torch", "load", "to_torch"]
+__all__ = ["Program", "build_model", "import_exported", "import_onnx", "import_pt2", "import_torch", "load", "prune", "to_torch"]

@@ -138,6 +138,16 @@ def propagate(fn: func.FuncOp, rules: dict[str, Rule] | None = None) -> Propagat
 
     rules = RULES if rules is None else rules
     p = Propagation()
+    for i, arg in enumerate(fn.body.block.args):
+        dims: Dims = []
+        for d, n in enumerate(p.shape(arg) or ()):
+            if n > 1:
+                atom = p.spaces.new(n, f"input {i}[{d}]")
+                p.spaces.freeze(atom, "model input")
+                dims.append(atom)
+            else:
+                dims.append(Anon(n))
+        p.set(arg, dims, zero=True)
     for op in fn.body.block.ops:
         if isinstance(op, func.ReturnOp):
             for v in op.operands:
