@@ -28,6 +28,7 @@ test-unit: venv
 bench: venv
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) bench/import.py
+	$(PY) bench/prune_vs_peer.py
 
 clean:
 	rm -rf $(VENV) .demo build *.egg-info
