@@ -1,0 +1,85 @@
+"""The channel-space algebra: unification, refinement, freezing, and the index maps it implies."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spa_ir.channels import Anon, Atom, Cat, Prod, Spaces
+from spa_ir.errors import SpaError
+from spa_ir.groups import IndexMap, member_map
+
+
+def test_atoms_merge_and_keep_reasons() -> None:
+    s = Spaces()
+    a, b = s.new(4, "a"), s.new(4, "b")
+    s.freeze(b, "model output")
+    s.unify(a, b, "add")
+    assert s.resolve(a) == s.resolve(b)
+    assert s.info(a).frozen == ["model output"]
+
+
+def test_flatten_gives_each_channel_a_block() -> None:
+    s = Spaces()
+    conv, fc_in = s.new(3, "conv"), s.new(12, "fc.in")
+    s.unify(fc_in, Prod((conv, Anon(4))), "flatten")
+    coords = s.coordinates(fc_in)[s.find(conv.space)]
+    assert coords.tolist() == [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]
+    assert member_map(coords, 3) == IndexMap(stride=4, block=4)
+
+
+def test_head_split_refines_everywhere() -> None:
+    s = Spaces()
+    proj = s.new(6, "q.out")
+    other_use = s.new(6, "out_proj.in")
+    s.unify(proj, other_use, "residual")
+    heads, dim = s.new(2, "heads"), s.new(3, "head_dim")
+    s.unify(proj, Prod((heads, dim)), "view")
+    assert s.resolve(other_use) == Prod((Atom(s.find(heads.space)), Atom(s.find(dim.space))))
+    c = s.coordinates(other_use)
+    assert member_map(c[s.find(dim.space)], 3) == IndexMap(stride=1, block=1, count=2, period=3)
+    assert member_map(c[s.find(heads.space)], 2) == IndexMap(stride=3, block=3)
+
+
+def test_concat_offsets_and_split_alignment() -> None:
+    s = Spaces()
+    a, b = s.new(4, "a"), s.new(6, "b")
+    x = s.new(10, "consumer.in")
+    s.unify(x, Cat((a, b)), "cat")
+    # a split into 5 + 5 cuts b's range: b is refined, a is not
+    p, q = s.new(5, "p"), s.new(5, "q")
+    s.unify(x, Cat((p, q)), "split")
+    parts = s.resolve(x)
+    assert isinstance(parts, Cat) and [s.size(t) for t in parts.parts] == [4, 1, 5]
+    assert s.coordinates(x)[s.find(a.space)][:4].tolist() == [0, 1, 2, 3]
+
+
+def test_channel_shuffle_index_map() -> None:
+    s = Spaces()
+    conv = s.new(6, "conv")
+    g, c = s.new(2, "g"), s.new(3, "c")
+    s.unify(conv, Prod((g, c)), "view [2,3]")
+    shuffled = Prod((c, g))  # transpose then flatten
+    coords = s.coordinates(shuffled)
+    assert coords[s.find(c.space)].tolist() == [0, 0, 1, 1, 2, 2]
+    assert coords[s.find(g.space)].tolist() == [0, 1, 0, 1, 0, 1]
+
+
+def test_meeting_a_non_channel_dim_freezes() -> None:
+    s = Spaces()
+    a = s.new(3, "a")
+    s.unify(a, Anon(3), "model input")
+    assert s.info(a).frozen == ["model input"]
+
+
+def test_incompatible_layouts_freeze_both_sides() -> None:
+    s = Spaces()
+    x, y = s.new(2, "x"), s.new(6, "y")
+    u, v = s.new(3, "u"), s.new(4, "v")
+    s.unify(Prod((x, y)), Prod((u, v)), "reshape [2,6] -> [3,4]")
+    assert all(s.info(t).frozen for t in (x, y, u, v))
+
+
+def test_irregular_map_is_rejected() -> None:
+    with pytest.raises(SpaError):
+        member_map(np.array([0, 1, 1, 0]), 2)
