@@ -81,7 +81,7 @@ class EliminateDeadChannels(ModulePass):
         for inner in list(fn.body.block.ops):
             for r in list(inner.results):
                 if shapes.changed(r):
-                    new_type = type(r.type).from_shape(shapes.new(r), r.type.dtype)  # type: ignore[attr-defined]
+                    new_type = r.type.with_shape(shapes.new(r))  # type: ignore[attr-defined]
                     Rewriter.replace_value_with_new_type(r, new_type)
         strip(op)
         program.plan = plan

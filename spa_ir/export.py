@@ -86,40 +86,29 @@ def to_torch_mlir_text(program: Program, *, inline_weights: bool = True) -> str:
 
 
 def _inline_params(module: Any, program: Program) -> None:
-    """Replace every `spa.param` by `torch.vtensor.literal(dense_resource<name>)` holding its tensor."""
+    """Replace every `spa.param` by `torch.vtensor.literal(dense_resource<name>)` holding its tensor
+    (what torch-mlir's own importer emits for inlined weights)."""
+    import numpy as np
     from torch_mlir import ir
-    from torch_mlir.extras.fx_importer import TORCH_DTYPE_TO_NPY_TYPE
+    from torch_mlir.extras.fx_importer import TORCH_DTYPE_TO_NPY_TYPE, create_mlir_tensor_type
 
-    params = {p.weight_name: p for p in _spa_params(program)}
-    for tm_op in _walk(module.operation):
-        if tm_op.name != "spa.param":
-            continue
-        name = ir.StringAttr(tm_op.attributes["name"]).value
-        tensor = program.tensor(params[name]).detach().contiguous()
-        array = tensor.numpy() if tensor.dtype != torch.bfloat16 else tensor.view(torch.int16).numpy()
-        tm_type = tm_op.results[0].type
-        tensor_type = ir.RankedTensorType.get(list(tensor.shape), _builtin_element_type(str(tm_type)))
-        with ir.Location.unknown(module.context), ir.InsertionPoint(tm_op):
-            attr = ir.DenseResourceElementsAttr.get_from_buffer(array.astype(TORCH_DTYPE_TO_NPY_TYPE.get(tensor.dtype, array.dtype), copy=False), name, tensor_type)
-            literal = ir.Operation.create("torch.vtensor.literal", results=[tm_type], attributes={"value": attr})
-        tm_op.results[0].replace_all_uses_with(literal.results[0])
-        tm_op.erase()
-
-
-def _builtin_element_type(vtensor_type: str) -> Any:
-    from torch_mlir import ir
-
-    dtype = vtensor_type.rsplit(",", 1)[1].rstrip(">")
-    return ir.Type.parse({"si64": "i64", "si32": "i32", "si16": "i16", "si8": "i8", "ui8": "ui8"}.get(dtype, dtype))
-
-
-def _spa_params(program: Program) -> list:
     from spa_ir.program import params
 
-    return list(params(program.module))
+    by_name = {p.weight_name: p for p in params(program.module)}
+    with module.context, ir.Location.unknown():
+        for tm_op in [op for op in _walk(module.operation) if op.name == "spa.param"]:
+            name = ir.StringAttr(tm_op.attributes["name"]).value
+            tensor = program.tensor(by_name[name]).detach().contiguous()
+            array = np.ascontiguousarray(tensor.numpy() if tensor.dtype != torch.bfloat16 else tensor.float().numpy())
+            array = array.astype(TORCH_DTYPE_TO_NPY_TYPE[tensor.dtype], copy=False)
+            value = ir.DenseResourceElementsAttr.get_from_buffer(array, name, create_mlir_tensor_type(tensor))
+            with ir.InsertionPoint(tm_op):
+                literal = ir.Operation.create("torch.vtensor.literal", results=[tm_op.results[0].type], attributes={"value": value})
+            tm_op.results[0].replace_all_uses_with(literal.results[0])
+            tm_op.erase()
 
 
-def _walk(op: Any) -> list:
+def _walk(op: Any) -> list[Any]:
     out = []
     for region in op.regions:
         for block in region.blocks:

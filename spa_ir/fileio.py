@@ -9,8 +9,14 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _temp_beside(path: Path) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or Path("."))
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.tmp.", suffix=path.suffix, dir=path.parent or Path("."))
     os.close(fd)
     return Path(name)
 
@@ -28,6 +34,7 @@ def atomic_outputs(paths: Sequence[str | os.PathLike[str]]) -> Iterator[list[Pat
     try:
         yield temps
         for tmp, target in zip(temps, targets):
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp (and some writers) create 0600 files
             os.replace(tmp, target)
     finally:
         for tmp in temps:

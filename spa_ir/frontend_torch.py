@@ -50,7 +50,7 @@ def import_exported(ep: torch.export.ExportedProgram, source: str = "model") -> 
     """ExportedProgram -> Program (IR with `spa.param`s + weight store)."""
     from torch_mlir import ir
     from torch.export.graph_signature import InputKind
-    from torch_mlir.extras.fx_importer import FxImporter, FxImporterHooks
+    from torch_mlir.extras.fx_importer import ContextCache, FxImporter, FxImporterHooks
 
     tensors: dict[str, torch.Tensor] = {}
 
@@ -63,10 +63,17 @@ def import_exported(ep: torch.export.ExportedProgram, source: str = "model") -> 
             is_buffer = info.input_spec.kind != InputKind.PARAMETER
             return make_param_op(name, info.ir_type, ir.Location.name(name), buffer=is_buffer)
 
+    class ModulePathLocations(ContextCache):
+        """torch-mlir locates ops by file:line; spa wants the nn.Module path (`layer1.0.conv1`)."""
+
+        __slots__ = ()
+
+        def get_node_location(self, node: torch.fx.Node) -> Any:
+            return ir.Location.name(module_path(node), context=self._c)
+
     ctx = torch_mlir_context()
     importer = FxImporter(context=ctx, hooks=ExternalWeights())
-    cache = importer._cc  # torch-mlir's per-importer cache; its location hook only knows file:line
-    cache.get_node_location = lambda node: ir.Location.name(module_path(node), context=ctx)
+    importer._cc.__class__ = ModulePathLocations
     try:
         importer.import_program(ep, func_name="main")
     except Exception as e:

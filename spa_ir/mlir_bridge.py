@@ -18,6 +18,7 @@ from xdsl.irdl import IRDLOperation
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import ParseError, VerifyException
 
+from dialects.torch_base import float_name_hint
 from spa_ir.context import make_context
 from spa_ir.errors import SpaError
 
@@ -42,6 +43,22 @@ def make_param_op(name: str, ir_type: Any, loc: Any = None, *, buffer: bool = Fa
         attributes["buffer"] = ir.UnitAttr.get()
     op = ir.Operation.create("spa.param", results=[ir_type], attributes=attributes, loc=loc)
     return op.result
+
+
+def _value(op: Operation) -> Any:
+    attr = op.properties["value"] if "value" in op.properties else op.attributes["value"]
+    return getattr(attr, "value", attr).data  # type: ignore[union-attr]
+
+
+_NAME_HINTS: dict[str, Any] = {
+    # torch-mlir's result names for constants (`%int1`, `%float1.000000e-05`, `%true`, `%none`), so a
+    # freshly imported module prints as torch-mlir prints it, and printing is a fixed point.
+    "torch.constant.int": lambda op: f"int{_value(op)}".replace("-", "_"),
+    "torch.constant.float": lambda op: float_name_hint(_value(op)),
+    "torch.constant.bool": lambda op: "true" if _value(op) else "false",
+    "torch.constant.none": lambda op: "none",
+    "torch.constant.str": lambda op: "str",
+}
 
 
 class _Converter:
@@ -102,6 +119,9 @@ class _Converter:
         new.location = loc  # type: ignore[assignment]
         for tm_res, res in zip(tm_op.results, new.results):
             self.values[tm_res] = res
+        hint = _NAME_HINTS.get(name)
+        if hint is not None:
+            new.results[0].name_hint = hint(new)
         return new
 
     def region(self, tm_region: Any) -> Region:

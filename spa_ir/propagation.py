@@ -25,7 +25,7 @@ Dims = list[Layout]
 def op_key(op: Operation) -> str:
     """The rule-table key: the op name, or the aten name a `torch.operator` carries."""
     if op.name == "torch.operator":
-        name = op.attributes.get("name") or op.properties.get("name")  # type: ignore[union-attr]
+        name = op.properties["name"] if "name" in op.properties else op.attributes.get("name")
         return getattr(name, "data", str(name))
     return op.name
 
@@ -52,7 +52,12 @@ class Propagation:
     @staticmethod
     def shape(v: SSAValue) -> tuple[int, ...] | None:
         get = getattr(v.type, "get_shape", None)
-        return tuple(get()) if get is not None else None
+        if get is None:
+            return None
+        try:
+            return tuple(get())
+        except ValueError:  # unranked tensor: no dims to annotate
+            return None
 
     def is_tensor(self, v: SSAValue) -> bool:
         return self.shape(v) is not None
@@ -87,7 +92,7 @@ class Propagation:
         if owner.name == "torch.constant.none":
             return None
         if owner.name.startswith("torch.constant."):
-            value = owner.attributes.get("value") or owner.properties.get("value")
+            value = owner.properties["value"] if "value" in owner.properties else owner.attributes.get("value")
             data = getattr(value, "value", value)
             return getattr(data, "data", data)
         if owner.name == "torch.prim.ListConstruct":

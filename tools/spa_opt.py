@@ -112,7 +112,7 @@ class SpaOptMain(xDSLOptMain):
 
         self._programs: list = []
         super().run()
-        text = self._out.getvalue()
+        text = self._out.getvalue().rstrip("\n") + "\n"
         if self.args.output_file is None:
             if any(p.weights_modified for p in self._programs):
                 raise SpaError("the passes changed the weights: give -o FILE.mlir so they are written beside it")

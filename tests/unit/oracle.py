@@ -1,0 +1,253 @@
+"""The exactness oracle for structural pruning.
+
+For a model and the pruning plan spa made for it, the *masked original* is the original model with every
+slice the plan lists set to zero (a BatchNorm `running_var` to 1 instead, so the normalized channel is
+exactly 0 and not 0/sqrt(eps)). For plans made with only_exact=True, the pruned model must compute what
+the masked original computes: max|pruned(x) - masked(x)| / max|masked(x)| < 1e-4 for every output.
+
+    result = check_exact(model, [x], "resnet18", ratio=0.5)      # raises AssertionError on a mismatch
+    check_runs_all_groups(model, [x], "resnet18")                 # only_exact=False: shapes + finite
+
+The original model is masked in place and restored afterwards (no second copy of big models); the
+imported program is cloned for each run, so one import serves several ratios (`Session`).
+Set SPA_ORACLE_LOG=path to append one JSON line per run (timings, group counts, parameter ratio).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+
+from spa_ir import api
+from spa_ir.program import Program
+from spa_ir.weights import WeightStore
+from zoo import flat_outputs, max_relative_error
+
+TOLERANCE = 1e-4
+
+
+class NothingPruned(AssertionError):
+    """The plan removes no channel at all (every group frozen, inexact or of size 1)."""
+
+
+@dataclass
+class RunReport:
+    model: str
+    ratio: float
+    only_exact: bool
+    groups: int = 0
+    frozen: int = 0
+    inexact: int = 0
+    eligible: int = 0
+    pruned: int = 0
+    params_before: int = 0
+    params_after: int = 0
+    error: float | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+    frozen_reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def param_ratio(self) -> float:
+        return self.params_after / max(self.params_before, 1)
+
+    def summary(self) -> str:
+        err = "-" if self.error is None else f"{self.error:.1e}"
+        return (f"{self.model} r={self.ratio} exact={self.only_exact}: groups {self.groups} (frozen {self.frozen}, "
+                f"inexact {self.inexact}, eligible {self.eligible}, pruned {self.pruned}), "
+                f"params {self.params_after}/{self.params_before} = {self.param_ratio:.2f}, err {err}")
+
+
+def _log(report: RunReport) -> None:
+    path = os.environ.get("SPA_ORACLE_LOG")
+    if path:
+        with open(path, "a") as f:
+            f.write(json.dumps({**asdict(report), "param_ratio": report.param_ratio}) + "\n")
+
+
+# -- the model's tensors by state-dict name --------------------------------------------------------------
+
+
+def named_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """Parameters, buffers (tied ones under every name) and plain tensor attributes, by dotted name."""
+    out: dict[str, torch.Tensor] = {}
+    for mod_name, mod in model.named_modules(remove_duplicate=False):
+        prefix = f"{mod_name}." if mod_name else ""
+        for n, p in mod._parameters.items():
+            if p is not None:
+                out[prefix + n] = p
+        for n, b in mod._buffers.items():
+            if b is not None:
+                out[prefix + n] = b
+    return out
+
+
+def _resolve(model: torch.nn.Module, tensors: dict[str, torch.Tensor], name: str) -> torch.Tensor:
+    if name in tensors:
+        return tensors[name]
+    obj: Any = model
+    for part in name.split("."):
+        obj = getattr(obj, part, None)
+    if isinstance(obj, torch.Tensor):
+        return obj
+    raise AssertionError(f"the plan prunes '{name}', which is no parameter, buffer or tensor attribute of the model")
+
+
+def fill_value(name: str) -> float:
+    """What a removed slice becomes in the masked original: 1 for BatchNorm's running variance, else 0."""
+    return 1.0 if name.endswith("running_var") else 0.0
+
+
+@contextlib.contextmanager
+def masked(model: torch.nn.Module, plan_params: dict[str, dict[str, list[int]]]) -> Iterator[torch.nn.Module]:
+    """The model with the plan's slices zeroed (running_var set to 1), restored on exit."""
+    tensors = named_tensors(model)
+    saved: list[tuple[torch.Tensor, int, torch.Tensor, torch.Tensor]] = []
+    try:
+        with torch.no_grad():
+            for name, dims in plan_params.items():
+                t = _resolve(model, tensors, name)
+                for d, idx in dims.items():
+                    index = torch.tensor(idx, dtype=torch.long)
+                    saved.append((t, int(d), index, t.index_select(int(d), index)))
+                    t.index_fill_(int(d), index, fill_value(name))
+        yield model
+    finally:
+        with torch.no_grad():
+            for t, d, index, old in reversed(saved):
+                t.index_copy_(d, index, old)
+
+
+# -- running ------------------------------------------------------------------------------------------
+
+
+def clone_program(prog: Program) -> Program:
+    """An independent copy of an (unpruned) program: pruning replaces store entries, never mutates them."""
+    return Program(prog.module.clone(), WeightStore(dict(prog.weights.items())), prog.source)
+
+
+def _forward(model: Any, inputs: Sequence[Any]) -> list[torch.Tensor]:
+    with torch.no_grad():
+        return flat_outputs(model(*inputs))
+
+
+def _count(store: Any, names: Sequence[str]) -> int:
+    return sum(store[n].numel() for n in names if n in store)
+
+
+class Session:
+    """One model: imported once, its original outputs computed once; each `run` prunes a fresh clone."""
+
+    def __init__(self, model: torch.nn.Module, inputs: Sequence[Any], name: str):
+        self.model = model.eval()
+        self.inputs = list(inputs)
+        self.name = name
+        t0 = time.perf_counter()
+        self.want = _forward(self.model, self.inputs)
+        t1 = time.perf_counter()
+        self.program = api.import_torch(self.model, self.inputs, name)
+        self.import_seconds = time.perf_counter() - t1
+        self.forward_seconds = t1 - t0
+        self.param_names = [n for n, _ in self.model.named_parameters()]
+        self.shapes = {n: tuple(t.shape) for n, t in self.program.weights.items()}
+
+    def prune(self, ratio: float, only_exact: bool, criterion: str = "random", seed: int = 1) -> tuple[Program, dict[str, Any], RunReport]:
+        prog = clone_program(self.program)
+        report = RunReport(self.name, ratio, only_exact, seconds={"import": round(self.import_seconds, 3)})
+        t0 = time.perf_counter()
+        plan = api.prune(prog, ratio=ratio, criterion=criterion, seed=seed, only_exact=only_exact).to_json()
+        report.seconds["prune"] = round(time.perf_counter() - t0, 3)
+        groups = plan["groups"]
+        report.groups = len(groups)
+        report.frozen = sum(1 for g in groups if g["frozen"])
+        report.inexact = sum(1 for g in groups if not g["exact"])
+        for g in groups:
+            for r in g["frozen"]:
+                key = r.split(":")[0]
+                report.frozen_reasons[key] = report.frozen_reasons.get(key, 0) + 1
+        eligible = [g for g in groups if not g["frozen"] and (g["exact"] or not only_exact)]
+        report.eligible = len(eligible)
+        report.pruned = sum(1 for g in groups if g["removed"])
+        self._check_plan(prog, plan, eligible, ratio, only_exact)
+        report.params_before = _count(self.program.weights, self.param_names)
+        report.params_after = _count(prog.weights, self.param_names)
+        return prog, plan, report
+
+    def _check_plan(self, prog: Program, plan: dict[str, Any], eligible: list[dict[str, Any]], ratio: float, only_exact: bool) -> None:
+        ids = {g["id"] for g in eligible}
+        for g in plan["groups"]:
+            size, removed = g["size"], g["removed"]
+            if g["id"] in ids:
+                want = size - max(size - math.floor(ratio * size), 1)
+                assert len(removed) == want, f"group {g['id']} (size {size}) lost {len(removed)} channels, expected {want}"
+                assert len(set(removed)) == len(removed) and all(0 <= i < size for i in removed), f"group {g['id']}: bad indices"
+            else:
+                assert not removed, f"group {g['id']} is frozen or inexact (only_exact={only_exact}) but lost channels"
+        # every weight the plan names shrank by exactly the listed indices
+        for name, dims in plan["params"].items():
+            assert name in self.shapes, f"plan names '{name}', not a weight of the imported program"
+            new = tuple(prog.weights[name].shape)
+            old = self.shapes[name]
+            for d, idx in dims.items():
+                d = int(d)
+                assert idx and all(0 <= i < old[d] for i in idx), f"{name}[{d}]: indices out of range"
+                assert new[d] == old[d] - len(idx), f"{name}[{d}]: {old[d]} -> {new[d]}, plan removes {len(idx)}"
+        for name, old in self.shapes.items():
+            if name in prog.weights and name not in plan["params"]:
+                assert tuple(prog.weights[name].shape) == old, f"{name} changed shape {old} -> {tuple(prog.weights[name].shape)} without a plan entry"
+
+    def check_exact(self, ratio: float, criterion: str = "random", seed: int = 1, tol: float = TOLERANCE) -> RunReport:
+        """only_exact=True: the pruned model computes the masked original, with fewer parameters."""
+        prog, plan, report = self.prune(ratio, only_exact=True, criterion=criterion, seed=seed)
+        if not any(g["removed"] for g in plan["groups"]):
+            reasons = ", ".join(f"{k} x{v}" for k, v in sorted(report.frozen_reasons.items(), key=lambda kv: -kv[1])[:4])
+            raise NothingPruned(f"{self.name}: nothing pruned ({report.groups} groups, {report.frozen} frozen, "
+                                f"{report.inexact} inexact; frozen by: {reasons})")
+        t0 = time.perf_counter()
+        gm = api.to_torch(prog)
+        got = _forward(gm, self.inputs)
+        report.seconds["pruned_forward"] = round(time.perf_counter() - t0, 3)
+        assert [tuple(g.shape) for g in got] == [tuple(w.shape) for w in self.want], "pruned output shapes differ"
+        with masked(self.model, plan["params"]) as m:
+            want = _forward(m, self.inputs)
+        report.error = max_relative_error(got, want)
+        assert report.params_after < report.params_before, f"parameters did not shrink: {report.summary()}"
+        _log(report)
+        assert report.error < tol, f"pruned != masked original: {report.summary()}"
+        return report
+
+    def check_runs(self, ratio: float = 0.5, criterion: str = "random", seed: int = 1) -> RunReport:
+        """only_exact=False (every group pruned): output shapes as the original's, finite outputs."""
+        prog, plan, report = self.prune(ratio, only_exact=False, criterion=criterion, seed=seed)
+        t0 = time.perf_counter()
+        got = _forward(api.to_torch(prog), self.inputs)
+        report.seconds["pruned_forward"] = round(time.perf_counter() - t0, 3)
+        _log(report)
+        assert [tuple(g.shape) for g in got] == [tuple(w.shape) for w in self.want], "pruned output shapes differ"
+        for g in got:
+            if g.is_floating_point():
+                assert torch.isfinite(g).all(), "pruned model output is not finite"
+        return report
+
+
+def check_exact(model: torch.nn.Module, inputs: Sequence[Any], name: str = "model", ratio: float = 0.5, **kw: Any) -> RunReport:
+    return Session(model, inputs, name).check_exact(ratio, **kw)
+
+
+def check_runs_all_groups(model: torch.nn.Module, inputs: Sequence[Any], name: str = "model", ratio: float = 0.5) -> RunReport:
+    return Session(model, inputs, name).check_runs(ratio)
+
+
+def check_model(model: torch.nn.Module, inputs: Sequence[Any], name: str, ratios: Sequence[float] = (0.3, 0.5)) -> list[RunReport]:
+    """The full check the zoo tests run: exactness at each ratio, then every group pruned."""
+    s = Session(model, inputs, name)
+    reports = [s.check_exact(r) for r in ratios]
+    reports.append(s.check_runs(max(ratios)))
+    return reports

@@ -1,0 +1,106 @@
+"""The pruning oracle over the model zoo: pruned == masked original, for every model we can capture.
+
+For each model: prune with criterion=random at ratios 0.3 and 0.5 with only_exact=True and check that
+the pruned model computes the masked original (tests/unit/oracle.py), that its parameters shrank and its
+output shapes are the original's; then prune every group (only_exact=False) and check shapes and
+finiteness. Model sets: torchvision classification + segmentation (tests/unit/zoo.py), torchvision
+detection (whole models, and their backbone+FPN), timm, Hugging Face transformers and plain-torch models
+(tests/unit/models_extra.py).
+
+Every model that is not pruned is listed in NOT_PRUNABLE with the reason, and the test asserts it fails
+that way (SpaError from capture, or NothingPruned when every group is frozen): nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+import torchvision
+
+import models_extra
+import zoo
+from oracle import NothingPruned, Session, check_model
+from spa_ir.errors import SpaError
+
+DATA_DEPENDENT = r"cannot capture model with torch\.export: GuardOnDataDependentSymNode"
+
+# model id -> regex of the reason it is not pruned (the test asserts it fails with that reason).
+NOT_PRUNABLE: dict[str, str] = {
+    # Post-processing (box decoding, NMS, top-k per level) has data-dependent output sizes:
+    # torch.export cannot capture the whole detector. Their backbone+FPN is tested below.
+    **{f"detection/{n}": DATA_DEPENDENT for n in torchvision.models.list_models(module=torchvision.models.detection)},
+}
+
+
+def _run(name: str, build, inputs) -> None:  # type: ignore[no-untyped-def]
+    model = build()
+    xs = inputs()
+    if name in NOT_PRUNABLE:
+        reason = NOT_PRUNABLE[name]
+        with pytest.raises((SpaError, NothingPruned)) as info:
+            Session(model, xs, name).check_exact(0.5)
+        assert re.search(reason, str(info.value)), f"{name} failed differently: {info.value}"
+        return
+    reports = check_model(model, xs, name)
+    for r in reports:
+        print(r.summary())
+
+
+# -- torchvision classification + segmentation ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", zoo.zoo())
+def test_torchvision(name: str) -> None:
+    _run(name, lambda: zoo.build(name), lambda: [zoo.example_input(name)])
+
+
+# -- torchvision detection ---------------------------------------------------------------------------
+
+DETECTION_SIZE = 64
+
+
+def _detector(name: str) -> torch.nn.Module:
+    torch.manual_seed(0)
+    return torchvision.models.get_model(name, weights=None, weights_backbone=None,
+                                        min_size=DETECTION_SIZE, max_size=DETECTION_SIZE).eval()
+
+
+def _detector_inputs() -> list:  # type: ignore[type-arg]
+    return [[torch.rand(3, DETECTION_SIZE, DETECTION_SIZE, generator=torch.Generator().manual_seed(1))]]
+
+
+@pytest.mark.parametrize("name", torchvision.models.list_models(module=torchvision.models.detection))
+def test_detection(name: str) -> None:
+    _run(f"detection/{name}", lambda: _detector(name), _detector_inputs)
+
+
+DETECTION_BACKBONES = ["fasterrcnn_mobilenet_v3_large_320_fpn", "retinanet_resnet50_fpn_v2", "ssdlite320_mobilenet_v3_large"]
+
+
+@pytest.mark.parametrize("name", DETECTION_BACKBONES)
+def test_detection_backbone(name: str) -> None:
+    """The capturable part of a detector: its backbone (+FPN), on a normalized batch."""
+    x = [torch.randn(1, 3, 128, 128, generator=torch.Generator().manual_seed(1))]
+    _run(f"detection/{name}.backbone", lambda: _detector(name).backbone.eval(), lambda: x)
+
+
+# -- timm, transformers, plain torch ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", models_extra.timm_names())
+def test_timm(name: str) -> None:
+    _run(name, lambda: models_extra.build(name), lambda: models_extra.example_inputs(name))
+
+
+@pytest.mark.parametrize("name", models_extra.other_names())
+def test_other(name: str) -> None:
+    _run(name, lambda: models_extra.build(name), lambda: models_extra.example_inputs(name))
+
+
+def test_not_prunable_names_exist() -> None:
+    known = set(zoo.zoo()) | set(models_extra.EXTRA)
+    known |= {f"detection/{n}" for n in torchvision.models.list_models(module=torchvision.models.detection)}
+    known |= {f"detection/{n}.backbone" for n in DETECTION_BACKBONES}
+    assert set(NOT_PRUNABLE) <= known, set(NOT_PRUNABLE) - known

@@ -1,0 +1,410 @@
+"""Small hand-written models, one per op family, each pruned and checked with the exactness oracle.
+
+Every model is pruned at ratios 0.3 and 0.5 with only_exact=True (pruned == masked original), then with
+every group (only_exact=False: shapes and finiteness). These pin down channel-rule bugs quickly.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from oracle import NothingPruned, Session, check_model
+
+
+def _img(c: int = 3, size: int = 16, batch: int = 1) -> torch.Tensor:
+    return torch.randn(batch, c, size, size, generator=torch.Generator().manual_seed(1))
+
+
+def _seq(length: int = 8, dim: int = 16, batch: int = 1) -> torch.Tensor:
+    return torch.randn(batch, length, dim, generator=torch.Generator().manual_seed(1))
+
+
+def cbr(cin: int, cout: int, k: int = 3, **kw) -> nn.Sequential:  # type: ignore[no-untyped-def]
+    return nn.Sequential(nn.Conv2d(cin, cout, k, padding=k // 2, bias=False, **kw), nn.BatchNorm2d(cout), nn.ReLU())
+
+
+def _randomize_bn(model: nn.Module) -> nn.Module:
+    """Non-trivial BatchNorm statistics and affine parameters, so masking errors show."""
+    g = torch.Generator().manual_seed(7)
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            with torch.no_grad():
+                m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+                m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+                m.weight.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+                m.bias.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+    return model
+
+
+class Head(nn.Module):
+    def __init__(self, c: int, classes: int = 10):
+        super().__init__()
+        self.fc = nn.Linear(c, classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
+# -- models ------------------------------------------------------------------------------------------
+
+
+class ConvBnRelu(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(cbr(3, 16), cbr(16, 32), nn.MaxPool2d(2), cbr(32, 24))
+        self.head = Head(24)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+
+class Residual(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = cbr(3, 16)
+        self.a = nn.Sequential(cbr(16, 24), nn.Conv2d(24, 16, 3, padding=1), nn.BatchNorm2d(16))
+        self.b = nn.Sequential(cbr(16, 8), nn.Conv2d(8, 16, 1))
+        self.head = Head(16)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        x = F.relu(x + self.a(x))
+        x = x + self.b(x)
+        return self.head(x)
+
+
+class DenseConcat(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = cbr(3, 8)
+        self.l1 = cbr(8, 6)
+        self.l2 = cbr(14, 6)
+        self.trans = cbr(20, 12, k=1)
+        self.head = Head(12)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x0 = self.stem(x)
+        x1 = self.l1(x0)
+        x2 = self.l2(torch.cat([x0, x1], 1))
+        return self.head(self.trans(torch.cat([x0, x1, x2], 1)))
+
+
+class FlattenLinear(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = cbr(3, 8)
+        self.conv2 = cbr(8, 6)
+        self.fc1 = nn.Linear(6 * 8 * 8, 32)
+        self.fc2 = nn.Linear(32, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.max_pool2d(self.conv2(self.conv(x)), 2)
+        return self.fc2(F.relu(self.fc1(torch.flatten(x, 1))))
+
+
+class GroupedConv(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = cbr(3, 16)
+        self.grouped = cbr(16, 32, groups=4)
+        self.grouped2 = nn.Conv2d(32, 32, 3, padding=1, groups=8)
+        self.out = cbr(32, 12, k=1)
+        self.head = Head(12)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.out(F.relu(self.grouped2(self.grouped(self.stem(x))))))
+
+
+class Depthwise(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = cbr(3, 16)
+        self.dw = cbr(16, 16, groups=16)
+        self.dw_mult = nn.Conv2d(16, 32, 3, padding=1, groups=16)   # channel multiplier 2
+        self.pw = cbr(32, 24, k=1)
+        self.head = Head(24)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.pw(F.relu(self.dw_mult(self.dw(self.stem(x))))))
+
+
+class Transposed(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = cbr(3, 16)
+        self.up = nn.ConvTranspose2d(16, 12, 2, stride=2)
+        self.bn = nn.BatchNorm2d(12)
+        self.up_grouped = nn.ConvTranspose2d(12, 8, 3, stride=1, padding=1, groups=4)
+        self.out = nn.Conv2d(8, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.relu(self.bn(self.up(self.stem(x))))
+        return self.out(F.relu(self.up_grouped(x)))
+
+
+class SqueezeExcite(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = cbr(3, 16)
+        self.fc1 = nn.Conv2d(16, 8, 1)
+        self.fc2 = nn.Conv2d(8, 16, 1)
+        self.lin1 = nn.Linear(16, 6)
+        self.lin2 = nn.Linear(6, 16)
+        self.head = Head(16)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        x = x * torch.sigmoid(self.fc2(F.relu(self.fc1(F.adaptive_avg_pool2d(x, 1)))))
+        s = x.mean((2, 3))
+        x = x * torch.sigmoid(self.lin2(F.relu(self.lin1(s)))).view(x.shape[0], 16, 1, 1)
+        return self.head(x)
+
+
+class ChannelShuffle(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = cbr(3, 16)
+        self.g1 = cbr(16, 16, k=1, groups=4)
+        self.g2 = cbr(16, 16, k=1, groups=4)
+        self.head = Head(16)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.g1(self.stem(x))
+        n, c, h, w = x.shape
+        x = x.reshape(n, 4, c // 4, h, w).transpose(1, 2).reshape(n, c, h, w)
+        return self.head(self.g2(x))
+
+
+class ChunkSplit(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = cbr(3, 16)
+        self.left = cbr(8, 8)
+        self.right = cbr(8, 8)
+        self.mix = cbr(16, 20, k=1)
+        self.a = cbr(6, 4)
+        self.b = cbr(14, 4)
+        self.head = Head(8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        left, right = x.chunk(2, dim=1)
+        x = self.mix(torch.cat([self.left(left), self.right(right)], 1))
+        a, b = torch.split(x, [6, 14], dim=1)
+        return self.head(torch.cat([self.a(a), self.b(b)], 1))
+
+
+class MHA(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inp = nn.Linear(16, 32)
+        self.attn = nn.MultiheadAttention(32, 4, batch_first=True)
+        self.out = nn.Linear(32, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.inp(x))
+        a, _ = self.attn(h, h, h, need_weights=False)
+        return self.out(a)
+
+
+class ManualAttention(nn.Module):
+    """q/k/v projections, reshape to heads, SDPA, merge heads, output projection, residual MLP."""
+
+    def __init__(self, dim: int = 32, heads: int = 4, kv_heads: int = 4, gqa: str = "none"):
+        super().__init__()
+        self.heads, self.kv_heads, self.hd, self.gqa = heads, kv_heads, dim // heads, gqa
+        self.inp = nn.Linear(16, dim)
+        self.q = nn.Linear(dim, heads * self.hd)
+        self.k = nn.Linear(dim, kv_heads * self.hd)
+        self.v = nn.Linear(dim, kv_heads * self.hd)
+        self.o = nn.Linear(heads * self.hd, dim)
+        self.fc1 = nn.Linear(dim, 48)
+        self.fc2 = nn.Linear(48, dim)
+        self.out = nn.Linear(dim, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, _ = x.shape
+        x = self.inp(x)
+        q = self.q(x).view(b, t, self.heads, self.hd).transpose(1, 2)
+        k = self.k(x).view(b, t, self.kv_heads, self.hd).transpose(1, 2)
+        v = self.v(x).view(b, t, self.kv_heads, self.hd).transpose(1, 2)
+        if self.gqa == "repeat":   # as transformers' repeat_kv
+            rep = self.heads // self.kv_heads
+            k = k[:, :, None].expand(b, self.kv_heads, rep, t, self.hd).reshape(b, self.heads, t, self.hd)
+            v = v[:, :, None].expand(b, self.kv_heads, rep, t, self.hd).reshape(b, self.heads, t, self.hd)
+        a = F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.3,
+                                           enable_gqa=self.gqa == "sdpa")
+        x = x + self.o(a.transpose(1, 2).reshape(b, t, self.heads * self.hd))
+        x = x + self.fc2(F.gelu(self.fc1(x)))
+        return self.out(x)
+
+
+class LayerNormMLP(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inp = nn.Linear(16, 32)
+        self.norm = nn.LayerNorm(32)
+        self.fc1 = nn.Linear(32, 64)
+        self.fc2 = nn.Linear(64, 32)
+        self.out = nn.Linear(32, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.inp(x)
+        x = x + self.fc2(F.gelu(self.fc1(self.norm(x))))
+        return self.out(x)
+
+
+class PReLUNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 16, 3, padding=1)
+        self.act1 = nn.PReLU(16)
+        self.c2 = nn.Conv2d(16, 12, 3, padding=1)
+        self.act2 = nn.PReLU()   # one shared slope
+        self.head = Head(12)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.act2(self.c2(self.act1(self.c1(x)))))
+
+
+class EmbeddingLinear(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(50, 32)
+        self.fc1 = nn.Linear(32, 48)
+        self.fc2 = nn.Linear(48, 10)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.fc2(F.relu(self.fc1(self.emb(ids))))
+
+
+class PoolUpsamplePad(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1 = cbr(3, 16)
+        self.c2 = cbr(16, 12)
+        self.c3 = cbr(12, 8)
+        self.c4 = nn.Conv2d(8, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.avg_pool2d(F.max_pool2d(self.c1(x), 2), 2, stride=1, padding=1)
+        x = F.interpolate(self.c2(x), scale_factor=2, mode="nearest")
+        x = F.interpolate(x, size=(20, 20), mode="bilinear", align_corners=False)
+        x = F.pad(x, (1, 1, 2, 2))
+        x = F.pad(self.c3(x), (1, 1, 1, 1), mode="reflect")
+        return F.adaptive_max_pool2d(self.c4(x), 4)
+
+
+class Conv1dGroupNorm(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1 = nn.Conv1d(4, 16, 3, padding=1)
+        self.gn = nn.GroupNorm(4, 16)
+        self.c2 = nn.Conv1d(16, 24, 3, padding=1)
+        self.c3 = nn.Conv1d(24, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.c3(F.relu(self.c2(F.relu(self.gn(self.c1(x))))))
+
+
+class LSTMNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inp = nn.Linear(16, 16)
+        self.lstm = nn.LSTM(16, 32, batch_first=True)
+        self.out = nn.Linear(32, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, _ = self.lstm(F.relu(self.inp(x)))
+        return self.out(h)
+
+
+# name -> (module factory, example inputs)
+SMALL = {
+    "conv_bn_relu": (ConvBnRelu, lambda: [_img()]),
+    "residual_add": (Residual, lambda: [_img()]),
+    "dense_concat": (DenseConcat, lambda: [_img()]),
+    "flatten_linear": (FlattenLinear, lambda: [_img()]),
+    "grouped_conv": (GroupedConv, lambda: [_img()]),
+    "depthwise_conv": (Depthwise, lambda: [_img()]),
+    "transposed_conv": (Transposed, lambda: [_img(size=8)]),
+    "squeeze_excite": (SqueezeExcite, lambda: [_img()]),
+    "channel_shuffle": (ChannelShuffle, lambda: [_img()]),
+    "chunk_split": (ChunkSplit, lambda: [_img()]),
+    "mha": (MHA, lambda: [_seq()]),
+    "manual_attention_sdpa": (ManualAttention, lambda: [_seq()]),
+    "gqa_sdpa": (lambda: ManualAttention(heads=4, kv_heads=2, gqa="sdpa"), lambda: [_seq()]),
+    "gqa_repeat_kv": (lambda: ManualAttention(heads=4, kv_heads=2, gqa="repeat"), lambda: [_seq()]),
+    "layernorm_mlp": (LayerNormMLP, lambda: [_seq()]),
+    "prelu": (PReLUNet, lambda: [_img()]),
+    "embedding_linear": (EmbeddingLinear, lambda: [torch.randint(0, 50, (2, 7), generator=torch.Generator().manual_seed(1))]),
+    "pool_upsample_pad": (PoolUpsamplePad, lambda: [_img()]),
+    "conv1d_groupnorm": (Conv1dGroupNorm, lambda: [torch.randn(2, 4, 12, generator=torch.Generator().manual_seed(1))]),
+    "lstm": (LSTMNet, lambda: [_seq(5, 16, batch=2)]),
+}
+
+# name -> the reason nothing can be pruned (the test asserts exactly that behaviour).
+NOT_PRUNABLE: dict[str, str] = {}
+
+
+def _build(name: str) -> nn.Module:
+    torch.manual_seed(0)
+    return _randomize_bn(SMALL[name][0]()).eval()
+
+
+@pytest.mark.parametrize("name", list(SMALL))
+def test_small_model_prunes_exactly(name: str) -> None:
+    model, inputs = _build(name), SMALL[name][1]()
+    if name in NOT_PRUNABLE:
+        with pytest.raises(NothingPruned, match=NOT_PRUNABLE[name]):
+            Session(model, inputs, name).check_exact(0.5)
+        Session(model, inputs, name).check_runs()
+        return
+    reports = check_model(model, inputs, name)
+    assert all(r.pruned > 0 for r in reports[:2])
+
+
+def _groups_by_param(plan: dict, param: str, dim: int) -> list[dict]:  # type: ignore[type-arg]
+    return [g for g in plan["groups"] if any(m["param"] == param and m["dim"] == dim for m in g["members"])]
+
+
+def test_layernorm_group_is_inexact_and_left_alone() -> None:
+    s = Session(_build("layernorm_mlp"), SMALL["layernorm_mlp"][1](), "layernorm_mlp")
+    _, plan, _ = s.prune(0.5, only_exact=True)
+    (norm,) = _groups_by_param(plan, "norm.weight", 0)
+    assert not norm["exact"] and not norm["removed"]
+    (hidden,) = _groups_by_param(plan, "fc1.weight", 0)
+    assert hidden["exact"] and len(hidden["removed"]) == 32
+    _, plan, _ = s.prune(0.5, only_exact=False)
+    (norm,) = _groups_by_param(plan, "norm.weight", 0)
+    assert len(norm["removed"]) == 16
+
+
+def test_depthwise_conv_couples_in_and_out() -> None:
+    s = Session(_build("depthwise_conv"), SMALL["depthwise_conv"][1](), "depthwise_conv")
+    _, plan, _ = s.prune(0.5, only_exact=True)
+    (g,) = _groups_by_param(plan, "dw.0.weight", 0)
+    params = {(m["param"], m["dim"]) for m in g["members"]}
+    assert ("stem.0.weight", 0) in params and ("dw.1.weight", 0) in params
+    assert plan["params"]["dw.0.weight"]["0"] == plan["params"]["stem.0.weight"]["0"]
+
+
+def test_residual_add_couples_both_branches() -> None:
+    s = Session(_build("residual_add"), SMALL["residual_add"][1](), "residual_add")
+    _, plan, _ = s.prune(0.5, only_exact=True)
+    (g,) = _groups_by_param(plan, "stem.0.weight", 0)
+    params = {(m["param"], m["dim"]) for m in g["members"]}
+    assert {("a.1.weight", 0), ("b.1.weight", 0), ("head.fc.weight", 1)} <= params
+
+
+def test_mha_prunes_whole_heads_or_head_dims() -> None:
+    s = Session(_build("mha"), SMALL["mha"][1](), "mha")
+    _, plan, report = s.prune(0.5, only_exact=True)
+    # the in_proj rows (q, k, v) and out_proj columns all shrink, consistently
+    removed = plan["params"].get("attn.in_proj_weight", {}).get("0", [])
+    cols = plan["params"].get("attn.out_proj.weight", {}).get("1", [])
+    assert removed, report.summary()
+    assert len(removed) % 3 == 0 or cols
