@@ -52,7 +52,7 @@ class EliminateDeadChannels(ModulePass):
             if gone:
                 removed[sid] = set(gone)
             plan.groups.append({
-                "id": g.sym_name.data, "size": g.size.value.data, "removed": gone, "exact": g.exact.value.data,
+                "id": g.sym_name.data, "size": g.size.value.data, "removed": gone, "exact": bool(g.exact.value.data),
                 "frozen": [r.data for r in g.frozen.data] if g.frozen else [],
                 "members": [{"param": p, "dim": d, **vars(m)} for p, d, m in map(from_member_attr, g.members.data)],
             })
