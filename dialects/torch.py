@@ -15,7 +15,14 @@ Regenerate: python tools/gen_torch_dialect.py -o dialects/torch.py
 #   torch.quantized_decomposed.quantize_per_channel
 #   torch.quantized_decomposed.quantize_per_channel_group
 #   torch.quantized_decomposed.quantize_per_tensor torch.valsem.aten.bernoulli.float
-# Constraints widened to what torch-mlir accepts (0):
+# Constraints widened to what torch-mlir accepts (7):
+#   torch.aten.arange.start_out operand out: +['TENSOR']
+#   torch.aten.arange.start_out result result: +['TENSOR']
+#   torch.aten.bernoulli_.float operand self_: +['TENSOR']
+#   torch.aten.bernoulli_.float result result: +['TENSOR']
+#   torch.aten.resize_ operand self_: +['TENSOR']
+#   torch.aten.resize_ result result: +['TENSOR']
+#   torch.aten.rrelu_with_noise operand noise: +['TENSOR']
 # Skipped, attributes or optional operands (15):
 #   torch.attr torch.class_type torch.global_slot torch.global_slot.get
 #   torch.global_slot.set torch.hop_flex_attention torch.initialize.global_slots
@@ -587,12 +594,12 @@ class Aten_IndexPutImpl_Op(DefaultFormatOp):
     """`torch.aten._index_put_impl_`: aten::_index_put_impl_(Tensor(a!) self, Tensor?[] indices, Tensor values, bool accumulate=False, bool unsafe=False) -> Tensor(a!)"""
 
     name = "torch.aten._index_put_impl_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     indices = operand_def(list_of(TENSOR | OPTIONAL))
     values = operand_def(TENSOR)
     accumulate = operand_def(BOOL)
     unsafe = operand_def(BOOL)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $indices `,` $values `,` $accumulate `,` $unsafe attr-dict `:` type($self_) `,` type($indices) `,` type($values) `,` type($accumulate) `,` type($unsafe) `->` type($result)"
 
 
@@ -886,8 +893,8 @@ class AtenAbs_Op(DefaultFormatOp):
     """`torch.aten.abs_`: aten::abs_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.abs_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -906,8 +913,8 @@ class AtenAbsolute_Op(DefaultFormatOp):
     """`torch.aten.absolute_`: aten::absolute_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.absolute_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -926,8 +933,8 @@ class AtenAcos_Op(DefaultFormatOp):
     """`torch.aten.acos_`: aten::acos_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.acos_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -946,8 +953,8 @@ class AtenAcosh_Op(DefaultFormatOp):
     """`torch.aten.acosh_`: aten::acosh_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.acosh_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -1115,10 +1122,10 @@ class AtenAdd_ScalarOp(DefaultFormatOp):
     """`torch.aten.add_.Scalar`: aten::add_.Scalar(Tensor(a!) self, Scalar other, Scalar alpha=1) -> Tensor(a!)"""
 
     name = "torch.aten.add_.Scalar"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(SCALAR)
     alpha = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other `,` $alpha attr-dict `:` type($self_) `,` type($other) `,` type($alpha) `->` type($result)"
 
 
@@ -1127,10 +1134,10 @@ class AtenAdd_TensorOp(DefaultFormatOp):
     """`torch.aten.add_.Tensor`: aten::add_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)"""
 
     name = "torch.aten.add_.Tensor"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(TENSOR)
     alpha = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other `,` $alpha attr-dict `:` type($self_) `,` type($other) `,` type($alpha) `->` type($result)"
 
 
@@ -1166,11 +1173,11 @@ class AtenAddcdiv_Op(DefaultFormatOp):
     """`torch.aten.addcdiv_`: aten::addcdiv_(Tensor(a!) self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor(a!)"""
 
     name = "torch.aten.addcdiv_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     tensor1 = operand_def(TENSOR)
     tensor2 = operand_def(TENSOR)
     value = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $tensor1 `,` $tensor2 `,` $value attr-dict `:` type($self_) `,` type($tensor1) `,` type($tensor2) `,` type($value) `->` type($result)"
 
 
@@ -1192,11 +1199,11 @@ class AtenAddcmul_Op(DefaultFormatOp):
     """`torch.aten.addcmul_`: aten::addcmul_(Tensor(a!) self, Tensor tensor1, Tensor tensor2, *, Scalar value=1) -> Tensor(a!)"""
 
     name = "torch.aten.addcmul_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     tensor1 = operand_def(TENSOR)
     tensor2 = operand_def(TENSOR)
     value = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $tensor1 `,` $tensor2 `,` $value attr-dict `:` type($self_) `,` type($tensor1) `,` type($tensor2) `,` type($value) `->` type($result)"
 
 
@@ -1395,8 +1402,8 @@ class AtenArangeStartOutOp(DefaultFormatOp):
     start = operand_def(SCALAR)
     end = operand_def(SCALAR)
     step = operand_def(SCALAR)
-    out = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    out = operand_def(TENSOR | NON_VALUE_TENSOR)
+    result = result_def(optional_of(TENSOR | NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$start `,` $end `,` $step `,` $out attr-dict `:` type($start) `,` type($end) `,` type($step) `,` type($out) `->` type($result)"
 
 
@@ -1507,8 +1514,8 @@ class AtenAsin_Op(DefaultFormatOp):
     """`torch.aten.asin_`: aten::asin_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.asin_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -1527,8 +1534,8 @@ class AtenAsinh_Op(DefaultFormatOp):
     """`torch.aten.asinh_`: aten::asinh_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.asinh_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -1558,9 +1565,9 @@ class AtenAtan2_Op(DefaultFormatOp):
     """`torch.aten.atan2_`: aten::atan2_(Tensor(a!) self, Tensor other) -> Tensor(a!)"""
 
     name = "torch.aten.atan2_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -1569,8 +1576,8 @@ class AtenAtan_Op(DefaultFormatOp):
     """`torch.aten.atan_`: aten::atan_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.atan_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -1589,8 +1596,8 @@ class AtenAtanh_Op(DefaultFormatOp):
     """`torch.aten.atanh_`: aten::atanh_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.atanh_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -1714,12 +1721,12 @@ class AtenBaddbmm_Op(DefaultFormatOp):
     """`torch.aten.baddbmm_`: aten::baddbmm_(Tensor(a!) self, Tensor batch1, Tensor batch2, *, Scalar beta=1, Scalar alpha=1) -> Tensor(a!)"""
 
     name = "torch.aten.baddbmm_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     batch1 = operand_def(TENSOR)
     batch2 = operand_def(TENSOR)
     beta = operand_def(SCALAR)
     alpha = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $batch1 `,` $batch2 `,` $beta `,` $alpha attr-dict `:` type($self_) `,` type($batch1) `,` type($batch2) `,` type($beta) `,` type($alpha) `->` type($result)"
 
 
@@ -1781,10 +1788,10 @@ class AtenBernoulli_TensorOp(DefaultFormatOp):
     """`torch.aten.bernoulli_.Tensor`: aten::bernoulli_.Tensor(Tensor(a!) self, Tensor p, *, Generator? generator=None) -> Tensor(a!)"""
 
     name = "torch.aten.bernoulli_.Tensor"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     p = operand_def(TENSOR)
     generator = operand_def(optional_of(GENERATOR))
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $p `,` $generator attr-dict `:` type($self_) `,` type($p) `,` type($generator) `->` type($result)"
 
 
@@ -1793,10 +1800,10 @@ class AtenBernoulli_FloatOp(DefaultFormatOp):
     """`torch.aten.bernoulli_.float`: aten::bernoulli_.float(Tensor(a!) self, float p=0.5, *, Generator? generator=None) -> Tensor(a!)"""
 
     name = "torch.aten.bernoulli_.float"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(TENSOR | NON_VALUE_TENSOR)
     p = operand_def(FLOAT)
     generator = operand_def(optional_of(GENERATOR))
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(TENSOR | NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $p `,` $generator attr-dict `:` type($self_) `,` type($p) `,` type($generator) `->` type($result)"
 
 
@@ -1893,9 +1900,9 @@ class AtenBitwiseAnd_ScalarOp(DefaultFormatOp):
     """`torch.aten.bitwise_and_.Scalar`: aten::bitwise_and_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)"""
 
     name = "torch.aten.bitwise_and_.Scalar"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -1904,9 +1911,9 @@ class AtenBitwiseAnd_TensorOp(DefaultFormatOp):
     """`torch.aten.bitwise_and_.Tensor`: aten::bitwise_and_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)"""
 
     name = "torch.aten.bitwise_and_.Tensor"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -1926,9 +1933,9 @@ class AtenBitwiseLeftShift_TensorOp(DefaultFormatOp):
     """`torch.aten.bitwise_left_shift_.Tensor`: aten::bitwise_left_shift_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)"""
 
     name = "torch.aten.bitwise_left_shift_.Tensor"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -1947,8 +1954,8 @@ class AtenBitwiseNot_Op(DefaultFormatOp):
     """`torch.aten.bitwise_not_`: aten::bitwise_not_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.bitwise_not_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -1968,9 +1975,9 @@ class AtenBitwiseOr_TensorOp(DefaultFormatOp):
     """`torch.aten.bitwise_or_.Tensor`: aten::bitwise_or_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)"""
 
     name = "torch.aten.bitwise_or_.Tensor"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -1990,9 +1997,9 @@ class AtenBitwiseRightShift_TensorOp(DefaultFormatOp):
     """`torch.aten.bitwise_right_shift_.Tensor`: aten::bitwise_right_shift_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)"""
 
     name = "torch.aten.bitwise_right_shift_.Tensor"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -2012,9 +2019,9 @@ class AtenBitwiseXor_TensorOp(DefaultFormatOp):
     """`torch.aten.bitwise_xor_.Tensor`: aten::bitwise_xor_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)"""
 
     name = "torch.aten.bitwise_xor_.Tensor"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -2109,8 +2116,8 @@ class AtenCeil_Op(DefaultFormatOp):
     """`torch.aten.ceil_`: aten::ceil_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.ceil_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -2130,9 +2137,9 @@ class AtenCelu_Op(DefaultFormatOp):
     """`torch.aten.celu_`: aten::celu_(Tensor(a!) self, Scalar alpha=1.) -> Tensor(a!)"""
 
     name = "torch.aten.celu_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     alpha = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $alpha attr-dict `:` type($self_) `,` type($alpha) `->` type($result)"
 
 
@@ -2188,10 +2195,10 @@ class AtenClamp_Op(DefaultFormatOp):
     """`torch.aten.clamp_`: aten::clamp_(Tensor(a!) self, Scalar? min=None, Scalar? max=None) -> Tensor(a!)"""
 
     name = "torch.aten.clamp_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     min = operand_def(optional_of(SCALAR))
     max = operand_def(optional_of(SCALAR))
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $min `,` $max attr-dict `:` type($self_) `,` type($min) `,` type($max) `->` type($result)"
 
 
@@ -2200,10 +2207,10 @@ class AtenClamp_TensorOp(DefaultFormatOp):
     """`torch.aten.clamp_.Tensor`: aten::clamp_.Tensor(Tensor(a!) self, Tensor? min=None, Tensor? max=None) -> Tensor(a!)"""
 
     name = "torch.aten.clamp_.Tensor"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     min = operand_def(optional_of(TENSOR))
     max = operand_def(optional_of(TENSOR))
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $min `,` $max attr-dict `:` type($self_) `,` type($min) `,` type($max) `->` type($result)"
 
 
@@ -2234,9 +2241,9 @@ class AtenClampMax_Op(DefaultFormatOp):
     """`torch.aten.clamp_max_`: aten::clamp_max_(Tensor(a!) self, Scalar max) -> Tensor(a!)"""
 
     name = "torch.aten.clamp_max_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     max = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $max attr-dict `:` type($self_) `,` type($max) `->` type($result)"
 
 
@@ -2245,9 +2252,9 @@ class AtenClampMax_TensorOp(DefaultFormatOp):
     """`torch.aten.clamp_max_.Tensor`: aten::clamp_max_.Tensor(Tensor(a!) self, Tensor max) -> Tensor(a!)"""
 
     name = "torch.aten.clamp_max_.Tensor"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     max = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $max attr-dict `:` type($self_) `,` type($max) `->` type($result)"
 
 
@@ -2278,9 +2285,9 @@ class AtenClampMin_Op(DefaultFormatOp):
     """`torch.aten.clamp_min_`: aten::clamp_min_(Tensor(a!) self, Scalar min) -> Tensor(a!)"""
 
     name = "torch.aten.clamp_min_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     min = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $min attr-dict `:` type($self_) `,` type($min) `->` type($result)"
 
 
@@ -2289,9 +2296,9 @@ class AtenClampMin_TensorOp(DefaultFormatOp):
     """`torch.aten.clamp_min_.Tensor`: aten::clamp_min_.Tensor(Tensor(a!) self, Tensor min) -> Tensor(a!)"""
 
     name = "torch.aten.clamp_min_.Tensor"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     min = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $min attr-dict `:` type($self_) `,` type($min) `->` type($result)"
 
 
@@ -2598,10 +2605,10 @@ class AtenCopy_Op(DefaultFormatOp):
     """`torch.aten.copy_`: aten::copy_(Tensor(a!) self, Tensor src, bool non_blocking=False) -> Tensor(a!)"""
 
     name = "torch.aten.copy_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     src = operand_def(TENSOR)
     non_blocking = operand_def(BOOL)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $src `,` $non_blocking attr-dict `:` type($self_) `,` type($src) `,` type($non_blocking) `->` type($result)"
 
 
@@ -2621,9 +2628,9 @@ class AtenCopysign_TensorOp(DefaultFormatOp):
     """`torch.aten.copysign_.Tensor`: aten::copysign_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)"""
 
     name = "torch.aten.copysign_.Tensor"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -2642,8 +2649,8 @@ class AtenCos_Op(DefaultFormatOp):
     """`torch.aten.cos_`: aten::cos_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.cos_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -2662,8 +2669,8 @@ class AtenCosh_Op(DefaultFormatOp):
     """`torch.aten.cosh_`: aten::cosh_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.cosh_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -2994,9 +3001,9 @@ class AtenDiv_ScalarOp(DefaultFormatOp):
     """`torch.aten.div_.Scalar`: aten::div_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)"""
 
     name = "torch.aten.div_.Scalar"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -3005,10 +3012,10 @@ class AtenDiv_ScalarModeOp(DefaultFormatOp):
     """`torch.aten.div_.Scalar_mode`: aten::div_.Scalar_mode(Tensor(a!) self, Scalar other, *, str? rounding_mode) -> Tensor(a!)"""
 
     name = "torch.aten.div_.Scalar_mode"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(SCALAR)
     rounding_mode = operand_def(optional_of(STR))
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other `,` $rounding_mode attr-dict `:` type($self_) `,` type($other) `,` type($rounding_mode) `->` type($result)"
 
 
@@ -3017,9 +3024,9 @@ class AtenDiv_TensorOp(DefaultFormatOp):
     """`torch.aten.div_.Tensor`: aten::div_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)"""
 
     name = "torch.aten.div_.Tensor"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -3028,10 +3035,10 @@ class AtenDiv_TensorModeOp(DefaultFormatOp):
     """`torch.aten.div_.Tensor_mode`: aten::div_.Tensor_mode(Tensor(a!) self, Tensor other, *, str? rounding_mode) -> Tensor(a!)"""
 
     name = "torch.aten.div_.Tensor_mode"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(TENSOR)
     rounding_mode = operand_def(optional_of(STR))
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other `,` $rounding_mode attr-dict `:` type($self_) `,` type($other) `,` type($rounding_mode) `->` type($result)"
 
 
@@ -3063,10 +3070,10 @@ class AtenDropout_Op(DefaultFormatOp):
     """`torch.aten.dropout_`: aten::dropout_(Tensor(a!) self, float p, bool train) -> Tensor(a!)"""
 
     name = "torch.aten.dropout_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     p = operand_def(FLOAT)
     train = operand_def(BOOL)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $p `,` $train attr-dict `:` type($self_) `,` type($p) `,` type($train) `->` type($result)"
 
 
@@ -3100,11 +3107,11 @@ class AtenElu_Op(DefaultFormatOp):
     """`torch.aten.elu_`: aten::elu_(Tensor(a!) self, Scalar alpha=1, Scalar scale=1, Scalar input_scale=1) -> Tensor(a!)"""
 
     name = "torch.aten.elu_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     alpha = operand_def(SCALAR)
     scale = operand_def(SCALAR)
     input_scale = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $alpha `,` $scale `,` $input_scale attr-dict `:` type($self_) `,` type($alpha) `,` type($scale) `,` type($input_scale) `->` type($result)"
 
 
@@ -3310,9 +3317,9 @@ class AtenEq_ScalarOp(DefaultFormatOp):
     """`torch.aten.eq_.Scalar`: aten::eq_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)"""
 
     name = "torch.aten.eq_.Scalar"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -3321,9 +3328,9 @@ class AtenEq_TensorOp(DefaultFormatOp):
     """`torch.aten.eq_.Tensor`: aten::eq_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)"""
 
     name = "torch.aten.eq_.Tensor"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -3342,8 +3349,8 @@ class AtenErf_Op(DefaultFormatOp):
     """`torch.aten.erf_`: aten::erf_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.erf_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -3362,8 +3369,8 @@ class AtenErfinv_Op(DefaultFormatOp):
     """`torch.aten.erfinv_`: aten::erfinv_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.erfinv_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -3392,8 +3399,8 @@ class AtenExp2_Op(DefaultFormatOp):
     """`torch.aten.exp2_`: aten::exp2_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.exp2_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -3402,8 +3409,8 @@ class AtenExp_Op(DefaultFormatOp):
     """`torch.aten.exp_`: aten::exp_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.exp_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -3457,8 +3464,8 @@ class AtenExpm1_Op(DefaultFormatOp):
     """`torch.aten.expm1_`: aten::expm1_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.expm1_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -3643,9 +3650,9 @@ class AtenFill_ScalarOp(DefaultFormatOp):
     """`torch.aten.fill_.Scalar`: aten::fill_.Scalar(Tensor(a!) self, Scalar value) -> Tensor(a!)"""
 
     name = "torch.aten.fill_.Scalar"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     value = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $value attr-dict `:` type($self_) `,` type($value) `->` type($result)"
 
 
@@ -3654,9 +3661,9 @@ class AtenFill_TensorOp(DefaultFormatOp):
     """`torch.aten.fill_.Tensor`: aten::fill_.Tensor(Tensor(a!) self, Tensor value) -> Tensor(a!)"""
 
     name = "torch.aten.fill_.Tensor"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     value = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $value attr-dict `:` type($self_) `,` type($value) `->` type($result)"
 
 
@@ -3675,8 +3682,8 @@ class AtenFix_Op(DefaultFormatOp):
     """`torch.aten.fix_`: aten::fix_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.fix_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -3749,8 +3756,8 @@ class AtenFloor_Op(DefaultFormatOp):
     """`torch.aten.floor_`: aten::floor_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.floor_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -3836,9 +3843,9 @@ class AtenFmod_ScalarOp(DefaultFormatOp):
     """`torch.aten.fmod_.Scalar`: aten::fmod_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)"""
 
     name = "torch.aten.fmod_.Scalar"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -3857,8 +3864,8 @@ class AtenFrac_Op(DefaultFormatOp):
     """`torch.aten.frac_`: aten::frac_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.frac_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -3978,9 +3985,9 @@ class AtenGe_ScalarOp(DefaultFormatOp):
     """`torch.aten.ge_.Scalar`: aten::ge_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)"""
 
     name = "torch.aten.ge_.Scalar"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -3989,9 +3996,9 @@ class AtenGe_TensorOp(DefaultFormatOp):
     """`torch.aten.ge_.Tensor`: aten::ge_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)"""
 
     name = "torch.aten.ge_.Tensor"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -4130,9 +4137,9 @@ class AtenGt_ScalarOp(DefaultFormatOp):
     """`torch.aten.gt_.Scalar`: aten::gt_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)"""
 
     name = "torch.aten.gt_.Scalar"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -4141,9 +4148,9 @@ class AtenGt_TensorOp(DefaultFormatOp):
     """`torch.aten.gt_.Tensor`: aten::gt_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)"""
 
     name = "torch.aten.gt_.Tensor"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -4188,8 +4195,8 @@ class AtenHardsigmoid_Op(DefaultFormatOp):
     """`torch.aten.hardsigmoid_`: aten::hardsigmoid_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.hardsigmoid_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -4208,8 +4215,8 @@ class AtenHardswish_Op(DefaultFormatOp):
     """`torch.aten.hardswish_`: aten::hardswish_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.hardswish_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -4230,10 +4237,10 @@ class AtenHardtanh_Op(DefaultFormatOp):
     """`torch.aten.hardtanh_`: aten::hardtanh_(Tensor(a!) self, Scalar min_val=-1, Scalar max_val=1) -> Tensor(a!)"""
 
     name = "torch.aten.hardtanh_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     min_val = operand_def(SCALAR)
     max_val = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $min_val `,` $max_val attr-dict `:` type($self_) `,` type($min_val) `,` type($max_val) `->` type($result)"
 
 
@@ -4266,9 +4273,9 @@ class AtenHeaviside_Op(DefaultFormatOp):
     """`torch.aten.heaviside_`: aten::heaviside_(Tensor(a!) self, Tensor values) -> Tensor(a!)"""
 
     name = "torch.aten.heaviside_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     values = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $values attr-dict `:` type($self_) `,` type($values) `->` type($result)"
 
 
@@ -4359,11 +4366,11 @@ class AtenIndexPut_Op(DefaultFormatOp):
     """`torch.aten.index_put_`: aten::index_put_(Tensor(a!) self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor(a!)"""
 
     name = "torch.aten.index_put_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     indices = operand_def(list_of(TENSOR | OPTIONAL))
     values = operand_def(TENSOR)
     accumulate = operand_def(BOOL)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $indices `,` $values `,` $accumulate attr-dict `:` type($self_) `,` type($indices) `,` type($values) `,` type($accumulate) `->` type($result)"
 
 
@@ -4372,11 +4379,11 @@ class AtenIndexPut_HackedTwinOp(DefaultFormatOp):
     """`torch.aten.index_put_.hacked_twin`: aten::index_put_.hacked_twin(Tensor(a!) self, Tensor[] indices, Tensor values, bool accumulate=False) -> Tensor(a!)"""
 
     name = "torch.aten.index_put_.hacked_twin"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     indices = operand_def(list_of(TENSOR))
     values = operand_def(TENSOR)
     accumulate = operand_def(BOOL)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $indices `,` $values `,` $accumulate attr-dict `:` type($self_) `,` type($indices) `,` type($values) `,` type($accumulate) `->` type($result)"
 
 
@@ -4639,9 +4646,9 @@ class AtenLe_ScalarOp(DefaultFormatOp):
     """`torch.aten.le_.Scalar`: aten::le_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)"""
 
     name = "torch.aten.le_.Scalar"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -4650,9 +4657,9 @@ class AtenLe_TensorOp(DefaultFormatOp):
     """`torch.aten.le_.Tensor`: aten::le_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)"""
 
     name = "torch.aten.le_.Tensor"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -4672,9 +4679,9 @@ class AtenLeakyRelu_Op(DefaultFormatOp):
     """`torch.aten.leaky_relu_`: aten::leaky_relu_(Tensor(a!) self, Scalar negative_slope=0.01) -> Tensor(a!)"""
 
     name = "torch.aten.leaky_relu_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     negative_slope = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $negative_slope attr-dict `:` type($self_) `,` type($negative_slope) `->` type($result)"
 
 
@@ -4750,10 +4757,10 @@ class AtenLerp_ScalarOp(DefaultFormatOp):
     """`torch.aten.lerp_.Scalar`: aten::lerp_.Scalar(Tensor(a!) self, Tensor end, Scalar weight) -> Tensor(a!)"""
 
     name = "torch.aten.lerp_.Scalar"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     end = operand_def(TENSOR)
     weight = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $end `,` $weight attr-dict `:` type($self_) `,` type($end) `,` type($weight) `->` type($result)"
 
 
@@ -4762,10 +4769,10 @@ class AtenLerp_TensorOp(DefaultFormatOp):
     """`torch.aten.lerp_.Tensor`: aten::lerp_.Tensor(Tensor(a!) self, Tensor end, Tensor weight) -> Tensor(a!)"""
 
     name = "torch.aten.lerp_.Tensor"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     end = operand_def(TENSOR)
     weight = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $end `,` $weight attr-dict `:` type($self_) `,` type($end) `,` type($weight) `->` type($result)"
 
 
@@ -4925,8 +4932,8 @@ class AtenLog10_Op(DefaultFormatOp):
     """`torch.aten.log10_`: aten::log10_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.log10_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -4945,8 +4952,8 @@ class AtenLog1p_Op(DefaultFormatOp):
     """`torch.aten.log1p_`: aten::log1p_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.log1p_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -4965,8 +4972,8 @@ class AtenLog2_Op(DefaultFormatOp):
     """`torch.aten.log2_`: aten::log2_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.log2_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -4975,8 +4982,8 @@ class AtenLog_Op(DefaultFormatOp):
     """`torch.aten.log_`: aten::log_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.log_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -5074,9 +5081,9 @@ class AtenLogicalAnd_Op(DefaultFormatOp):
     """`torch.aten.logical_and_`: aten::logical_and_(Tensor(a!) self, Tensor other) -> Tensor(a!)"""
 
     name = "torch.aten.logical_and_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -5095,8 +5102,8 @@ class AtenLogicalNot_Op(DefaultFormatOp):
     """`torch.aten.logical_not_`: aten::logical_not_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.logical_not_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -5116,9 +5123,9 @@ class AtenLogicalOr_Op(DefaultFormatOp):
     """`torch.aten.logical_or_`: aten::logical_or_(Tensor(a!) self, Tensor other) -> Tensor(a!)"""
 
     name = "torch.aten.logical_or_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -5138,9 +5145,9 @@ class AtenLogicalXor_Op(DefaultFormatOp):
     """`torch.aten.logical_xor_`: aten::logical_xor_(Tensor(a!) self, Tensor other) -> Tensor(a!)"""
 
     name = "torch.aten.logical_xor_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -5160,9 +5167,9 @@ class AtenLogit_Op(DefaultFormatOp):
     """`torch.aten.logit_`: aten::logit_(Tensor(a!) self, float? eps=None) -> Tensor(a!)"""
 
     name = "torch.aten.logit_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     eps = operand_def(optional_of(FLOAT))
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $eps attr-dict `:` type($self_) `,` type($eps) `->` type($result)"
 
 
@@ -5238,9 +5245,9 @@ class AtenLt_ScalarOp(DefaultFormatOp):
     """`torch.aten.lt_.Scalar`: aten::lt_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)"""
 
     name = "torch.aten.lt_.Scalar"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -5249,9 +5256,9 @@ class AtenLt_TensorOp(DefaultFormatOp):
     """`torch.aten.lt_.Tensor`: aten::lt_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)"""
 
     name = "torch.aten.lt_.Tensor"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -5284,10 +5291,10 @@ class AtenMaskedFill_ScalarOp(DefaultFormatOp):
     """`torch.aten.masked_fill_.Scalar`: aten::masked_fill_.Scalar(Tensor(a!) self, Tensor mask, Scalar value) -> Tensor(a!)"""
 
     name = "torch.aten.masked_fill_.Scalar"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     mask = operand_def(TENSOR)
     value = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $mask `,` $value attr-dict `:` type($self_) `,` type($mask) `,` type($value) `->` type($result)"
 
 
@@ -5296,10 +5303,10 @@ class AtenMaskedFill_TensorOp(DefaultFormatOp):
     """`torch.aten.masked_fill_.Tensor`: aten::masked_fill_.Tensor(Tensor(a!) self, Tensor mask, Tensor value) -> Tensor(a!)"""
 
     name = "torch.aten.masked_fill_.Tensor"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     mask = operand_def(TENSOR)
     value = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $mask `,` $value attr-dict `:` type($self_) `,` type($mask) `,` type($value) `->` type($result)"
 
 
@@ -5320,10 +5327,10 @@ class AtenMaskedScatter_Op(DefaultFormatOp):
     """`torch.aten.masked_scatter_`: aten::masked_scatter_(Tensor(a!) self, Tensor mask, Tensor source) -> Tensor(a!)"""
 
     name = "torch.aten.masked_scatter_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     mask = operand_def(TENSOR)
     source = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $mask `,` $source attr-dict `:` type($self_) `,` type($mask) `,` type($source) `->` type($result)"
 
 
@@ -5788,9 +5795,9 @@ class AtenMul_ScalarOp(DefaultFormatOp):
     """`torch.aten.mul_.Scalar`: aten::mul_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)"""
 
     name = "torch.aten.mul_.Scalar"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -5799,9 +5806,9 @@ class AtenMul_TensorOp(DefaultFormatOp):
     """`torch.aten.mul_.Tensor`: aten::mul_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)"""
 
     name = "torch.aten.mul_.Tensor"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -6090,9 +6097,9 @@ class AtenNe_ScalarOp(DefaultFormatOp):
     """`torch.aten.ne_.Scalar`: aten::ne_.Scalar(Tensor(a!) self, Scalar other) -> Tensor(a!)"""
 
     name = "torch.aten.ne_.Scalar"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -6101,9 +6108,9 @@ class AtenNe_TensorOp(DefaultFormatOp):
     """`torch.aten.ne_.Tensor`: aten::ne_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)"""
 
     name = "torch.aten.ne_.Tensor"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other attr-dict `:` type($self_) `,` type($other) `->` type($result)"
 
 
@@ -6142,8 +6149,8 @@ class AtenNeg_Op(DefaultFormatOp):
     """`torch.aten.neg_`: aten::neg_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.neg_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -6778,8 +6785,8 @@ class AtenReciprocal_Op(DefaultFormatOp):
     """`torch.aten.reciprocal_`: aten::reciprocal_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.reciprocal_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -6841,8 +6848,8 @@ class AtenRelu6_Op(DefaultFormatOp):
     """`torch.aten.relu6_`: aten::relu6_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.relu6_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -6851,8 +6858,8 @@ class AtenRelu_Op(DefaultFormatOp):
     """`torch.aten.relu_`: aten::relu_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.relu_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -7009,10 +7016,10 @@ class AtenResize_Op(DefaultFormatOp):
     """`torch.aten.resize_`: aten::resize_(Tensor(a!) self, SymInt[] size, *, MemoryFormat? memory_format=None) -> Tensor(a!)"""
 
     name = "torch.aten.resize_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(TENSOR | NON_VALUE_TENSOR)
     size = operand_def(list_of(INT))
     memory_format = operand_def(optional_of(INT))
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(TENSOR | NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $size `,` $memory_format attr-dict `:` type($self_) `,` type($size) `,` type($memory_format) `->` type($result)"
 
 
@@ -7079,8 +7086,8 @@ class AtenRound_Op(DefaultFormatOp):
     """`torch.aten.round_`: aten::round_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.round_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -7089,9 +7096,9 @@ class AtenRound_DecimalsOp(DefaultFormatOp):
     """`torch.aten.round_.decimals`: aten::round_.decimals(Tensor(a!) self, *, int decimals) -> Tensor(a!)"""
 
     name = "torch.aten.round_.decimals"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     decimals = operand_def(INT)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $decimals attr-dict `:` type($self_) `,` type($decimals) `->` type($result)"
 
 
@@ -7114,12 +7121,12 @@ class AtenRrelu_Op(DefaultFormatOp):
     """`torch.aten.rrelu_`: aten::rrelu_(Tensor(a!) self, Scalar lower=0.125, Scalar upper=0.33333333333333331, bool training=False, Generator? generator=None) -> Tensor(a!)"""
 
     name = "torch.aten.rrelu_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     lower = operand_def(SCALAR)
     upper = operand_def(SCALAR)
     training = operand_def(BOOL)
     generator = operand_def(optional_of(GENERATOR))
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $lower `,` $upper `,` $training `,` $generator attr-dict `:` type($self_) `,` type($lower) `,` type($upper) `,` type($training) `,` type($generator) `->` type($result)"
 
 
@@ -7129,7 +7136,7 @@ class AtenRreluWithNoiseOp(DefaultFormatOp):
 
     name = "torch.aten.rrelu_with_noise"
     self_ = operand_def(TENSOR)
-    noise = operand_def(TENSOR)
+    noise = operand_def(TENSOR | NON_VALUE_TENSOR)
     lower = operand_def(SCALAR)
     upper = operand_def(SCALAR)
     training = operand_def(BOOL)
@@ -7143,13 +7150,13 @@ class AtenRreluWithNoise_Op(DefaultFormatOp):
     """`torch.aten.rrelu_with_noise_`: aten::rrelu_with_noise_(Tensor(a!) self, Tensor(b!) noise, Scalar lower=0.125, Scalar upper=0.33333333333333331, bool training=False, Generator? generator=None) -> Tensor(a!)"""
 
     name = "torch.aten.rrelu_with_noise_"
-    self_ = operand_def(TENSOR)
-    noise = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
+    noise = operand_def(NON_VALUE_TENSOR)
     lower = operand_def(SCALAR)
     upper = operand_def(SCALAR)
     training = operand_def(BOOL)
     generator = operand_def(optional_of(GENERATOR))
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $noise `,` $lower `,` $upper `,` $training `,` $generator attr-dict `:` type($self_) `,` type($noise) `,` type($lower) `,` type($upper) `,` type($training) `,` type($generator) `->` type($result)"
 
 
@@ -7200,8 +7207,8 @@ class AtenRsqrt_Op(DefaultFormatOp):
     """`torch.aten.rsqrt_`: aten::rsqrt_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.rsqrt_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -7293,11 +7300,11 @@ class AtenScatter_SrcOp(DefaultFormatOp):
     """`torch.aten.scatter_.src`: aten::scatter_.src(Tensor(a!) self, int dim, Tensor index, Tensor src) -> Tensor(a!)"""
 
     name = "torch.aten.scatter_.src"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     dim = operand_def(INT)
     index = operand_def(TENSOR)
     src = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $dim `,` $index `,` $src attr-dict `:` type($self_) `,` type($dim) `,` type($index) `,` type($src) `->` type($result)"
 
 
@@ -7306,11 +7313,11 @@ class AtenScatter_ValueOp(DefaultFormatOp):
     """`torch.aten.scatter_.value`: aten::scatter_.value(Tensor(a!) self, int dim, Tensor index, Scalar value) -> Tensor(a!)"""
 
     name = "torch.aten.scatter_.value"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     dim = operand_def(INT)
     index = operand_def(TENSOR)
     value = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $dim `,` $index `,` $value attr-dict `:` type($self_) `,` type($dim) `,` type($index) `,` type($value) `->` type($result)"
 
 
@@ -7332,11 +7339,11 @@ class AtenScatterAdd_Op(DefaultFormatOp):
     """`torch.aten.scatter_add_`: aten::scatter_add_(Tensor(a!) self, int dim, Tensor index, Tensor src) -> Tensor(a!)"""
 
     name = "torch.aten.scatter_add_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     dim = operand_def(INT)
     index = operand_def(TENSOR)
     src = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $dim `,` $index `,` $src attr-dict `:` type($self_) `,` type($dim) `,` type($index) `,` type($src) `->` type($result)"
 
 
@@ -7360,13 +7367,13 @@ class AtenScatterReduce_TwoOp(DefaultFormatOp):
     """`torch.aten.scatter_reduce_.two`: aten::scatter_reduce_.two(Tensor(a!) self, int dim, Tensor index, Tensor src, str reduce, *, bool include_self=True) -> Tensor(a!)"""
 
     name = "torch.aten.scatter_reduce_.two"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     dim = operand_def(INT)
     index = operand_def(TENSOR)
     src = operand_def(TENSOR)
     reduce = operand_def(STR)
     include_self = operand_def(BOOL)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $dim `,` $index `,` $src `,` $reduce `,` $include_self attr-dict `:` type($self_) `,` type($dim) `,` type($index) `,` type($src) `,` type($reduce) `,` type($include_self) `->` type($result)"
 
 
@@ -7422,8 +7429,8 @@ class AtenSelu_Op(DefaultFormatOp):
     """`torch.aten.selu_`: aten::selu_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.selu_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -7442,8 +7449,8 @@ class AtenSgn_Op(DefaultFormatOp):
     """`torch.aten.sgn_`: aten::sgn_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.sgn_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -7462,8 +7469,8 @@ class AtenSigmoid_Op(DefaultFormatOp):
     """`torch.aten.sigmoid_`: aten::sigmoid_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.sigmoid_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -7493,8 +7500,8 @@ class AtenSign_Op(DefaultFormatOp):
     """`torch.aten.sign_`: aten::sign_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.sign_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -7523,8 +7530,8 @@ class AtenSilu_Op(DefaultFormatOp):
     """`torch.aten.silu_`: aten::silu_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.silu_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -7543,8 +7550,8 @@ class AtenSin_Op(DefaultFormatOp):
     """`torch.aten.sin_`: aten::sin_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.sin_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -7563,8 +7570,8 @@ class AtenSinh_Op(DefaultFormatOp):
     """`torch.aten.sinh_`: aten::sinh_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.sinh_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -7811,8 +7818,8 @@ class AtenSqrt_Op(DefaultFormatOp):
     """`torch.aten.sqrt_`: aten::sqrt_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.sqrt_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -7831,8 +7838,8 @@ class AtenSquare_Op(DefaultFormatOp):
     """`torch.aten.square_`: aten::square_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.square_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -8036,10 +8043,10 @@ class AtenSub_ScalarOp(DefaultFormatOp):
     """`torch.aten.sub_.Scalar`: aten::sub_.Scalar(Tensor(a!) self, Scalar other, Scalar alpha=1) -> Tensor(a!)"""
 
     name = "torch.aten.sub_.Scalar"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(SCALAR)
     alpha = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other `,` $alpha attr-dict `:` type($self_) `,` type($other) `,` type($alpha) `->` type($result)"
 
 
@@ -8048,10 +8055,10 @@ class AtenSub_TensorOp(DefaultFormatOp):
     """`torch.aten.sub_.Tensor`: aten::sub_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)"""
 
     name = "torch.aten.sub_.Tensor"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     other = operand_def(TENSOR)
     alpha = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $other `,` $alpha attr-dict `:` type($self_) `,` type($other) `,` type($alpha) `->` type($result)"
 
 
@@ -8136,8 +8143,8 @@ class AtenTan_Op(DefaultFormatOp):
     """`torch.aten.tan_`: aten::tan_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.tan_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -8156,8 +8163,8 @@ class AtenTanh_Op(DefaultFormatOp):
     """`torch.aten.tanh_`: aten::tanh_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.tanh_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -8253,10 +8260,10 @@ class AtenThreshold_Op(DefaultFormatOp):
     """`torch.aten.threshold_`: aten::threshold_(Tensor(a!) self, Scalar threshold, Scalar value) -> Tensor(a!)"""
 
     name = "torch.aten.threshold_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     threshold = operand_def(SCALAR)
     value = operand_def(SCALAR)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $threshold `,` $value attr-dict `:` type($self_) `,` type($threshold) `,` type($value) `->` type($result)"
 
 
@@ -8422,9 +8429,9 @@ class AtenTril_Op(DefaultFormatOp):
     """`torch.aten.tril_`: aten::tril_(Tensor(a!) self, SymInt diagonal=0) -> Tensor(a!)"""
 
     name = "torch.aten.tril_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     diagonal = operand_def(INT)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $diagonal attr-dict `:` type($self_) `,` type($diagonal) `->` type($result)"
 
 
@@ -8460,9 +8467,9 @@ class AtenTriu_Op(DefaultFormatOp):
     """`torch.aten.triu_`: aten::triu_(Tensor(a!) self, SymInt diagonal=0) -> Tensor(a!)"""
 
     name = "torch.aten.triu_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     diagonal = operand_def(INT)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $diagonal attr-dict `:` type($self_) `,` type($diagonal) `->` type($result)"
 
 
@@ -8497,8 +8504,8 @@ class AtenTrunc_Op(DefaultFormatOp):
     """`torch.aten.trunc_`: aten::trunc_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.trunc_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 
@@ -8591,11 +8598,11 @@ class AtenUniform_Op(DefaultFormatOp):
     """`torch.aten.uniform_`: aten::uniform_(Tensor(a!) self, float from=0., float to=1., *, Generator? generator=None) -> Tensor(a!)"""
 
     name = "torch.aten.uniform_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     from_ = operand_def(FLOAT)
     to = operand_def(FLOAT)
     generator = operand_def(optional_of(GENERATOR))
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $from_ `,` $to `,` $generator attr-dict `:` type($self_) `,` type($from_) `,` type($to) `,` type($generator) `->` type($result)"
 
 
@@ -8646,9 +8653,9 @@ class AtenUnsqueeze_Op(DefaultFormatOp):
     """`torch.aten.unsqueeze_`: aten::unsqueeze_(Tensor(a!) self, int dim) -> Tensor(a!)"""
 
     name = "torch.aten.unsqueeze_"
-    self_ = operand_def(TENSOR)
+    self_ = operand_def(NON_VALUE_TENSOR)
     dim = operand_def(INT)
-    result = result_def(optional_of(TENSOR))
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ `,` $dim attr-dict `:` type($self_) `,` type($dim) `->` type($result)"
 
 
@@ -8978,8 +8985,8 @@ class AtenZero_Op(DefaultFormatOp):
     """`torch.aten.zero_`: aten::zero_(Tensor(a!) self) -> Tensor(a!)"""
 
     name = "torch.aten.zero_"
-    self_ = operand_def(TENSOR)
-    result = result_def(optional_of(TENSOR))
+    self_ = operand_def(NON_VALUE_TENSOR)
+    result = result_def(optional_of(NON_VALUE_TENSOR))
     LAZY_ASSEMBLY_FORMAT: ClassVar[str] = "$self_ attr-dict `:` type($self_) `->` type($result)"
 
 

@@ -535,6 +535,8 @@ _NESTED_TYPES: dict[str, type[TorchType]] = {
 
 TENSOR: AttrConstraint = BaseAttr(VTensorType) | BaseAttr(NonValueTensorType)
 """Any torch tensor (`Tensor` in a schema; torch-mlir's AnyTorchTensorType)."""
+NON_VALUE_TENSOR: AttrConstraint = BaseAttr(NonValueTensorType)
+"""A mutable tensor: a schema's written alias `Tensor(a!)` (in-place and out= ops)."""
 INT: AttrConstraint = BaseAttr(IntType)
 FLOAT: AttrConstraint = BaseAttr(FloatType)
 BOOL: AttrConstraint = BaseAttr(BoolType)
@@ -1117,8 +1119,51 @@ class SymbolicIntOp(_TorchOp):
     min_val = prop_def(IntegerAttr[I64])
     max_val = prop_def(IntegerAttr[I64])
     result = result_def(IntType)
-    irdl_options = (ParsePropInAttrDict(),)
-    assembly_format = "$symbol_name attr-dict `:` type($result)"
+
+    _BOUNDS: ClassVar[tuple[str, str]] = ("min_val", "max_val")
+
+    def __init__(
+        self, symbol_name: str, min_val: int, max_val: int, attributes: Mapping[str, Attribute] | None = None
+    ) -> None:
+        super().__init__(
+            properties={
+                "symbol_name": StringAttr(symbol_name),
+                "min_val": IntegerAttr(min_val, i64),
+                "max_val": IntegerAttr(max_val, i64),
+            },
+            attributes=dict(attributes or {}),
+            result_types=[IntType()],
+        )
+
+    # Custom syntax: torch-mlir writes the bounds in the attribute dictionary without a type
+    # (`min_val = 2`) and rejects `min_val = 2 : i64`, which the declarative format prints.
+    @classmethod
+    def parse(cls, parser: Parser) -> SymbolicIntOp:
+        symbol_name = parser.parse_str_literal()
+        pos = parser.pos
+        attrs = parser.parse_optional_attr_dict()
+        bounds: list[int] = []
+        for key in cls._BOUNDS:
+            value = attrs.pop(key, None)
+            if not isinstance(value, IntegerAttr):
+                parser.raise_error(f"expected integer '{key}' in the attribute dictionary", pos)
+            bounds.append(value.value.data)
+        parser.parse_punctuation(":")
+        parser.parse_type()
+        return cls(symbol_name, bounds[0], bounds[1], attrs)
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_string_literal(self.symbol_name.data)
+        bounds = f"min_val = {self.min_val.value.data}, max_val = {self.max_val.value.data}"
+        printer.print_string(" {" + bounds)
+        for key, value in self.attributes.items():
+            printer.print_string(", ")
+            printer.print_identifier_or_string_literal(key)
+            printer.print_string(" = ")
+            printer.print_attribute(value)
+        printer.print_string("} : ")
+        printer.print_attribute(self.result.type)
 
 
 @irdl_op_definition
@@ -1202,6 +1247,7 @@ __all__ = [
     "GENERATOR",
     "INT",
     "NONE",
+    "NON_VALUE_TENSOR",
     "NUMBER",
     "OPTIONAL",
     "SCALAR",

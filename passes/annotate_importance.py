@@ -9,7 +9,7 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import DenseArrayBase, ModuleOp, f64
 from xdsl.passes import ModulePass
 
-from spa_ir.annotations import group_ops
+from spa_ir.annotations import group_ops, params
 from spa_ir.criteria import Member, group_scores, known_criteria
 from spa_ir.errors import SpaError
 from spa_ir.groups import from_member_attr
@@ -32,7 +32,9 @@ class AnnotateImportance(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if self.criterion not in known_criteria():
             raise SpaError(f"unknown criterion '{self.criterion}' (known: {', '.join(known_criteria())})")
-        weights = program_of(op).weights
+        program = program_of(op)
+        inline = {p.weight_name: program.tensor(p) for p in params(op) if p.value is not None}
+        weights = {**program.weights, **inline} if inline else program.weights
         for group in group_ops(op):
             if group.frozen:
                 continue

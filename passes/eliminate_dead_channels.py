@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, ModuleOp, TensorType
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
@@ -15,7 +15,6 @@ from xdsl.rewriter import Rewriter
 from dialects.spa import ParamOp
 from spa_ir.annotations import annotated_dims, fill_anon, group_ops, main_function, spaces_from_module, strip
 from spa_ir.channels import Layout, Spaces
-from spa_ir.errors import SpaError
 from spa_ir.groups import from_member_attr
 from spa_ir.plan import Plan
 from spa_ir.program import program_of
@@ -95,9 +94,11 @@ class EliminateDeadChannels(ModulePass):
                 continue
             plan.remove(p.weight_name, d, np.setdiff1d(np.arange(tensor.shape[d]), kept))
             tensor = tensor.index_select(d, torch.from_numpy(kept))
-        if p.value is not None:
-            raise SpaError(f"pruning inline-valued spa.param '{p.weight_name}' is not supported")
-        program.weights.set(p.weight_name, tensor.contiguous())
+        if p.value is not None:  # small literal weights (lit tests) stay inline
+            p.attributes["value"] = DenseIntOrFPElementsAttr.from_list(
+                TensorType(p.value.get_element_type(), tensor.shape), tensor.flatten().tolist())
+        else:
+            program.weights.set(p.weight_name, tensor.contiguous())
 
 
 def _key(op: Operation) -> str:

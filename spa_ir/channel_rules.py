@@ -498,7 +498,9 @@ def reshape(p: Propagation, op: Operation) -> None:
             else:
                 return p.freeze_op(op, "reshape with mismatched sizes")
         merged = Prod(tuple(xl[k] for k in gi)) if len(gi) > 1 else xl[gi[0]]
-        if len(gj) == 1:
+        if not p.has_channels(merged):
+            out.extend(Anon(rs[k]) for k in gj)
+        elif len(gj) == 1:
             out.append(p.spaces.resolve(merged))
         else:
             pieces = tuple(_fresh(p, rs[k], where) for k in gj)

@@ -151,7 +151,8 @@ class Spaces:
                 self._info[s].inexact.append(reason)
 
     def refine(self, atom: Atom, shape: Layout, origin: str) -> Layout:
-        """Replace root space `atom` by `shape`'s structure over fresh atoms (Anon parts stay Anon-sized atoms)."""
+        """Replace root space `atom` by `shape`'s structure: fresh atoms where `shape` has atoms, and no
+        channel where it has `Anon` (e.g. the spatial positions inside each channel's block of a flatten)."""
         root = self.find(atom.space)
         info = self._info[root]
         fresh = self._fresh_like(shape, f"{info.origin}/{origin}")
@@ -164,8 +165,10 @@ class Spaces:
 
     def _fresh_like(self, shape: Layout, origin: str) -> Layout:
         match shape:
-            case Atom() | Anon():
+            case Atom():
                 return self.new(self.size(shape), origin)
+            case Anon():
+                return shape
             case Prod(parts):
                 return Prod(tuple(self._fresh_like(p, origin) for p in parts))
             case Cat(parts):
@@ -207,7 +210,7 @@ class Spaces:
                 self.freeze(b, f"{where}: incompatible channel layouts")
 
     def _union(self, x: int, y: int) -> None:
-        x, y = self.find(x), self.find(y)
+        x, y = sorted((self.find(x), self.find(y)))  # the older space names the union
         if x == y:
             return
         ix, iy = self._info[x], self._info[y]
@@ -226,12 +229,12 @@ class Spaces:
                 if not isinstance(p, (Atom, Anon)):
                     return None
                 bounds = [0, *inner, n]
-                pieces = tuple(Anon(hi - lo) for lo, hi in itertools.pairwise(bounds))
                 if isinstance(p, Atom):
+                    pieces: tuple[Layout, ...] = tuple(self.new(hi - lo, where) for lo, hi in itertools.pairwise(bounds))
                     refined = self.refine(p, Cat(pieces), where)
                     out.extend(refined.parts)  # type: ignore[union-attr]
                 else:
-                    out.extend(pieces)
+                    out.extend(Anon(hi - lo) for lo, hi in itertools.pairwise(bounds))
             else:
                 out.append(p)
             offset += n

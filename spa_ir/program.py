@@ -124,6 +124,13 @@ class Program:
             return torch.from_numpy(data).to(dtype)
         return self.weights[p.weight_name]
 
+    def weight(self, name: str) -> torch.Tensor:
+        """The tensor of the `spa.param` named `name` (inline literal or stored)."""
+        for p in params(self.module):
+            if p.weight_name == name:
+                return self.tensor(p)
+        raise SpaError(f"no spa.param named '{name}'", where=self.source)
+
     def text(self, *, debuginfo: bool = False) -> str:
         return print_module(self.module, debuginfo=debuginfo)
 

@@ -88,6 +88,15 @@ def schema_type_constraint(ty: Any) -> Constraint:
     return _SCHEMA_LEAVES.get(kind, ANY)
 
 
+def schema_arg_constraint(arg: Any) -> Constraint:
+    """Atoms for a schema argument or return; a written alias (`Tensor(a!)`, the
+    in-place/out= convention) is a mutable tensor: torch-mlir's `!torch.tensor`."""
+    alias = arg.alias_info
+    if alias is not None and alias.is_write and type(arg.type).__name__ == "TensorType":
+        return frozenset({"NON_VALUE_TENSOR"})
+    return schema_type_constraint(arg.type)
+
+
 def render_constraint(c: Constraint) -> str:
     """Python source for a constraint (`SCALAR` for int|float|bool|number)."""
     if "ANY" in c:
@@ -99,7 +108,7 @@ def render_constraint(c: Constraint) -> str:
     if SCALAR_ATOMS <= atoms:
         atoms -= SCALAR_ATOMS
         parts.append("SCALAR")
-    order = ["TENSOR", "INT", "FLOAT", "BOOL", "NUMBER", "STR", "DEVICE", "GENERATOR"]
+    order = ["TENSOR", "NON_VALUE_TENSOR", "INT", "FLOAT", "BOOL", "NUMBER", "STR", "DEVICE", "GENERATOR"]
     parts += [a for a in order if a in atoms]
     parts += sorted(atoms - set(order) - {"NONE"})
     if "NONE" in atoms:
@@ -130,6 +139,8 @@ PROBE_TYPES: tuple[tuple[str, str], ...] = (
     ("!torch.tuple<int, int>", "BaseAttr(TupleType)"),
     ("!torch.dict<str, int>", "BaseAttr(DictType)"),
     ("!torch.any", "BaseAttr(AnyType)"),
+    ("!torch.LinearParams", "BaseAttr(LinearParamsType)"),
+    ("!torch.list<tensor>", "list_of(TENSOR)"),
 )
 
 # ---------------------------------------------------------------------------------------
@@ -421,11 +432,11 @@ def analyse(infos: list[OpInfo], hand_written: set[str], stats: Stats) -> list[O
         else:
             info.schema = str(schema)
             if len(schema.arguments) == len(info.operands):
-                operand_types = [schema_type_constraint(a.type) for a in schema.arguments]
+                operand_types = [schema_arg_constraint(a) for a in schema.arguments]
             if len(schema.returns) == len(info.results):
                 # torch-mlir declares tensor results as optional tensors.
                 result_types = [
-                    schema_type_constraint(r.type) | (
+                    schema_arg_constraint(r) | (
                         OPTIONAL_ATOMS if type(r.type).__name__ == "TensorType" else set()
                     )
                     for r in schema.returns

@@ -78,12 +78,8 @@ class SpaOptMain(xDSLOptMain):
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
         super().register_all_arguments(arg_parser)
         arg_parser.add_argument("--weights", help="weights file of the input (default: beside it, same stem, .safetensors)")
-        arg_parser.add_argument("--strip-debuginfo", action="store_true", help="print without op locations")
+        arg_parser.add_argument("--strip-debuginfo", action="store_true", help="print without op locations (they are printed when the input has any)")
         arg_parser.add_argument("--plan", metavar="FILE", help="write the pruning plan (JSON) of --prune-groups / spa-eliminate-dead-channels")
-
-    def setup_pipeline(self) -> None:
-        self.args.print_debuginfo = not self.args.strip_debuginfo
-        super().setup_pipeline()
 
     def parse_chunk(self, chunk: IO[bytes], file_extension: str, start_offset: int = 0) -> ModuleOp | None:
         from spa_ir.program import Program, attach, params, weights_path_for
@@ -92,6 +88,8 @@ class SpaOptMain(xDSLOptMain):
         module = super().parse_chunk(chunk, file_extension, start_offset)
         if module is None:
             return None
+        if not self.args.strip_debuginfo and _has_locations(module):
+            self.args.print_debuginfo = True
         needs_store = any(p.value is None for p in params(module))
         wpath = Path(self.args.weights) if self.args.weights else (
             weights_path_for(self.args.input_file) if self.args.input_file else None)
@@ -126,6 +124,12 @@ class SpaOptMain(xDSLOptMain):
             write_text_atomic(self.args.output_file, text)
         if self.args.plan:
             self._programs[0].plan.save(self.args.plan)
+
+def _has_locations(module: ModuleOp) -> bool:
+    from xdsl.dialects.builtin import UnknownLoc
+
+    return any(not isinstance(op.location, UnknownLoc) for op in module.walk())
+
 
 def _one_line(e: BaseException) -> str:
     if isinstance(e, ParseError):
