@@ -49,16 +49,95 @@ Regenerate: python tools/gen_torch_dialect.py -o dialects/torch.py
 #   torch.prim.DictConstruct torch.prim.Print torch.prim.tolist
 #   torch.shape.calculate.yield torch.shape.calculate.yield.shapes
 
-# ruff: noqa: E501
+# ruff: noqa: E501, E741
 from typing import ClassVar
 
 from xdsl.ir import Dialect
-from xdsl.irdl import BaseAttr, IRDLOperation, irdl_op_definition, operand_def, result_def  # noqa: F401
+from xdsl.irdl import (
+    BaseAttr,
+    IRDLOperation,
+    irdl_op_definition,
+    operand_def,
+    result_def,
+)
 
-# The hand-written types, constraints and ops, re-exported: import everything
-# torch-dialect related from `dialects.torch`.
-from dialects.torch_base import *  # noqa: F403
-from dialects.torch_base import HAND_WRITTEN_OPS, TORCH_TYPES, DefaultFormatOp
+# The hand-written types, constraints and ops, re-exported: everything of the torch
+# dialect can be imported from `dialects.torch`.
+from dialects.torch_base import (  # noqa: F401
+    ANY,
+    BOOL,
+    DEVICE,
+    FLOAT,
+    GENERATOR,
+    HAND_WRITTEN_OPS,
+    INT,
+    NON_VALUE_TENSOR,
+    NONE,
+    NUMBER,
+    OPTIONAL,
+    SCALAR,
+    STR,
+    TENSOR,
+    TORCH_TYPES,
+    AnyType,
+    BaseTensorType,
+    BindSymbolicShapeOp,
+    BoolType,
+    ConstantBoolOp,
+    ConstantDeviceOp,
+    ConstantFloatOp,
+    ConstantIntOp,
+    ConstantNoneOp,
+    ConstantNumberOp,
+    ConstantStrOp,
+    CopyToNonValueTensorOp,
+    CopyToValueTensorOp,
+    DefaultFormatOp,
+    DerefineOp,
+    DeviceType,
+    DictType,
+    FloatType,
+    GeneratorType,
+    IntType,
+    LinearParamsType,
+    ListType,
+    NnModuleType,
+    NoneType,
+    NonValueTensorLiteralOp,
+    NonValueTensorType,
+    NumberType,
+    OperatorOp,
+    OperatorTerminatorOp,
+    OptionalType,
+    OverwriteTensorContentsOp,
+    PrimIfOp,
+    PrimIfYieldOp,
+    PrimListConstructOp,
+    PrimListUnpackOp,
+    PrimLoopConditionOp,
+    PrimLoopOp,
+    PrimTupleConstructOp,
+    PrimTupleIndexOp,
+    PrimTupleUnpackOp,
+    QInt8Type,
+    QInt16Type,
+    QInt32Type,
+    QUInt8Type,
+    RuntimeAssertOp,
+    StrType,
+    SymbolicIntOp,
+    TensorStaticInfoCastOp,
+    TorchType,
+    TupleType,
+    UnionType,
+    VTensorLiteralOp,
+    VTensorType,
+    float_name_hint,
+    list_of,
+    optional_of,
+    parse_nested_type,
+    print_nested_type,
+)
 
 
 @irdl_op_definition

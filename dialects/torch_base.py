@@ -5,7 +5,7 @@ torch-mlir parses in xDSL and text printed by xDSL parses in torch-mlir. This mo
 holds what cannot be generated mechanically from torch-mlir's op bindings:
 
 * the types (`!torch.vtensor<[1,3,?,64],f32>`, `!torch.int`, `!torch.list<int>`, ...),
-* the type constraints that the generated ops use (`TENSOR`, `OPT_TENSOR`, ...),
+* the type constraints that the generated ops use (`TENSOR`, `optional_of(INT)`, ...),
 * ops whose syntax is not torch-mlir's default op format (constants, list/tuple
   construction, literals, `torch.operator`, `torch.prim.If`/`Loop`, casts, ...).
 
@@ -16,15 +16,15 @@ defines the `Torch` dialect object combining both parts.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 import struct
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, Self
 
 from xdsl.dialects.builtin import (
-    AnyFloat,
     I64,
     AffineMapAttr,
+    AnyFloat,
     ArrayAttr,
     BoolAttr,
     Float64Type,
@@ -45,14 +45,12 @@ from xdsl.ir import (
     SSAValue,
     TypeAttribute,
 )
-from xdsl.irdl.declarative_assembly_format import FormatProgram
 from xdsl.irdl import (
     AnyAttr,
     AttrConstraint,
     BaseAttr,
     IRDLOperation,
     ParamAttrConstraint,
-    ParsePropInAttrDict,
     irdl_attr_definition,
     irdl_op_definition,
     operand_def,
@@ -64,6 +62,7 @@ from xdsl.irdl import (
     var_region_def,
     var_result_def,
 )
+from xdsl.irdl.declarative_assembly_format import FormatProgram
 from xdsl.parser import AttrParser, Parser
 from xdsl.printer import Printer
 from xdsl.traits import IsTerminator, Pure
@@ -253,6 +252,13 @@ def _parse_dim(parser: AttrParser) -> int:
     return parser.parse_integer(allow_boolean=False, allow_negative=True)
 
 
+def _sizes_attr(shape: Sequence[int] | None) -> ArrayAttr[IntAttr] | NoneAttr:
+    """Tensor sizes as stored in the type: -1 for any dynamic size, NoneAttr if unranked."""
+    if shape is None:
+        return NoneAttr()
+    return ArrayAttr(IntAttr(d if d >= 0 else -1) for d in shape)
+
+
 # A dataclass, so that subclasses compare and hash by these parameters.
 @dataclass(frozen=True, init=False)
 class BaseTensorType(TorchType):
@@ -270,19 +276,20 @@ class BaseTensorType(TorchType):
 
     def __init__(
         self,
-        sizes: ArrayAttr[IntAttr] | NoneAttr = NoneAttr(),
-        dtype: Attribute = NoneAttr(),
-        encoding: Attribute = NoneAttr(),
+        sizes: ArrayAttr[IntAttr] | NoneAttr | None = None,
+        dtype: Attribute | None = None,
+        encoding: Attribute | None = None,
     ) -> None:
-        super().__init__(sizes, dtype, encoding)
+        super().__init__(
+            NoneAttr() if sizes is None else sizes,
+            NoneAttr() if dtype is None else dtype,
+            NoneAttr() if encoding is None else encoding,
+        )
 
     @classmethod
-    def from_shape(
-        cls, shape: Sequence[int] | None, dtype: Attribute | None = None
-    ) -> BaseTensorType:
+    def from_shape(cls, shape: Sequence[int] | None, dtype: Attribute | None = None) -> Self:
         """Build from a shape (-1 = dynamic, None = unranked) and dtype (None = unk)."""
-        sizes = NoneAttr() if shape is None else ArrayAttr(IntAttr(d) for d in shape)
-        return cls(sizes, NoneAttr() if dtype is None else dtype)
+        return cls(_sizes_attr(shape), dtype)
 
     def has_sizes(self) -> bool:
         """Whether the rank is known."""
@@ -304,12 +311,10 @@ class BaseTensorType(TorchType):
             d.data >= 0 for d in self.sizes.data
         )
 
-    def with_shape(
-        self, shape: Sequence[int] | None, dtype: Attribute | None = None
-    ) -> BaseTensorType:
+    def with_shape(self, shape: Sequence[int] | None, dtype: Attribute | None = None) -> Self:
         """Same tensor kind and encoding, new shape (and dtype, if given)."""
-        sizes = NoneAttr() if shape is None else ArrayAttr(IntAttr(d) for d in shape)
-        return type(self)(sizes, self.dtype if dtype is None else dtype, self.encoding)
+        new_dtype = self.dtype if dtype is None else dtype
+        return type(self)(_sizes_attr(shape), new_dtype, self.encoding)
 
     def print_parameters(self, printer: Printer) -> None:
         sizes, dtype, encoding = self.sizes, self.dtype, self.encoding
@@ -344,7 +349,7 @@ class BaseTensorType(TorchType):
             dims = parser.parse_comma_separated_list(
                 parser.Delimiter.SQUARE, lambda: _parse_dim(parser)
             )
-            sizes = ArrayAttr(IntAttr(d if d >= 0 else -1) for d in dims)
+            sizes = _sizes_attr(dims)
         parser.parse_punctuation(",")
         dtype: Attribute = NoneAttr()
         if parser.parse_optional_keyword("unk") is None:
@@ -361,14 +366,6 @@ class VTensorType(BaseTensorType):
     """`!torch.vtensor<[..],dtype>`: a tensor with value semantics (the usual one)."""
 
     name = "torch.vtensor"
-
-    @classmethod
-    def from_shape(
-        cls, shape: Sequence[int] | None, dtype: Attribute | None = None
-    ) -> VTensorType:
-        """Build from a shape (-1 = dynamic, None = unranked) and dtype (None = unk)."""
-        sizes = NoneAttr() if shape is None else ArrayAttr(IntAttr(d) for d in shape)
-        return cls(sizes, NoneAttr() if dtype is None else dtype)
 
 
 @irdl_attr_definition
@@ -1123,7 +1120,11 @@ class SymbolicIntOp(_TorchOp):
     _BOUNDS: ClassVar[tuple[str, str]] = ("min_val", "max_val")
 
     def __init__(
-        self, symbol_name: str, min_val: int, max_val: int, attributes: Mapping[str, Attribute] | None = None
+        self,
+        symbol_name: str,
+        min_val: int,
+        max_val: int,
+        attributes: Mapping[str, Attribute] | None = None,
     ) -> None:
         super().__init__(
             properties={

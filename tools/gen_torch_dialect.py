@@ -9,7 +9,8 @@ and its verifier), so the output matches the installed torch-mlir:
    whether it has attributes, regions or variadic operands/results;
 2. ops whose text torch-mlir prints in its default op format
    (`%r = torch.aten.x %a, %b : !ta, !tb -> !tr`, checked by building each op in
-   torch-mlir and printing it) become one xDSL class with an `assembly_format`;
+   torch-mlir and printing it) become one xDSL class each, with that syntax as a declarative
+   assembly format (`LAZY_ASSEMBLY_FORMAT`, see `DefaultFormatOp` in torch_base);
 3. operand and result types come from the matching PyTorch schema (JIT operator
    registry: `aten::conv2d`, `prim::NumToTensor.Scalar`, ...), mapped to torch types
    (`Tensor` -> tensor, `int[]` -> list<int>, `Scalar` -> int|float|bool|number, ...);
@@ -101,14 +102,16 @@ def render_constraint(c: Constraint) -> str:
     """Python source for a constraint (`SCALAR` for int|float|bool|number)."""
     if "ANY" in c:
         return "ANY"
-    if OPTIONAL_ATOMS < c:
+    if c > OPTIONAL_ATOMS:
         return f"optional_of({render_constraint(c - OPTIONAL_ATOMS)})"
     atoms = set(c)
     parts: list[str] = []
-    if SCALAR_ATOMS <= atoms:
+    if atoms >= SCALAR_ATOMS:
         atoms -= SCALAR_ATOMS
         parts.append("SCALAR")
-    order = ["TENSOR", "NON_VALUE_TENSOR", "INT", "FLOAT", "BOOL", "NUMBER", "STR", "DEVICE", "GENERATOR"]
+    order = [
+        "TENSOR", "NON_VALUE_TENSOR", "INT", "FLOAT", "BOOL", "NUMBER", "STR", "DEVICE", "GENERATOR"
+    ]  # fmt: skip
     parts += [a for a in order if a in atoms]
     parts += sorted(atoms - set(order) - {"NONE"})
     if "NONE" in atoms:
@@ -490,6 +493,13 @@ def render_op(info: OpInfo) -> str:
     return "\n".join(lines)
 
 
+def _isort_key(name: str) -> tuple[int, list[int | str]]:
+    """isort's order for imported names: CONSTANTS, Classes, functions; natural order."""
+    kind = 0 if name.isupper() else 1 if name[0].isupper() else 2
+    parts = re.split(r"(\d+)", name.lower())
+    return kind, [int(p) if p.isdigit() else p for p in parts]
+
+
 def _doc_safe(text: str) -> str:
     """Make a schema string safe inside a triple-quoted docstring."""
     return text.replace("\\", "\\\\").replace('"', '\\"')
@@ -536,16 +546,23 @@ def render_module(generated: list[OpInfo], stats: Stats, versions: str) -> str:
         header += _wrap(names)
     body = [
         "",
-        "# ruff: noqa: E501",
+        "# ruff: noqa: E501, E741",
         "from typing import ClassVar",
         "",
         "from xdsl.ir import Dialect",
-        "from xdsl.irdl import BaseAttr, IRDLOperation, irdl_op_definition, operand_def, result_def  # noqa: F401",
+        "from xdsl.irdl import (",
+        "    BaseAttr,",
+        "    IRDLOperation,",
+        "    irdl_op_definition,",
+        "    operand_def,",
+        "    result_def,",
+        ")",
         "",
-        "# The hand-written types, constraints and ops, re-exported: import everything",
-        "# torch-dialect related from `dialects.torch`.",
-        "from dialects.torch_base import *  # noqa: F403",
-        "from dialects.torch_base import HAND_WRITTEN_OPS, TORCH_TYPES, DefaultFormatOp",
+        "# The hand-written types, constraints and ops, re-exported: everything of the torch",
+        "# dialect can be imported from `dialects.torch`.",
+        "from dialects.torch_base import (  # noqa: F401",
+        *[f"    {name}," for name in sorted(torch_base.__all__, key=_isort_key)],
+        ")",
         "",
     ]
     classes = [render_op(info) for info in generated]

@@ -358,8 +358,9 @@ def test_every_generated_op_prints_in_torch_mlir_syntax(xctx: Context) -> None:
         definition = cls.get_irdl_definition()
         accepted = probe.accepted(cls.name, len(definition.operands), len(definition.results))
         assert accepted is not None, cls.name
-        operand_types = [pick(d.constr, a) for (_, d), a in zip(definition.operands, accepted[0])]
-        result_types = [pick(d.constr, a) for (_, d), a in zip(definition.results, accepted[1])]
+        operands, results = definition.operands, definition.results
+        operand_types = [pick(d.constr, a) for (_, d), a in zip(operands, accepted[0], strict=True)]
+        result_types = [pick(d.constr, a) for (_, d), a in zip(results, accepted[1], strict=True)]
         block = Block(arg_types=samples)
         block.add_op(
             cls.create(
@@ -463,7 +464,9 @@ def fx_import(name: str) -> str:
     factory, shape = FX_MODELS[name]
     torch.manual_seed(0)
     model = factory().eval()
-    dynamic = {"x": {0: torch.export.Dim("batch", min=2, max=64)}} if name.startswith("masked") else None
+    dynamic = None
+    if name.startswith("masked"):
+        dynamic = {"x": {0: torch.export.Dim("batch", min=2, max=64)}}
     program = torch.export.export(
         model, (torch.randn(*shape),), dynamic_shapes=dynamic, strict=False
     ).run_decompositions({})
@@ -472,6 +475,7 @@ def fx_import(name: str) -> str:
     return str(importer.module)
 
 
+@pytest.mark.filterwarnings("ignore:The tensor attributes")  # nn.LSTM's flat weights
 @pytest.mark.parametrize("name", sorted(FX_MODELS))
 def test_fx_model_interchangeable(xctx: Context, name: str) -> None:
     assert_interchangeable(xctx, fx_import(name))
@@ -527,7 +531,9 @@ def onnx_texts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, t
 
 
 @pytest.mark.parametrize("name", ["mobilenet_v3_small", "if"])
-def test_onnx_model_interchangeable(xctx: Context, onnx_texts: dict[str, tuple[str, str]], name: str) -> None:
+def test_onnx_model_interchangeable(
+    xctx: Context, onnx_texts: dict[str, tuple[str, str]], name: str
+) -> None:
     raw, converted = onnx_texts[name]
     assert_interchangeable(xctx, converted)
     # The raw import keeps weights as `dense_resource` blobs, which xDSL's printer drops:
