@@ -130,15 +130,24 @@ class _Emitter:
                 result = handler(self, op)
             except SpaError as e:
                 raise SpaError(e.message, where=f"{self.program.source}: {_where(op)}") from None
-            if len(op.results) == 1:
+            if len(op.results) == 1 and not isinstance(op, _UNPACKS):
                 self.env[op.results[0]] = result
             else:
                 for i, r in enumerate(op.results):
-                    self.env[r] = self.graph.call_function(operator.getitem, (result, i))
+                    self.env[r] = result[i] if isinstance(result, (list, tuple)) else self.graph.call_function(operator.getitem, (result, i))
         gm = fx.GraphModule(self.root, self.graph)
         gm.graph.eliminate_dead_code()
         gm.recompile()
         return gm
+
+
+def _unpack_types() -> tuple[type, ...]:
+    from dialects.torch import Torch
+
+    return tuple(op for op in Torch.operations if op.name in ("torch.prim.ListUnpack", "torch.prim.TupleUnpack"))
+
+
+_UNPACKS = _unpack_types()
 
 
 def _where(op: Operation) -> str:
@@ -179,7 +188,17 @@ _SPECIAL: dict[str, Callable[[_Emitter, Operation], Any]] = {
     "torch.constant.none": lambda e, op: None,
     "torch.prim.ListConstruct": lambda e, op: [e.value(v) for v in op.operands],
     "torch.prim.TupleConstruct": lambda e, op: tuple(e.value(v) for v in op.operands),
+    "torch.prim.ListUnpack": lambda e, op: e.value(op.operands[0]),
+    "torch.prim.TupleUnpack": lambda e, op: e.value(op.operands[0]),
+    "torch.prim.TupleIndex": lambda e, op: _index(e, e.value(op.operands[0]), e.value(op.operands[1])),
+    "torch.aten.__getitem__.t": lambda e, op: _index(e, e.value(op.operands[0]), e.value(op.operands[1])),
 }
+
+
+def _index(e: _Emitter, seq: Any, i: Any) -> Any:
+    if isinstance(seq, (list, tuple)) and isinstance(i, int):
+        return seq[i]
+    return e.graph.call_function(operator.getitem, (seq, i))
 
 
 def main_function(program: Program) -> func.FuncOp:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,13 +28,22 @@ def _first_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {text[0] if text else ''}"
 
 
+_RAISED_AT = re.compile(r'The following call raised this error:\s*\n\s*File "([^"]+)", line (\d+), in (\S+)\n[ \t]*(\S[^\n]*)')
+
+
+def _raised_at(e: BaseException) -> str:
+    """` at file:line in fn: code` for the user code torch.export names as the cause, else ``."""
+    m = _RAISED_AT.search(str(e))
+    return f" at {m[1]}:{m[2]} in {m[3]}: `{m[4].strip()}`" if m else ""
+
+
 def capture(model: torch.nn.Module, example_inputs: Sequence[Any], name: str = "model") -> torch.export.ExportedProgram:
     """torch.export in eval mode; a model that cannot be captured raises SpaError naming the cause."""
     try:
         ep = torch.export.export(model.eval(), tuple(example_inputs), strict=False)
         return ep.run_decompositions({})
     except Exception as e:
-        raise SpaError(f"cannot capture model with torch.export: {_first_line(e)}", where=name) from None
+        raise SpaError(f"cannot capture model with torch.export: {_first_line(e)}{_raised_at(e)}", where=name) from None
 
 
 def module_path(node: torch.fx.Node) -> str:

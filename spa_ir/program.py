@@ -31,13 +31,28 @@ def weights_path_for(mlir_path: str | os.PathLike[str]) -> Path:
     return Path(mlir_path).with_suffix(".safetensors")
 
 
+class SpaParser(Parser):
+    """xDSL's parser, with 'Operation X is not registered' located at the op name (xDSL points past it)."""
+
+    def _get_op_by_name(self, name: str):  # type: ignore[override]
+        if self.ctx.get_optional_op(name, dialect_stack=self._parser_state.dialect_stack) is None:
+            from xdsl.utils.lexer import Span
+
+            content = self.lexer.input.content
+            start = content.rfind(name.encode() if isinstance(content, bytes) else name, 0, self.pos)  # type: ignore[arg-type]
+            if start >= 0:
+                start -= content[start - 1:start] in ('"', b'"')  # generic form: point at the quote
+                self.raise_error(f"Operation {name} is not registered", Span(start, start + len(name), self.lexer.input))
+        return super()._get_op_by_name(name)
+
+
 def parse_module(text: str, name: str = "<stdin>") -> ModuleOp:
     """Parse and verify MLIR text; errors become one-line `file:line:col: message`."""
     try:
-        module = Parser(make_context(), text, name).parse_module()
+        module = SpaParser(make_context(), text, name).parse_module()
     except ParseError as e:
         loc = e.span.get_location()
-        raise SpaError(e.msg.splitlines()[0] if e.msg else "parse error", where=f"{loc.filename}:{loc.line}:{loc.col}") from None
+        raise SpaError(e.msg.splitlines()[0] if e.msg else "parse error", where=f"{loc.file}:{loc.line}:{loc.col}") from None
     try:
         module.verify()
     except VerifyException as e:
@@ -100,17 +115,18 @@ class Program:
 
     def check_weights(self) -> None:
         """Every `spa.param` without an inline value must have a tensor of exactly its shape and dtype."""
+        wfile = f"weights file '{self.weights.path}'" if self.weights.path is not None else "the weights"
         for p in params(self.module):
             if p.value is not None:
                 continue
             shape, dtype = param_shape_dtype(p)
             if p.weight_name not in self.weights:
-                raise SpaError(f"spa.param '{p.weight_name}' has no tensor in the weights file", where=self.source)
+                raise SpaError(f"spa.param '{p.weight_name}' has no tensor in {wfile}", where=self.source)
             got_shape, got_dtype = self.weights.meta(p.weight_name)
             if got_shape != shape or got_dtype != dtype:
                 raise SpaError(
                     f"spa.param '{p.weight_name}' is {list(shape)} {dtype} in the IR but "
-                    f"{list(got_shape)} {got_dtype} in the weights file",
+                    f"{list(got_shape)} {got_dtype} in {wfile}",
                     where=self.source,
                 )
 

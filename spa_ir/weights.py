@@ -39,6 +39,11 @@ class WeightStore(Mapping[str, torch.Tensor]):
         self.modified = False
         """Whether a pass replaced or deleted a tensor since loading."""
 
+    @property
+    def path(self) -> Path | None:
+        """The safetensors file the store reads from (None for a store held only in memory)."""
+        return self._path
+
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> "WeightStore":
         p = Path(path)

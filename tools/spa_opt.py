@@ -69,6 +69,13 @@ class SpaOptMain(xDSLOptMain):
         for dialect in DIALECTS:
             self.ctx.register_dialect(dialect.name, lambda d=dialect: d)
 
+    def register_all_frontends(self) -> None:
+        from spa_ir.program import SpaParser
+
+        super().register_all_frontends()
+        self.available_frontends["mlir"] = lambda io: SpaParser(self.ctx, io.read(), self.get_input_name()).parse_module(
+            not self.args.no_implicit_module)
+
     def register_all_passes(self) -> None:
         from passes import ALL_PASSES
 
@@ -134,7 +141,9 @@ def _has_locations(module: ModuleOp) -> bool:
 def _one_line(e: BaseException) -> str:
     if isinstance(e, ParseError):
         loc = e.span.get_location()
-        return f"{loc.filename}:{loc.line}:{loc.col}: {e.msg.splitlines()[0] if e.msg else 'parse error'}"
+        return f"{loc.file}:{loc.line}:{loc.col}: {e.msg.splitlines()[0] if e.msg else 'parse error'}"
+    if isinstance(e, FileNotFoundError) and e.filename is not None:
+        return f"{e.filename}: file not found"
     text = str(e).strip().splitlines()
     return text[0] if text else type(e).__name__
 

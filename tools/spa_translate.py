@@ -12,8 +12,11 @@ and no output file is left half-written.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 
 from spa_ir.errors import SpaError
 
@@ -104,10 +107,36 @@ def run(args: argparse.Namespace) -> None:
         export.save_onnx(program, args.output)
 
 
+@contextlib.contextmanager
+def _held_stderr() -> Iterator[None]:
+    """Hold what libraries write to stderr meanwhile (torch prints partial graphs and logs warnings
+    when a capture fails): it is passed on unless the command fails with a SpaError, whose one-line
+    message is then all the user sees."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        user_error = False
+        try:
+            yield
+        except SpaError:
+            user_error = True
+            raise
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            if not user_error:
+                held.seek(0)
+                sys.stderr.buffer.write(held.read())
+                sys.stderr.flush()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        run(args)
+        with _held_stderr():
+            run(args)
     except SpaError as e:
         print(f"spa-translate: error: {e}", file=sys.stderr)
         return 1

@@ -125,6 +125,26 @@ def masked(model: torch.nn.Module, plan_params: dict[str, dict[str, list[int]]])
                 t.index_copy_(d, index, old)
 
 
+def perturb(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Make the oracle see every channel. Random-init models often hold constant tensors that hide
+    errors: zero-initialized heads (torchvision ViT) or last BatchNorm of each residual block (timm),
+    layer scales of 1e-6 (ConvNeXt, CaiT), BatchNorm at identity statistics. Every floating parameter
+    whose values are all equal becomes that value (0 if it is below 0.1 in magnitude) plus N(0, 0.1^2)
+    noise; BatchNorm running statistics become random (variance in [0.5, 1.5])."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for _, p in model.named_parameters():
+            if p.is_floating_point() and p.numel() > 1 and bool((p == p.reshape(-1)[0]).all()):
+                c = float(p.reshape(-1)[0])
+                base = c if abs(c) >= 0.1 else 0.0
+                p.copy_(base + 0.1 * torch.randn(p.shape, generator=g, dtype=torch.float64).to(p.dtype))
+        for m in model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.running_mean is not None:
+                m.running_mean.copy_(0.1 * torch.randn(m.running_mean.shape, generator=g))
+                m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=g))
+    return model
+
+
 # -- running ------------------------------------------------------------------------------------------
 
 
@@ -145,12 +165,15 @@ def _count(store: Any, names: Sequence[str]) -> int:
 class Session:
     """One model: imported once, its original outputs computed once; each `run` prunes a fresh clone."""
 
-    def __init__(self, model: torch.nn.Module, inputs: Sequence[Any], name: str):
-        self.model = model.eval()
+    def __init__(self, model: torch.nn.Module, inputs: Sequence[Any], name: str, randomize: bool = True):
+        self.model = perturb(model.eval()) if randomize else model.eval()
         self.inputs = list(inputs)
         self.name = name
         t0 = time.perf_counter()
         self.want = _forward(self.model, self.inputs)
+        for i, w in enumerate(self.want):
+            if w.is_floating_point() and w.numel() > 1:
+                assert float(w.max() - w.min()) > 0, f"{name}: output {i} is constant, the oracle would see nothing"
         t1 = time.perf_counter()
         self.program = api.import_torch(self.model, self.inputs, name)
         self.import_seconds = time.perf_counter() - t1

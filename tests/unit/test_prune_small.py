@@ -400,11 +400,24 @@ def test_residual_add_couples_both_branches() -> None:
     assert {("a.1.weight", 0), ("b.1.weight", 0), ("head.fc.weight", 1)} <= params
 
 
-def test_mha_prunes_whole_heads_or_head_dims() -> None:
+def test_mha_prunes_whole_heads() -> None:
+    """nn.MultiheadAttention (32 wide, 4 heads of 8): heads are one exact group, the head dim is inexact
+    (the default scale 1/sqrt(head_dim) changes); halving the heads drops 2 x 8 rows of each of q, k, v."""
     s = Session(_build("mha"), SMALL["mha"][1](), "mha")
-    _, plan, report = s.prune(0.5, only_exact=True)
-    # the in_proj rows (q, k, v) and out_proj columns all shrink, consistently
-    removed = plan["params"].get("attn.in_proj_weight", {}).get("0", [])
-    cols = plan["params"].get("attn.out_proj.weight", {}).get("1", [])
-    assert removed, report.summary()
-    assert len(removed) % 3 == 0 or cols
+    _, plan, _ = s.prune(0.5, only_exact=True)
+    heads = [g for g in _groups_by_param(plan, "attn.in_proj_weight", 0) if g["size"] == 4]
+    dims = [g for g in _groups_by_param(plan, "attn.in_proj_weight", 0) if g["size"] == 8]
+    assert len(heads) == 1 and heads[0]["exact"] and len(heads[0]["removed"]) == 2
+    assert len(dims) == 1 and not dims[0]["exact"] and not dims[0]["removed"]
+    assert len(plan["params"]["attn.in_proj_weight"]["0"]) == 3 * 2 * 8
+    assert len(plan["params"]["attn.out_proj.weight"]["1"]) == 2 * 8
+
+
+def test_gqa_prunes_kv_heads_with_their_query_heads() -> None:
+    """4 query heads over 2 kv heads (SDPA enable_gqa): removing a kv head removes its 2 query heads."""
+    s = Session(_build("gqa_sdpa"), SMALL["gqa_sdpa"][1](), "gqa_sdpa")
+    _, plan, _ = s.prune(0.5, only_exact=True)
+    (kv,) = [g for g in _groups_by_param(plan, "v.weight", 0) if g["size"] == 2]
+    params = {(m["param"], m["dim"]) for m in kv["members"]}
+    assert {("q.weight", 0), ("k.weight", 0), ("v.weight", 0)} <= params
+    assert kv["exact"] and len(kv["removed"]) == 1

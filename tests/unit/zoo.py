@@ -27,7 +27,7 @@ def zoo() -> list[str]:
 
 def build(name: str, seed: int = 0) -> torch.nn.Module:
     torch.manual_seed(seed)
-    kwargs = {"aux_loss": False} if name in SEGMENTATION else {}
+    kwargs = {"aux_loss": False, "weights_backbone": None} if name in SEGMENTATION else {}
     if name in ("inception_v3", "googlenet"):
         kwargs = {"aux_logits": False, "init_weights": False}
     return torchvision.models.get_model(name, weights=None, **kwargs).eval()
