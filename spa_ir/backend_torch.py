@@ -22,6 +22,14 @@ from spa_ir.program import Program
 
 Env = dict[SSAValue, Any]
 
+_VALUE_SEMANTICS = {
+    # The IR has value semantics: strides mean nothing there, so stride-dependent views become reshapes
+    # (a no-copy view whenever the strides allow one).
+    "torch.aten.view": "torch.aten.reshape",
+    "torch.aten._unsafe_view": "torch.aten.reshape",
+    "torch.aten.view_copy": "torch.aten.reshape",
+}
+
 
 def _inverse(table: dict[Any, int]) -> dict[int, Any]:
     return {v: k for k, v in table.items()}
@@ -103,7 +111,7 @@ class _Emitter:
 
     def emit_aten(self, op: Operation) -> Any:
         op_name = op.op_name.data if op.name == "torch.operator" else op.name  # type: ignore[attr-defined]
-        overload = resolve_overload(op_name)
+        overload = resolve_overload(_VALUE_SEMANTICS.get(op_name, op_name))
         schema = overload._schema
         if len(schema.arguments) != len(op.operands):
             raise SpaError(f"'{op_name}' has {len(op.operands)} operands but its schema {schema} takes {len(schema.arguments)}")

@@ -50,6 +50,17 @@ def param(p: Propagation, op: Operation) -> None:
     p.set(r, [_fresh(p, n, f"{name}[{d}]") for d, n in enumerate(p.shape(r) or ())], zero=True)
 
 
+def factory(zero: bool) -> Rule:
+    """zeros / ones / full / empty: a constant tensor takes whatever channel layout its users give it
+    (fresh spaces, sized by its shape list, which resize.py rewrites)."""
+
+    def rule(p: Propagation, op: Operation) -> None:
+        r = op.results[0]
+        p.set(r, [_fresh(p, n, location(op)) if n > 1 else Anon(n) for n in p.shape(r) or ()], zero=zero)
+
+    return rule
+
+
 def no_channels(p: Propagation, op: Operation) -> None:
     """Constants, shape queries, factories: results hold no channels, operands are only read for shapes."""
     for r in op.results:
@@ -427,6 +438,58 @@ def sdpa(p: Propagation, op: Operation) -> None:
     p.set(_tensor_result(op), [ql[0], p.spaces.resolve(ql[1]), ql[2], vl[3]], zero=p.is_zero(v))
 
 
+def recurrent(gates: int, hidden_list: bool) -> Rule:
+    """lstm.input / gru.input(input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
+    batch_first). Per layer and direction the weights are w_ih [G*H, I], w_hh [G*H, H] (+ b_ih, b_hh):
+    rows are gate-major (G gates of H units), so rows = gates x hidden with the gate count frozen; the
+    hidden units of a layer are its w_hh columns. A layer's input is the previous layer's output (both
+    directions concatenated). The stacked states h0/c0/h_n/c_n put every layer in one tensor, so all
+    layers' hidden spaces are coupled. Exact when the initial state is zero on removed units: their
+    gates see 0, so their cell and hidden states stay 0."""
+
+    def rule(p: Propagation, op: Operation) -> None:
+        x = op.operands[0]
+        items = p.list_items.get(op.operands[2])
+        has_biases, layers = p.const(op.operands[3]), p.const_int(op.operands[4])
+        bidirectional, batch_first = p.const(op.operands[7]), p.const(op.operands[8])
+        if items is None or layers is None or not isinstance(bidirectional, bool) or not isinstance(has_biases, bool):
+            return p.freeze_op(op, "recurrent layer with non-constant configuration")
+        dirs, per = (2 if bidirectional else 1), (4 if has_biases else 2)
+        if len(items) != layers * dirs * per:
+            return p.freeze_op(op, "recurrent layer with projections or unexpected weights")
+        where = location(op)
+        prev = p.layout(x)[-1]
+        hidden: list[Layout] = []
+        for layer in range(layers):
+            outs = []
+            for d in range(dirs):
+                w_ih, w_hh, *biases = items[(layer * dirs + d) * per:(layer * dirs + d + 1) * per]
+                h = p.layout(w_hh)[1]
+                gate = _fresh(p, gates, f"{where} gates")
+                p.spaces.freeze(gate, f"gate blocks of a recurrent layer: {where}")
+                rows = Prod((gate, h))
+                for v in (w_ih, w_hh, *biases):
+                    p.spaces.unify(p.layout(v)[0], rows, where)
+                p.spaces.unify(p.layout(w_ih)[1], prev, where)
+                outs.append(p.spaces.resolve(h))
+            prev = p.spaces.resolve(Cat(tuple(outs)) if dirs == 2 else outs[0])
+            hidden.extend(outs)
+        state = _unify_all(p, hidden, where) if hidden else Anon(1)
+        states = p.list_items.get(op.operands[1], []) if hidden_list else [op.operands[1]]
+        for v in states:
+            if p.is_tensor(v):
+                p.spaces.unify(p.layout(v)[-1], state, where)
+        zero = all(p.is_zero(v) for v in states)
+        xl = p.layout(x)
+        p.set(op.results[0], [*xl[:-1], p.spaces.resolve(prev)], zero=zero)
+        for r in op.results[1:]:
+            rs = p.shape(r) or ()
+            p.set(r, [Anon(n) for n in rs[:-1]] + [p.spaces.resolve(state)], zero=zero)
+        del batch_first
+
+    return rule
+
+
 # -- shape ops --------------------------------------------------------------------------------------
 
 
@@ -682,20 +745,30 @@ def _aten(names: list[str]) -> list[str]:
     return [f"torch.aten.{n}" for n in names if not n.endswith("?")]
 
 
+def assertion(p: Propagation, op: Operation) -> None:
+    """Run-time checks (`_assert_tensor_metadata`, ...): they read shapes, produce nothing, couple nothing."""
+
+
 RULES: dict[str, Rule] = {
     "spa.param": param,
+    **{n: assertion for n in [
+        "torch.aten._assert_tensor_metadata", "torch.aten._assert_scalar", "torch.aten._assert_async.msg",
+        "torch.aten.sym_constrain_range_for_size", "torch.runtime.assert",
+    ]},
     **{n: no_channels for n in [
         "torch.constant.int", "torch.constant.float", "torch.constant.bool", "torch.constant.str",
         "torch.constant.none", "torch.constant.device", "torch.vtensor.literal", "torch.aten.size.int",
         "torch.aten.dim", "torch.aten.numel", "torch.aten.Int.Tensor", "torch.aten.Float.Tensor",
-        "torch.aten.arange", "torch.aten.arange.start", "torch.aten.arange.start_step", "torch.aten.zeros",
-        "torch.aten.ones", "torch.aten.full", "torch.aten.empty.memory_format", "torch.aten.scalar_tensor",
-        "torch.aten.new_zeros", "torch.aten.new_ones", "torch.aten.new_full", "torch.aten.new_empty",
+        "torch.aten.arange", "torch.aten.arange.start", "torch.aten.arange.start_step", "torch.aten.scalar_tensor",
         "torch.prim.NumToTensor.Scalar", "torch.aten.sym_size.int", "torch.aten.mul.int", "torch.aten.add.int",
         "torch.aten.floordiv.int", "torch.aten.sub.int", "torch.aten.eq.int", "torch.aten.ne.int",
     ]},
     **{n: unary(True) for n in _aten(ZERO_PRESERVING_UNARY)},
     **{n: unary(False) for n in _aten(OTHER_UNARY)},
+    **{n: factory(zero=True) for n in ["torch.aten.zeros", "torch.aten.new_zeros", "torch.aten.empty.memory_format", "torch.aten.new_empty"]},
+    **{n: factory(zero=False) for n in ["torch.aten.ones", "torch.aten.full", "torch.aten.new_ones", "torch.aten.new_full"]},
+    "torch.aten.lstm.input": recurrent(gates=4, hidden_list=True),
+    "torch.aten.gru.input": recurrent(gates=3, hidden_list=False),
     "torch.aten.softplus": unary(False),
     "torch.aten.pow.Tensor_Scalar": unary(True),
     "torch.aten.clamp": unary(False),

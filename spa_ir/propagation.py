@@ -94,7 +94,8 @@ class Propagation:
         if owner.name.startswith("torch.constant."):
             value = owner.properties["value"] if "value" in owner.properties else owner.attributes.get("value")
             data = getattr(value, "value", value)
-            return getattr(data, "data", data)
+            data = getattr(data, "data", data)
+            return bool(data) if owner.name == "torch.constant.bool" else data
         if owner.name == "torch.prim.ListConstruct":
             return [Propagation.const(o) for o in owner.operands]
         return NOT_CONST

@@ -215,7 +215,27 @@ def _split_uniform(op: Operation, shapes: Shapes) -> None:
     Rewriter.replace_op(op, new_op)
 
 
+def _drop_stale_assertion(op: Operation, shapes: Shapes) -> None:
+    """`_assert_tensor_metadata(x, size, stride, ...)` asserts the old shape: drop it once x shrinks."""
+    if any(shapes.changed(v) for v in op.operands):
+        Rewriter.erase_op(op)
+
+
+def _result_shape_list(index: int) -> Callable[[Operation, Shapes], None]:
+    """zeros(size, ...) / new_zeros(self, size, ...): the size list is the result's shape."""
+
+    def rule(op: Operation, shapes: Shapes) -> None:
+        r = op.results[0]
+        if shapes.changed(r):
+            _replace_int_list(op, index, list(shapes.new(r)))
+
+    return rule
+
+
 RESIZE: dict[str, Callable[[Operation, Shapes], None]] = {
+    **{n: _result_shape_list(0) for n in ["torch.aten.zeros", "torch.aten.ones", "torch.aten.full", "torch.aten.empty.memory_format"]},
+    **{n: _result_shape_list(1) for n in ["torch.aten.new_zeros", "torch.aten.new_ones", "torch.aten.new_full", "torch.aten.new_empty"]},
+    "torch.aten._assert_tensor_metadata": _drop_stale_assertion,
     **{n: _shape_list(1) for n in ["torch.aten.view", "torch.aten.reshape", "torch.aten._unsafe_view", "torch.aten.view_copy"]},
     "torch.aten.expand": _shape_list(1),
     "torch.aten.unflatten.int": _unflatten,
