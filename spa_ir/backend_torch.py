@@ -22,12 +22,14 @@ from spa_ir.program import Program
 
 Env = dict[SSAValue, Any]
 
-_VALUE_SEMANTICS = {
+_EMIT_AS = {
     # The IR has value semantics: strides mean nothing there, so stride-dependent views become reshapes
     # (a no-copy view whenever the strides allow one).
     "torch.aten.view": "torch.aten.reshape",
     "torch.aten._unsafe_view": "torch.aten.reshape",
     "torch.aten.view_copy": "torch.aten.reshape",
+    # Same arguments, same result; the aten op also exports to ONNX (prims.collapse has no ONNX function).
+    "torch.prims.collapse": "torch.aten.flatten.using_ints",
 }
 
 
@@ -111,7 +113,7 @@ class _Emitter:
 
     def emit_aten(self, op: Operation) -> Any:
         op_name = op.op_name.data if op.name == "torch.operator" else op.name  # type: ignore[attr-defined]
-        overload = resolve_overload(_VALUE_SEMANTICS.get(op_name, op_name))
+        overload = resolve_overload(_EMIT_AS.get(op_name, op_name))
         schema = overload._schema
         if len(schema.arguments) != len(op.operands):
             raise SpaError(f"'{op_name}' has {len(op.operands)} operands but its schema {schema} takes {len(schema.arguments)}")

@@ -5,15 +5,17 @@ from __future__ import annotations
 import os
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.parser import Parser
 from xdsl.printer import Printer
+from xdsl.ir import Operation
 from xdsl.utils.exceptions import ParseError, VerifyException
+from xdsl.utils.lexer import Span
 
 from dialects.spa import ParamOp
 from spa_ir.context import make_context
@@ -32,12 +34,21 @@ def weights_path_for(mlir_path: str | os.PathLike[str]) -> Path:
 
 
 class SpaParser(Parser):
-    """xDSL's parser, with 'Operation X is not registered' located at the op name (xDSL points past it)."""
+    """xDSL's parser, with 'Operation X is not registered' located at the op name (xDSL points past it),
+    and the source position of every op kept (`op_spans`) so verification errors can name it."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.op_spans: dict[Operation, Span] = {}
+
+    def parse_operation(self) -> Operation:
+        span = self._current_token.span
+        op = super().parse_operation()
+        self.op_spans[op] = span
+        return op
 
     def _get_op_by_name(self, name: str):  # type: ignore[override]
         if self.ctx.get_optional_op(name, dialect_stack=self._parser_state.dialect_stack) is None:
-            from xdsl.utils.lexer import Span
-
             content = self.lexer.input.content
             start = content.rfind(name.encode() if isinstance(content, bytes) else name, 0, self.pos)  # type: ignore[arg-type]
             if start >= 0:
@@ -48,16 +59,31 @@ class SpaParser(Parser):
 
 def parse_module(text: str, name: str = "<stdin>") -> ModuleOp:
     """Parse and verify MLIR text; errors become one-line `file:line:col: message`."""
+    parser = SpaParser(make_context(), text, name)
     try:
-        module = SpaParser(make_context(), text, name).parse_module()
+        module = parser.parse_module()
     except ParseError as e:
         loc = e.span.get_location()
         raise SpaError(e.msg.splitlines()[0] if e.msg else "parse error", where=f"{loc.file}:{loc.line}:{loc.col}") from None
+    verify_located(module, parser.op_spans, name)
+    return module
+
+
+def verify_located(module: ModuleOp, op_spans: dict[Operation, Span], name: str, line_offset: int = 0) -> None:
+    """Verify; a failure is a one-line SpaError `file:line:col: 'op.name' op: message` at the failing op."""
     try:
         module.verify()
     except VerifyException as e:
-        raise SpaError(f"invalid IR: {str(e).splitlines()[0]}", where=name) from None
-    return module
+        error, where = e, name
+        for op in module.walk():  # find the op whose own verifier fails
+            try:
+                op.verify(verify_nested_ops=False)
+            except VerifyException as op_error:
+                error, span = op_error, op_spans.get(op)
+                where = str(replace(span, line_offset=line_offset).get_location()) if span is not None else name
+                where = f"{where}: '{op.name}' op"
+                break
+        raise SpaError(" ".join(line.strip() for line in str(error).splitlines() if line.strip()), where=where) from None
 
 
 def print_module(module: ModuleOp, *, debuginfo: bool = False, generic: bool = False) -> str:

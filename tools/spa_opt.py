@@ -73,8 +73,12 @@ class SpaOptMain(xDSLOptMain):
         from spa_ir.program import SpaParser
 
         super().register_all_frontends()
-        self.available_frontends["mlir"] = lambda io: SpaParser(self.ctx, io.read(), self.get_input_name()).parse_module(
-            not self.args.no_implicit_module)
+        def parse_mlir(io: IO[bytes]) -> ModuleOp:
+            parser = SpaParser(self.ctx, io.read(), self.get_input_name())
+            self._op_spans = parser.op_spans  # for located verification errors
+            return parser.parse_module(not self.args.no_implicit_module)
+
+        self.available_frontends["mlir"] = parse_mlir
 
     def register_all_passes(self) -> None:
         from passes import ALL_PASSES
@@ -89,12 +93,14 @@ class SpaOptMain(xDSLOptMain):
         arg_parser.add_argument("--plan", metavar="FILE", help="write the pruning plan (JSON) of --prune-groups / spa-eliminate-dead-channels")
 
     def parse_chunk(self, chunk: IO[bytes], file_extension: str, start_offset: int = 0) -> ModuleOp | None:
-        from spa_ir.program import Program, attach, params, weights_path_for
+        from spa_ir.program import Program, attach, params, verify_located, weights_path_for
         from spa_ir.weights import WeightStore
 
         module = super().parse_chunk(chunk, file_extension, start_offset)
         if module is None:
             return None
+        if not self.args.verify_diagnostics and not self.args.disable_verify:
+            verify_located(module, getattr(self, "_op_spans", {}), self.get_input_name(), start_offset)
         if not self.args.strip_debuginfo and _has_locations(module):
             self.args.print_debuginfo = True
         needs_store = any(p.value is None for p in params(module))
