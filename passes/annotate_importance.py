@@ -10,7 +10,7 @@ from xdsl.dialects.builtin import DenseArrayBase, ModuleOp, f64
 from xdsl.passes import ModulePass
 
 from spa_ir.annotations import group_ops, params
-from spa_ir.criteria import Member, group_scores, known_criteria
+from spa_ir.criteria import GroupScorer, Member, known_criteria
 from spa_ir.errors import SpaError
 from spa_ir.groups import from_member_attr
 from spa_ir.program import program_of
@@ -34,11 +34,11 @@ class AnnotateImportance(ModulePass):
             raise SpaError(f"unknown criterion '{self.criterion}' (known: {', '.join(known_criteria())})")
         program = program_of(op)
         inline = {p.weight_name: program.tensor(p) for p in params(op) if p.value is not None}
-        weights = {**program.weights, **inline} if inline else program.weights
+        scorer = GroupScorer(self.criterion, {**program.weights, **inline} if inline else program.weights)
         for group in group_ops(op):
             if group.frozen:
                 continue
             members = [Member(*from_member_attr(m)) for m in group.members.data]
             seed = self.seed * 1_000_003 + zlib.crc32(group.sym_name.data.encode())
-            scores = group_scores(self.criterion, members, weights, group.size.value.data, seed)
+            scores = scorer.scores(members, group.size.value.data, seed)
             group.attributes["scores"] = DenseArrayBase.from_list(f64, [float(s) for s in scores])

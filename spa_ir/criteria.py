@@ -1,7 +1,6 @@
 """Importance criteria: per-channel scores of a group, aggregated over its members.
 
-A criterion scores one member slice at a time (`slice_scores`: a [channels, ...] view of the weight
-with the group's channels first); the group score is the sum over members of each member's scores
+A criterion scores one member at a time (`MemberScore`); the group score is the sum over members of each member's scores
 normalized by that member's mean, so that a large layer does not drown a small one (DepGraph's group
 aggregation). Register new criteria in `CRITERIA`; data-driven ones (Taylor, SNIP, ...) will add a
 calibration hook in a later issue.
@@ -9,17 +8,13 @@ calibration hook in a later issue.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from spa_ir.groups import IndexMap
-
-SliceScore = Callable[[torch.Tensor], np.ndarray]
-"""[channels, n] float tensor (each channel's weights, flattened) -> [channels] scores."""
-
 
 @dataclass(frozen=True)
 class Member:
@@ -28,35 +23,50 @@ class Member:
     index_map: IndexMap
 
 
-def channel_slices(weight: torch.Tensor, dim: int, m: IndexMap, size: int) -> torch.Tensor:
-    """The weights of each group channel in one member: [size, everything else]."""
-    idx = torch.from_numpy(m.all_indices(size))  # [size, k]
-    moved = weight.detach().float().movedim(dim, 0)  # [n, ...]
-    return moved[idx.reshape(-1)].reshape(size, -1)
+@dataclass(frozen=True)
+class Magnitude:
+    """The L1 (p=1) or L2 (p=2) norm of each channel's weights. `per_index` reduces a member's weight once per dim (|w|^p
+    summed over the other dims; a weight in many groups, like a layer after a concat, is reduced once);
+    `combine` sums each channel's indices (and takes the square root for L2)."""
+
+    p: int
+
+    def per_index(self, weight: torch.Tensor, dim: int) -> np.ndarray:
+        w = weight.detach().float()
+        w = w.abs() if self.p == 1 else w.square()
+        other = [d for d in range(w.dim()) if d != dim]
+        return (w.sum(dim=other) if other else w).numpy()
+
+    def combine(self, values: np.ndarray) -> np.ndarray:
+        total = values.sum(axis=1)
+        return total if self.p == 1 else np.sqrt(total)
 
 
-def l1(slices: torch.Tensor) -> np.ndarray:
-    return slices.abs().sum(dim=1).numpy()
+CRITERIA: dict[str, Magnitude] = {"l1": Magnitude(1), "l2": Magnitude(2)}
 
 
-def l2(slices: torch.Tensor) -> np.ndarray:
-    return slices.pow(2).sum(dim=1).sqrt().numpy()
+class GroupScorer:
+    """Scores groups with one criterion, caching each (weight, dim) reduction across groups."""
 
+    def __init__(self, criterion: str, weights: Mapping[str, torch.Tensor]):
+        self.criterion = criterion
+        self.weights = weights
+        self._per_index: dict[tuple[str, int], np.ndarray] = {}
 
-CRITERIA: dict[str, SliceScore] = {"l1": l1, "l2": l2}
-
-
-def group_scores(criterion: str, members: Sequence[Member], weights, size: int, seed: int = 0) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Scores of one group's channels (higher = more important)."""
-    if criterion == "random":
-        return np.random.default_rng(seed).random(size)
-    score = CRITERIA[criterion]
-    total = np.zeros(size)
-    for m in members:
-        s = score(channel_slices(weights[m.param], m.dim, m.index_map, size))
-        mean = s.mean()
-        total += s / mean if mean > 0 else s
-    return total
+    def scores(self, members: Sequence[Member], size: int, seed: int = 0) -> np.ndarray:
+        """Higher = more important: each member's scores normalized by their mean, summed over members."""
+        if self.criterion == "random":
+            return np.random.default_rng(seed).random(size)
+        crit = CRITERIA[self.criterion]
+        total = np.zeros(size)
+        for m in members:
+            key = (m.param, m.dim)
+            if key not in self._per_index:
+                self._per_index[key] = crit.per_index(self.weights[m.param], m.dim)
+            s = crit.combine(self._per_index[key][m.index_map.all_indices(size)])
+            mean = s.mean()
+            total += s / mean if mean > 0 else s
+        return total
 
 
 def known_criteria() -> list[str]:

@@ -23,31 +23,35 @@ class IndexMap:
     count: int = 1
     period: int = 0
 
+    def _inner(self) -> np.ndarray:
+        return (np.arange(self.block)[None, :] + self.period * np.arange(self.count)[:, None]).ravel()
+
     def indices(self, channel: int) -> np.ndarray:
-        base = self.offset + channel * self.stride
-        return (base + np.arange(self.block)[None, :] + self.period * np.arange(self.count)[:, None]).ravel()
+        return self.offset + channel * self.stride + self._inner()
 
     def all_indices(self, size: int) -> np.ndarray:
         """[size, block*count] array: row k = the indices of channel k."""
-        return np.stack([self.indices(k) for k in range(size)]) if size else np.zeros((0, self.block * self.count), np.int64)
+        return self.offset + self.stride * np.arange(size)[:, None] + self._inner()[None, :]
 
 
 def member_map(coords: np.ndarray, size: int) -> IndexMap:
     """Compress a coordinate array (channel per index, -1 outside) into an IndexMap, or raise."""
-    rows = [np.flatnonzero(coords == k) for k in range(size)]
-    first = rows[0]
+    first = np.flatnonzero(coords == 0)
     n = len(first)
-    stride = int(rows[1][0] - first[0]) if size > 1 else max(n, 1)
-    # first = offset + j + r*period for j < block, r < count
-    block = n
-    for i in range(1, n):
-        if first[i] != first[i - 1] + 1:
-            block = i
-            break
+    if n == 0:
+        raise SpaError("channel index map is empty")
+    stride = int(np.flatnonzero(coords == 1)[0] - first[0]) if size > 1 else max(n, 1)
+    breaks = np.flatnonzero(np.diff(first) != 1)
+    block = int(breaks[0] + 1) if len(breaks) else n
     count = n // block
     period = int(first[block] - first[0]) if count > 1 else 0
     m = IndexMap(int(first[0]), stride, block, count, period)
-    if n != block * count or any(not np.array_equal(rows[k], np.sort(m.indices(k))) for k in range(size)):
+    expected = np.full(len(coords), -1, dtype=np.int64)
+    idx = m.all_indices(size)
+    if n != block * count or idx.min() < 0 or idx.max() >= len(coords):
+        raise SpaError("channel index map is not regular")
+    expected[idx] = np.arange(size)[:, None]
+    if not np.array_equal(expected, coords):
         raise SpaError("channel index map is not regular")
     return m
 

@@ -9,6 +9,7 @@ Output files are written atomically: on any error nothing is left behind.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import sys
 from collections.abc import Sequence
@@ -99,7 +100,9 @@ class SpaOptMain(xDSLOptMain):
         module = super().parse_chunk(chunk, file_extension, start_offset)
         if module is None:
             return None
-        if not self.args.verify_diagnostics and not self.args.disable_verify:
+        if self.args.verify_diagnostics:
+            module.verify()  # a chunk that does not verify is reported by the driver, before its weights are checked
+        elif not self.args.disable_verify:
             verify_located(module, getattr(self, "_op_spans", {}), self.get_input_name(), start_offset)
         if not self.args.strip_debuginfo and _has_locations(module):
             self.args.print_debuginfo = True
@@ -122,7 +125,10 @@ class SpaOptMain(xDSLOptMain):
         from spa_ir.fileio import write_text_atomic
 
         self._programs: list = []
-        super().run()
+        # The driver prints diagnostics (--verify-diagnostics) to stdout as it goes: keep them in order with the IR.
+        to_stdout = self.args.output_file is None and (self.args.verify_diagnostics or self.args.parsing_diagnostics)
+        with contextlib.redirect_stdout(self._out) if to_stdout else contextlib.nullcontext():
+            super().run()
         text = self._out.getvalue().rstrip("\n") + "\n"
         if self.args.output_file is None:
             if any(p.weights_modified for p in self._programs):
