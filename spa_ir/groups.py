@@ -40,7 +40,10 @@ def member_map(coords: np.ndarray, size: int) -> IndexMap:
     n = len(first)
     if n == 0:
         raise SpaError("channel index map is empty")
-    stride = int(np.flatnonzero(coords == 1)[0] - first[0]) if size > 1 else max(n, 1)
+    second = np.flatnonzero(coords == 1) if size > 1 else first
+    if len(second) == 0:
+        raise SpaError("channel index map is not regular")
+    stride = int(second[0] - first[0]) if size > 1 else max(n, 1)
     breaks = np.flatnonzero(np.diff(first) != 1)
     block = int(breaks[0] + 1) if len(breaks) else n
     count = n // block
