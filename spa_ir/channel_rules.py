@@ -451,7 +451,7 @@ def recurrent(gates: int, hidden_list: bool) -> Rule:
         x = op.operands[0]
         items = p.list_items.get(op.operands[2])
         has_biases, layers = p.const(op.operands[3]), p.const_int(op.operands[4])
-        bidirectional, batch_first = p.const(op.operands[7]), p.const(op.operands[8])
+        bidirectional = p.const(op.operands[7])  # batch_first (operand 8) moves only non-channel dims
         if items is None or layers is None or not isinstance(bidirectional, bool) or not isinstance(has_biases, bool):
             return p.freeze_op(op, "recurrent layer with non-constant configuration")
         dirs, per = (2 if bidirectional else 1), (4 if has_biases else 2)
@@ -485,7 +485,6 @@ def recurrent(gates: int, hidden_list: bool) -> Rule:
         for r in op.results[1:]:
             rs = p.shape(r) or ()
             p.set(r, [Anon(n) for n in rs[:-1]] + [p.spaces.resolve(state)], zero=zero)
-        del batch_first
 
     return rule
 

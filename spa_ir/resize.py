@@ -124,11 +124,9 @@ def _unflatten(op: Operation, shapes: Shapes) -> None:
         return
     dim = Propagation.const(op.operands[1])
     sizes = Propagation.const(op.operands[2])
-    rank = len(shapes.old(r))
     dim = dim + len(shapes.old(op.operands[0])) if dim < 0 else dim
     new = shapes.new(r)[dim:dim + len(sizes)]
     _replace_int_list(op, 2, [s if s == -1 else n for s, n in zip(sizes, new)])
-    del rank
 
 
 def _slice(op: Operation, shapes: Shapes) -> None:
