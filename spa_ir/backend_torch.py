@@ -125,7 +125,41 @@ class _Emitter:
                 kwargs[arg.name] = v
             else:
                 args.append(v)
+        if op_name in _AVG_POOLS:
+            args[2] = _avg_pool_stride(args[1], args[2])
+        if op_name in _LAYER_NORMS and isinstance(args[1], list) and -1 in args[1]:
+            args[1] = self.normalized_shape(op, args[0], args[1])
+        if op_name == "torch.aten.slice.Tensor" and isinstance(args[4], int) and args[4] < 0:
+            return self.emit_reversed_slice(op, *args)
+        if op_name in _DIVS and not _result_dtype(op).is_floating_point:
+            # torch-mlir's div of integer tensors (ONNX Div) truncates; aten.div would promote to float.
+            return self.graph.call_function(_DIVS[op_name], tuple(args), {"rounding_mode": "trunc"})
         return self.graph.call_function(overload, tuple(args), kwargs)
+
+    def normalized_shape(self, op: Operation, x: Any, shape: list[Any]) -> list[Any]:
+        """torch-mlir's ONNX LayerNormalization of a value of unknown shape gives -1 sizes (torch-mlir only uses
+        their number): take them from the weight's type, else from the input at run time."""
+        k = len(shape)
+        weight_type = op.operands[2].type
+        weight_shape = tuple(weight_type.get_shape()) if hasattr(weight_type, "get_shape") else ()
+        return [d if d != -1 else weight_shape[i] if len(weight_shape) == k and weight_shape[i] >= 0
+                else self.graph.call_function(torch.ops.aten.sym_size.int, (x, i - k)) for i, d in enumerate(shape)]
+
+    def emit_reversed_slice(self, op: Operation, x: Any, dim: Any, start: Any, end: Any, step: int) -> Any:
+        """torch-mlir's slice allows a negative step (ONNX Slice, Python `x[::-1]`); aten.slice does not:
+        flip the dim, then slice forward."""
+        shape = tuple(op.operands[0].type.get_shape())  # type: ignore[attr-defined]
+        if not isinstance(dim, int) or not all(v is None or isinstance(v, int) for v in (start, end)):
+            raise SpaError("slice with a negative step needs a constant dim and bounds")
+        dim %= len(shape)
+        if shape[dim] < 0:
+            raise SpaError(f"slice with a negative step needs a static size of dim {dim}")
+        n = shape[dim]
+        picked = range(*slice(start, end, step).indices(n))
+        flipped = self.graph.call_function(torch.ops.aten.flip.default, (x, [dim]))
+        first = n - 1 - picked[0] if picked else 0
+        last = first + (len(picked) - 1) * -step + 1 if picked else 0
+        return self.graph.call_function(torch.ops.aten.slice.Tensor, (flipped, dim, first, last, -step))
 
     def run(self, fn: func.FuncOp) -> fx.GraphModule:
         for i, arg in enumerate(fn.body.block.args):
@@ -149,6 +183,27 @@ class _Emitter:
         gm.graph.eliminate_dead_code()
         gm.recompile()
         return gm
+
+
+_LAYER_NORMS = ("torch.aten.native_layer_norm", "torch.aten.layer_norm")
+_AVG_POOLS = ("torch.aten.avg_pool1d", "torch.aten.avg_pool2d", "torch.aten.avg_pool3d")
+_DIVS = {"torch.aten.div.Tensor": torch.ops.aten.div.Tensor_mode, "torch.aten.div.Scalar": torch.ops.aten.div.Scalar_mode}
+
+
+def _avg_pool_stride(kernel: Any, stride: Any) -> Any:
+    """torch-mlir's ONNX import encodes AveragePool dilations after the strides (`[s1, s2, d1, d2]`)."""
+    if isinstance(kernel, list) and isinstance(stride, list) and len(stride) == 2 * len(kernel):
+        stride, dilation = stride[: len(kernel)], stride[len(kernel):]
+        if any(d != 1 for d in dilation):
+            raise SpaError(f"average pooling with dilation {dilation} has no PyTorch equivalent")
+    return stride
+
+
+def _result_dtype(op: Operation) -> torch.dtype:
+    from spa_ir.dtypes import torch_dtype
+
+    t = op.results[0].type
+    return torch_dtype(str(t.dtype)) if hasattr(t, "dtype") else torch.float32  # type: ignore[attr-defined]
 
 
 def _unpack_types() -> tuple[type, ...]:
@@ -202,6 +257,10 @@ _SPECIAL: dict[str, Callable[[_Emitter, Operation], Any]] = {
     "torch.prim.TupleUnpack": lambda e, op: e.value(op.operands[0]),
     "torch.prim.TupleIndex": lambda e, op: _index(e, e.value(op.operands[0]), e.value(op.operands[1])),
     "torch.aten.__getitem__.t": lambda e, op: _index(e, e.value(op.operands[0]), e.value(op.operands[1])),
+    # torch-mlir types the tensor (an ONNX bool comes as `!torch.int -> vtensor<[],i1>`); PyTorch's would be int64.
+    "torch.prim.NumToTensor.Scalar": lambda e, op: e.graph.call_function(
+        torch.ops.aten.scalar_tensor.default, (e.value(op.operands[0]),), {"dtype": _result_dtype(op)}),
+    "torch.runtime.assert": lambda e, op: e.graph.call_function(torch._assert, (e.value(op.operands[0]), op.message.data)),
 }
 
 

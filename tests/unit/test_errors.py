@@ -272,7 +272,7 @@ def _run_case(root: Path, name: str, case: Case) -> Result:
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Result]:
     root = tmp_path_factory.mktemp("errors")
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    with ThreadPoolExecutor(max_workers=min(4, max(2, os.cpu_count() or 2))) as pool:
         futures = {name: pool.submit(_run_case, root, name, case) for name, case in CASES.items()}
         return {name: f.result() for name, f in futures.items()}
 
