@@ -125,41 +125,7 @@ class _Emitter:
                 kwargs[arg.name] = v
             else:
                 args.append(v)
-        if op_name in _AVG_POOLS:
-            args[2] = _avg_pool_stride(args[1], args[2])
-        if op_name in _LAYER_NORMS and isinstance(args[1], list) and -1 in args[1]:
-            args[1] = self.normalized_shape(op, args[0], args[1])
-        if op_name == "torch.aten.slice.Tensor" and isinstance(args[4], int) and args[4] < 0:
-            return self.emit_reversed_slice(op, *args)
-        if op_name in _DIVS and not _result_dtype(op).is_floating_point:
-            # torch-mlir's div of integer tensors (ONNX Div) truncates; aten.div would promote to float.
-            return self.graph.call_function(_DIVS[op_name], tuple(args), {"rounding_mode": "trunc"})
-        return self.graph.call_function(overload, tuple(args), kwargs)
-
-    def normalized_shape(self, op: Operation, x: Any, shape: list[Any]) -> list[Any]:
-        """torch-mlir's ONNX LayerNormalization of a value of unknown shape gives -1 sizes (torch-mlir only uses
-        their number): take them from the weight's type, else from the input at run time."""
-        k = len(shape)
-        weight_type = op.operands[2].type
-        weight_shape = tuple(weight_type.get_shape()) if hasattr(weight_type, "get_shape") else ()
-        return [d if d != -1 else weight_shape[i] if len(weight_shape) == k and weight_shape[i] >= 0
-                else self.graph.call_function(torch.ops.aten.sym_size.int, (x, i - k)) for i, d in enumerate(shape)]
-
-    def emit_reversed_slice(self, op: Operation, x: Any, dim: Any, start: Any, end: Any, step: int) -> Any:
-        """torch-mlir's slice allows a negative step (ONNX Slice, Python `x[::-1]`); aten.slice does not:
-        flip the dim, then slice forward."""
-        shape = tuple(op.operands[0].type.get_shape())  # type: ignore[attr-defined]
-        if not isinstance(dim, int) or not all(v is None or isinstance(v, int) for v in (start, end)):
-            raise SpaError("slice with a negative step needs a constant dim and bounds")
-        dim %= len(shape)
-        if shape[dim] < 0:
-            raise SpaError(f"slice with a negative step needs a static size of dim {dim}")
-        n = shape[dim]
-        picked = range(*slice(start, end, step).indices(n))
-        flipped = self.graph.call_function(torch.ops.aten.flip.default, (x, [dim]))
-        first = n - 1 - picked[0] if picked else 0
-        last = first + (len(picked) - 1) * -step + 1 if picked else 0
-        return self.graph.call_function(torch.ops.aten.slice.Tensor, (flipped, dim, first, last, -step))
+        return _ADAPT.get(op_name, _call)(self, op, overload, args, kwargs)
 
     def run(self, fn: func.FuncOp) -> fx.GraphModule:
         for i, arg in enumerate(fn.body.block.args):
@@ -185,18 +151,77 @@ class _Emitter:
         return gm
 
 
-_LAYER_NORMS = ("torch.aten.native_layer_norm", "torch.aten.layer_norm")
-_AVG_POOLS = ("torch.aten.avg_pool1d", "torch.aten.avg_pool2d", "torch.aten.avg_pool3d")
-_DIVS = {"torch.aten.div.Tensor": torch.ops.aten.div.Tensor_mode, "torch.aten.div.Scalar": torch.ops.aten.div.Scalar_mode}
+# -- adapters: where torch-mlir's op semantics differ from the aten overload's (mostly ONNX imports) ----
+
+Adapter = Callable[["_Emitter", Operation, Any, list[Any], dict[str, Any]], Any]
 
 
-def _avg_pool_stride(kernel: Any, stride: Any) -> Any:
+def _call(e: _Emitter, op: Operation, overload: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    return e.graph.call_function(overload, tuple(args), kwargs)
+
+
+def _avg_pool(e: _Emitter, op: Operation, overload: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
     """torch-mlir's ONNX import encodes AveragePool dilations after the strides (`[s1, s2, d1, d2]`)."""
+    kernel, stride = args[1], args[2]
     if isinstance(kernel, list) and isinstance(stride, list) and len(stride) == 2 * len(kernel):
-        stride, dilation = stride[: len(kernel)], stride[len(kernel):]
+        args[2], dilation = stride[: len(kernel)], stride[len(kernel):]
         if any(d != 1 for d in dilation):
             raise SpaError(f"average pooling with dilation {dilation} has no PyTorch equivalent")
-    return stride
+    return _call(e, op, overload, args, kwargs)
+
+
+def _layer_norm(e: _Emitter, op: Operation, overload: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """torch-mlir's ONNX LayerNormalization of a value of unknown shape gives -1 sizes (torch-mlir only uses
+    their number): take them from the weight's type, else from the input at run time."""
+    shape = args[1]
+    if isinstance(shape, list) and -1 in shape:
+        k = len(shape)
+        weight_type = op.operands[2].type
+        weight_shape = tuple(weight_type.get_shape()) if hasattr(weight_type, "get_shape") else ()
+        args[1] = [d if d != -1 else weight_shape[i] if len(weight_shape) == k and weight_shape[i] >= 0
+                   else e.graph.call_function(torch.ops.aten.sym_size.int, (args[0], i - k)) for i, d in enumerate(shape)]
+    return _call(e, op, overload, args, kwargs)
+
+
+def _slice(e: _Emitter, op: Operation, overload: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """torch-mlir's slice allows a negative step (ONNX Slice, Python `x[::-1]`); aten.slice does not:
+    flip the dim, then slice forward."""
+    x, dim, start, end, step = args
+    if not (isinstance(step, int) and step < 0):
+        return _call(e, op, overload, args, kwargs)
+    shape = tuple(op.operands[0].type.get_shape())  # type: ignore[attr-defined]
+    if not isinstance(dim, int) or not all(v is None or isinstance(v, int) for v in (start, end)):
+        raise SpaError("slice with a negative step needs a constant dim and bounds")
+    dim %= len(shape)
+    if shape[dim] < 0:
+        raise SpaError(f"slice with a negative step needs a static size of dim {dim}")
+    n = shape[dim]
+    picked = range(*slice(start, end, step).indices(n))
+    flipped = e.graph.call_function(torch.ops.aten.flip.default, (x, [dim]))
+    first = n - 1 - picked[0] if picked else 0
+    last = first + (len(picked) - 1) * -step + 1 if picked else 0
+    return e.graph.call_function(torch.ops.aten.slice.Tensor, (flipped, dim, first, last, -step))
+
+
+def _int_div(mode_overload: Any) -> Adapter:
+    """torch-mlir's div of integer tensors (ONNX Div) truncates; aten.div would promote to float."""
+
+    def adapt(e: _Emitter, op: Operation, overload: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        if _result_dtype(op).is_floating_point:
+            return _call(e, op, overload, args, kwargs)
+        return e.graph.call_function(mode_overload, tuple(args), {"rounding_mode": "trunc"})
+
+    return adapt
+
+
+_ADAPT: dict[str, Adapter] = {
+    **{f"torch.aten.avg_pool{k}d": _avg_pool for k in (1, 2, 3)},
+    "torch.aten.layer_norm": _layer_norm,
+    "torch.aten.native_layer_norm": _layer_norm,
+    "torch.aten.slice.Tensor": _slice,
+    "torch.aten.div.Tensor": _int_div(torch.ops.aten.div.Tensor_mode),
+    "torch.aten.div.Scalar": _int_div(torch.ops.aten.div.Scalar_mode),
+}
 
 
 def _result_dtype(op: Operation) -> torch.dtype:

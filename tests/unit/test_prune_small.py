@@ -322,6 +322,20 @@ class LSTMNet(nn.Module):
         return self.out(h)
 
 
+class RecurrentNet(nn.Module):
+    """A 2-layer bidirectional LSTM or GRU between two Linears."""
+
+    def __init__(self, kind: str = "lstm") -> None:
+        super().__init__()
+        self.inp = nn.Linear(16, 16)
+        self.rnn = (nn.LSTM if kind == "lstm" else nn.GRU)(16, 12, num_layers=2, bidirectional=True, batch_first=True)
+        self.out = nn.Linear(24, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, _ = self.rnn(F.relu(self.inp(x)))
+        return self.out(h)
+
+
 # name -> (module factory, example inputs)
 SMALL = {
     "conv_bn_relu": (ConvBnRelu, lambda: [_img()]),
@@ -344,6 +358,8 @@ SMALL = {
     "pool_upsample_pad": (PoolUpsamplePad, lambda: [_img()]),
     "conv1d_groupnorm": (Conv1dGroupNorm, lambda: [torch.randn(2, 4, 12, generator=torch.Generator().manual_seed(1))]),
     "lstm": (LSTMNet, lambda: [_seq(5, 16, batch=2)]),
+    "lstm_2layer_bidirectional": (lambda: RecurrentNet("lstm"), lambda: [_seq(5, 16, batch=2)]),
+    "gru_2layer_bidirectional": (lambda: RecurrentNet("gru"), lambda: [_seq(5, 16, batch=2)]),
 }
 
 # name -> the reason nothing can be pruned (the test asserts exactly that behaviour).
