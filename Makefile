@@ -23,7 +23,7 @@ test-lit: venv
 	$(VENV)/bin/lit -sv tests/lit
 
 test-unit: venv
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -n 2 tests/unit
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -n 2 --dist loadgroup --durations=30 tests/unit
 
 bench: venv
 	$(PY) -m pip install --quiet -e '.[bench]'

@@ -177,6 +177,9 @@ class Session:
         t1 = time.perf_counter()
         self.program = api.import_torch(self.model, self.inputs, name)
         self.import_seconds = time.perf_counter() - t1
+        # Fidelity first: the unpruned program, emitted again, computes what the model computes.
+        self.fidelity_error = max_relative_error(_forward(api.to_torch(self.program), self.inputs), self.want)
+        assert self.fidelity_error < TOLERANCE, f"{name}: import -> emit differs from the model by {self.fidelity_error:.2e}"
         self.forward_seconds = t1 - t0
         self.param_names = [n for n, _ in self.model.named_parameters()]
         self.shapes = {n: tuple(t.shape) for n, t in self.program.weights.items()}
@@ -193,7 +196,7 @@ class Session:
         report.inexact = sum(1 for g in groups if not g["exact"])
         for g in groups:
             for r in g["frozen"]:
-                key = r.split(":")[0]
+                key = r.split(" at ")[0] if r.startswith("no channel rule") else r.split(":")[0]
                 report.frozen_reasons[key] = report.frozen_reasons.get(key, 0) + 1
         eligible = [g for g in groups if not g["frozen"] and (g["exact"] or not only_exact)]
         report.eligible = len(eligible)

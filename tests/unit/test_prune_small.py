@@ -11,7 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from oracle import NothingPruned, Session, check_model
+from oracle import NothingPruned, Session, check_model, masked
+from spa_ir import api
+from zoo import flat_outputs, max_relative_error
 
 
 def _img(c: int = 3, size: int = 16, batch: int = 1) -> torch.Tensor:
@@ -437,3 +439,22 @@ def test_gqa_prunes_kv_heads_with_their_query_heads() -> None:
     params = {(m["param"], m["dim"]) for m in kv["members"]}
     assert {("q.weight", 0), ("k.weight", 0), ("v.weight", 0)} <= params
     assert kv["exact"] and len(kv["removed"]) == 1
+
+
+@pytest.mark.parametrize("name", ["conv_bn_relu", "manual_attention_sdpa", "lstm"])
+def test_oracle_sees_a_wrong_plan(name: str) -> None:
+    """Negative control of the harness: masking other channels than those removed must be caught."""
+    s = Session(_build(name), SMALL[name][1](), name)
+    prog, plan, _ = s.prune(0.5, only_exact=True)
+    with torch.no_grad():
+        got = flat_outputs(api.to_torch(prog)(*s.inputs))
+        with masked(s.model, plan["params"]) as m:
+            right = flat_outputs(m(*s.inputs))
+        shifted = {p: {d: sorted({(i + 1) % s.shapes[p][int(d)] for i in idx}) for d, idx in dims.items()}
+                   for p, dims in plan["params"].items()}
+        with masked(s.model, shifted) as m:
+            wrong = flat_outputs(m(*s.inputs))
+        restored = flat_outputs(s.model(*s.inputs))
+    assert max_relative_error(got, right) < 1e-4
+    assert max_relative_error(got, wrong) > 1e-3
+    assert max_relative_error(restored, s.want) == 0.0   # masking is undone
