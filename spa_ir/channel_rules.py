@@ -98,7 +98,8 @@ def broadcast(operands: tuple[int, ...], zero: str) -> Rule:
 
     zero: "all" (add, sub, where: zero if every operand is), "any" (mul: zero if one is),
     "first" (masked_fill: zero if the input is), "divide" (like "first"; and a channel in the divisor is
-    inexact, as the masked model would divide by 0), "none" (comparisons).
+    inexact, as the masked model would divide by 0), "none" (comparisons), "addcmul" (a + b*c: zero if a is
+    and b or c is).
     """
 
     def rule(p: Propagation, op: Operation) -> None:
@@ -120,7 +121,8 @@ def broadcast(operands: tuple[int, ...], zero: str) -> Rule:
         if zero == "divide" and len(tensors) > 1:
             for d in p.layout(tensors[1]):
                 p.spaces.mark_inexact(d, f"divides by a pruned channel: {where}")
-        is_zero = {"all": all(zeros), "any": any(zeros), "none": False}.get(zero, bool(zeros and zeros[0]))
+        is_zero = {"all": all(zeros), "any": any(zeros), "none": False,
+                   "addcmul": bool(zeros) and zeros[0] and any(zeros[1:])}.get(zero, bool(zeros and zeros[0]))
         p.set(r, out, zero=is_zero)
 
     return rule
@@ -428,10 +430,13 @@ def sdpa(p: Propagation, op: Operation) -> None:
     if p.has_channels(p.spaces.resolve(ql[3])) and (scale is None or scale is NOT_CONST or not (p.is_zero(q) or p.is_zero(k))):
         p.spaces.mark_inexact(ql[3], f"attention head dim sets the softmax scale: {where}")
     mask = op.operands[3]
-    if p.is_tensor(mask):
-        for d in p.layout(mask):
-            if p.has_channels(d):
-                p.spaces.freeze(d, f"attention mask: {where}")
+    if p.is_tensor(mask):  # broadcast against the scores [B, Hq, L, S]: a per-head bias couples to the heads
+        scores = [ql[0], p.spaces.resolve(ql[1]), ql[2], kl[2]]
+        mshape = p.shape(mask) or ()
+        for k, d in enumerate(p.layout(mask)):
+            j = k + 4 - len(mshape)
+            if j >= 0 and mshape[k] != 1:
+                p.spaces.unify(d, scores[j], where)
     for d in (ql[2], kl[2]):
         if p.has_channels(d):
             p.spaces.mark_inexact(d, f"softmax over channels: {where}")
@@ -714,6 +719,33 @@ def split(p: Propagation, op: Operation) -> None:
     p.lists[r] = [[p.spaces.resolve(d) for d in it] for it in items if it is not None]
 
 
+def stack(p: Propagation, op: Operation) -> None:
+    """stack(tensors, dim): every input dim is coupled across inputs; the new dim holds no channel."""
+    items = p.lists.get(op.operands[0])
+    d = p.const_int(op.operands[1])
+    r = _tensor_result(op)
+    if items is None or any(i is None for i in items) or d is None:
+        return p.freeze_op(op, "stack of an unknown list")
+    rank = len(p.shape(r) or ())
+    d = _norm_dim(d, rank)
+    where = location(op)
+    inner = [_unify_all(p, [it[k] for it in items if it is not None], where) for k in range(rank - 1)]
+    p.set(r, [*inner[:d], Anon(len(items)), *inner[d:]], zero=all(p.is_zero(s) for s in p.list_items.get(op.operands[0], [])))
+
+
+def roll(p: Propagation, op: Operation) -> None:
+    """roll(x, shifts, dims): values move along the rolled dims (their channels are frozen)."""
+    x = op.operands[0]
+    xl = p.layout(x)
+    dims = p.const(op.operands[2])
+    dims = [dims] if isinstance(dims, int) else dims
+    if not isinstance(dims, list) or not all(isinstance(d, int) for d in dims):
+        return p.freeze_op(op, "roll over non-constant dims")
+    for d in dims:
+        p.spaces.freeze(xl[_norm_dim(d, len(xl))], f"rolled dim: {location(op)}")
+    p.set(_tensor_result(op), xl, zero=p.is_zero(x))
+
+
 def list_unpack(p: Propagation, op: Operation) -> None:
     items = p.lists.get(op.operands[0])
     if items is None or len(items) != len(op.results):
@@ -784,6 +816,9 @@ RULES: dict[str, Rule] = {
     "torch.aten.mul.Tensor": broadcast((0, 1), zero="any"),
     "torch.aten.div.Tensor": broadcast((0, 1), zero="divide"),
     "torch.aten.maximum": broadcast((0, 1), zero="all"),
+    "torch.aten.addcmul": broadcast((0, 1, 2), zero="addcmul"),
+    "torch.aten.stack": stack,
+    "torch.aten.roll": roll,
     "torch.aten.minimum": broadcast((0, 1), zero="all"),
     "torch.aten.where.self": broadcast((0, 1, 2), zero="all"),
     "torch.aten.where.ScalarOther": broadcast((0, 1), zero="all"),

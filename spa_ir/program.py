@@ -197,18 +197,22 @@ class Program:
                 save_file({n: self.weights[n].detach().contiguous().clone() for n in names}, str(temps[1]))
 
 
-_PROGRAMS: "weakref.WeakKeyDictionary[ModuleOp, Program]" = weakref.WeakKeyDictionary()
+_PROGRAMS: "weakref.WeakKeyDictionary[ModuleOp, weakref.ref[Program]]" = weakref.WeakKeyDictionary()
+"""module -> its Program, both held weakly (a Program holds its module: a strong value would keep both alive)."""
 
 
 def attach(program: Program) -> Program:
-    """Make `program` findable from its module, so passes (which receive only the module) reach the weights."""
-    _PROGRAMS[program.module] = program
+    """Make `program` findable from its module, so passes (which receive only the module) reach the
+    weights. The caller keeps the Program alive while passes run."""
+    _PROGRAMS[program.module] = weakref.ref(program)
     return program
 
 
 def program_of(module: ModuleOp) -> Program:
     """The Program a module belongs to; a module parsed without weights gets an empty store."""
-    program = _PROGRAMS.get(module)
+    ref = _PROGRAMS.get(module)
+    program = ref() if ref is not None else None
     if program is None:
         program = attach(Program(module, WeightStore()))
+        module.__dict__["_spa_program"] = program  # nobody else holds this one: the module keeps it
     return program

@@ -153,6 +153,19 @@ def clone_program(prog: Program) -> Program:
     return Program(prog.module.clone(), WeightStore(dict(prog.weights.items())), prog.source)
 
 
+def _release(prog: Program) -> None:
+    """Drop a pruned program now. Stop-gap for spa_ir.program._PROGRAMS holding every attached program
+    (and its weights) forever (.oracle_findings.md #10); harmless once that registry holds them weakly."""
+    import gc
+
+    from spa_ir import program as program_module
+
+    registry = getattr(program_module, "_PROGRAMS", None)
+    if registry is not None:
+        registry.pop(prog.module, None)
+    gc.collect()
+
+
 def _forward(model: Any, inputs: Sequence[Any]) -> list[torch.Tensor]:
     with torch.no_grad():
         return flat_outputs(model(*inputs))
@@ -201,7 +214,11 @@ class Session:
         eligible = [g for g in groups if not g["frozen"] and (g["exact"] or not only_exact)]
         report.eligible = len(eligible)
         report.pruned = sum(1 for g in groups if g["removed"])
-        self._check_plan(prog, plan, eligible, ratio, only_exact)
+        try:
+            self._check_plan(prog, plan, eligible, ratio, only_exact)
+        except BaseException:
+            _release(prog)
+            raise
         report.params_before = _count(self.program.weights, self.param_names)
         report.params_after = _count(prog.weights, self.param_names)
         return prog, plan, report
@@ -232,29 +249,34 @@ class Session:
     def check_exact(self, ratio: float, criterion: str = "random", seed: int = 1, tol: float = TOLERANCE) -> RunReport:
         """only_exact=True: the pruned model computes the masked original, with fewer parameters."""
         prog, plan, report = self.prune(ratio, only_exact=True, criterion=criterion, seed=seed)
-        if not any(g["removed"] for g in plan["groups"]):
-            reasons = ", ".join(f"{k} x{v}" for k, v in sorted(report.frozen_reasons.items(), key=lambda kv: -kv[1])[:4])
-            raise NothingPruned(f"{self.name}: nothing pruned ({report.groups} groups, {report.frozen} frozen, "
-                                f"{report.inexact} inexact; frozen by: {reasons})")
-        t0 = time.perf_counter()
-        gm = api.to_torch(prog)
-        got = _forward(gm, self.inputs)
-        report.seconds["pruned_forward"] = round(time.perf_counter() - t0, 3)
+        try:
+            if not any(g["removed"] for g in plan["groups"]):
+                reasons = ", ".join(f"{k} x{v}" for k, v in sorted(report.frozen_reasons.items(), key=lambda kv: -kv[1])[:4])
+                raise NothingPruned(f"{self.name}: nothing pruned ({report.groups} groups, {report.frozen} frozen, "
+                                    f"{report.inexact} inexact; frozen by: {reasons})")
+            t0 = time.perf_counter()
+            got = _forward(api.to_torch(prog), self.inputs)
+            report.seconds["pruned_forward"] = round(time.perf_counter() - t0, 3)
+        finally:
+            _release(prog)
         assert [tuple(g.shape) for g in got] == [tuple(w.shape) for w in self.want], "pruned output shapes differ"
         with masked(self.model, plan["params"]) as m:
             want = _forward(m, self.inputs)
         report.error = max_relative_error(got, want)
-        assert report.params_after < report.params_before, f"parameters did not shrink: {report.summary()}"
         _log(report)
+        assert report.params_after < report.params_before, f"parameters did not shrink: {report.summary()}"
         assert report.error < tol, f"pruned != masked original: {report.summary()}"
         return report
 
     def check_runs(self, ratio: float = 0.5, criterion: str = "random", seed: int = 1) -> RunReport:
         """only_exact=False (every group pruned): output shapes as the original's, finite outputs."""
         prog, plan, report = self.prune(ratio, only_exact=False, criterion=criterion, seed=seed)
-        t0 = time.perf_counter()
-        got = _forward(api.to_torch(prog), self.inputs)
-        report.seconds["pruned_forward"] = round(time.perf_counter() - t0, 3)
+        try:
+            t0 = time.perf_counter()
+            got = _forward(api.to_torch(prog), self.inputs)
+            report.seconds["pruned_forward"] = round(time.perf_counter() - t0, 3)
+        finally:
+            _release(prog)
         _log(report)
         assert [tuple(g.shape) for g in got] == [tuple(w.shape) for w in self.want], "pruned output shapes differ"
         for g in got:
