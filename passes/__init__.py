@@ -14,6 +14,7 @@ _PASSES: dict[str, tuple[str, str]] = {
     "spa-annotate-importance": ("passes.annotate_importance", "AnnotateImportance"),
     "spa-select-channels": ("passes.select_channels", "SelectChannels"),
     "spa-eliminate-dead-channels": ("passes.eliminate_dead_channels", "EliminateDeadChannels"),
+    "spa-report-groups": ("passes.report_groups", "ReportGroups"),
     "prune-groups": ("passes.prune_groups", "PruneGroups"),
 }
 

@@ -189,7 +189,7 @@ class Spaces:
             case Atom(x), Atom(y):
                 self._union(x, y)
             case (Atom(), Anon()) | (Anon(), Atom()):
-                self.freeze(a if isinstance(a, Atom) else b, where)
+                self.freeze(a if isinstance(a, Atom) else b, f"{where}: meets a dim without channels (a constant, or frozen upstream)")
             case Anon(), Anon():
                 pass
             case Atom(), _:
