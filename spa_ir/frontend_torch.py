@@ -37,11 +37,30 @@ def _raised_at(e: BaseException) -> str:
     return f" at {m[1]}:{m[2]} in {m[3]}: `{m[4].strip()}`" if m else ""
 
 
+def export_functional(model: torch.nn.Module, args: tuple[Any, ...]) -> torch.export.ExportedProgram:
+    """What `torch.export.export(model, args, strict=False).run_decompositions({})` returns (functional
+    ATen IR that keeps composite ops such as aten.conv2d / linear / layer_norm / SDPA), traced once instead
+    of twice: export's post-dispatch trace under the same "preserve every composite op" override that
+    run_decompositions({}) installs. About half the capture time. Both use private torch.export APIs of
+    the pinned torch; on a torch without them, the two public calls. tests/unit/test_capture.py checks
+    that both give the same graph."""
+    try:
+        from torch.export._trace import _export
+        from torch.export.exported_program import (
+            _override_composite_implicit_decomp,
+            _split_decomp_table_to_cia_and_python_decomp,
+        )
+    except ImportError:
+        return torch.export.export(model, args, strict=False).run_decompositions({})
+    preserve_composites, _ = _split_decomp_table_to_cia_and_python_decomp({})
+    with _override_composite_implicit_decomp(preserve_composites):
+        return _export(model, args, strict=False, pre_dispatch=False)
+
+
 def capture(model: torch.nn.Module, example_inputs: Sequence[Any], name: str = "model") -> torch.export.ExportedProgram:
     """torch.export in eval mode; a model that cannot be captured raises SpaError naming the cause."""
     try:
-        ep = torch.export.export(model.eval(), tuple(example_inputs), strict=False)
-        return ep.run_decompositions({})
+        return export_functional(model.eval(), tuple(example_inputs))
     except Exception as e:
         raise SpaError(f"cannot capture model with torch.export: {_first_line(e)}{_raised_at(e)}", where=name) from None
 

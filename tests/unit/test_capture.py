@@ -1,0 +1,61 @@
+"""The one-trace capture (spa_ir.frontend_torch.export_functional) gives exactly the graph of the public
+two-step path, torch.export.export(strict=False).run_decompositions({}): same code, signature and
+nn.Module paths. Models cover composite ops kept whole (conv2d, linear, layer_norm, SDPA), in-place ops
+that functionalization rewrites (ReLU(inplace), +=), a recurrent op, and buffers."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torchvision
+from torch import nn
+
+from spa_ir.frontend_torch import capture, export_functional
+
+
+class InPlace(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.norm = nn.LayerNorm(6)
+        self.attn = nn.MultiheadAttention(6, 2, batch_first=True)
+        self.lstm = nn.LSTM(6, 4, batch_first=True)
+        self.register_buffer("offset", torch.ones(8, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        y = torch.relu_(self.conv(x))
+        y += self.offset
+        t = self.norm(y.flatten(0, 1))
+        a, _ = self.attn(t, t, t)
+        out, _ = self.lstm(a)
+        return out, y
+
+
+MODELS = {
+    "inplace_mix": (lambda: InPlace(), (1, 3, 8, 8)),
+    "resnet18": (lambda: torchvision.models.resnet18(), (1, 3, 32, 32)),
+    "vit_b_32": (lambda: torchvision.models.vit_b_32(), (1, 3, 224, 224)),
+}
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_one_trace_equals_export_then_decompose(name: str) -> None:
+    build, shape = MODELS[name]
+    torch.manual_seed(0)
+    model = build().eval()
+    x = torch.randn(shape)
+    want = torch.export.export(model, (x,), strict=False).run_decompositions({})
+    got = export_functional(model, (x,))
+    assert got.graph_module.code == want.graph_module.code
+    assert got.graph_signature == want.graph_signature
+    stack = [n.meta.get("nn_module_stack") for n in got.graph.nodes]
+    assert stack == [n.meta.get("nn_module_stack") for n in want.graph.nodes]
+    assert set(got.state_dict) == set(want.state_dict) and set(got.constants) == set(want.constants)
+
+
+def test_capture_runs_in_eval_mode() -> None:
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5), nn.BatchNorm1d(4)).train()
+    ep = capture(model, [torch.randn(2, 4)])
+    targets = {str(n.target) for n in ep.graph.nodes if n.op == "call_function"}
+    assert not any("dropout" in t for t in targets)
+    assert "aten._native_batch_norm_legit_no_training.default" in targets
