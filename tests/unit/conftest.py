@@ -5,3 +5,11 @@ import sys
 # so they are imported by path, not as `tests.unit...`.
 sys.path.insert(0, os.path.dirname(__file__))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+# Under pytest-xdist every worker gets one torch thread: N workers x N threads on N cores made small
+# kernels wait on each other (and the subprocesses the CLI tests start inherit the setting).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
