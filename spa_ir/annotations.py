@@ -20,10 +20,11 @@ from spa_ir.errors import SpaError
 DIMS_ATTR = "spa.dims"
 
 
-def main_function(module: ModuleOp) -> func.FuncOp:
+def main_function(module: ModuleOp, where: str | None = None) -> func.FuncOp:
+    """`@main`, else the first function: the model's forward."""
     funcs = [op for op in module.ops if isinstance(op, func.FuncOp)]
     if not funcs:
-        raise SpaError("the IR has no func.func")
+        raise SpaError("the IR has no func.func", where=where)
     return next((f for f in funcs if f.sym_name.data == "main"), funcs[0])
 
 

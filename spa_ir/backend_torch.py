@@ -17,6 +17,7 @@ import torch.fx as fx
 from xdsl.dialects import func
 from xdsl.ir import Operation, SSAValue
 
+from spa_ir import annotations
 from spa_ir.errors import SpaError
 from spa_ir.program import Program
 
@@ -296,10 +297,7 @@ def _index(e: _Emitter, seq: Any, i: Any) -> Any:
 
 
 def main_function(program: Program) -> func.FuncOp:
-    funcs = [op for op in program.module.ops if isinstance(op, func.FuncOp)]
-    if not funcs:
-        raise SpaError("the IR has no func.func to emit", where=program.source)
-    return next((f for f in funcs if f.sym_name.data == "main"), funcs[0])
+    return annotations.main_function(program.module, program.source)
 
 
 def to_graph_module(program: Program) -> fx.GraphModule:

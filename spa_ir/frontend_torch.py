@@ -108,7 +108,22 @@ def import_exported(ep: torch.export.ExportedProgram, source: str = "model") -> 
     except Exception as e:
         raise SpaError(f"torch-mlir FX import failed: {_first_line(e)}", where=source) from None
     module = to_xdsl(importer.module, source)
+    _name_function_locations(module, source)
     return Program(module, WeightStore(tensors), source)
+
+
+def _name_function_locations(module: Any, source: str) -> None:
+    """torch-mlir gives the function and its return the first node's location (the first weight's
+    name); spa names them after the model and `output`, so errors point at the right place."""
+    from xdsl.dialects import func
+    from xdsl.dialects.builtin import NameLoc, NoneAttr, StringAttr
+
+    for fn in module.ops:
+        if isinstance(fn, func.FuncOp):
+            fn.location = NameLoc(StringAttr(source), NoneAttr())
+            ret = fn.body.block.last_op
+            if isinstance(ret, func.ReturnOp):
+                ret.location = NameLoc(StringAttr("output"), NoneAttr())
 
 
 def import_module(model: torch.nn.Module, example_inputs: Sequence[Any], name: str = "model") -> Program:
