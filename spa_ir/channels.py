@@ -182,8 +182,7 @@ class Spaces:
             return
         sa, sb = self.size(a), self.size(b)
         if sa != sb:
-            self.freeze(a, f"{where}: sizes {sa} and {sb} disagree")
-            self.freeze(b, f"{where}: sizes {sa} and {sb} disagree")
+            self._freeze_all(a, b, f"{where}: sizes {sa} and {sb} disagree")
             return
         match a, b:
             case Atom(x), Atom(y):
@@ -205,9 +204,12 @@ class Spaces:
                 self._unify_cats(pa, pb, where)
             case Prod(pa), Prod(pb):
                 self._unify_prods(pa, pb, where)
+            case Prod(pa), Cat(pb):
+                self._unify_prod_cat(pa, pb, where)
+            case Cat(pa), Prod(pb):
+                self._unify_prod_cat(pb, pa, where)
             case _:
-                self.freeze(a, f"{where}: incompatible channel layouts")
-                self.freeze(b, f"{where}: incompatible channel layouts")
+                self._freeze_all(a, b, f"{where}: incompatible channel layouts")
 
     def _union(self, x: int, y: int) -> None:
         x, y = sorted((self.find(x), self.find(y)))  # the older space names the union
@@ -230,7 +232,8 @@ class Spaces:
                     return None
                 bounds = [0, *inner, n]
                 if isinstance(p, Atom):
-                    pieces: tuple[Layout, ...] = tuple(self.new(hi - lo, where) for lo, hi in itertools.pairwise(bounds))
+                    pieces: tuple[Layout, ...] = tuple(self.new(hi - lo, where) if hi - lo > 1 else Anon(hi - lo)
+                                                       for lo, hi in itertools.pairwise(bounds))
                     refined = self.refine(p, Cat(pieces), where)
                     out.extend(refined.parts)  # type: ignore[union-attr]
                 else:
@@ -244,8 +247,7 @@ class Spaces:
         cuts = set(itertools.accumulate(self.size(p) for p in pa)) | set(itertools.accumulate(self.size(p) for p in pb))
         na, nb = self._split_at(pa, cuts, where), self._split_at(pb, cuts, where)
         if na is None or nb is None or len(na) != len(nb):
-            self.freeze(Cat(pa), f"{where}: incompatible concatenations")
-            self.freeze(Cat(pb), f"{where}: incompatible concatenations")
+            self._freeze_all(Cat(pa), Cat(pb), f"{where}: incompatible concatenations")
             return
         for x, y in zip(na, nb):
             self.unify(x, y, where)
@@ -266,10 +268,39 @@ class Spaces:
                 else:
                     break
             if self.size(Prod(tuple(ga))) != self.size(Prod(tuple(gb))) or (len(ga) > 1 and len(gb) > 1):
-                self.freeze(Prod(pa), f"{where}: incompatible reshapes")
-                self.freeze(Prod(pb), f"{where}: incompatible reshapes")
+                self._freeze_all(Prod(pa), Prod(pb), f"{where}: incompatible reshapes")
                 return
             self.unify(Prod(tuple(ga)), Prod(tuple(gb)), where)
+
+    def _unify_prod_cat(self, factors: tuple[Layout, ...], parts: tuple[Layout, ...], where: str) -> None:
+        """A product whose outer factor is cut where the concatenation's parts end: part i is
+        `Prod(piece_i, *inner)` for consecutive pieces of the outer factor. Channel shuffle needs it both ways:
+        `cat(a, b)` viewed as [2, h] makes a and b one space (piece sizes 1), and chunking the shuffled
+        [h, 2] back into halves cuts h."""
+        outer, inner = factors[0], factors[1:]
+        m = self.size(Prod(inner))
+        counts = [self.size(p) // m if m else -1 for p in parts]
+        if m == 0 or any(c * m != self.size(p) for c, p in zip(counts, parts)):
+            self._freeze_all(Prod(factors), Cat(parts), f"{where}: incompatible concatenation and reshape")
+            return
+        bounds = list(itertools.accumulate(counts))
+        pieces = self._split_at(outer.parts if isinstance(outer, Cat) else (outer,), set(bounds[:-1]), where)
+        if pieces is None:
+            self._freeze_all(Prod(factors), Cat(parts), f"{where}: incompatible concatenation and reshape")
+            return
+        grouped: list[list[Layout]] = [[] for _ in parts]
+        offset, i = 0, 0
+        for piece in pieces:
+            while offset >= bounds[i]:
+                i += 1
+            grouped[i].append(piece)
+            offset += self.size(piece)
+        for group, part in zip(grouped, parts):
+            self.unify(Prod((Cat(tuple(group)) if group else Anon(0), *inner)), part, where)
+
+    def _freeze_all(self, a: Layout, b: Layout, reason: str) -> None:
+        self.freeze(a, reason)
+        self.freeze(b, reason)
 
     # -- index maps ----------------------------------------------------------------------------
     def coordinates(self, layout: Layout) -> dict[int, np.ndarray]:

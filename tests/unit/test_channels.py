@@ -68,8 +68,30 @@ def test_channel_shuffle_index_map() -> None:
 def test_meeting_a_non_channel_dim_freezes() -> None:
     s = Spaces()
     a = s.new(3, "a")
-    s.unify(a, Anon(3), "model input")
-    assert s.info(a).frozen == ["model input"]
+    s.unify(a, Anon(3), "torch.aten.add.Tensor at block")
+    assert s.info(a).frozen == ["torch.aten.add.Tensor at block: meets a dim without channels (a constant, or frozen upstream)"]
+
+
+def test_concatenation_viewed_as_a_product_couples_the_parts() -> None:
+    """Channel shuffle: cat(a, b) viewed as [2, h] makes a and b one space; chunking the shuffled [h, 2]
+    in halves cuts h, and each half holds both copies of its channels (index map block 2)."""
+    s = Spaces()
+    a, b, two, h = s.new(4, "a"), s.new(4, "b"), s.new(2, "2"), s.new(4, "h")
+    s.unify(Cat((a, b)), Prod((two, h)), "view")
+    assert s.find(s.atoms(a)[-1]) == s.find(s.atoms(b)[-1]) == s.atoms(h)[0]
+    first, second = s.new(4, "first"), s.new(4, "second")
+    s.unify(Prod((h, Anon(2))), Cat((first, second)), "chunk")
+    (h1,) = s.coordinates(first)
+    assert list(s.coordinates(first)[h1]) == [0, 0, 1, 1]
+    assert list(s.coordinates(a)[h1]) == [0, 1, -1, -1]
+    assert not s.info(first).frozen and not s.info(a).frozen
+
+
+def test_product_and_concatenation_that_do_not_align_freeze() -> None:
+    s = Spaces()
+    a, b, h = s.new(3, "a"), s.new(3, "b"), s.new(2, "h")
+    s.unify(Cat((a, b)), Prod((Anon(3), h)), "view")
+    assert s.info(a).frozen and s.info(b).frozen and s.info(h).frozen
 
 
 def test_incompatible_layouts_freeze_both_sides() -> None:
