@@ -443,6 +443,31 @@ def sdpa(p: Propagation, op: Operation) -> None:
     p.set(_tensor_result(op), [ql[0], p.spaces.resolve(ql[1]), ql[2], vl[3]], zero=p.is_zero(v))
 
 
+def einsum(p: Propagation, op: Operation) -> None:
+    """einsum(equation, tensors, path): dims named by the same letter are coupled across operands and
+    the result (a contracted letter is a matmul's inner dim: removing a channel from every operand that
+    sums over it is zeroing its terms); size-1 dims broadcast. An ellipsis freezes (not worth the rank
+    arithmetic until a model needs it)."""
+    equation, items, values = p.const(op.operands[0]), p.lists.get(op.operands[1]), p.list_items.get(op.operands[1], [])
+    if not isinstance(equation, str) or "->" not in equation or "." in equation or items is None or any(i is None for i in items):
+        return p.freeze_op(op, "einsum with an ellipsis, implicit output or unknown operands")
+    lhs, out_letters = equation.replace(" ", "").split("->")
+    in_letters = lhs.split(",")
+    if len(in_letters) != len(items) or any(len(ls) != len(it) for ls, it in zip(in_letters, items)):  # type: ignore[arg-type]
+        return p.freeze_op(op, "einsum equation does not match its operands")
+    where = location(op)
+    by_letter: dict[str, list[Layout]] = {}
+    for letters, layout, value in zip(in_letters, items, values):
+        shape = p.shape(value) or ()
+        for k, letter in enumerate(letters):
+            if shape[k] != 1:
+                by_letter.setdefault(letter, []).append(layout[k])  # type: ignore[index]
+    result = _tensor_result(op)
+    rshape = p.shape(result) or ()
+    out = [_unify_all(p, by_letter[c], where) if c in by_letter else Anon(rshape[k]) for k, c in enumerate(out_letters)]
+    p.set(result, [p.spaces.resolve(d) for d in out], zero=all(p.is_zero(v) for v in values))
+
+
 def recurrent(gates: int, hidden_list: bool) -> Rule:
     """lstm.input / gru.input(input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
     batch_first). Per layer and direction the weights are w_ih [G*H, I], w_hh [G*H, H] (+ b_ih, b_hh):
@@ -835,6 +860,7 @@ RULES: dict[str, Rule] = {
     "torch.aten._convolution": convolution,
     "torch.aten.linear": linear,
     "torch.aten.matmul": matmul,
+    "torch.aten.einsum": einsum,
     "torch.aten.mm": matmul,
     "torch.aten.bmm": matmul,
     "torch.aten.addmm": addmm,

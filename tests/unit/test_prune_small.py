@@ -338,6 +338,23 @@ class RecurrentNet(nn.Module):
         return self.out(h)
 
 
+class EinsumAttention(nn.Module):
+    """Attention written with einsum (as torchvision's MaxViT): heads and head dims through two einsums."""
+
+    def __init__(self, dim: int = 24, heads: int = 4) -> None:
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, c = x.shape
+        q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        attn = torch.einsum("bhid,bhjd->bhij", q, k).softmax(dim=-1)
+        out = torch.einsum("bhij,bhjd->bhid", attn, v)
+        return self.proj(out.transpose(1, 2).reshape(b, n, c))
+
+
 # name -> (module factory, example inputs)
 SMALL = {
     "conv_bn_relu": (ConvBnRelu, lambda: [_img()]),
@@ -351,6 +368,7 @@ SMALL = {
     "channel_shuffle": (ChannelShuffle, lambda: [_img()]),
     "chunk_split": (ChunkSplit, lambda: [_img()]),
     "mha": (MHA, lambda: [_seq()]),
+    "einsum_attention": (EinsumAttention, lambda: [_seq(dim=24)]),
     "manual_attention_sdpa": (ManualAttention, lambda: [_seq()]),
     "gqa_sdpa": (lambda: ManualAttention(heads=4, kv_heads=2, gqa="sdpa"), lambda: [_seq()]),
     "gqa_repeat_kv": (lambda: ManualAttention(heads=4, kv_heads=2, gqa="repeat"), lambda: [_seq()]),
@@ -439,6 +457,17 @@ def test_gqa_prunes_kv_heads_with_their_query_heads() -> None:
     params = {(m["param"], m["dim"]) for m in kv["members"]}
     assert {("q.weight", 0), ("k.weight", 0), ("v.weight", 0)} <= params
     assert kv["exact"] and len(kv["removed"]) == 1
+
+
+def test_einsum_couples_heads_and_head_dims() -> None:
+    """24 wide, 4 heads of 6. The two einsums couple q/k/v heads and head dims (no softmax scale here, so
+    the head dim is exact too); both reach proj's columns with the head-major index map."""
+    s = Session(_build("einsum_attention"), SMALL["einsum_attention"][1](), "einsum_attention")
+    _, plan, _ = s.prune(0.5, only_exact=True)
+    (heads,) = [g for g in _groups_by_param(plan, "proj.weight", 1) if g["size"] == 4]
+    (head_dim,) = [g for g in _groups_by_param(plan, "proj.weight", 1) if g["size"] == 6]
+    assert heads["exact"] and len(heads["removed"]) == 2 and head_dim["exact"] and len(head_dim["removed"]) == 3
+    assert len(plan["params"]["qkv.weight"]["0"]) == 3 * (24 - 2 * 3)
 
 
 @pytest.mark.parametrize("name", ["conv_bn_relu", "manual_attention_sdpa", "lstm"])
