@@ -462,9 +462,10 @@ def einsum(p: Propagation, op: Operation) -> None:
         for k, letter in enumerate(letters):
             if shape[k] != 1:
                 by_letter.setdefault(letter, []).append(layout[k])  # type: ignore[index]
+    coupled = {letter: _unify_all(p, layouts, where) for letter, layouts in by_letter.items()}
     result = _tensor_result(op)
     rshape = p.shape(result) or ()
-    out = [_unify_all(p, by_letter[c], where) if c in by_letter else Anon(rshape[k]) for k, c in enumerate(out_letters)]
+    out = [coupled[c] if c in coupled else Anon(rshape[k]) for k, c in enumerate(out_letters)]
     p.set(result, [p.spaces.resolve(d) for d in out], zero=all(p.is_zero(v) for v in values))
 
 
@@ -520,6 +521,25 @@ def recurrent(gates: int, hidden_list: bool) -> Rule:
 
 
 # -- shape ops --------------------------------------------------------------------------------------
+
+
+def constant_pad(p: Propagation, op: Operation) -> None:
+    """constant_pad_nd(x, pad, value) / pad(x, pad, mode="constant", value): `pad` holds (before, after)
+    pairs from the last dim backwards. A padded dim is `cat(_, layout, _)`: the new indices are constants,
+    no channel, so padding a channel dim (Swin pads [B, H, W, C] by zero on C) stays prunable. Other
+    modes copy channels into the border: they freeze like pooling."""
+    x, r = op.operands[0], _tensor_result(op)
+    pads = p.const_ints(op.operands[1])
+    mode = p.const(op.operands[2]) if len(op.operands) == 4 else "constant"  # aten.pad(x, pad, mode, value)
+    xl = list(p.layout(x))
+    if pads is None or len(pads) % 2 or len(pads) // 2 > len(xl) or any(v < 0 for v in pads) or mode != "constant":
+        return keep_leading(2)(p, op)
+    for i in range(len(pads) // 2):
+        before, after = pads[2 * i], pads[2 * i + 1]
+        if before or after:
+            k = len(xl) - 1 - i
+            xl[k] = p.spaces.resolve(Cat((Anon(before), xl[k], Anon(after))))
+    p.set(r, xl, zero=p.is_zero(x))
 
 
 def permute(p: Propagation, op: Operation) -> None:
@@ -657,29 +677,55 @@ def _slice_dim(p: Propagation, x: SSAValue, dim: int, start: int, end: int, wher
     return p.spaces.resolve(middle)
 
 
+def _slice_args(p: Propagation, op: Operation, x: SSAValue, first: int) -> tuple[int, int, int, int] | None:
+    """(dim, start, end, step) of a slice whose operands `first`.. are dim, start, end, step; bounds
+    normalized to [0, size]; None when any is not a constant."""
+    dim, step = p.const_int(op.operands[first]), p.const_int(op.operands[first + 3])
+    start, end = p.const(op.operands[first + 1]), p.const(op.operands[first + 2])
+    if dim is None or step is None or start is NOT_CONST or end is NOT_CONST:
+        return None
+    dim = _norm_dim(dim, len(p.layout(x)))
+    size = (p.shape(x) or ())[dim]
+    start = 0 if start is None else (start + size if start < 0 else start)
+    end = size if end is None else (end + size if end < 0 else end)
+    return dim, start, end, step
+
+
 def slice_tensor(p: Propagation, op: Operation) -> None:
     """slice.Tensor(x, dim, start, end, step)."""
     x, r = op.operands[0], _tensor_result(op)
     xl = p.layout(x)
-    rank = len(xl)
-    dim, step = p.const_int(op.operands[1]), p.const_int(op.operands[4])
-    start = p.const(op.operands[2])
-    end = p.const(op.operands[3])
-    if dim is None or step is None or start is NOT_CONST or end is NOT_CONST:
+    args = _slice_args(p, op, x, 1)
+    if args is None:
         return p.freeze_op(op, "slice with non-constant bounds")
-    dim = _norm_dim(dim, rank)
-    size = (p.shape(x) or ())[dim]
-    if size < 0 or step != 1:
+    dim, start, end, step = args
+    out = list(xl)
+    if (p.shape(x) or ())[dim] < 0 or step != 1:
         if p.has_channels(xl[dim]):
             return p.freeze_op(op, "strided or dynamic slice of a channel dim")
-        out = list(xl)
         out[dim] = Anon((p.shape(r) or ())[dim])
         return p.set(r, out, zero=p.is_zero(x))
-    start = 0 if start is None else (start + size if start < 0 else start)
-    end = size if end is None else (end + size if end < 0 else end)
-    out = list(xl)
     out[dim] = _slice_dim(p, x, dim, start, end, location(op))
     p.set(r, [p.spaces.resolve(d) for d in out], zero=p.is_zero(x))
+
+
+def slice_scatter(p: Propagation, op: Operation) -> None:
+    """slice_scatter(x, src, dim, start, end, step): x with x[dim][start:end] replaced by src, the
+    functional form of an in-place slice write (Swin V2's `qkv_bias[n:2n].zero_()`): src's dims are x's,
+    and its `dim` is that slice of x's."""
+    x, src, r = op.operands[0], op.operands[1], _tensor_result(op)
+    xl, sl = p.layout(x), p.layout(src)
+    args = _slice_args(p, op, x, 2)
+    if args is None or len(xl) != len(sl):
+        return p.freeze_op(op, "slice_scatter with non-constant bounds")
+    dim, start, end, step = args
+    if ((p.shape(x) or ())[dim] < 0 or step != 1) and p.has_channels(xl[dim]):
+        return p.freeze_op(op, "strided or dynamic slice_scatter into a channel dim")
+    where = location(op)
+    part = _slice_dim(p, x, dim, start, end, where) if step == 1 else Anon((p.shape(src) or ())[dim])
+    for k, d in enumerate(sl):
+        p.spaces.unify(d, part if k == dim else xl[k], where)
+    p.set(r, [p.spaces.resolve(d) for d in xl], zero=p.is_zero(x) and p.is_zero(src))
 
 
 def narrow(p: Propagation, op: Operation) -> None:
@@ -792,7 +838,7 @@ def getitem_list(p: Propagation, op: Operation) -> None:
 
 ZERO_PRESERVING_UNARY = """relu relu6 gelu silu hardswish hardtanh leaky_relu elu selu celu mish tanh sin neg abs
 sqrt erf dropout clone contiguous detach alias to.dtype to.device to.other _to_copy type_as alias_copy
-zeros_like lift_fresh_copy square softplus? sign atan asin sinh tan trunc round floor ceil""".split()
+zero zeros_like lift_fresh_copy square softplus? sign atan asin sinh tan trunc round floor ceil""".split()
 OTHER_UNARY = """sigmoid hardsigmoid exp cos log log2 log1p rsqrt reciprocal ones_like full_like bitwise_not
 logical_not isnan isinf erfinv expm1 cosh acos""".split()
 
@@ -902,6 +948,7 @@ RULES: dict[str, Rule] = {
     "torch.aten.chunk": split,
     "torch.aten.unbind.int": split,
     "torch.aten.slice.Tensor": slice_tensor,
+    "torch.aten.slice_scatter": slice_scatter,
     "torch.aten.narrow": narrow,
     "torch.aten.select.int": select,
     **{n: keep_leading(2) for n in _aten([
@@ -910,9 +957,10 @@ RULES: dict[str, Rule] = {
         "adaptive_max_pool2d", "max_pool2d_with_indices", "max_pool3d_with_indices", "upsample_nearest1d.vec",
         "upsample_nearest2d.vec", "upsample_nearest3d.vec", "upsample_bilinear2d.vec", "upsample_linear1d.vec",
         "upsample_trilinear3d.vec", "upsample_bicubic2d.vec", "upsample_nearest2d", "upsample_bilinear2d",
-        "constant_pad_nd", "reflection_pad1d", "reflection_pad2d", "replication_pad1d", "replication_pad2d",
-        "pad", "channel_shuffle?", "pixel_shuffle?", "_adaptive_avg_pool2d",
+        "reflection_pad1d", "reflection_pad2d", "replication_pad1d", "replication_pad2d", "channel_shuffle?", "pixel_shuffle?", "_adaptive_avg_pool2d",
     ])},
+    "torch.aten.constant_pad_nd": constant_pad,
+    "torch.aten.pad": constant_pad,
     "torch.aten.mean.dim": reduce(1, 2, "mean"),
     "torch.aten.mean": reduce(None, None, "mean"),
     "torch.aten.sum.dim_IntList": reduce(1, 2, "sum"),

@@ -54,6 +54,10 @@ class Shapes:
 # -- building constants -----------------------------------------------------------------------------
 
 
+Resize = Callable[[Operation, Shapes], None]
+"""Rewrites the size operands of one op after its operands/results lost channels."""
+
+
 def _torch_op(name: str) -> type[Operation]:
     from dialects.torch import Torch
 
@@ -101,7 +105,7 @@ def _replace_int_list(op: Operation, index: int, values: list[int]) -> None:
 # -- per-op rules ------------------------------------------------------------------------------------
 
 
-def _shape_list(index: int) -> Callable[[Operation, Shapes], None]:
+def _shape_list(index: int) -> Resize:
     """view/reshape(x, shape): the shape list becomes the new result shape (-1 and dynamic entries kept)."""
 
     def rule(op: Operation, shapes: Shapes) -> None:
@@ -129,27 +133,36 @@ def _unflatten(op: Operation, shapes: Shapes) -> None:
     _replace_int_list(op, 2, [s if s == -1 else n for s, n in zip(sizes, new)])
 
 
-def _slice(op: Operation, shapes: Shapes) -> None:
+def _pruned_dim(op: Operation, shapes: Shapes, dim_arg: int) -> int | None:
+    """The op's `dim` operand (normalized) when that dim of its first operand lost indices, else None."""
     x = op.operands[0]
-    dim = Propagation.const(op.operands[1])
-    rank = len(shapes.old(x))
-    dim = dim + rank if dim < 0 else dim
-    if shapes.kept(x)[dim] is None:
-        return
-    size = shapes.old(x)[dim]
-    for k in (2, 3):
-        bound = Propagation.const(op.operands[k])
-        if bound is None:
-            continue
-        bound = bound + size if bound < 0 else min(bound, size)
-        _replace_int(op, k, shapes.kept_before(x, dim, bound))
+    dim = Propagation.const(op.operands[dim_arg])
+    dim = dim + len(shapes.old(x)) if dim < 0 else dim
+    return dim if shapes.kept(x)[dim] is not None else None
+
+
+def _slice_bounds(dim_arg: int) -> Resize:
+    """slice.Tensor(x, dim, start, end, step) / slice_scatter(x, src, dim, start, end, step): start and
+    end count the kept indices before them."""
+
+    def rewrite(op: Operation, shapes: Shapes) -> None:
+        x = op.operands[0]
+        if (dim := _pruned_dim(op, shapes, dim_arg)) is None:
+            return
+        size = shapes.old(x)[dim]
+        for k in (dim_arg + 1, dim_arg + 2):
+            bound = Propagation.const(op.operands[k])
+            if bound is None:
+                continue
+            bound = bound + size if bound < 0 else min(bound, size)
+            _replace_int(op, k, shapes.kept_before(x, dim, bound))
+
+    return rewrite
 
 
 def _narrow(op: Operation, shapes: Shapes) -> None:
     x, r = op.operands[0], op.results[0]
-    dim = Propagation.const(op.operands[1])
-    dim = dim + len(shapes.old(x)) if dim < 0 else dim
-    if shapes.kept(x)[dim] is None:
+    if (dim := _pruned_dim(op, shapes, 1)) is None:
         return
     _replace_int(op, 2, shapes.kept_before(x, dim, Propagation.const(op.operands[2])))
     _replace_int(op, 3, shapes.new(r)[dim])
@@ -163,7 +176,7 @@ def _normalized_shape(op: Operation, shapes: Shapes) -> None:
         _replace_int_list(op, 1, new)
 
 
-def _conv_groups(groups_index: int, transposed_index: int | None = None, transposed: bool = False) -> Callable[[Operation, Shapes], None]:
+def _conv_groups(groups_index: int, transposed_index: int | None = None, transposed: bool = False) -> Resize:
     def rule(op: Operation, shapes: Shapes) -> None:
         groups = Propagation.const(op.operands[groups_index])
         if not isinstance(groups, int) or groups == 1:
@@ -180,9 +193,7 @@ def _conv_groups(groups_index: int, transposed_index: int | None = None, transpo
 def _split_sizes(op: Operation, shapes: Shapes) -> None:
     """split_with_sizes(x, sizes, dim): the new sizes are the surviving indices of each piece."""
     x = op.operands[0]
-    dim = Propagation.const(op.operands[2])
-    dim = dim + len(shapes.old(x)) if dim < 0 else dim
-    if shapes.kept(x)[dim] is None:
+    if (dim := _pruned_dim(op, shapes, 2)) is None:
         return
     sizes = Propagation.const(op.operands[1])
     bounds = np.cumsum([0, *sizes])
@@ -193,9 +204,7 @@ def _split_sizes(op: Operation, shapes: Shapes) -> None:
 def _split_uniform(op: Operation, shapes: Shapes) -> None:
     """split.Tensor(x, size, dim) / chunk(x, n, dim): rewritten to split_with_sizes when pieces change."""
     x = op.operands[0]
-    dim = Propagation.const(op.operands[2])
-    dim = dim + len(shapes.old(x)) if dim < 0 else dim
-    if shapes.kept(x)[dim] is None:
+    if (dim := _pruned_dim(op, shapes, 2)) is None:
         return
     size = shapes.old(x)[dim]
     arg = Propagation.const(op.operands[1])
@@ -219,7 +228,7 @@ def _drop_stale_assertion(op: Operation, shapes: Shapes) -> None:
         Rewriter.erase_op(op)
 
 
-def _result_shape_list(index: int) -> Callable[[Operation, Shapes], None]:
+def _result_shape_list(index: int) -> Resize:
     """zeros(size, ...) / new_zeros(self, size, ...): the size list is the result's shape."""
 
     def rule(op: Operation, shapes: Shapes) -> None:
@@ -230,14 +239,15 @@ def _result_shape_list(index: int) -> Callable[[Operation, Shapes], None]:
     return rule
 
 
-RESIZE: dict[str, Callable[[Operation, Shapes], None]] = {
+RESIZE: dict[str, Resize] = {
     **{n: _result_shape_list(0) for n in ["torch.aten.zeros", "torch.aten.ones", "torch.aten.full", "torch.aten.empty.memory_format"]},
     **{n: _result_shape_list(1) for n in ["torch.aten.new_zeros", "torch.aten.new_ones", "torch.aten.new_full", "torch.aten.new_empty"]},
     "torch.aten._assert_tensor_metadata": _drop_stale_assertion,
     **{n: _shape_list(1) for n in ["torch.aten.view", "torch.aten.reshape", "torch.aten._unsafe_view", "torch.aten.view_copy"]},
     "torch.aten.expand": _shape_list(1),
     "torch.aten.unflatten.int": _unflatten,
-    "torch.aten.slice.Tensor": _slice,
+    "torch.aten.slice.Tensor": _slice_bounds(1),
+    "torch.aten.slice_scatter": _slice_bounds(2),
     "torch.aten.narrow": _narrow,
     "torch.aten.layer_norm": _normalized_shape,
     "torch.aten.native_layer_norm": _normalized_shape,

@@ -339,7 +339,25 @@ class RecurrentNet(nn.Module):
 
 
 class EinsumAttention(nn.Module):
-    """Attention written with einsum (as torchvision's MaxViT): heads and head dims through two einsums."""
+    """Attention written with einsum (as torchvision's MaxViT), q/k/v from separate projections: only the
+    einsums couple q's and k's head dims (contracted) and v's to the output."""
+
+    def __init__(self, dim: int = 24, heads: int = 4) -> None:
+        super().__init__()
+        self.heads = heads
+        self.q, self.k, self.v = nn.Linear(dim, dim), nn.Linear(dim, dim), nn.Linear(dim, dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, c = x.shape
+        q, k, v = (f(x).reshape(b, n, self.heads, c // self.heads).transpose(1, 2) for f in (self.q, self.k, self.v))
+        attn = torch.einsum("bhid,bhjd->bhij", q, k).softmax(dim=-1)
+        out = torch.einsum("bhij,bhjd->bhid", attn, v)
+        return self.proj(out.transpose(1, 2).reshape(b, n, c))
+
+
+class ZeroedKeyBias(nn.Module):
+    """Swin V2's attention: the key third of the qkv bias is zeroed in place (slice_scatter after export)."""
 
     def __init__(self, dim: int = 24, heads: int = 4) -> None:
         super().__init__()
@@ -349,9 +367,11 @@ class EinsumAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, n, c = x.shape
-        q, k, v = self.qkv(x).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
-        attn = torch.einsum("bhid,bhjd->bhij", q, k).softmax(dim=-1)
-        out = torch.einsum("bhij,bhjd->bhid", attn, v)
+        bias = self.qkv.bias.clone()
+        length = bias.numel() // 3
+        bias[length:2 * length].zero_()
+        q, k, v = F.linear(x, self.qkv.weight, bias).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        out = F.scaled_dot_product_attention(q, k, v)
         return self.proj(out.transpose(1, 2).reshape(b, n, c))
 
 
@@ -369,6 +389,7 @@ SMALL = {
     "chunk_split": (ChunkSplit, lambda: [_img()]),
     "mha": (MHA, lambda: [_seq()]),
     "einsum_attention": (EinsumAttention, lambda: [_seq(dim=24)]),
+    "zeroed_key_bias": (ZeroedKeyBias, lambda: [_seq(dim=24)]),
     "manual_attention_sdpa": (ManualAttention, lambda: [_seq()]),
     "gqa_sdpa": (lambda: ManualAttention(heads=4, kv_heads=2, gqa="sdpa"), lambda: [_seq()]),
     "gqa_repeat_kv": (lambda: ManualAttention(heads=4, kv_heads=2, gqa="repeat"), lambda: [_seq()]),
@@ -460,14 +481,17 @@ def test_gqa_prunes_kv_heads_with_their_query_heads() -> None:
 
 
 def test_einsum_couples_heads_and_head_dims() -> None:
-    """24 wide, 4 heads of 6. The two einsums couple q/k/v heads and head dims (no softmax scale here, so
-    the head dim is exact too); both reach proj's columns with the head-major index map."""
+    """24 wide, 4 heads of 6. The einsums couple the heads of q, k, v; q's and k's head dims (contracted;
+    no softmax scale here, so exact); v's head dim with proj's columns."""
     s = Session(_build("einsum_attention"), SMALL["einsum_attention"][1](), "einsum_attention")
     _, plan, _ = s.prune(0.5, only_exact=True)
-    (heads,) = [g for g in _groups_by_param(plan, "proj.weight", 1) if g["size"] == 4]
-    (head_dim,) = [g for g in _groups_by_param(plan, "proj.weight", 1) if g["size"] == 6]
-    assert heads["exact"] and len(heads["removed"]) == 2 and head_dim["exact"] and len(head_dim["removed"]) == 3
-    assert len(plan["params"]["qkv.weight"]["0"]) == 3 * (24 - 2 * 3)
+    (heads,) = [g for g in _groups_by_param(plan, "q.weight", 0) if g["size"] == 4]
+    assert {("k.weight", 0), ("v.weight", 0), ("proj.weight", 1)} <= {(m["param"], m["dim"]) for m in heads["members"]}
+    (qk_dim,) = [g for g in _groups_by_param(plan, "q.weight", 0) if g["size"] == 6]
+    assert ("k.weight", 0) in {(m["param"], m["dim"]) for m in qk_dim["members"]}
+    (v_dim,) = [g for g in _groups_by_param(plan, "v.weight", 0) if g["size"] == 6]
+    assert ("proj.weight", 1) in {(m["param"], m["dim"]) for m in v_dim["members"]}
+    assert all(g["exact"] and len(g["removed"]) == g["size"] // 2 for g in (heads, qk_dim, v_dim))
 
 
 @pytest.mark.parametrize("name", ["conv_bn_relu", "manual_attention_sdpa", "lstm"])
