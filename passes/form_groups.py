@@ -10,7 +10,8 @@ from xdsl.passes import ModulePass
 
 from dialects.spa import GroupOp, MemberAttr
 from spa_ir.annotations import fill_anon, main_function, params, space_ops, spaces_from_module, value_dims
-from spa_ir.groups import member_map, to_member_attr
+from spa_ir.channels import Atom
+from spa_ir.groups import member_maps, to_member_attr
 from spa_ir.errors import SpaError
 from spa_ir.propagation import NOT_CHANNEL
 
@@ -37,11 +38,11 @@ class FormGroups(ModulePass):
             for d, layout in enumerate(dims):
                 for sid, coords in spaces.coordinates(fill_anon(layout, shape[d])).items():
                     try:
-                        m = member_map(coords, spaces.info(sid).size)
+                        maps = member_maps(coords, spaces.info(sid).size)
                     except SpaError:
-                        spaces.freeze(layout, f"irregular index map in {p.weight_name}[{d}]")
+                        spaces.freeze(Atom(sid), f"irregular index map in {p.weight_name}[{d}]")
                         continue
-                    members.setdefault(sid, []).append(to_member_attr(p.weight_name, d, m))
+                    members.setdefault(sid, []).extend(to_member_attr(p.weight_name, d, m) for m in maps)
         groups = []
         for space in space_ops(op):
             sid = int(space.sym_name.data[1:])

@@ -45,6 +45,7 @@ def export_functional(model: torch.nn.Module, args: tuple[Any, ...]) -> torch.ex
     the pinned torch; on a torch without them, the two public calls. tests/unit/test_capture.py checks
     that both give the same graph."""
     try:
+        from torch._functorch._aot_autograd.frontend_utils import _detect_attribute_assignment
         from torch.export._trace import _export
         from torch.export.exported_program import (
             _override_composite_implicit_decomp,
@@ -53,7 +54,9 @@ def export_functional(model: torch.nn.Module, args: tuple[Any, ...]) -> torch.ex
     except ImportError:
         return torch.export.export(model, args, strict=False).run_decompositions({})
     preserve_composites, _ = _split_decomp_table_to_cia_and_python_decomp({})
-    with _override_composite_implicit_decomp(preserve_composites):
+    # Attributes the forward assigns (caches such as LeViT's attention_bias_cache) are put back as
+    # export's own trace does, so no traced tensor is left behind in the model.
+    with _override_composite_implicit_decomp(preserve_composites), _detect_attribute_assignment(model):
         return _export(model, args, strict=False, pre_dispatch=False)
 
 

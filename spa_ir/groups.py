@@ -1,8 +1,8 @@
 """Groups: each prunable channel space with its members (weight, dim, index map).
 
 A member's index map comes from the layout of the weight's dim: `Spaces.coordinates` gives, for each
-index, which channel of the space it holds; `member_map` compresses that into (offset, stride, block,
-count, period) and checks the compression is exact.
+index, which channel of the space it holds; `member_maps` compresses that into (offset, stride, block,
+count, period) maps and checks the compression is exact.
 """
 
 from __future__ import annotations
@@ -34,8 +34,11 @@ class IndexMap:
         return self.offset + self.stride * np.arange(size)[:, None] + self._inner()[None, :]
 
 
-def member_map(coords: np.ndarray, size: int) -> IndexMap:
-    """Compress a coordinate array (channel per index, -1 outside) into an IndexMap, or raise."""
+def member_maps(coords: np.ndarray, size: int) -> list[IndexMap]:
+    """Compress a coordinate array (channel per index, -1 outside) into one IndexMap, or else into the
+    fewest interleaved IndexMaps that together hold each channel's indices exactly (LeViT packs q and k
+    key dims of every head in one projection: the coupled key space sits at two offsets of each head, so
+    that weight is two members of the group). Raises when no such split reproduces `coords`."""
     first = np.flatnonzero(coords == 0)
     n = len(first)
     if n == 0:
@@ -46,17 +49,31 @@ def member_map(coords: np.ndarray, size: int) -> IndexMap:
     stride = int(second[0] - first[0]) if size > 1 else max(n, 1)
     breaks = np.flatnonzero(np.diff(first) != 1)
     block = int(breaks[0] + 1) if len(breaks) else n
-    count = n // block
-    period = int(first[block] - first[0]) if count > 1 else 0
-    m = IndexMap(int(first[0]), stride, block, count, period)
+    if n % block:
+        raise SpaError("channel index map is not regular")
+    starts = first[::block]
+    for ways in (w for w in range(1, len(starts) + 1) if len(starts) % w == 0):
+        maps = [_progression(starts[i::ways], stride, block) for i in range(ways)]
+        if all(m is not None for m in maps) and _reproduces(maps, coords, size):  # type: ignore[arg-type]
+            return maps  # type: ignore[return-value]
+    raise SpaError("channel index map is not regular")
+
+
+def _progression(starts: np.ndarray, stride: int, block: int) -> IndexMap | None:
+    period = int(starts[1] - starts[0]) if len(starts) > 1 else 0
+    if len(starts) > 1 and not np.all(np.diff(starts) == period):
+        return None
+    return IndexMap(int(starts[0]), stride, block, len(starts), period)
+
+
+def _reproduces(maps: list[IndexMap], coords: np.ndarray, size: int) -> bool:
     expected = np.full(len(coords), -1, dtype=np.int64)
-    idx = m.all_indices(size)
-    if n != block * count or idx.min() < 0 or idx.max() >= len(coords):
-        raise SpaError("channel index map is not regular")
-    expected[idx] = np.arange(size)[:, None]
-    if not np.array_equal(expected, coords):
-        raise SpaError("channel index map is not regular")
-    return m
+    for m in maps:
+        idx = m.all_indices(size)
+        if idx.min() < 0 or idx.max() >= len(coords) or (expected[idx] != -1).any():
+            return False
+        expected[idx] = np.arange(size)[:, None]
+    return bool(np.array_equal(expected, coords))
 
 
 def to_member_attr(param: str, dim: int, m: IndexMap) -> MemberAttr:

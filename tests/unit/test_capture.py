@@ -59,3 +59,25 @@ def test_capture_runs_in_eval_mode() -> None:
     targets = {str(n.target) for n in ep.graph.nodes if n.op == "call_function"}
     assert not any("dropout" in t for t in targets)
     assert "aten._native_batch_norm_legit_no_training.default" in targets
+
+
+class CachesInForward(nn.Module):
+    """Fills a tensor cache during forward in eval mode (timm LeViT's attention_bias_cache)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bias = nn.Parameter(torch.randn(4))
+        self.cache: dict[str, torch.Tensor] = {}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if "b" not in self.cache:
+            self.cache["b"] = self.bias * 2
+        return x + self.cache["b"]
+
+
+def test_capture_leaves_no_traced_tensor_in_the_model() -> None:
+    model = CachesInForward().eval()
+    capture(model, [torch.randn(2, 4)])
+    assert model.cache == {}
+    x = torch.randn(2, 4)
+    assert torch.equal(model(x), x + model.bias * 2)

@@ -7,7 +7,7 @@ import pytest
 
 from spa_ir.channels import Anon, Atom, Cat, Prod, Spaces
 from spa_ir.errors import SpaError
-from spa_ir.groups import IndexMap, member_map
+from spa_ir.groups import IndexMap, member_maps
 
 
 def test_atoms_merge_and_keep_reasons() -> None:
@@ -25,7 +25,7 @@ def test_flatten_gives_each_channel_a_block() -> None:
     s.unify(fc_in, Prod((conv, Anon(4))), "flatten")
     coords = s.coordinates(fc_in)[s.find(conv.space)]
     assert coords.tolist() == [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]
-    assert member_map(coords, 3) == IndexMap(stride=4, block=4)
+    assert member_maps(coords, 3) == [IndexMap(stride=4, block=4)]
 
 
 def test_head_split_refines_everywhere() -> None:
@@ -37,8 +37,8 @@ def test_head_split_refines_everywhere() -> None:
     s.unify(proj, Prod((heads, dim)), "view")
     assert s.resolve(other_use) == Prod((Atom(s.find(heads.space)), Atom(s.find(dim.space))))
     c = s.coordinates(other_use)
-    assert member_map(c[s.find(dim.space)], 3) == IndexMap(stride=1, block=1, count=2, period=3)
-    assert member_map(c[s.find(heads.space)], 2) == IndexMap(stride=3, block=3)
+    assert member_maps(c[s.find(dim.space)], 3) == [IndexMap(stride=1, block=1, count=2, period=3)]
+    assert member_maps(c[s.find(heads.space)], 2) == [IndexMap(stride=3, block=3)]
 
 
 def test_concat_offsets_and_split_alignment() -> None:
@@ -104,4 +104,14 @@ def test_incompatible_layouts_freeze_both_sides() -> None:
 
 def test_irregular_map_is_rejected() -> None:
     with pytest.raises(SpaError):
-        member_map(np.array([0, 1, 1, 0]), 2)
+        member_maps(np.array([0, 1, 1, 0]), 2)
+
+
+def test_space_at_two_offsets_of_each_head_is_two_members() -> None:
+    """LeViT's qkv rows: per head [q key dims | k key dims | v dims], q and k key dims one coupled space."""
+    s = Spaces()
+    heads, key, val = s.new(2, "heads"), s.new(2, "key"), s.new(3, "val")
+    c = s.coordinates(Prod((heads, Cat((key, key, val)))))
+    assert list(c[s.find(key.space)]) == [0, 1, 0, 1, -1, -1, -1] * 2
+    assert member_maps(c[s.find(key.space)], 2) == [IndexMap(offset=0, count=2, period=7), IndexMap(offset=2, count=2, period=7)]
+    assert member_maps(c[s.find(val.space)], 3) == [IndexMap(offset=4, count=2, period=7)]
