@@ -317,18 +317,42 @@ def addmm(p: Propagation, op: Operation) -> None:
     p.set(_tensor_result(op), [p.spaces.resolve(d) for d in out], zero=p.is_zero(a) and p.is_zero(b) and p.is_zero(bias))
 
 
-def batch_norm(p: Propagation, op: Operation) -> None:
-    """batch_norm(input, weight, bias, running_mean, running_var, ...): per-channel, dim 1."""
-    x = op.operands[0]
-    xl = p.layout(x)
-    where = location(op)
-    for v in op.operands[1:5]:
-        if p.is_tensor(v):
-            p.spaces.unify(p.layout(v)[0], xl[1], where)
-    has_bias = p.is_tensor(op.operands[2])
-    p.set(op.results[0], [p.spaces.resolve(d) for d in xl], zero=has_bias or p.is_zero(x))
-    for r in op.results[1:]:
-        no_channels_value(p, r)
+def batch_norm(training: int | None, running_stats: bool) -> Rule:
+    """batch_norm(input, weight, bias, running_mean, running_var, training, ...) and its aten variants
+    (`training`: the operand index of the flag, None for `_native_batch_norm_legit_no_training`;
+    `.no_stats` has no running statistics): per-channel on dim 1, which is exact to prune.
+
+    In training mode the statistics are over every dim but 1 (batch and spatial, or in_channels x k x k
+    when timm's weight standardization normalizes a conv weight viewed as [1, out, in*k*k]): channels on
+    those dims are mixed into the mean and variance, so removing them is not zeroing them (inexact).
+    Results 1.. (saved mean / inverse std, updated running statistics) are per channel of dim 1."""
+
+    def rule(p: Propagation, op: Operation) -> None:
+        x = op.operands[0]
+        xl, xs = p.layout(x), p.shape(x) or ()
+        if len(xl) < 2:
+            return p.freeze_op(op, "batch norm of a tensor of rank < 2")
+        train = False if training is None else p.const(op.operands[training])
+        if not isinstance(train, bool):
+            return p.freeze_op(op, "batch norm with a non-constant 'training' flag")
+        where = location(op)
+        for v in op.operands[1:5 if running_stats else 3]:
+            if p.is_tensor(v):
+                p.spaces.unify(p.layout(v)[0], xl[1], where)
+        mixed = train and any(p.has_channels(d) for k, d in enumerate(xl) if k != 1)
+        if mixed:
+            for k, d in enumerate(xl):
+                if k != 1:
+                    p.spaces.mark_inexact(d, f"batch statistics over channels: {where}")
+        has_bias = p.is_tensor(op.operands[2])
+        p.set(op.results[0], [p.spaces.resolve(d) for d in xl], zero=(has_bias or p.is_zero(x)) and not mixed)
+        for r in op.results[1:]:
+            if p.shape(r) == (xs[1],) and xs[1] > 1:
+                p.set(r, [p.spaces.resolve(xl[1])], zero=False)
+            else:
+                no_channels_value(p, r)
+
+    return rule
 
 
 def no_channels_value(p: Propagation, r: SSAValue) -> None:
@@ -337,13 +361,21 @@ def no_channels_value(p: Propagation, r: SSAValue) -> None:
 
 
 def instance_norm(p: Propagation, op: Operation) -> None:
-    """instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps, cudnn)."""
+    """instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps, cudnn):
+    per channel of dim 1. With input statistics (use_input_stats, the usual case) the mean and variance of
+    each (sample, channel) run over dims 2..: channels there are mixed (inexact), as in batch_norm."""
     x = op.operands[0]
     xl = p.layout(x)
+    where = location(op)
     for v in op.operands[1:5]:
         if p.is_tensor(v):
-            p.spaces.unify(p.layout(v)[0], xl[1], location(op))
-    p.set(_tensor_result(op), [p.spaces.resolve(d) for d in xl], zero=p.is_tensor(op.operands[2]) or p.is_zero(x))
+            p.spaces.unify(p.layout(v)[0], xl[1], where)
+    mixed = p.const(op.operands[5]) is not False and any(p.has_channels(d) for d in xl[2:])
+    if mixed:
+        for d in xl[2:]:
+            p.spaces.mark_inexact(d, f"instance statistics over channels: {where}")
+    zero = (p.is_tensor(op.operands[2]) or p.is_zero(x)) and not mixed
+    p.set(_tensor_result(op), [p.spaces.resolve(d) for d in xl], zero=zero)
 
 
 def norm_over_last(weight_args: tuple[int, ...]) -> Rule:
@@ -838,9 +870,12 @@ RULES: dict[str, Rule] = {
     "torch.aten.mm": matmul,
     "torch.aten.bmm": matmul,
     "torch.aten.addmm": addmm,
-    "torch.aten.batch_norm": batch_norm,
-    "torch.aten._native_batch_norm_legit_no_training": batch_norm,
-    "torch.aten.native_batch_norm": batch_norm,
+    "torch.aten.batch_norm": batch_norm(training=5, running_stats=True),
+    "torch.aten._native_batch_norm_legit_no_training": batch_norm(training=None, running_stats=True),
+    "torch.aten.native_batch_norm": batch_norm(training=5, running_stats=True),
+    "torch.aten._native_batch_norm_legit": batch_norm(training=5, running_stats=True),
+    "torch.aten._native_batch_norm_legit_functional": batch_norm(training=5, running_stats=True),
+    "torch.aten._native_batch_norm_legit.no_stats": batch_norm(training=3, running_stats=False),
     "torch.aten.instance_norm": instance_norm,
     "torch.aten.layer_norm": norm_over_last((2, 3)),
     "torch.aten.native_layer_norm": norm_over_last((2, 3)),

@@ -338,6 +338,49 @@ class RecurrentNet(nn.Module):
         return self.out(h)
 
 
+class StdConv2d(nn.Conv2d):
+    """timm's ScaledStdConv2d: the weight standardized per output channel over in_channels x k x k with a
+    training-mode batch norm of the weight viewed as [1, out, in*k*k], times a learned gain."""
+
+    def __init__(self, cin: int, cout: int, k: int = 3) -> None:
+        super().__init__(cin, cout, k, padding=k // 2)
+        self.gain = nn.Parameter(torch.ones(cout, 1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = F.batch_norm(self.weight.reshape(1, self.out_channels, -1), None, None, weight=self.gain.view(-1),
+                         training=True, momentum=0.0, eps=1e-6).reshape_as(self.weight)
+        return F.conv2d(x, w, self.bias, self.stride, self.padding)
+
+
+class WeightStandardized(nn.Module):
+    """conv -> standardized conv -> conv -> batch statistics of the activations (training-mode batch norm
+    over N, H, W: per channel) -> head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 16, 3, padding=1)
+        self.ws = StdConv2d(16, 24)
+        self.c3 = nn.Conv2d(24, 12, 3, padding=1)
+        self.head = Head(12)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.c3(F.relu(self.ws(F.relu(self.c1(x)))))
+        return self.head(F.batch_norm(x, None, None, training=True))
+
+
+class InstanceNormOverChannels(nn.Module):
+    """instance_norm of [B, T, C] normalizes each token over the hidden channels (dim 2): those mix."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inp = nn.Linear(16, 24)
+        self.fc1 = nn.Linear(24, 32)
+        self.fc2 = nn.Linear(32, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(F.relu(self.fc1(F.instance_norm(self.inp(x)))))
+
+
 # name -> (module factory, example inputs)
 SMALL = {
     "conv_bn_relu": (ConvBnRelu, lambda: [_img()]),
@@ -362,6 +405,8 @@ SMALL = {
     "lstm": (LSTMNet, lambda: [_seq(5, 16, batch=2)]),
     "lstm_2layer_bidirectional": (lambda: RecurrentNet("lstm"), lambda: [_seq(5, 16, batch=2)]),
     "gru_2layer_bidirectional": (lambda: RecurrentNet("gru"), lambda: [_seq(5, 16, batch=2)]),
+    "weight_standardization": (WeightStandardized, lambda: [_img(batch=2)]),
+    "instance_norm_over_channels": (InstanceNormOverChannels, lambda: [_seq(batch=2)]),
 }
 
 # name -> the reason nothing can be pruned (the test asserts exactly that behaviour).
@@ -439,6 +484,33 @@ def test_gqa_prunes_kv_heads_with_their_query_heads() -> None:
     params = {(m["param"], m["dim"]) for m in kv["members"]}
     assert {("q.weight", 0), ("k.weight", 0), ("v.weight", 0)} <= params
     assert kv["exact"] and len(kv["removed"]) == 1
+
+
+def test_weight_standardization_prunes_outputs_not_inputs() -> None:
+    """Training-mode batch norm of a conv weight: its output channels are exact to prune (per-channel
+    statistics), its input channels are inexact (they are in every output channel's mean and variance)."""
+    s = Session(_build("weight_standardization"), SMALL["weight_standardization"][1](), "weight_standardization")
+    s.check_exact(0.5)
+    _, plan, _ = s.prune(0.5, only_exact=True)
+    (into,) = _groups_by_param(plan, "c1.weight", 0)
+    assert ("ws.weight", 1) in {(m["param"], m["dim"]) for m in into["members"]}
+    assert not into["exact"] and not into["removed"]
+    (out,) = _groups_by_param(plan, "ws.weight", 0)
+    assert ("ws.gain", 0) in {(m["param"], m["dim"]) for m in out["members"]}
+    assert out["exact"] and len(out["removed"]) == 12
+    (last,) = _groups_by_param(plan, "c3.weight", 0)   # training-mode batch norm of activations: per channel
+    assert last["exact"] and len(last["removed"]) == 6
+
+
+def test_instance_norm_statistics_over_channels_are_inexact() -> None:
+    """instance_norm mixes the channels of dims 2.. into its statistics: that group is left alone."""
+    s = Session(_build("instance_norm_over_channels"), SMALL["instance_norm_over_channels"][1](), "instance_norm_over_channels")
+    s.check_exact(0.5)
+    _, plan, _ = s.prune(0.5, only_exact=True)
+    (mixed,) = _groups_by_param(plan, "inp.weight", 0)
+    assert not mixed["exact"] and not mixed["removed"]
+    (hidden,) = _groups_by_param(plan, "fc1.weight", 0)
+    assert hidden["exact"] and len(hidden["removed"]) == 16
 
 
 @pytest.mark.parametrize("name", ["conv_bn_relu", "manual_attention_sdpa", "lstm"])
