@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from math import prod
 
+from xdsl.dialects.builtin import IntegerType
 from xdsl.ir import Operation, SSAValue
 
 from spa_ir.channels import Anon, Atom, Cat, Layout, Prod
@@ -37,6 +38,22 @@ def _unify_all(p: Propagation, layouts: list[Layout], where: str) -> Layout:
     for other in layouts[1:]:
         p.spaces.unify(first, other, where)
     return p.spaces.resolve(first)
+
+
+def _broadcast_dims(p: Propagation, tensors: list[SSAValue], shape: tuple[int, ...], where: str) -> Dims:
+    """The layout of `tensors` broadcast together to `shape`: dims aligned from the right are unified
+    unless of size 1 (a broadcast size-1 dim repeats one value: no channel)."""
+    rank = len(shape)
+    out: Dims = []
+    for k in range(rank):
+        layouts = []
+        for t in tensors:
+            tshape = p.shape(t) or ()
+            j = k - (rank - len(tshape))
+            if j >= 0 and tshape[j] != 1:
+                layouts.append(p.layout(t)[j])
+        out.append(_unify_all(p, layouts, where) if layouts else Anon(shape[k]))
+    return out
 
 
 # -- families ----------------------------------------------------------------------------------------
@@ -104,19 +121,9 @@ def broadcast(operands: tuple[int, ...], zero: str) -> Rule:
 
     def rule(p: Propagation, op: Operation) -> None:
         r = _tensor_result(op)
-        rshape = p.shape(r) or ()
-        rank = len(rshape)
         tensors = [op.operands[i] for i in operands if i < len(op.operands) and p.is_tensor(op.operands[i])]
-        out: Dims = []
         where = location(op)
-        for k in range(rank):
-            layouts = []
-            for t in tensors:
-                tshape = p.shape(t) or ()
-                j = k - (rank - len(tshape))
-                if j >= 0 and tshape[j] != 1:
-                    layouts.append(p.layout(t)[j])
-            out.append(_unify_all(p, layouts, where) if layouts else Anon(rshape[k]))
+        out = _broadcast_dims(p, tensors, p.shape(r) or (), where)
         zeros = [p.is_zero(t) for t in tensors]
         if zero == "divide" and len(tensors) > 1:
             for d in p.layout(tensors[1]):
@@ -778,6 +785,61 @@ def roll(p: Propagation, op: Operation) -> None:
     p.set(_tensor_result(op), xl, zero=p.is_zero(x))
 
 
+def _is_integer_tensor(p: Propagation, v: SSAValue) -> bool:
+    """An index tensor proper: integers (bool / uint8 tensors index as masks, with other semantics)."""
+    dtype = getattr(v.type, "dtype", None)
+    return isinstance(dtype, IntegerType) and dtype.width.data >= 16
+
+
+def _optional_tensors(p: Propagation, lst: SSAValue) -> list[SSAValue | None] | None:
+    """The items of a constant `list<optional<vtensor>>` (None for `torch.constant.none`), or None."""
+    items = p.list_items.get(lst)
+    if items is None:
+        return None
+    out: list[SSAValue | None] = []
+    for v in items:
+        if p.is_tensor(v):
+            out.append(v)
+        elif p.const(v) is None:
+            out.append(None)
+        else:
+            return None
+    return out
+
+
+def index_tensor(p: Propagation, op: Operation) -> None:
+    """index.Tensor(x, [i0, i1, ...]): advanced indexing x[i0, i1, ...], None taking a whole dim.
+
+    An indexed dim's entries are picked by value, so its channels are frozen. The index tensors broadcast
+    together to B; result[.., b, ..] = x[.., i(b), ..] depends on the indices only at b, so B carries the
+    indices' own layouts (as embedding's rows carry the ids'). By PyTorch's rule B replaces the indexed
+    dims in place when they are adjacent, and goes first otherwise; the other dims of x pass through.
+    Relative-position bias (`table[rel_index]`, table [num_rel, heads]) keeps the heads dim this way."""
+    x, r = op.operands[0], _tensor_result(op)
+    indices = _optional_tensors(p, op.operands[1])
+    xl = p.layout(x)
+    rshape = p.shape(r) or ()
+    if indices is None or len(indices) > len(xl):
+        return p.freeze_op(op, "indexing with an unknown index list")
+    tensors = [(k, t) for k, t in enumerate(indices) if t is not None]
+    if not tensors or not all(_is_integer_tensor(p, t) for _, t in tensors):
+        return p.freeze_op(op, "indexing with masks")
+    where = location(op)
+    positions = [k for k, _ in tensors]
+    for k in positions:
+        p.spaces.freeze(xl[k], f"indexed by a tensor: {where}")
+    brank = max(len(p.shape(t) or ()) for _, t in tensors)
+    rest = [d for k, d in enumerate(xl) if k not in positions]
+    if len(rshape) != brank + len(rest):
+        return p.freeze_op(op, "indexing result of unexpected rank")
+    adjacent = positions == list(range(positions[0], positions[-1] + 1))
+    at = positions[0] if adjacent else 0
+    b = _broadcast_dims(p, [t for _, t in tensors], rshape[at:at + brank], where)
+    out = [*rest[:at], *b, *rest[at:]]
+    index_channels = any(p.has_channels(d) for d in b)
+    p.set(r, [p.spaces.resolve(d) for d in out], zero=p.is_zero(x) and not index_channels)
+
+
 def list_unpack(p: Propagation, op: Operation) -> None:
     items = p.lists.get(op.operands[0])
     if items is None or len(items) != len(op.results):
@@ -851,6 +913,9 @@ RULES: dict[str, Rule] = {
     "torch.aten.addcmul": broadcast((0, 1, 2), zero="addcmul"),
     "torch.aten.stack": stack,
     "torch.aten.roll": roll,
+    "torch.aten.index.Tensor": index_tensor,
+    "torch.aten.index.Tensor_hacked_twin": index_tensor,
+    "torch.aten._unsafe_index.Tensor": index_tensor,
     "torch.aten.minimum": broadcast((0, 1), zero="all"),
     "torch.aten.where.self": broadcast((0, 1, 2), zero="all"),
     "torch.aten.where.ScalarOther": broadcast((0, 1), zero="all"),

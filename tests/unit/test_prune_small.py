@@ -338,6 +338,42 @@ class RecurrentNet(nn.Module):
         return self.out(h)
 
 
+def _relative_position_index(window: int) -> torch.Tensor:
+    """Swin's index of the (2w-1)^2 relative offsets for every pair of the w*w tokens of a window."""
+    coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")).flatten(1)
+    rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + (window - 1)
+    return rel[..., 0] * (2 * window - 1) + rel[..., 1]
+
+
+class RelPosAttention(nn.Module):
+    """Window attention with a learned relative-position bias per head, looked up by an int index buffer:
+    Swin / MaxViT / CoAtNet (`table[index.view(-1)]`, table [num_rel, heads]) or LeViT
+    (`biases[:, index]`, biases [heads, num_rel]). The table's heads dim couples to the attention heads."""
+
+    def __init__(self, levit: bool = False, dim: int = 32, heads: int = 4, window: int = 4):
+        super().__init__()
+        self.levit, self.heads, self.hd = levit, heads, dim // heads
+        self.inp = nn.Linear(16, dim)
+        self.q, self.k, self.v = nn.Linear(dim, dim), nn.Linear(dim, dim), nn.Linear(dim, dim)
+        self.proj = nn.Linear(dim, dim)
+        self.out = nn.Linear(dim, 10)
+        num_rel = (2 * window - 1) ** 2
+        self.table = nn.Parameter(torch.randn(heads, num_rel) if levit else torch.randn(num_rel, heads))
+        self.register_buffer("rel_index", _relative_position_index(window), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, _ = x.shape
+        h = self.inp(x)
+        q, k, v = (f(h).view(b, n, self.heads, self.hd).transpose(1, 2) for f in (self.q, self.k, self.v))
+        if self.levit:
+            bias = self.table[:, self.rel_index]
+        else:
+            bias = self.table[self.rel_index.view(-1)].view(n, n, -1).permute(2, 0, 1)
+        attn = ((q * 0.3) @ k.transpose(-2, -1) + bias.unsqueeze(0)).softmax(-1)
+        h = h + self.proj((attn @ v).transpose(1, 2).reshape(b, n, -1))
+        return self.out(h)
+
+
 class StdConv2d(nn.Conv2d):
     """timm's ScaledStdConv2d: the weight standardized per output channel over in_channels x k x k with a
     training-mode batch norm of the weight viewed as [1, out, in*k*k], times a learned gain."""
@@ -405,6 +441,8 @@ SMALL = {
     "lstm": (LSTMNet, lambda: [_seq(5, 16, batch=2)]),
     "lstm_2layer_bidirectional": (lambda: RecurrentNet("lstm"), lambda: [_seq(5, 16, batch=2)]),
     "gru_2layer_bidirectional": (lambda: RecurrentNet("gru"), lambda: [_seq(5, 16, batch=2)]),
+    "relpos_bias_swin": (RelPosAttention, lambda: [_seq(16, 16)]),
+    "relpos_bias_levit": (lambda: RelPosAttention(levit=True), lambda: [_seq(16, 16)]),
     "weight_standardization": (WeightStandardized, lambda: [_img(batch=2)]),
     "instance_norm_over_channels": (InstanceNormOverChannels, lambda: [_seq(batch=2)]),
 }
@@ -484,6 +522,23 @@ def test_gqa_prunes_kv_heads_with_their_query_heads() -> None:
     params = {(m["param"], m["dim"]) for m in kv["members"]}
     assert {("q.weight", 0), ("k.weight", 0), ("v.weight", 0)} <= params
     assert kv["exact"] and len(kv["removed"]) == 1
+
+
+@pytest.mark.parametrize("name", ["relpos_bias_swin", "relpos_bias_levit"])
+def test_relative_position_bias_prunes_heads(name: str) -> None:
+    """index.Tensor: the bias table's heads dim is in the heads group, which is exact and loses 2 of 4 heads
+    (table columns / rows with them); the relative-offset dim, indexed by a tensor, is frozen."""
+    s = Session(_build(name), SMALL[name][1](), name)
+    s.check_exact(0.5)
+    _, plan, _ = s.prune(0.5, only_exact=True)
+    heads_dim, rel_dim = (0, 1) if "levit" in name else (1, 0)
+    (heads,) = _groups_by_param(plan, "table", heads_dim)
+    params = {(m["param"], m["dim"]) for m in heads["members"]}
+    assert {("q.weight", 0), ("k.weight", 0), ("v.weight", 0), ("proj.weight", 1)} <= params
+    assert heads["size"] == 4 and heads["exact"] and len(heads["removed"]) == 2
+    assert len(plan["params"]["table"][str(heads_dim)]) == 2
+    (rel,) = _groups_by_param(plan, "table", rel_dim)
+    assert any("indexed by a tensor" in r for r in rel["frozen"])
 
 
 def test_weight_standardization_prunes_outputs_not_inputs() -> None:
