@@ -840,6 +840,57 @@ def index_tensor(p: Propagation, op: Operation) -> None:
     p.set(r, [p.spaces.resolve(d) for d in out], zero=p.is_zero(x) and not index_channels)
 
 
+def repeat(p: Propagation, op: Operation) -> None:
+    """repeat(x, repeats): tiles x. A dim repeated f times holds f copies of its layout one after the
+    other, `Prod(Anon(f), layout)`: channel k owns one index in each copy; new leading dims hold no
+    channel. The factors stay valid when channels go, so there is no size constant to rewrite."""
+    x, r = op.operands[0], _tensor_result(op)
+    xl, xs, rs = p.layout(x), p.shape(x) or (), p.shape(r) or ()
+    factors = p.const_ints(op.operands[1])
+    if factors is None or len(factors) < len(xl) or len(rs) != len(factors):
+        return p.freeze_op(op, "repeat with non-constant factors")
+    lead = len(factors) - len(xl)
+    out: Dims = [Anon(n) for n in rs[:lead]]
+    for k, (d, n, f) in enumerate(zip(xl, xs, factors[lead:])):
+        if f == 1:
+            out.append(d)
+        elif f > 1 and n >= 0:
+            out.append(p.spaces.resolve(Prod((Anon(f), d))))
+        else:
+            p.spaces.freeze(d, f"repeat of a dynamic or empty dim: {location(op)}")
+            out.append(Anon(rs[lead + k]))
+    p.set(r, out, zero=p.is_zero(x))
+
+
+def gather(p: Propagation, op: Operation) -> None:
+    """gather(x, dim, index, sparse_grad): out[.., i, ..] = x[.., index[.., i, ..], ..] along `dim`.
+
+    x's entries along `dim` are picked by value (frozen); the result's dims are index's. On every other
+    dim out, index and x share positions: coupled when x and index have the same size there, frozen
+    when the index covers only a prefix of x's dim (removing a channel would shift the prefix)."""
+    x, idx, r = op.operands[0], op.operands[2], _tensor_result(op)
+    dim = p.const_int(op.operands[1])
+    xl, il = p.layout(x), p.layout(idx)
+    xs, ishape = p.shape(x) or (), p.shape(idx) or ()
+    if dim is None:
+        return p.freeze_op(op, "gather with a non-constant dim")
+    if len(xl) != len(il):
+        return p.freeze_op(op, "gather with an index of another rank")
+    dim = _norm_dim(dim, len(xl))
+    where = location(op)
+    p.spaces.freeze(xl[dim], f"gathered by index: {where}")
+    for k in range(len(xl)):
+        if k == dim:
+            continue
+        if xs[k] == ishape[k] and xs[k] >= 0:
+            p.spaces.unify(xl[k], il[k], where)
+        else:
+            p.spaces.freeze(xl[k], f"gather index covers part of the dim: {where}")
+            p.spaces.freeze(il[k], f"gather index covers part of the dim: {where}")
+    out = [p.spaces.resolve(d) for d in il]
+    p.set(r, out, zero=p.is_zero(x) and not p.has_channels(out[dim]))
+
+
 def list_unpack(p: Propagation, op: Operation) -> None:
     items = p.lists.get(op.operands[0])
     if items is None or len(items) != len(op.results):
@@ -916,6 +967,8 @@ RULES: dict[str, Rule] = {
     "torch.aten.index.Tensor": index_tensor,
     "torch.aten.index.Tensor_hacked_twin": index_tensor,
     "torch.aten._unsafe_index.Tensor": index_tensor,
+    "torch.aten.repeat": repeat,
+    "torch.aten.gather": gather,
     "torch.aten.minimum": broadcast((0, 1), zero="all"),
     "torch.aten.where.self": broadcast((0, 1, 2), zero="all"),
     "torch.aten.where.ScalarOther": broadcast((0, 1), zero="all"),

@@ -374,6 +374,34 @@ class RelPosAttention(nn.Module):
         return self.out(h)
 
 
+class RepeatChannels(nn.Module):
+    """conv -> x.repeat(1, 2, 1, 1) (the channels tiled twice) -> conv: channel k of the first conv owns
+    columns k and k + 16 of the second conv's input."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1 = cbr(3, 16)
+        self.c2 = cbr(32, 12)
+        self.head = Head(12)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.c2(self.c1(x).repeat(1, 2, 1, 1)))
+
+
+class GatherTokens(nn.Module):
+    """Per-channel token selection: gather along the tokens with an index buffer [1, K, C]; its channel
+    dim is coupled to the hidden channels (pruned with them)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inp = nn.Linear(16, 32)
+        self.out = nn.Linear(32, 10)
+        self.register_buffer("pick", torch.randint(0, 8, (1, 5, 32), generator=torch.Generator().manual_seed(3)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.gather(F.relu(self.inp(x)), 1, self.pick))
+
+
 class StdConv2d(nn.Conv2d):
     """timm's ScaledStdConv2d: the weight standardized per output channel over in_channels x k x k with a
     training-mode batch norm of the weight viewed as [1, out, in*k*k], times a learned gain."""
@@ -443,6 +471,8 @@ SMALL = {
     "gru_2layer_bidirectional": (lambda: RecurrentNet("gru"), lambda: [_seq(5, 16, batch=2)]),
     "relpos_bias_swin": (RelPosAttention, lambda: [_seq(16, 16)]),
     "relpos_bias_levit": (lambda: RelPosAttention(levit=True), lambda: [_seq(16, 16)]),
+    "repeat_channels": (RepeatChannels, lambda: [_img()]),
+    "gather_tokens": (GatherTokens, lambda: [_seq()]),
     "weight_standardization": (WeightStandardized, lambda: [_img(batch=2)]),
     "instance_norm_over_channels": (InstanceNormOverChannels, lambda: [_seq(batch=2)]),
 }
@@ -539,6 +569,29 @@ def test_relative_position_bias_prunes_heads(name: str) -> None:
     assert len(plan["params"]["table"][str(heads_dim)]) == 2
     (rel,) = _groups_by_param(plan, "table", rel_dim)
     assert any("indexed by a tensor" in r for r in rel["frozen"])
+
+
+def test_repeat_tiles_channel_groups() -> None:
+    """repeat: channel k of c1 owns columns k and k + 16 of c2's weight; both go when k is removed."""
+    s = Session(_build("repeat_channels"), SMALL["repeat_channels"][1](), "repeat_channels")
+    s.check_exact(0.5)
+    _, plan, _ = s.prune(0.5, only_exact=True)
+    (g,) = _groups_by_param(plan, "c1.0.weight", 0)
+    assert g["exact"] and len(g["removed"]) == 8
+    removed = sorted(g["removed"])
+    assert plan["params"]["c2.0.weight"]["1"] == sorted(removed + [k + 16 for k in removed])
+
+
+def test_gather_couples_index_channels() -> None:
+    """gather along the tokens: the index buffer's channel dim (same size as the hidden dim) is pruned
+    with the hidden channels; the token dim of the gathered input is frozen."""
+    s = Session(_build("gather_tokens"), SMALL["gather_tokens"][1](), "gather_tokens")
+    s.check_exact(0.5)
+    _, plan, _ = s.prune(0.5, only_exact=True)
+    (g,) = _groups_by_param(plan, "inp.weight", 0)
+    assert ("pick", 2) in {(m["param"], m["dim"]) for m in g["members"]}
+    assert g["exact"] and len(g["removed"]) == 16
+    assert plan["params"]["pick"]["2"] == plan["params"]["inp.weight"]["0"]
 
 
 def test_weight_standardization_prunes_outputs_not_inputs() -> None:
