@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from math import prod
 
+from xdsl.dialects.builtin import IntegerType
 from xdsl.ir import Operation, SSAValue
 
 from spa_ir.channels import Anon, Atom, Cat, Layout, Prod
@@ -37,6 +38,22 @@ def _unify_all(p: Propagation, layouts: list[Layout], where: str) -> Layout:
     for other in layouts[1:]:
         p.spaces.unify(first, other, where)
     return p.spaces.resolve(first)
+
+
+def _broadcast_dims(p: Propagation, tensors: list[SSAValue], shape: tuple[int, ...], where: str) -> Dims:
+    """The layout of `tensors` broadcast together to `shape`: dims aligned from the right are unified
+    unless of size 1 (a broadcast size-1 dim repeats one value: no channel)."""
+    rank = len(shape)
+    out: Dims = []
+    for k in range(rank):
+        layouts = []
+        for t in tensors:
+            tshape = p.shape(t) or ()
+            j = k - (rank - len(tshape))
+            if j >= 0 and tshape[j] != 1:
+                layouts.append(p.layout(t)[j])
+        out.append(_unify_all(p, layouts, where) if layouts else Anon(shape[k]))
+    return out
 
 
 # -- families ----------------------------------------------------------------------------------------
@@ -104,19 +121,9 @@ def broadcast(operands: tuple[int, ...], zero: str) -> Rule:
 
     def rule(p: Propagation, op: Operation) -> None:
         r = _tensor_result(op)
-        rshape = p.shape(r) or ()
-        rank = len(rshape)
         tensors = [op.operands[i] for i in operands if i < len(op.operands) and p.is_tensor(op.operands[i])]
-        out: Dims = []
         where = location(op)
-        for k in range(rank):
-            layouts = []
-            for t in tensors:
-                tshape = p.shape(t) or ()
-                j = k - (rank - len(tshape))
-                if j >= 0 and tshape[j] != 1:
-                    layouts.append(p.layout(t)[j])
-            out.append(_unify_all(p, layouts, where) if layouts else Anon(rshape[k]))
+        out = _broadcast_dims(p, tensors, p.shape(r) or (), where)
         zeros = [p.is_zero(t) for t in tensors]
         if zero == "divide" and len(tensors) > 1:
             for d in p.layout(tensors[1]):
@@ -317,18 +324,42 @@ def addmm(p: Propagation, op: Operation) -> None:
     p.set(_tensor_result(op), [p.spaces.resolve(d) for d in out], zero=p.is_zero(a) and p.is_zero(b) and p.is_zero(bias))
 
 
-def batch_norm(p: Propagation, op: Operation) -> None:
-    """batch_norm(input, weight, bias, running_mean, running_var, ...): per-channel, dim 1."""
-    x = op.operands[0]
-    xl = p.layout(x)
-    where = location(op)
-    for v in op.operands[1:5]:
-        if p.is_tensor(v):
-            p.spaces.unify(p.layout(v)[0], xl[1], where)
-    has_bias = p.is_tensor(op.operands[2])
-    p.set(op.results[0], [p.spaces.resolve(d) for d in xl], zero=has_bias or p.is_zero(x))
-    for r in op.results[1:]:
-        no_channels_value(p, r)
+def batch_norm(training: int | None, running_stats: bool) -> Rule:
+    """batch_norm(input, weight, bias, running_mean, running_var, training, ...) and its aten variants
+    (`training`: the operand index of the flag, None for `_native_batch_norm_legit_no_training`;
+    `.no_stats` has no running statistics): per-channel on dim 1, which is exact to prune.
+
+    In training mode the statistics are over every dim but 1 (batch and spatial, or in_channels x k x k
+    when timm's weight standardization normalizes a conv weight viewed as [1, out, in*k*k]): channels on
+    those dims are mixed into the mean and variance, so removing them is not zeroing them (inexact).
+    Results 1.. (saved mean / inverse std, updated running statistics) are per channel of dim 1."""
+
+    def rule(p: Propagation, op: Operation) -> None:
+        x = op.operands[0]
+        xl, xs = p.layout(x), p.shape(x) or ()
+        if len(xl) < 2:
+            return p.freeze_op(op, "batch norm of a tensor of rank < 2")
+        train = False if training is None else p.const(op.operands[training])
+        if not isinstance(train, bool):
+            return p.freeze_op(op, "batch norm with a non-constant 'training' flag")
+        where = location(op)
+        for v in op.operands[1:5 if running_stats else 3]:
+            if p.is_tensor(v):
+                p.spaces.unify(p.layout(v)[0], xl[1], where)
+        mixed = train and any(p.has_channels(d) for k, d in enumerate(xl) if k != 1)
+        if mixed:
+            for k, d in enumerate(xl):
+                if k != 1:
+                    p.spaces.mark_inexact(d, f"batch statistics over channels: {where}")
+        has_bias = p.is_tensor(op.operands[2])
+        p.set(op.results[0], [p.spaces.resolve(d) for d in xl], zero=(has_bias or p.is_zero(x)) and not mixed)
+        for r in op.results[1:]:
+            if p.shape(r) == (xs[1],) and xs[1] > 1:
+                p.set(r, [p.spaces.resolve(xl[1])], zero=False)
+            else:
+                no_channels_value(p, r)
+
+    return rule
 
 
 def no_channels_value(p: Propagation, r: SSAValue) -> None:
@@ -337,13 +368,21 @@ def no_channels_value(p: Propagation, r: SSAValue) -> None:
 
 
 def instance_norm(p: Propagation, op: Operation) -> None:
-    """instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps, cudnn)."""
+    """instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps, cudnn):
+    per channel of dim 1. With input statistics (use_input_stats, the usual case) the mean and variance of
+    each (sample, channel) run over dims 2..: channels there are mixed (inexact), as in batch_norm."""
     x = op.operands[0]
     xl = p.layout(x)
+    where = location(op)
     for v in op.operands[1:5]:
         if p.is_tensor(v):
-            p.spaces.unify(p.layout(v)[0], xl[1], location(op))
-    p.set(_tensor_result(op), [p.spaces.resolve(d) for d in xl], zero=p.is_tensor(op.operands[2]) or p.is_zero(x))
+            p.spaces.unify(p.layout(v)[0], xl[1], where)
+    mixed = p.const(op.operands[5]) is not False and any(p.has_channels(d) for d in xl[2:])
+    if mixed:
+        for d in xl[2:]:
+            p.spaces.mark_inexact(d, f"instance statistics over channels: {where}")
+    zero = (p.is_tensor(op.operands[2]) or p.is_zero(x)) and not mixed
+    p.set(_tensor_result(op), [p.spaces.resolve(d) for d in xl], zero=zero)
 
 
 def norm_over_last(weight_args: tuple[int, ...]) -> Rule:
@@ -817,6 +856,112 @@ def roll(p: Propagation, op: Operation) -> None:
     p.set(_tensor_result(op), xl, zero=p.is_zero(x))
 
 
+def _is_integer_tensor(p: Propagation, v: SSAValue) -> bool:
+    """An index tensor proper: integers (bool / uint8 tensors index as masks, with other semantics)."""
+    dtype = getattr(v.type, "dtype", None)
+    return isinstance(dtype, IntegerType) and dtype.width.data >= 16
+
+
+def _optional_tensors(p: Propagation, lst: SSAValue) -> list[SSAValue | None] | None:
+    """The items of a constant `list<optional<vtensor>>` (None for `torch.constant.none`), or None."""
+    items = p.list_items.get(lst)
+    if items is None:
+        return None
+    out: list[SSAValue | None] = []
+    for v in items:
+        if p.is_tensor(v):
+            out.append(v)
+        elif p.const(v) is None:
+            out.append(None)
+        else:
+            return None
+    return out
+
+
+def index_tensor(p: Propagation, op: Operation) -> None:
+    """index.Tensor(x, [i0, i1, ...]): advanced indexing x[i0, i1, ...], None taking a whole dim.
+
+    An indexed dim's entries are picked by value, so its channels are frozen. The index tensors broadcast
+    together to B; result[.., b, ..] = x[.., i(b), ..] depends on the indices only at b, so B carries the
+    indices' own layouts (as embedding's rows carry the ids'). By PyTorch's rule B replaces the indexed
+    dims in place when they are adjacent, and goes first otherwise; the other dims of x pass through.
+    Relative-position bias (`table[rel_index]`, table [num_rel, heads]) keeps the heads dim this way."""
+    x, r = op.operands[0], _tensor_result(op)
+    indices = _optional_tensors(p, op.operands[1])
+    xl = p.layout(x)
+    rshape = p.shape(r) or ()
+    if indices is None or len(indices) > len(xl):
+        return p.freeze_op(op, "indexing with an unknown index list")
+    tensors = [(k, t) for k, t in enumerate(indices) if t is not None]
+    if not tensors or not all(_is_integer_tensor(p, t) for _, t in tensors):
+        return p.freeze_op(op, "indexing with masks")
+    where = location(op)
+    positions = [k for k, _ in tensors]
+    for k in positions:
+        p.spaces.freeze(xl[k], f"indexed by a tensor: {where}")
+    brank = max(len(p.shape(t) or ()) for _, t in tensors)
+    rest = [d for k, d in enumerate(xl) if k not in positions]
+    if len(rshape) != brank + len(rest):
+        return p.freeze_op(op, "indexing result of unexpected rank")
+    adjacent = positions == list(range(positions[0], positions[-1] + 1))
+    at = positions[0] if adjacent else 0
+    b = _broadcast_dims(p, [t for _, t in tensors], rshape[at:at + brank], where)
+    out = [*rest[:at], *b, *rest[at:]]
+    index_channels = any(p.has_channels(d) for d in b)
+    p.set(r, [p.spaces.resolve(d) for d in out], zero=p.is_zero(x) and not index_channels)
+
+
+def repeat(p: Propagation, op: Operation) -> None:
+    """repeat(x, repeats): tiles x. A dim repeated f times holds f copies of its layout one after the
+    other, `Prod(Anon(f), layout)`: channel k owns one index in each copy; new leading dims hold no
+    channel. The factors stay valid when channels go, so there is no size constant to rewrite."""
+    x, r = op.operands[0], _tensor_result(op)
+    xl, xs, rs = p.layout(x), p.shape(x) or (), p.shape(r) or ()
+    factors = p.const_ints(op.operands[1])
+    if factors is None or len(factors) < len(xl) or len(rs) != len(factors):
+        return p.freeze_op(op, "repeat with non-constant factors")
+    lead = len(factors) - len(xl)
+    out: Dims = [Anon(n) for n in rs[:lead]]
+    for k, (d, n, f) in enumerate(zip(xl, xs, factors[lead:])):
+        if f == 1:
+            out.append(d)
+        elif f > 1 and n >= 0:
+            out.append(p.spaces.resolve(Prod((Anon(f), d))))
+        else:
+            p.spaces.freeze(d, f"repeat of a dynamic or empty dim: {location(op)}")
+            out.append(Anon(rs[lead + k]))
+    p.set(r, out, zero=p.is_zero(x))
+
+
+def gather(p: Propagation, op: Operation) -> None:
+    """gather(x, dim, index, sparse_grad): out[.., i, ..] = x[.., index[.., i, ..], ..] along `dim`.
+
+    x's entries along `dim` are picked by value (frozen); the result's dims are index's. On every other
+    dim out, index and x share positions: coupled when x and index have the same size there, frozen
+    when the index covers only a prefix of x's dim (removing a channel would shift the prefix)."""
+    x, idx, r = op.operands[0], op.operands[2], _tensor_result(op)
+    dim = p.const_int(op.operands[1])
+    xl, il = p.layout(x), p.layout(idx)
+    xs, ishape = p.shape(x) or (), p.shape(idx) or ()
+    if dim is None:
+        return p.freeze_op(op, "gather with a non-constant dim")
+    if len(xl) != len(il):
+        return p.freeze_op(op, "gather with an index of another rank")
+    dim = _norm_dim(dim, len(xl))
+    where = location(op)
+    p.spaces.freeze(xl[dim], f"gathered by index: {where}")
+    for k in range(len(xl)):
+        if k == dim:
+            continue
+        if xs[k] == ishape[k] and xs[k] >= 0:
+            p.spaces.unify(xl[k], il[k], where)
+        else:
+            p.spaces.freeze(xl[k], f"gather index covers part of the dim: {where}")
+            p.spaces.freeze(il[k], f"gather index covers part of the dim: {where}")
+    out = [p.spaces.resolve(d) for d in il]
+    p.set(r, out, zero=p.is_zero(x) and not p.has_channels(out[dim]))
+
+
 def list_unpack(p: Propagation, op: Operation) -> None:
     items = p.lists.get(op.operands[0])
     if items is None or len(items) != len(op.results):
@@ -890,6 +1035,11 @@ RULES: dict[str, Rule] = {
     "torch.aten.addcmul": broadcast((0, 1, 2), zero="addcmul"),
     "torch.aten.stack": stack,
     "torch.aten.roll": roll,
+    "torch.aten.index.Tensor": index_tensor,
+    "torch.aten.index.Tensor_hacked_twin": index_tensor,
+    "torch.aten._unsafe_index.Tensor": index_tensor,
+    "torch.aten.repeat": repeat,
+    "torch.aten.gather": gather,
     "torch.aten.minimum": broadcast((0, 1), zero="all"),
     "torch.aten.where.self": broadcast((0, 1, 2), zero="all"),
     "torch.aten.where.ScalarOther": broadcast((0, 1), zero="all"),
@@ -910,9 +1060,12 @@ RULES: dict[str, Rule] = {
     "torch.aten.mm": matmul,
     "torch.aten.bmm": matmul,
     "torch.aten.addmm": addmm,
-    "torch.aten.batch_norm": batch_norm,
-    "torch.aten._native_batch_norm_legit_no_training": batch_norm,
-    "torch.aten.native_batch_norm": batch_norm,
+    "torch.aten.batch_norm": batch_norm(training=5, running_stats=True),
+    "torch.aten._native_batch_norm_legit_no_training": batch_norm(training=None, running_stats=True),
+    "torch.aten.native_batch_norm": batch_norm(training=5, running_stats=True),
+    "torch.aten._native_batch_norm_legit": batch_norm(training=5, running_stats=True),
+    "torch.aten._native_batch_norm_legit_functional": batch_norm(training=5, running_stats=True),
+    "torch.aten._native_batch_norm_legit.no_stats": batch_norm(training=3, running_stats=False),
     "torch.aten.instance_norm": instance_norm,
     "torch.aten.layer_norm": norm_over_last((2, 3)),
     "torch.aten.native_layer_norm": norm_over_last((2, 3)),

@@ -35,7 +35,9 @@ NOT_PRUNABLE: dict[str, str] = {
     # Every group is inexact (removing is not zeroing), so only_exact=True prunes nothing:
     # GlobalResponseNorm divides by the mean over channels, LayerNorm before every block.
     "timm/convnextv2_atto": r"nothing pruned",
-    # Weight standardization (batch statistics of each conv weight over in_channels x kernel).
+    # Weight standardization (training-mode batch norm of each conv weight over in_channels x kernel):
+    # removing a conv's input channel changes its weight statistics, and every group feeds some conv, so
+    # every group is inexact (only the output channels of a standardized conv alone would be exact).
     "timm/nf_resnet26": r"nothing pruned",
     # The spatial gating unit LayerNorms one half of the hidden channels and multiplies it into the
     # other half; LayerNorm on the residual stream.

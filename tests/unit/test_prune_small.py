@@ -375,6 +375,113 @@ class ZeroedKeyBias(nn.Module):
         return self.proj(out.transpose(1, 2).reshape(b, n, c))
 
 
+def _relative_position_index(window: int) -> torch.Tensor:
+    """Swin's index of the (2w-1)^2 relative offsets for every pair of the w*w tokens of a window."""
+    coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")).flatten(1)
+    rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + (window - 1)
+    return rel[..., 0] * (2 * window - 1) + rel[..., 1]
+
+
+class RelPosAttention(nn.Module):
+    """Window attention with a learned relative-position bias per head, looked up by an int index buffer:
+    Swin / MaxViT / CoAtNet (`table[index.view(-1)]`, table [num_rel, heads]) or LeViT
+    (`biases[:, index]`, biases [heads, num_rel]). The table's heads dim couples to the attention heads."""
+
+    def __init__(self, levit: bool = False, dim: int = 32, heads: int = 4, window: int = 4):
+        super().__init__()
+        self.levit, self.heads, self.hd = levit, heads, dim // heads
+        self.inp = nn.Linear(16, dim)
+        self.q, self.k, self.v = nn.Linear(dim, dim), nn.Linear(dim, dim), nn.Linear(dim, dim)
+        self.proj = nn.Linear(dim, dim)
+        self.out = nn.Linear(dim, 10)
+        num_rel = (2 * window - 1) ** 2
+        self.table = nn.Parameter(torch.randn(heads, num_rel) if levit else torch.randn(num_rel, heads))
+        self.register_buffer("rel_index", _relative_position_index(window), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, _ = x.shape
+        h = self.inp(x)
+        q, k, v = (f(h).view(b, n, self.heads, self.hd).transpose(1, 2) for f in (self.q, self.k, self.v))
+        if self.levit:
+            bias = self.table[:, self.rel_index]
+        else:
+            bias = self.table[self.rel_index.view(-1)].view(n, n, -1).permute(2, 0, 1)
+        attn = ((q * 0.3) @ k.transpose(-2, -1) + bias.unsqueeze(0)).softmax(-1)
+        h = h + self.proj((attn @ v).transpose(1, 2).reshape(b, n, -1))
+        return self.out(h)
+
+
+class RepeatChannels(nn.Module):
+    """conv -> x.repeat(1, 2, 1, 1) (the channels tiled twice) -> conv: channel k of the first conv owns
+    columns k and k + 16 of the second conv's input."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1 = cbr(3, 16)
+        self.c2 = cbr(32, 12)
+        self.head = Head(12)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.c2(self.c1(x).repeat(1, 2, 1, 1)))
+
+
+class GatherTokens(nn.Module):
+    """Per-channel token selection: gather along the tokens with an index buffer [1, K, C]; its channel
+    dim is coupled to the hidden channels (pruned with them)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inp = nn.Linear(16, 32)
+        self.out = nn.Linear(32, 10)
+        self.register_buffer("pick", torch.randint(0, 8, (1, 5, 32), generator=torch.Generator().manual_seed(3)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.gather(F.relu(self.inp(x)), 1, self.pick))
+
+
+class StdConv2d(nn.Conv2d):
+    """timm's ScaledStdConv2d: the weight standardized per output channel over in_channels x k x k with a
+    training-mode batch norm of the weight viewed as [1, out, in*k*k], times a learned gain."""
+
+    def __init__(self, cin: int, cout: int, k: int = 3) -> None:
+        super().__init__(cin, cout, k, padding=k // 2)
+        self.gain = nn.Parameter(torch.ones(cout, 1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = F.batch_norm(self.weight.reshape(1, self.out_channels, -1), None, None, weight=self.gain.view(-1),
+                         training=True, momentum=0.0, eps=1e-6).reshape_as(self.weight)
+        return F.conv2d(x, w, self.bias, self.stride, self.padding)
+
+
+class WeightStandardized(nn.Module):
+    """conv -> standardized conv -> conv -> batch statistics of the activations (training-mode batch norm
+    over N, H, W: per channel) -> head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 16, 3, padding=1)
+        self.ws = StdConv2d(16, 24)
+        self.c3 = nn.Conv2d(24, 12, 3, padding=1)
+        self.head = Head(12)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.c3(F.relu(self.ws(F.relu(self.c1(x)))))
+        return self.head(F.batch_norm(x, None, None, training=True))
+
+
+class InstanceNormOverChannels(nn.Module):
+    """instance_norm of [B, T, C] normalizes each token over the hidden channels (dim 2): those mix."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inp = nn.Linear(16, 24)
+        self.fc1 = nn.Linear(24, 32)
+        self.fc2 = nn.Linear(32, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(F.relu(self.fc1(F.instance_norm(self.inp(x)))))
+
+
 # name -> (module factory, example inputs)
 SMALL = {
     "conv_bn_relu": (ConvBnRelu, lambda: [_img()]),
@@ -401,6 +508,12 @@ SMALL = {
     "lstm": (LSTMNet, lambda: [_seq(5, 16, batch=2)]),
     "lstm_2layer_bidirectional": (lambda: RecurrentNet("lstm"), lambda: [_seq(5, 16, batch=2)]),
     "gru_2layer_bidirectional": (lambda: RecurrentNet("gru"), lambda: [_seq(5, 16, batch=2)]),
+    "relpos_bias_swin": (RelPosAttention, lambda: [_seq(16, 16)]),
+    "relpos_bias_levit": (lambda: RelPosAttention(levit=True), lambda: [_seq(16, 16)]),
+    "repeat_channels": (RepeatChannels, lambda: [_img()]),
+    "gather_tokens": (GatherTokens, lambda: [_seq()]),
+    "weight_standardization": (WeightStandardized, lambda: [_img(batch=2)]),
+    "instance_norm_over_channels": (InstanceNormOverChannels, lambda: [_seq(batch=2)]),
 }
 
 # name -> the reason nothing can be pruned (the test asserts exactly that behaviour).
@@ -492,6 +605,73 @@ def test_einsum_couples_heads_and_head_dims() -> None:
     (v_dim,) = [g for g in _groups_by_param(plan, "v.weight", 0) if g["size"] == 6]
     assert ("proj.weight", 1) in {(m["param"], m["dim"]) for m in v_dim["members"]}
     assert all(g["exact"] and len(g["removed"]) == g["size"] // 2 for g in (heads, qk_dim, v_dim))
+
+
+@pytest.mark.parametrize("name", ["relpos_bias_swin", "relpos_bias_levit"])
+def test_relative_position_bias_prunes_heads(name: str) -> None:
+    """index.Tensor: the bias table's heads dim is in the heads group, which is exact and loses 2 of 4 heads
+    (table columns / rows with them); the relative-offset dim, indexed by a tensor, is frozen."""
+    s = Session(_build(name), SMALL[name][1](), name)
+    s.check_exact(0.5)
+    _, plan, _ = s.prune(0.5, only_exact=True)
+    heads_dim, rel_dim = (0, 1) if "levit" in name else (1, 0)
+    (heads,) = _groups_by_param(plan, "table", heads_dim)
+    params = {(m["param"], m["dim"]) for m in heads["members"]}
+    assert {("q.weight", 0), ("k.weight", 0), ("v.weight", 0), ("proj.weight", 1)} <= params
+    assert heads["size"] == 4 and heads["exact"] and len(heads["removed"]) == 2
+    assert len(plan["params"]["table"][str(heads_dim)]) == 2
+    (rel,) = _groups_by_param(plan, "table", rel_dim)
+    assert any("indexed by a tensor" in r for r in rel["frozen"])
+
+
+def test_repeat_tiles_channel_groups() -> None:
+    """repeat: channel k of c1 owns columns k and k + 16 of c2's weight; both go when k is removed."""
+    s = Session(_build("repeat_channels"), SMALL["repeat_channels"][1](), "repeat_channels")
+    s.check_exact(0.5)
+    _, plan, _ = s.prune(0.5, only_exact=True)
+    (g,) = _groups_by_param(plan, "c1.0.weight", 0)
+    assert g["exact"] and len(g["removed"]) == 8
+    removed = sorted(g["removed"])
+    assert plan["params"]["c2.0.weight"]["1"] == sorted(removed + [k + 16 for k in removed])
+
+
+def test_gather_couples_index_channels() -> None:
+    """gather along the tokens: the index buffer's channel dim (same size as the hidden dim) is pruned
+    with the hidden channels; the token dim of the gathered input is frozen."""
+    s = Session(_build("gather_tokens"), SMALL["gather_tokens"][1](), "gather_tokens")
+    s.check_exact(0.5)
+    _, plan, _ = s.prune(0.5, only_exact=True)
+    (g,) = _groups_by_param(plan, "inp.weight", 0)
+    assert ("pick", 2) in {(m["param"], m["dim"]) for m in g["members"]}
+    assert g["exact"] and len(g["removed"]) == 16
+    assert plan["params"]["pick"]["2"] == plan["params"]["inp.weight"]["0"]
+
+
+def test_weight_standardization_prunes_outputs_not_inputs() -> None:
+    """Training-mode batch norm of a conv weight: its output channels are exact to prune (per-channel
+    statistics), its input channels are inexact (they are in every output channel's mean and variance)."""
+    s = Session(_build("weight_standardization"), SMALL["weight_standardization"][1](), "weight_standardization")
+    s.check_exact(0.5)
+    _, plan, _ = s.prune(0.5, only_exact=True)
+    (into,) = _groups_by_param(plan, "c1.weight", 0)
+    assert ("ws.weight", 1) in {(m["param"], m["dim"]) for m in into["members"]}
+    assert not into["exact"] and not into["removed"]
+    (out,) = _groups_by_param(plan, "ws.weight", 0)
+    assert ("ws.gain", 0) in {(m["param"], m["dim"]) for m in out["members"]}
+    assert out["exact"] and len(out["removed"]) == 12
+    (last,) = _groups_by_param(plan, "c3.weight", 0)   # training-mode batch norm of activations: per channel
+    assert last["exact"] and len(last["removed"]) == 6
+
+
+def test_instance_norm_statistics_over_channels_are_inexact() -> None:
+    """instance_norm mixes the channels of dims 2.. into its statistics: that group is left alone."""
+    s = Session(_build("instance_norm_over_channels"), SMALL["instance_norm_over_channels"][1](), "instance_norm_over_channels")
+    s.check_exact(0.5)
+    _, plan, _ = s.prune(0.5, only_exact=True)
+    (mixed,) = _groups_by_param(plan, "inp.weight", 0)
+    assert not mixed["exact"] and not mixed["removed"]
+    (hidden,) = _groups_by_param(plan, "fc1.weight", 0)
+    assert hidden["exact"] and len(hidden["removed"]) == 16
 
 
 @pytest.mark.parametrize("name", ["conv_bn_relu", "manual_attention_sdpa", "lstm"])
