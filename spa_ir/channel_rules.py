@@ -669,24 +669,30 @@ def expand(p: Propagation, op: Operation) -> None:
     p.set(r, out, zero=p.is_zero(x))
 
 
+def _joined_items(p: Propagation, op: Operation) -> tuple[list[Dims], int, int] | None:
+    """cat / stack: the layouts of the list's tensors, the (normalized) dim and the result's rank."""
+    items, d = p.lists.get(op.operands[0]), p.const_int(op.operands[1])
+    if items is None or any(i is None for i in items) or d is None:
+        return None
+    rank = len(p.shape(_tensor_result(op)) or ())
+    return [it for it in items if it is not None], _norm_dim(d, rank), rank
+
+
+def _all_items_zero(p: Propagation, op: Operation) -> bool:
+    return all(p.is_zero(s) for s in p.list_items.get(op.operands[0], []))
+
+
 def cat(p: Propagation, op: Operation) -> None:
     """cat(tensors, dim): the cat dim is the concatenation; all other dims are coupled across inputs."""
-    items = p.lists.get(op.operands[0])
-    d = p.const_int(op.operands[1])
-    r = _tensor_result(op)
-    if items is None or any(i is None for i in items) or d is None:
+    joined = _joined_items(p, op)
+    if joined is None:
         return p.freeze_op(op, "cat of an unknown list")
-    rank = len(p.shape(r) or ())
-    d = _norm_dim(d, rank)
+    items, d, rank = joined
     where = location(op)
-    parts = [it for it in items if it is not None and len(it) == rank]
-    out: Dims = []
-    for k in range(rank):
-        if k == d:
-            out.append(p.spaces.resolve(Cat(tuple(it[k] for it in parts))))
-        else:
-            out.append(_unify_all(p, [it[k] for it in parts], where))
-    p.set(r, out, zero=all(p.is_zero(s) for s in p.list_items.get(op.operands[0], [])))
+    parts = [it for it in items if len(it) == rank]
+    out = [p.spaces.resolve(Cat(tuple(it[k] for it in parts))) if k == d else _unify_all(p, [it[k] for it in parts], where)
+           for k in range(rank)]
+    p.set(_tensor_result(op), out, zero=_all_items_zero(p, op))
 
 
 def list_construct(p: Propagation, op: Operation) -> None:
@@ -831,16 +837,13 @@ def split(p: Propagation, op: Operation) -> None:
 
 def stack(p: Propagation, op: Operation) -> None:
     """stack(tensors, dim): every input dim is coupled across inputs; the new dim holds no channel."""
-    items = p.lists.get(op.operands[0])
-    d = p.const_int(op.operands[1])
-    r = _tensor_result(op)
-    if items is None or any(i is None for i in items) or d is None:
+    joined = _joined_items(p, op)
+    if joined is None:
         return p.freeze_op(op, "stack of an unknown list")
-    rank = len(p.shape(r) or ())
-    d = _norm_dim(d, rank)
+    items, d, rank = joined
     where = location(op)
-    inner = [_unify_all(p, [it[k] for it in items if it is not None], where) for k in range(rank - 1)]
-    p.set(r, [*inner[:d], Anon(len(items)), *inner[d:]], zero=all(p.is_zero(s) for s in p.list_items.get(op.operands[0], [])))
+    inner = [_unify_all(p, [it[k] for it in items], where) for k in range(rank - 1)]
+    p.set(_tensor_result(op), [*inner[:d], Anon(len(items)), *inner[d:]], zero=_all_items_zero(p, op))
 
 
 def roll(p: Propagation, op: Operation) -> None:
