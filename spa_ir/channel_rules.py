@@ -744,14 +744,27 @@ def slice_tensor(p: Propagation, op: Operation) -> None:
     if args is None:
         return p.freeze_op(op, "slice with non-constant bounds")
     dim, start, end, step = args
+    size = (p.shape(x) or ())[dim]
     out = list(xl)
-    if (p.shape(x) or ())[dim] < 0 or step != 1:
-        if p.has_channels(xl[dim]):
-            return p.freeze_op(op, "strided or dynamic slice of a channel dim")
+    if not p.has_channels(xl[dim]):
         out[dim] = Anon((p.shape(r) or ())[dim])
-        return p.set(r, out, zero=p.is_zero(x))
-    out[dim] = _slice_dim(p, x, dim, start, end, location(op))
+    elif step == 1 and size >= 0:
+        out[dim] = _slice_dim(p, x, dim, start, end, location(op))
+    elif size > 0 and size % step == 0 and start < step and end >= size - step + start + 1:
+        out[dim] = _every_kth(p, xl[dim], size, step, location(op))
+    else:
+        return p.freeze_op(op, "strided or dynamic slice of a channel dim")
     p.set(r, [p.spaces.resolve(d) for d in out], zero=p.is_zero(x))
+
+
+def _every_kth(p: Propagation, layout: Layout, size: int, step: int, where: str) -> Layout:
+    """x[..., start::step] over a whole channel dim (rotary embeddings take x[..., ::2] and x[..., 1::2]):
+    the dim is `blocks x step`; the slice keeps one fixed index of each block, so blocks are the channels
+    and the position in a block is frozen. Removing block j removes its `step` consecutive indices."""
+    blocks, within = _fresh(p, size // step, where), _fresh(p, step, where)
+    p.spaces.unify(layout, Prod((blocks, within)), where)
+    p.spaces.freeze(within, f"strided slice keeps one index of each block: {where}")
+    return p.spaces.resolve(blocks)
 
 
 def slice_scatter(p: Propagation, op: Operation) -> None:

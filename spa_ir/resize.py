@@ -150,7 +150,9 @@ def _slice_bounds(dim_arg: int) -> Resize:
         if (dim := _pruned_dim(op, shapes, dim_arg)) is None:
             return
         size = shapes.old(x)[dim]
-        for k in (dim_arg + 1, dim_arg + 2):
+        step = Propagation.const(op.operands[dim_arg + 3])
+        # a strided slice over whole blocks (x[..., 1::2]) keeps its start: whole blocks were removed
+        for k in (dim_arg + 1, dim_arg + 2) if step == 1 else (dim_arg + 2,):
             bound = Propagation.const(op.operands[k])
             if bound is None:
                 continue

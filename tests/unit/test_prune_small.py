@@ -482,6 +482,22 @@ class InstanceNormOverChannels(nn.Module):
         return self.fc2(F.relu(self.fc1(F.instance_norm(self.inp(x)))))
 
 
+class Rotary(nn.Module):
+    """Rotary position embedding as timm's EVA: pairs (2j, 2j+1) rotated by x[..., ::2] / x[..., 1::2]."""
+
+    def __init__(self, dim: int = 16, length: int = 8) -> None:
+        super().__init__()
+        self.q, self.out = nn.Linear(dim, dim), nn.Linear(dim, 10)
+        angles = torch.arange(length)[:, None] * torch.rand(dim // 2, generator=torch.Generator().manual_seed(3))
+        self.register_buffer("cos", angles.cos().repeat_interleave(2, -1))
+        self.register_buffer("sin", angles.sin().repeat_interleave(2, -1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = self.q(x)
+        rotated = torch.stack([-q[..., 1::2], q[..., ::2]], -1).reshape(q.shape)
+        return self.out(q * self.cos + rotated * self.sin)
+
+
 # name -> (module factory, example inputs)
 SMALL = {
     "conv_bn_relu": (ConvBnRelu, lambda: [_img()]),
@@ -497,6 +513,7 @@ SMALL = {
     "mha": (MHA, lambda: [_seq()]),
     "einsum_attention": (EinsumAttention, lambda: [_seq(dim=24)]),
     "zeroed_key_bias": (ZeroedKeyBias, lambda: [_seq(dim=24)]),
+    "rotary_pairs": (Rotary, lambda: [_seq()]),
     "manual_attention_sdpa": (ManualAttention, lambda: [_seq()]),
     "gqa_sdpa": (lambda: ManualAttention(heads=4, kv_heads=2, gqa="sdpa"), lambda: [_seq()]),
     "gqa_repeat_kv": (lambda: ManualAttention(heads=4, kv_heads=2, gqa="repeat"), lambda: [_seq()]),
@@ -605,6 +622,16 @@ def test_einsum_couples_heads_and_head_dims() -> None:
     (v_dim,) = [g for g in _groups_by_param(plan, "v.weight", 0) if g["size"] == 6]
     assert ("proj.weight", 1) in {(m["param"], m["dim"]) for m in v_dim["members"]}
     assert all(g["exact"] and len(g["removed"]) == g["size"] // 2 for g in (heads, qk_dim, v_dim))
+
+
+def test_rotary_pairs_are_channels() -> None:
+    """Each rotated pair (2j, 2j+1) is one channel: q's rows, cos/sin columns and out's columns by twos."""
+    s = Session(_build("rotary_pairs"), SMALL["rotary_pairs"][1](), "rotary_pairs")
+    _, plan, _ = s.prune(0.5, only_exact=True)
+    (pairs,) = [g for g in _groups_by_param(plan, "q.weight", 0) if g["size"] == 8]
+    assert pairs["exact"] and len(pairs["removed"]) == 4
+    assert {("cos", 1), ("sin", 1), ("out.weight", 1)} <= {(m["param"], m["dim"]) for m in pairs["members"]}
+    assert all(i // 2 in pairs["removed"] for i in plan["params"]["q.weight"]["0"])
 
 
 @pytest.mark.parametrize("name", ["relpos_bias_swin", "relpos_bias_levit"])
