@@ -202,14 +202,12 @@ def pool_upsample_pad() -> nn.Module:  # input 1,2,8,8
 def reductions() -> nn.Module:  # input 1,2,3,3
     def body(m, x):  # type: ignore[no-untyped-def]
         y = m.c1(x)
-        s = y.sum(1, keepdim=True)                 # sum of zero channels: exact
-        z = m.c2(x)
-        t = torch.sigmoid(z).sum(1, keepdim=True)  # sum of non-zero channels: inexact
+        s = y.sum(1, keepdim=True)                  # sum of channels that are zero when removed: exact
+        t = torch.sigmoid(m.c2(x)).sum(1, keepdim=True)  # sigmoid(0) != 0: inexact
         u = m.c3(x)
-        v = u.mean(1, keepdim=True)                # mean over channels: inexact
-        return m.head(y.mean((2, 3)) + z.mean((2, 3))) + (s + t + v + m.c4(u)).mean((2, 3))
-    return _Seq(body, c1=nn.Conv2d(2, 4, 1), c2=nn.Conv2d(2, 4, 1), c3=nn.Conv2d(2, 5, 1), c4=nn.Conv2d(5, 1, 1),
-                head=nn.Linear(4, 3))
+        v = u.mean(1, keepdim=True) + u.amax(1, keepdim=True)  # mean / max over channels: inexact
+        return m.head(y.mean((2, 3))) + (s + t + v).mean((2, 3))  # mean over spatial dims: exact
+    return _Seq(body, c1=nn.Conv2d(2, 4, 1), c2=nn.Conv2d(2, 5, 1), c3=nn.Conv2d(2, 6, 1), head=nn.Linear(4, 3))
 
 
 def softmax() -> nn.Module:  # input 1,3,4
