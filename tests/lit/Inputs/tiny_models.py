@@ -1,6 +1,8 @@
-"""Tiny PyTorch models for the spa-translate lit tests (imported with PYTHONPATH=%inputs)."""
+"""Tiny PyTorch models for the lit tests: the spa-translate test imports them (PYTHONPATH=%inputs);
+the per-op-family tests hold IR generated once from them (see below)."""
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -31,8 +33,6 @@ def two_conv() -> nn.Module:
 # Lit never imports them (no torch at lit time); they document where each test's IR comes from.
 # Channel counts differ on purpose, so that each space is recognizable by its size.
 # ---------------------------------------------------------------------------------------------
-
-import torch.nn.functional as F  # noqa: E402
 
 
 class _Seq(nn.Module):
