@@ -130,14 +130,13 @@ class SpaOptMain(xDSLOptMain):
         with contextlib.redirect_stdout(self._out) if to_stdout else contextlib.nullcontext():
             super().run()
         text = self._out.getvalue().rstrip("\n") + "\n"
+        if self.args.plan and (len(self._programs) != 1 or self._programs[0].plan is None):
+            raise SpaError("--plan needs one input and a pipeline that prunes (--prune-groups or spa-eliminate-dead-channels)")
         if self.args.output_file is None:
             if any(p.weights_modified for p in self._programs):
                 raise SpaError("the passes changed the weights: give -o FILE.mlir so they are written beside it")
             sys.stdout.write(text)
-            return
-        if self.args.plan and (len(self._programs) != 1 or self._programs[0].plan is None):
-            raise SpaError("--plan needs one input and a pipeline that prunes (--prune-groups or spa-eliminate-dead-channels)")
-        if len(self._programs) == 1:
+        elif len(self._programs) == 1:
             self._programs[0].save(self.args.output_file, text)
         else:
             write_text_atomic(self.args.output_file, text)
