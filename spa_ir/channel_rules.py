@@ -978,6 +978,20 @@ def gather(p: Propagation, op: Operation) -> None:
     p.set(r, out, zero=p.is_zero(x) and not p.has_channels(out[dim]))
 
 
+def index_select(p: Propagation, op: Operation) -> None:
+    """index_select(x, dim, index[n]): x's entries along `dim` are picked by value (frozen); that dim of
+    the result is the index's; the other dims pass through."""
+    x, idx, r = op.operands[0], op.operands[2], _tensor_result(op)
+    dim = p.const_int(op.operands[1])
+    xl, il = p.layout(x), p.layout(idx)
+    if dim is None or len(il) > 1:
+        return p.freeze_op(op, "index_select with a non-constant dim")
+    dim = _norm_dim(dim, len(xl))
+    p.spaces.freeze(xl[dim], f"indexed by a tensor: {location(op)}")
+    out = [(il[0] if il else Anon(1)) if k == dim else d for k, d in enumerate(xl)]
+    p.set(r, [p.spaces.resolve(d) for d in out], zero=p.is_zero(x) and not p.has_channels(out[dim]))
+
+
 def list_unpack(p: Propagation, op: Operation) -> None:
     items = p.lists.get(op.operands[0])
     if items is None or len(items) != len(op.results):
@@ -1056,6 +1070,7 @@ RULES: dict[str, Rule] = {
     "torch.aten._unsafe_index.Tensor": index_tensor,
     "torch.aten.repeat": repeat,
     "torch.aten.gather": gather,
+    "torch.aten.index_select": index_select,
     "torch.aten.minimum": broadcast((0, 1), zero="all"),
     "torch.aten.where.self": broadcast((0, 1, 2), zero="all"),
     "torch.aten.where.ScalarOther": broadcast((0, 1), zero="all"),
