@@ -129,12 +129,23 @@ def _unflatten(op: Operation, shapes: Shapes) -> None:
     _replace_int_list(op, 2, [s if s == -1 else n for s, n in zip(sizes, new)])
 
 
+def _dim_shrank(op: Operation, shapes: Shapes, x: SSAValue, dim: int, operands: tuple[int, ...] = (2, 3)) -> bool:
+    """Whether `x` lost channels along `dim`, so `op`'s bounds there must be rewritten. Bounds known
+    only at run time (propagation froze the dim for them) can only be left alone on a dim that kept
+    every channel; on a shrunk one they are an error, not a silently wrong slice."""
+    if shapes.kept(x)[dim] is None or shapes.new(x)[dim] == shapes.old(x)[dim]:
+        return False
+    if any(Propagation.const(op.operands[k]) is NOT_CONST for k in operands):
+        raise SpaError(f"cannot rewrite a run-time bound on a pruned dim: {location(op)}")
+    return True
+
+
 def _slice(op: Operation, shapes: Shapes) -> None:
     x = op.operands[0]
     dim = Propagation.const(op.operands[1])
     rank = len(shapes.old(x))
     dim = dim + rank if dim < 0 else dim
-    if shapes.kept(x)[dim] is None:
+    if not _dim_shrank(op, shapes, x, dim):
         return
     size = shapes.old(x)[dim]
     for k in (2, 3):
@@ -149,7 +160,7 @@ def _narrow(op: Operation, shapes: Shapes) -> None:
     x, r = op.operands[0], op.results[0]
     dim = Propagation.const(op.operands[1])
     dim = dim + len(shapes.old(x)) if dim < 0 else dim
-    if shapes.kept(x)[dim] is None:
+    if not _dim_shrank(op, shapes, x, dim, operands=(2, 3)):
         return
     _replace_int(op, 2, shapes.kept_before(x, dim, Propagation.const(op.operands[2])))
     _replace_int(op, 3, shapes.new(r)[dim])
