@@ -337,12 +337,17 @@ def no_channels_value(p: Propagation, r: SSAValue) -> None:
 
 
 def instance_norm(p: Propagation, op: Operation) -> None:
-    """instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps, cudnn)."""
+    """instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps, cudnn):
+    per-channel on dim 1; the statistics over dims 2.. mix whatever channels those hold (inexact): ONNX
+    exports GroupNorm as an InstanceNormalization of the input reshaped to [N, groups, C/groups * H * W]."""
     x = op.operands[0]
     xl = p.layout(x)
+    where = location(op)
     for v in op.operands[1:5]:
         if p.is_tensor(v):
-            p.spaces.unify(p.layout(v)[0], xl[1], location(op))
+            p.spaces.unify(p.layout(v)[0], xl[1], where)
+    for d in xl[2:]:
+        p.spaces.mark_inexact(d, f"normalization over channels: {where}")
     p.set(_tensor_result(op), [p.spaces.resolve(d) for d in xl], zero=p.is_tensor(op.operands[2]) or p.is_zero(x))
 
 

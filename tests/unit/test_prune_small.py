@@ -312,6 +312,24 @@ class Conv1dGroupNorm(nn.Module):
         return self.c3(F.relu(self.c2(F.relu(self.gn(self.c1(x))))))
 
 
+class GroupNormAsInstanceNorm(nn.Module):
+    """GroupNorm(1, C) written as ONNX exports it: instance_norm of the input reshaped to [N, 1, C*H*W],
+    then a per-channel affine. The statistics mix c1's channels (inexact); c2's are exact."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.weight = nn.Parameter(torch.randn(8, 1, 1))
+        self.bias = nn.Parameter(torch.randn(8, 1, 1))
+        self.c2 = nn.Conv2d(8, 16, 3, padding=1)
+        self.c3 = nn.Conv2d(16, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.c1(x)
+        n = F.instance_norm(x.reshape(x.shape[0], 1, -1)).reshape(x.shape)
+        return self.c3(F.relu(self.c2(F.relu(n * self.weight + self.bias))))
+
+
 class LSTMNet(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -359,6 +377,7 @@ SMALL = {
     "embedding_linear": (EmbeddingLinear, lambda: [torch.randint(0, 50, (2, 7), generator=torch.Generator().manual_seed(1))]),
     "pool_upsample_pad": (PoolUpsamplePad, lambda: [_img()]),
     "conv1d_groupnorm": (Conv1dGroupNorm, lambda: [torch.randn(2, 4, 12, generator=torch.Generator().manual_seed(1))]),
+    "groupnorm_as_instance_norm": (GroupNormAsInstanceNorm, lambda: [_img()]),
     "lstm": (LSTMNet, lambda: [_seq(5, 16, batch=2)]),
     "lstm_2layer_bidirectional": (lambda: RecurrentNet("lstm"), lambda: [_seq(5, 16, batch=2)]),
     "gru_2layer_bidirectional": (lambda: RecurrentNet("gru"), lambda: [_seq(5, 16, batch=2)]),
