@@ -687,6 +687,25 @@ def select(p: Propagation, op: Operation) -> None:
     p.set(r, [d for k, d in enumerate(xl) if k != dim], zero=p.is_zero(x))
 
 
+def index_select(p: Propagation, op: Operation) -> None:
+    """index_select(x, dim, index) (ONNX Gather: Swin's relative position bias, picking q/k/v): fixed
+    indices freeze the channels of that dim, which becomes the index's length; other dims pass through.
+    The index tensor (a buffer, or an ONNX initializer) is data: its entries are never pruned."""
+    x, r = op.operands[0], _tensor_result(op)
+    xl = p.layout(x)
+    dim = p.const_int(op.operands[1])
+    if dim is None:
+        return p.freeze_op(op, "index_select with a non-constant dim")
+    dim = _norm_dim(dim, len(xl))
+    where = location(op)
+    p.spaces.freeze(xl[dim], f"selects fixed indices: {where}")
+    for d in p.operand_dims(op.operands[2]):
+        p.spaces.freeze(d, f"index values are data: {where}")
+    out = list(xl)
+    out[dim] = Anon((p.shape(r) or ())[dim])
+    p.set(r, [p.spaces.resolve(d) for d in out], zero=p.is_zero(x))
+
+
 def split(p: Propagation, op: Operation) -> None:
     """split.Tensor(x, size, dim) / split_with_sizes(x, sizes, dim) / chunk(x, n, dim) / unbind(x, dim):
     a list result whose items are consecutive slices (the split dim becomes a concatenation)."""
@@ -883,6 +902,7 @@ RULES: dict[str, Rule] = {
     "torch.aten.slice.Tensor": slice_tensor,
     "torch.aten.narrow": narrow,
     "torch.aten.select.int": select,
+    "torch.aten.index_select": index_select,
     **{n: keep_leading(2) for n in _aten([
         "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d",
         "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",

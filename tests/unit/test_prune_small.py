@@ -330,6 +330,19 @@ class GroupNormAsInstanceNorm(nn.Module):
         return self.c3(F.relu(self.c2(F.relu(n * self.weight + self.bias))))
 
 
+class IndexSelectRows(nn.Module):
+    """index_select over a spatial dim (ONNX Gather) passes c1's channels through."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.c2 = nn.Conv2d(8, 4, 1)
+        self.register_buffer("rows", torch.tensor([5, 0, 3, 3, 9, 15]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.c2(F.relu(self.c1(x)).index_select(2, self.rows))
+
+
 class LSTMNet(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -378,6 +391,7 @@ SMALL = {
     "pool_upsample_pad": (PoolUpsamplePad, lambda: [_img()]),
     "conv1d_groupnorm": (Conv1dGroupNorm, lambda: [torch.randn(2, 4, 12, generator=torch.Generator().manual_seed(1))]),
     "groupnorm_as_instance_norm": (GroupNormAsInstanceNorm, lambda: [_img()]),
+    "index_select_rows": (IndexSelectRows, lambda: [_img()]),
     "lstm": (LSTMNet, lambda: [_seq(5, 16, batch=2)]),
     "lstm_2layer_bidirectional": (lambda: RecurrentNet("lstm"), lambda: [_seq(5, 16, batch=2)]),
     "gru_2layer_bidirectional": (lambda: RecurrentNet("gru"), lambda: [_seq(5, 16, batch=2)]),
