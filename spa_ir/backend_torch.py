@@ -215,8 +215,20 @@ def _int_div(mode_overload: Any) -> Adapter:
     return adapt
 
 
+def _same_as(aten_overload: Any) -> Adapter:
+    """An op emitted as an aten overload computing the same thing: torch-mlir's ONNX conversion emits
+    `prims` ops whose aliasing outputs torch.onnx's functionalization rejects."""
+
+    def adapt(e: _Emitter, op: Operation, overload: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        return e.graph.call_function(aten_overload, tuple(args), kwargs)
+
+    return adapt
+
+
 _ADAPT: dict[str, Adapter] = {
     **{f"torch.aten.avg_pool{k}d": _avg_pool for k in (1, 2, 3)},
+    # ONNX Squeeze: prims.squeeze(x, dims) requires the dims to be 1, aten.squeeze.dims skips others.
+    "torch.prims.squeeze": _same_as(torch.ops.aten.squeeze.dims),
     "torch.aten.layer_norm": _layer_norm,
     "torch.aten.native_layer_norm": _layer_norm,
     "torch.aten.slice.Tensor": _slice,

@@ -370,7 +370,8 @@ def no_channels_value(p: Propagation, r: SSAValue) -> None:
 def instance_norm(p: Propagation, op: Operation) -> None:
     """instance_norm(input, weight, bias, running_mean, running_var, use_input_stats, momentum, eps, cudnn):
     per channel of dim 1. With input statistics (use_input_stats, the usual case) the mean and variance of
-    each (sample, channel) run over dims 2..: channels there are mixed (inexact), as in batch_norm."""
+    each (sample, channel) run over dims 2..: channels there are mixed (inexact), as in batch_norm. ONNX
+    exports GroupNorm as an InstanceNormalization of the input reshaped to [N, groups, C/groups * H * W]."""
     x = op.operands[0]
     xl = p.layout(x)
     where = location(op)
@@ -811,6 +812,25 @@ def select(p: Propagation, op: Operation) -> None:
     p.set(r, [d for k, d in enumerate(xl) if k != dim], zero=p.is_zero(x))
 
 
+def index_select(p: Propagation, op: Operation) -> None:
+    """index_select(x, dim, index) (ONNX Gather: Swin's relative position bias, picking q/k/v): fixed
+    indices freeze the channels of that dim, which becomes the index's length; other dims pass through.
+    The index tensor (a buffer, or an ONNX initializer) is data: its entries are never pruned."""
+    x, r = op.operands[0], _tensor_result(op)
+    xl = p.layout(x)
+    dim = p.const_int(op.operands[1])
+    if dim is None:
+        return p.freeze_op(op, "index_select with a non-constant dim")
+    dim = _norm_dim(dim, len(xl))
+    where = location(op)
+    p.spaces.freeze(xl[dim], f"selects fixed indices: {where}")
+    for d in p.operand_dims(op.operands[2]):
+        p.spaces.freeze(d, f"index values are data: {where}")
+    out = list(xl)
+    out[dim] = Anon((p.shape(r) or ())[dim])
+    p.set(r, [p.spaces.resolve(d) for d in out], zero=p.is_zero(x))
+
+
 def split(p: Propagation, op: Operation) -> None:
     """split.Tensor(x, size, dim) / split_with_sizes(x, sizes, dim) / chunk(x, n, dim) / unbind(x, dim):
     a list result whose items are consecutive slices (the split dim becomes a concatenation)."""
@@ -976,20 +996,6 @@ def gather(p: Propagation, op: Operation) -> None:
             p.spaces.freeze(il[k], f"gather index covers part of the dim: {where}")
     out = [p.spaces.resolve(d) for d in il]
     p.set(r, out, zero=p.is_zero(x) and not p.has_channels(out[dim]))
-
-
-def index_select(p: Propagation, op: Operation) -> None:
-    """index_select(x, dim, index[n]): x's entries along `dim` are picked by value (frozen); that dim of
-    the result is the index's; the other dims pass through."""
-    x, idx, r = op.operands[0], op.operands[2], _tensor_result(op)
-    dim = p.const_int(op.operands[1])
-    xl, il = p.layout(x), p.layout(idx)
-    if dim is None or len(il) > 1:
-        return p.freeze_op(op, "index_select with a non-constant dim")
-    dim = _norm_dim(dim, len(xl))
-    p.spaces.freeze(xl[dim], f"indexed by a tensor: {location(op)}")
-    out = [(il[0] if il else Anon(1)) if k == dim else d for k, d in enumerate(xl)]
-    p.set(r, [p.spaces.resolve(d) for d in out], zero=p.is_zero(x) and not p.has_channels(out[dim]))
 
 
 def list_unpack(p: Propagation, op: Operation) -> None:

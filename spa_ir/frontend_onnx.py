@@ -7,10 +7,15 @@ Steps, in `import_onnx_to_mlir`:
    `Constant` nodes (TF/Keras/Paddle exports) and `Identity` copies of either (the torch exporter
    deduplicates equal initializers, e.g. all-ones BatchNorm scales, into `Identity` nodes) become
    extra graph inputs; their values come from `onnx.numpy_helper`;
-3. check the (now weightless, small) model, fold constant shape arithmetic, infer shapes;
+3. check the (now weightless, small) model, fold constant shape arithmetic, infer shapes; then,
+   while it folds something, fold `Shape`/`Size` of tensors whose (inferred) shape is static and the
+   arithmetic that becomes constant (`fold_shape_arithmetic` with shapes), inferring shapes again;
 4. import with torch-mlir's ONNX importer (`torch.operator "onnx.*"` ops) and run
    `convert-torch-onnx-to-torch,canonicalize` (not the backend pipeline: it decomposes BatchNorm);
-5. replace each lifted input by a `"spa.param"() {name = ...}` op and drop it from the signature.
+5. fold `torch.prim.tolist` of literal tensors into `torch.prim.ListConstruct` of constants
+   (`fold_literal_tolist`: the conversion of `Split` with a sizes tensor emits it, and spa's dialect
+   has no `prim.tolist`: its results are variadic);
+6. replace each lifted input by a `"spa.param"() {name = ...}` op and drop it from the signature.
 
 Lifting weights to inputs, rather than rewriting literals afterwards, keeps weight blobs out of the IR,
 keeps checking and shape inference fast (and under protobuf's 2 GB limit), and stops canonicalization
@@ -20,7 +25,7 @@ from merging weights that happen to hold equal values.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -37,8 +42,8 @@ from torch_mlir.passmanager import PassManager
 from spa_ir.errors import SpaError
 
 __all__ = [
-    "CONVERSION_PIPELINE", "SCALARIZE_SHAPES_PIPELINE", "check_model", "fold_shape_arithmetic", "import_onnx_to_mlir", "infer_shapes",
-    "lift_weights", "load_onnx_model", "prepare_onnx_model",
+    "CONVERSION_PIPELINE", "SCALARIZE_SHAPES_PIPELINE", "check_model", "fold_literal_tolist", "fold_shape_arithmetic",
+    "import_onnx_to_mlir", "infer_shapes", "lift_weights", "load_onnx_model", "prepare_onnx_model", "static_shapes",
 ]
 
 CONVERSION_PIPELINE = "builtin.module(func.func(convert-torch-onnx-to-torch),canonicalize)"
@@ -76,9 +81,16 @@ _NOT_FOLDABLE = frozenset({
     "Dropout",
 })
 
+# Rounds of (fold Shape of static tensors, infer shapes): a folded Reshape shape can make later
+# tensors static. Each round is one shape inference of the weightless graph.
+_MAX_SHAPE_FOLDING_ROUNDS = 100
+
 _CONSTANT_ATTR_DTYPES = {
     "value_float": np.float32, "value_floats": np.float32, "value_int": np.int64, "value_ints": np.int64,
 }
+
+Shape = tuple[int | None, ...]
+"""A tensor's shape, None for a dynamic (or unknown) dim."""
 
 _T = TypeVar("_T")
 _ILLEGAL_ONNX_OP = re.compile(r'failed to legalize operation .*name = "onnx\.(\w+)"')
@@ -99,6 +111,7 @@ def import_onnx_to_mlir(
     module, arg_names = _import_model(model, path)
     pipelines = [CONVERSION_PIPELINE] + ([SCALARIZE_SHAPES_PIPELINE] if scalarize_shapes else [])
     _convert(module, pipelines, model, path)
+    fold_literal_tolist(module)
     _reject_unconverted_ops(module, model, path)
     _args_to_params(_main_func(module), arg_names, weights)
     _verify(module, path)
@@ -117,7 +130,12 @@ def prepare_onnx_model(path: str | Path) -> tuple[onnx.ModelProto, dict[str, np.
     weights = lift_weights(model, path)
     check_model(model, path)
     fold_shape_arithmetic(model)
-    return infer_shapes(model, path), weights
+    model = infer_shapes(model, path)
+    for _ in range(_MAX_SHAPE_FOLDING_ROUNDS):
+        if not fold_shape_arithmetic(model, static_shapes(model)):
+            break
+        model = infer_shapes(model, path)
+    return model, weights
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -168,28 +186,76 @@ def _name_unnamed_nodes(graph: onnx.GraphProto) -> None:
 # Folding shape arithmetic
 
 
-def fold_shape_arithmetic(model: onnx.ModelProto) -> None:
-    """Replace main-graph nodes computing small integer tensors from constants by Constant nodes.
+def fold_shape_arithmetic(model: onnx.ModelProto, shapes: Mapping[str, Shape] | None = None) -> int:
+    """Replace main-graph nodes computing small integer tensors from constants by Constant nodes;
+    return how many were replaced.
 
     The torch exporter emits index arithmetic (Add, Mod, Reshape of constants feeding Slice/Concat
     into a Reshape's shape) that ONNX shape inference cannot propagate, leaving later tensors
     unranked, and the conversion cannot handle unranked tensors. Each node is evaluated with
     onnx's reference implementation; float results (other than single values) are never folded,
     so weights and their transformations stay in the graph.
+
+    With `shapes` (`static_shapes`), the ops of `_SHAPE_OPS` fold too when the part of their input's
+    shape they read is static: the exporter computes sizes at run time from `Shape` (`chunk`'s slice
+    bounds, Swin's window sizes), which otherwise reach the IR as tensor arithmetic and `item` reads
+    that channel analysis cannot see through and torch.export turns into SymInt guards.
     """
     graph = model.graph
     opsets = {o.domain: o.version for o in model.opset_import}
     known = _known_small_values(graph)
-    folded: list[onnx.NodeProto] = []
+    nodes: list[onnx.NodeProto] = []
+    folded = 0
     for node in graph.node:
         values = _evaluate_if_constant(node, known, opsets)
+        if values is None and shapes is not None:
+            values = _evaluate_shape_op(node, shapes)
         if values is None:
-            folded.append(node)
+            nodes.append(node)
             continue
         known.update(values)
-        folded.extend(_constant_nodes(node, values))
+        nodes.extend(_constant_nodes(node, values))
+        folded += 1
     del graph.node[:]
-    graph.node.extend(folded)
+    graph.node.extend(nodes)
+    return folded
+
+
+def static_shapes(model: onnx.ModelProto) -> dict[str, Shape]:
+    """The ranked shapes shape inference recorded, by value name (inputs, intermediate values, outputs)."""
+    shapes: dict[str, Shape] = {}
+    for info in [*model.graph.input, *model.graph.value_info, *model.graph.output]:
+        tensor_type = info.type.tensor_type
+        if info.type.HasField("tensor_type") and tensor_type.HasField("shape"):
+            shapes[info.name] = tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor_type.shape.dim)
+    return shapes
+
+
+def _shape_slice(node: onnx.NodeProto, shape: Shape) -> np.ndarray | None:
+    """Shape(x)[start:end] (opset 15 attributes; ONNX clamps the bounds as Python slicing does)."""
+    attrs = {a.name: a.i for a in node.attribute}
+    dims = shape[attrs.get("start", 0):attrs.get("end", len(shape))]
+    return None if any(d is None for d in dims) else np.asarray(dims, dtype=np.int64)
+
+
+def _size(node: onnx.NodeProto, shape: Shape) -> np.ndarray | None:
+    return None if any(d is None for d in shape) else np.asarray(int(np.prod(shape, dtype=np.int64)), dtype=np.int64)
+
+
+# op type -> its output from the static part of its input's shape (None when it reads a dynamic dim).
+_SHAPE_OPS: dict[str, Callable[[onnx.NodeProto, Shape], np.ndarray | None]] = {
+    "Shape": _shape_slice,
+    "Size": _size,
+}
+
+
+def _evaluate_shape_op(node: onnx.NodeProto, shapes: Mapping[str, Shape]) -> dict[str, np.ndarray] | None:
+    """The output of a `_SHAPE_OPS` node whose input's shape is known enough, else None."""
+    evaluate = _SHAPE_OPS.get(node.op_type)
+    if evaluate is None or node.domain not in _DEFAULT_DOMAINS or len(node.input) != 1 or node.input[0] not in shapes:
+        return None
+    value = evaluate(node, shapes[node.input[0]])
+    return None if value is None else {node.output[0]: value}
 
 
 def _known_small_values(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
@@ -450,6 +516,89 @@ def _loc_name(location: ir.Location) -> str:
     if not match:
         return str(location)
     return re.sub(r'\\(["\\])', r"\1", match.group(1))
+
+
+# ----------------------------------------------------------------------------------------------------
+# Folding prim.tolist of literals
+
+# list type -> (attribute class reading the literal's values, constant op, its result type, its value
+# attribute's type): the lists `prim.tolist` of a literal can be rebuilt from constants.
+_LIST_CONSTANTS: dict[str, tuple[type[ir.DenseElementsAttr], str, str, Callable[[], ir.Type]]] = {
+    "!torch.list<int>": (ir.DenseIntElementsAttr, "torch.constant.int", "!torch.int", lambda: ir.IntegerType.get_signless(64)),
+    "!torch.list<float>": (ir.DenseFPElementsAttr, "torch.constant.float", "!torch.float", ir.F64Type.get),
+}
+
+
+def fold_literal_tolist(module: ir.Module) -> int:
+    """Replace `torch.prim.tolist` of a rank-1 `torch.vtensor.literal` by a `torch.prim.ListConstruct`
+    of `torch.constant.int`/`float` ops; return how many were folded.
+
+    torch-mlir's ONNX conversion emits `prim.tolist` for sizes held in a tensor (`Split`'s `split`
+    input, after `fold_shape_arithmetic` made them a literal). `prim.tolist` has variadic results,
+    which spa's generated dialect does not model, and its consumers (`aten.split_with_sizes`) read the
+    sizes as an int list anyway. Literals left without users are erased.
+    """
+    folded = 0
+    for op in _ops_named(module, "torch.prim.tolist"):
+        values = _literal_list(op)
+        if values is None:
+            continue
+        _, const_name, const_type, attr_type = _LIST_CONSTANTS[str(op.results[0].type)]
+        literal = _defining_op(op.operands[0])
+        with ir.InsertionPoint(op), op.location:
+            items = [
+                ir.Operation.create(const_name, results=[ir.Type.parse(const_type)],
+                                    attributes={"value": _scalar_attr(attr_type(), v)}).result
+                for v in values
+            ]
+            listed = ir.Operation.create("torch.prim.ListConstruct", results=[op.results[0].type], operands=items)
+        op.results[0].replace_all_uses_with(listed.result)
+        op.erase()
+        if literal is not None and not list(literal.results[0].uses):
+            literal.erase()
+        folded += 1
+    return folded
+
+
+def _literal_list(op: ir.Operation) -> list[int] | list[float] | None:
+    """The values a `prim.tolist` of a rank-1 literal produces, or None when it is not one."""
+    if len(op.operands) != 1 or len(op.results) != 1:
+        return None
+    kind = _LIST_CONSTANTS.get(str(op.results[0].type))
+    literal = _defining_op(op.operands[0])
+    if kind is None or literal is None or literal.name != "torch.vtensor.literal":
+        return None
+    try:
+        dense = kind[0](literal.attributes["value"])
+    except ValueError:  # dense_resource blobs and the like: left to fail loudly in the bridge
+        return None
+    if ir.ShapedType(dense.type).rank != 1:
+        return None
+    return [dense[i] for i in range(len(dense))]
+
+
+def _defining_op(value: ir.Value) -> ir.Operation | None:
+    """The op defining `value` (None for a block argument); the bindings hand out OpViews."""
+    owner = value.owner
+    if isinstance(owner, ir.OpView):
+        return owner.operation
+    return owner if isinstance(owner, ir.Operation) else None
+
+
+def _scalar_attr(attr_type: ir.Type, value: int | float) -> ir.Attribute:
+    return ir.FloatAttr.get(attr_type, value) if isinstance(attr_type, ir.F64Type) else ir.IntegerAttr.get(attr_type, value)
+
+
+def _ops_named(module: ir.Module, name: str) -> list[ir.Operation]:
+    found: list[ir.Operation] = []
+
+    def visit(op: ir.Operation) -> ir.WalkResult:
+        if op.name == name:
+            found.append(op)
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
+    return found
 
 
 # ----------------------------------------------------------------------------------------------------

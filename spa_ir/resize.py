@@ -133,12 +133,18 @@ def _unflatten(op: Operation, shapes: Shapes) -> None:
     _replace_int_list(op, 2, [s if s == -1 else n for s, n in zip(sizes, new)])
 
 
-def _pruned_dim(op: Operation, shapes: Shapes, dim_arg: int) -> int | None:
-    """The op's `dim` operand (normalized) when that dim of its first operand lost indices, else None."""
+def _pruned_dim(op: Operation, shapes: Shapes, dim_arg: int, bounds: tuple[int, ...] = ()) -> int | None:
+    """The op's `dim` operand (normalized) when that dim of its first operand lost indices, else None.
+    Bounds (operand positions) known only at run time (propagation froze the dim for them) can only be
+    left alone on a dim that kept every channel; on a shrunk one they are an error, not a wrong slice."""
     x = op.operands[0]
     dim = Propagation.const(op.operands[dim_arg])
     dim = dim + len(shapes.old(x)) if dim < 0 else dim
-    return dim if shapes.kept(x)[dim] is not None else None
+    if shapes.kept(x)[dim] is None or shapes.new(x)[dim] == shapes.old(x)[dim]:
+        return None
+    if any(Propagation.const(op.operands[k]) is NOT_CONST for k in bounds):
+        raise SpaError(f"cannot rewrite a run-time bound on a pruned dim: {location(op)}")
+    return dim
 
 
 def _slice_bounds(dim_arg: int) -> Resize:
@@ -147,7 +153,7 @@ def _slice_bounds(dim_arg: int) -> Resize:
 
     def rewrite(op: Operation, shapes: Shapes) -> None:
         x = op.operands[0]
-        if (dim := _pruned_dim(op, shapes, dim_arg)) is None:
+        if (dim := _pruned_dim(op, shapes, dim_arg, (dim_arg + 1, dim_arg + 2))) is None:
             return
         size = shapes.old(x)[dim]
         step = Propagation.const(op.operands[dim_arg + 3])
@@ -164,7 +170,7 @@ def _slice_bounds(dim_arg: int) -> Resize:
 
 def _narrow(op: Operation, shapes: Shapes) -> None:
     x, r = op.operands[0], op.results[0]
-    if (dim := _pruned_dim(op, shapes, 1)) is None:
+    if (dim := _pruned_dim(op, shapes, 1, (2, 3))) is None:
         return
     _replace_int(op, 2, shapes.kept_before(x, dim, Propagation.const(op.operands[2])))
     _replace_int(op, 3, shapes.new(r)[dim])

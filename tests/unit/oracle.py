@@ -175,27 +175,35 @@ def _count(store: Any, names: Sequence[str]) -> int:
     return sum(store[n].numel() for n in names if n in store)
 
 
-class Session:
-    """One model: imported once, its original outputs computed once; each `run` prunes a fresh clone."""
+class PruneSession:
+    """One imported program and its reference outputs; each `prune` works on a fresh clone.
 
-    def __init__(self, model: torch.nn.Module, inputs: Sequence[Any], name: str, randomize: bool = True):
-        self.model = perturb(model.eval()) if randomize else model.eval()
-        self.inputs = list(inputs)
-        self.name = name
-        t0 = time.perf_counter()
-        self.want = _forward(self.model, self.inputs)
+    The frontend-specific parts are hooks: `run_pruned` (the pruned program, emitted and run) and
+    `run_masked` (the original model with the plan's slices masked, run). The plan checks, the
+    exactness check and the all-groups check are shared by the PyTorch and the ONNX oracle.
+    """
+
+    name: str
+    program: Program
+    want: list[torch.Tensor]
+    import_seconds: float
+    param_names: list[str]
+    """The weights counted as parameters (before/after) in the reports."""
+    shapes: dict[str, tuple[int, ...]]
+
+    def _start(self, program: Program) -> None:
+        """Record the program and its weight shapes; the reference outputs (`want`) must be set."""
         for i, w in enumerate(self.want):
             if w.is_floating_point() and w.numel() > 1:
-                assert float(w.max() - w.min()) > 0, f"{name}: output {i} is constant, the oracle would see nothing"
-        t1 = time.perf_counter()
-        self.program = api.import_torch(self.model, self.inputs, name)
-        self.import_seconds = time.perf_counter() - t1
-        # Fidelity first: the unpruned program, emitted again, computes what the model computes.
-        self.fidelity_error = max_relative_error(_forward(api.to_torch(self.program), self.inputs), self.want)
-        assert self.fidelity_error < TOLERANCE, f"{name}: import -> emit differs from the model by {self.fidelity_error:.2e}"
-        self.forward_seconds = t1 - t0
-        self.param_names = [n for n, _ in self.model.named_parameters()]
-        self.shapes = {n: tuple(t.shape) for n, t in self.program.weights.items()}
+                assert float(w.max() - w.min()) > 0, f"{self.name}: output {i} is constant, the oracle would see nothing"
+        self.program = program
+        self.shapes = {n: tuple(t.shape) for n, t in program.weights.items()}
+
+    def run_pruned(self, prog: Program) -> list[torch.Tensor]:
+        raise NotImplementedError
+
+    def run_masked(self, plan_params: dict[str, dict[str, list[int]]]) -> list[torch.Tensor]:
+        raise NotImplementedError
 
     def prune(self, ratio: float, only_exact: bool, criterion: str = "random", seed: int = 1) -> tuple[Program, dict[str, Any], RunReport]:
         prog = clone_program(self.program)
@@ -215,7 +223,7 @@ class Session:
         report.eligible = len(eligible)
         report.pruned = sum(1 for g in groups if g["removed"])
         try:
-            self._check_plan(prog, plan, eligible, ratio, only_exact)
+            check_plan(self.shapes, prog, plan, eligible, ratio, only_exact)
         except BaseException:
             _release(prog)
             raise
@@ -223,45 +231,26 @@ class Session:
         report.params_after = _count(prog.weights, self.param_names)
         return prog, plan, report
 
-    def _check_plan(self, prog: Program, plan: dict[str, Any], eligible: list[dict[str, Any]], ratio: float, only_exact: bool) -> None:
-        ids = {g["id"] for g in eligible}
-        for g in plan["groups"]:
-            size, removed = g["size"], g["removed"]
-            if g["id"] in ids:
-                want = size - max(size - math.floor(ratio * size), 1)
-                assert len(removed) == want, f"group {g['id']} (size {size}) lost {len(removed)} channels, expected {want}"
-                assert len(set(removed)) == len(removed) and all(0 <= i < size for i in removed), f"group {g['id']}: bad indices"
-            else:
-                assert not removed, f"group {g['id']} is frozen or inexact (only_exact={only_exact}) but lost channels"
-        # every weight the plan names shrank by exactly the listed indices
-        for name, dims in plan["params"].items():
-            assert name in self.shapes, f"plan names '{name}', not a weight of the imported program"
-            new = tuple(prog.weights[name].shape)
-            old = self.shapes[name]
-            for d, idx in dims.items():
-                d = int(d)
-                assert idx and all(0 <= i < old[d] for i in idx), f"{name}[{d}]: indices out of range"
-                assert new[d] == old[d] - len(idx), f"{name}[{d}]: {old[d]} -> {new[d]}, plan removes {len(idx)}"
-        for name, old in self.shapes.items():
-            if name in prog.weights and name not in plan["params"]:
-                assert tuple(prog.weights[name].shape) == old, f"{name} changed shape {old} -> {tuple(prog.weights[name].shape)} without a plan entry"
+    def _run_timed(self, prog: Program, report: RunReport) -> list[torch.Tensor]:
+        try:
+            t0 = time.perf_counter()
+            got = self.run_pruned(prog)
+            report.seconds["pruned_forward"] = round(time.perf_counter() - t0, 3)
+        finally:
+            _release(prog)
+        return got
 
     def check_exact(self, ratio: float, criterion: str = "random", seed: int = 1, tol: float = TOLERANCE) -> RunReport:
         """only_exact=True: the pruned model computes the masked original, with fewer parameters."""
         prog, plan, report = self.prune(ratio, only_exact=True, criterion=criterion, seed=seed)
-        try:
-            if not any(g["removed"] for g in plan["groups"]):
-                reasons = ", ".join(f"{k} x{v}" for k, v in sorted(report.frozen_reasons.items(), key=lambda kv: -kv[1])[:4])
-                raise NothingPruned(f"{self.name}: nothing pruned ({report.groups} groups, {report.frozen} frozen, "
-                                    f"{report.inexact} inexact; frozen by: {reasons})")
-            t0 = time.perf_counter()
-            got = _forward(api.to_torch(prog), self.inputs)
-            report.seconds["pruned_forward"] = round(time.perf_counter() - t0, 3)
-        finally:
+        if not any(g["removed"] for g in plan["groups"]):
             _release(prog)
+            reasons = ", ".join(f"{k} x{v}" for k, v in sorted(report.frozen_reasons.items(), key=lambda kv: -kv[1])[:4])
+            raise NothingPruned(f"{self.name}: nothing pruned ({report.groups} groups, {report.frozen} frozen, "
+                                f"{report.inexact} inexact; frozen by: {reasons})")
+        got = self._run_timed(prog, report)
         assert [tuple(g.shape) for g in got] == [tuple(w.shape) for w in self.want], "pruned output shapes differ"
-        with masked(self.model, plan["params"]) as m:
-            want = _forward(m, self.inputs)
+        want = self.run_masked(plan["params"])
         report.error = max_relative_error(got, want)
         _log(report)
         assert report.params_after < report.params_before, f"parameters did not shrink: {report.summary()}"
@@ -270,19 +259,73 @@ class Session:
 
     def check_runs(self, ratio: float = 0.5, criterion: str = "random", seed: int = 1) -> RunReport:
         """only_exact=False (every group pruned): output shapes as the original's, finite outputs."""
-        prog, plan, report = self.prune(ratio, only_exact=False, criterion=criterion, seed=seed)
-        try:
-            t0 = time.perf_counter()
-            got = _forward(api.to_torch(prog), self.inputs)
-            report.seconds["pruned_forward"] = round(time.perf_counter() - t0, 3)
-        finally:
-            _release(prog)
+        prog, _, report = self.prune(ratio, only_exact=False, criterion=criterion, seed=seed)
+        got = self._run_timed(prog, report)
         _log(report)
         assert [tuple(g.shape) for g in got] == [tuple(w.shape) for w in self.want], "pruned output shapes differ"
         for g in got:
             if g.is_floating_point():
                 assert torch.isfinite(g).all(), "pruned model output is not finite"
         return report
+
+    def check_model(self, ratios: Sequence[float] = (0.3, 0.5)) -> list[RunReport]:
+        """The full check the zoo tests run: exactness at each ratio, then every group pruned."""
+        reports = [self.check_exact(r) for r in ratios]
+        reports.append(self.check_runs(max(ratios)))
+        return reports
+
+
+def check_plan(shapes: dict[str, tuple[int, ...]], prog: Program, plan: dict[str, Any], eligible: list[dict[str, Any]],
+               ratio: float, only_exact: bool) -> None:
+    """The plan removes the right number of channels from exactly the eligible groups, and every weight
+    shrank by exactly the indices the plan lists for it (`shapes`: the weights before pruning)."""
+    ids = {g["id"] for g in eligible}
+    for g in plan["groups"]:
+        size, removed = g["size"], g["removed"]
+        if g["id"] in ids:
+            want = size - max(size - math.floor(ratio * size), 1)
+            assert len(removed) == want, f"group {g['id']} (size {size}) lost {len(removed)} channels, expected {want}"
+            assert len(set(removed)) == len(removed) and all(0 <= i < size for i in removed), f"group {g['id']}: bad indices"
+        else:
+            assert not removed, f"group {g['id']} is frozen or inexact (only_exact={only_exact}) but lost channels"
+    for name, dims in plan["params"].items():
+        assert name in shapes, f"plan names '{name}', not a weight of the imported program"
+        new = tuple(prog.weights[name].shape)
+        old = shapes[name]
+        for d, idx in dims.items():
+            d = int(d)
+            assert idx and all(0 <= i < old[d] for i in idx), f"{name}[{d}]: indices out of range"
+            assert new[d] == old[d] - len(idx), f"{name}[{d}]: {old[d]} -> {new[d]}, plan removes {len(idx)}"
+    for name, old in shapes.items():
+        if name in prog.weights and name not in plan["params"]:
+            assert tuple(prog.weights[name].shape) == old, f"{name} changed shape {old} -> {tuple(prog.weights[name].shape)} without a plan entry"
+
+
+class Session(PruneSession):
+    """A PyTorch model: imported once (fidelity checked first), its original outputs computed once."""
+
+    def __init__(self, model: torch.nn.Module, inputs: Sequence[Any], name: str, randomize: bool = True):
+        self.model = perturb(model.eval()) if randomize else model.eval()
+        self.inputs = list(inputs)
+        self.name = name
+        t0 = time.perf_counter()
+        self.want = _forward(self.model, self.inputs)
+        t1 = time.perf_counter()
+        self.forward_seconds = t1 - t0
+        program = api.import_torch(self.model, self.inputs, name)
+        self.import_seconds = time.perf_counter() - t1
+        self.param_names = [n for n, _ in self.model.named_parameters()]
+        self._start(program)
+        # Fidelity first: the unpruned program, emitted again, computes what the model computes.
+        self.fidelity_error = max_relative_error(_forward(api.to_torch(self.program), self.inputs), self.want)
+        assert self.fidelity_error < TOLERANCE, f"{name}: import -> emit differs from the model by {self.fidelity_error:.2e}"
+
+    def run_pruned(self, prog: Program) -> list[torch.Tensor]:
+        return _forward(api.to_torch(prog), self.inputs)
+
+    def run_masked(self, plan_params: dict[str, dict[str, list[int]]]) -> list[torch.Tensor]:
+        with masked(self.model, plan_params) as m:
+            return _forward(m, self.inputs)
 
 
 def check_exact(model: torch.nn.Module, inputs: Sequence[Any], name: str = "model", ratio: float = 0.5, **kw: Any) -> RunReport:
@@ -295,7 +338,4 @@ def check_runs_all_groups(model: torch.nn.Module, inputs: Sequence[Any], name: s
 
 def check_model(model: torch.nn.Module, inputs: Sequence[Any], name: str, ratios: Sequence[float] = (0.3, 0.5)) -> list[RunReport]:
     """The full check the zoo tests run: exactness at each ratio, then every group pruned."""
-    s = Session(model, inputs, name)
-    reports = [s.check_exact(r) for r in ratios]
-    reports.append(s.check_runs(max(ratios)))
-    return reports
+    return Session(model, inputs, name).check_model(ratios)

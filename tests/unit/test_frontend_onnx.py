@@ -17,8 +17,10 @@ from onnx import helper, numpy_helper
 from torch_mlir import ir
 from torch_mlir.dialects import torch as torch_d
 
+from spa_ir import api
 from spa_ir.dtypes import torch_dtype
 from spa_ir.errors import SpaError
+from spa_ir.export import export_program
 from spa_ir.frontend_onnx import import_onnx_to_mlir, prepare_onnx_model
 
 _VTENSOR = re.compile(r"!torch\.vtensor<\[([^\]]*)\],(\w+)>")
@@ -324,6 +326,95 @@ def test_model_local_functions_are_inlined(tmp_path):
     _check_module(module, weights)
     assert set(weights) == {"bias"}
     assert "torch.aten.relu" in str(module)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Folding: prim.tolist of split sizes, Shape of static tensors
+
+
+class _SplitHeads(torch.nn.Module):
+    """timm-style attention input: qkv unbound (ONNX Split with a sizes tensor) and split unevenly."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.qkv = torch.nn.Linear(8, 24)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k, v = self.qkv(x).reshape(x.shape[0], 4, 3, 8).permute(2, 0, 1, 3).unbind(0)
+        a, b = torch.split(q * k + v, [3, 5], dim=-1)
+        return torch.cat([b, 2 * a], dim=-1)
+
+
+class _ShapeArithmetic(torch.nn.Module):
+    """Sizes computed from shapes at run time, as torch's exporter writes them: `chunk` bounds
+    (ShuffleNet) and a Swin-style window partition with padding to a multiple of the window."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b = self.conv(x).chunk(2, dim=1)
+        y = torch.cat([b, a], dim=1)
+        n, c, h, w = y.shape
+        y = torch.nn.functional.pad(y, (0, (4 - w % 4) % 4, 0, (4 - h % 4) % 4))
+        hp, wp = y.shape[2], y.shape[3]
+        windows = y.reshape(n, c, hp // 4, 4, wp // 4, 4).permute(0, 2, 4, 1, 3, 5)
+        return windows.reshape(n, (hp // 4) * (wp // 4), c * 16)
+
+
+def _op_names(module: ir.Module) -> set[str]:
+    return {op.name for op in _walk(module)}
+
+
+def test_split_sizes_tensor_folds_tolist(tmp_path):
+    """torch-mlir converts Split's sizes input to `prim.tolist` of a literal, which spa's dialect lacks;
+    folded to a list of constants, the model imports and computes what it computed."""
+    torch.manual_seed(0)
+    model = _SplitHeads().eval()
+    x = torch.randn(2, 4, 8)
+    path = _export(model, (x,), tmp_path / "split.onnx")
+    module, weights = import_onnx_to_mlir(path)
+    _check_module(module, weights)
+    names = _op_names(module)
+    assert "torch.prim.tolist" not in names and "torch.aten.split_with_sizes" in names
+    with torch.no_grad():
+        got = api.to_torch(api.import_onnx(path))(x)
+        torch.testing.assert_close(got, model(x), rtol=1e-5, atol=1e-6)
+
+
+def test_shape_of_static_tensors_is_folded(tmp_path):
+    """Shape of a statically shaped tensor becomes a constant, so sizes reach the IR as constants (no
+    run-time shape reads) and the emitted module exports with torch.export (no SymInt guards)."""
+    torch.manual_seed(0)
+    model = _ShapeArithmetic().eval()
+    x = torch.randn(1, 3, 10, 6)
+    path = _export(model, (x,), tmp_path / "shapes.onnx")
+    assert any(n.op_type == "Shape" for n in onnx.load(str(path)).graph.node)
+    module, weights = import_onnx_to_mlir(path)
+    _check_module(module, weights)
+    names = _op_names(module)
+    assert not names & {"torch.aten._shape_as_tensor", "torch.aten.size.int", "torch.aten.item"}, names
+    program = api.import_onnx(path)
+    exported = export_program(program).module()
+    with torch.no_grad():
+        torch.testing.assert_close(exported(x), model(x), rtol=1e-5, atol=1e-6)
+
+
+def test_shape_folding_keeps_dynamic_dims(tmp_path):
+    """With a dynamic batch, only the static part of a shape is folded: one import runs at any batch."""
+    torch.manual_seed(0)
+    model = _ShapeArithmetic().eval()
+    path = _export(model, (torch.randn(2, 3, 10, 6),), tmp_path / "dyn.onnx", input_names=["x"],
+                   output_names=["y"], dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
+    module, weights = import_onnx_to_mlir(path)
+    _check_module(module, weights)
+    assert _signature(module)[0][0] == ((None, 3, 10, 6), "f32")
+    gm = api.to_torch(api.import_onnx(path))
+    for batch in (1, 3):
+        x = torch.randn(batch, 3, 10, 6)
+        with torch.no_grad():
+            torch.testing.assert_close(gm(x), model(x), rtol=1e-5, atol=1e-6)
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -8,60 +8,18 @@ test says so and the entry must go.
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import torch
 
+from onnx_zoo import KNOWN_FAILURES, MODELS, example_input, export_onnx
 from spa_ir import api
 from spa_ir.backend_torch import main_function
 from spa_ir.errors import SpaError
-from zoo import build, flat_outputs, informative, max_relative_error
+from zoo import build, flat_outputs, max_relative_error
 
 TOLERANCE = 1e-4
-
-
-def _timm(name: str) -> Callable[[], torch.nn.Module]:
-    def make() -> torch.nn.Module:
-        import timm
-
-        torch.manual_seed(0)
-        return informative(timm.create_model(name, pretrained=False).eval())
-
-    return make
-
-
-# name -> (builder, image size). Varied families: residual, dense, depthwise/SE, channel shuffle, fire
-# modules, inception, ConvNeXt, MetaFormer, ghost modules, transformers (ViT, Swin, DeiT, MobileViT).
-MODELS: dict[str, tuple[Callable[[], torch.nn.Module], int]] = {
-    **{name: (lambda name=name: build(name), 64) for name in [
-        "resnet18", "mobilenet_v3_small", "densenet121", "efficientnet_b0", "squeezenet1_0", "shufflenet_v2_x0_5",
-        "regnet_y_400mf", "convnext_tiny", "swin_t", "mnasnet0_5", "googlenet"]},
-    "vit_b_16": (lambda: build("vit_b_16"), 224),
-    "timm/resnet18d": (_timm("resnet18d"), 64),
-    "timm/convnextv2_atto": (_timm("convnextv2_atto"), 64),
-    "timm/poolformer_s12": (_timm("poolformer_s12"), 64),
-    "timm/ghostnet_100": (_timm("ghostnet_100"), 64),
-    "timm/deit_tiny_patch16_224": (_timm("deit_tiny_patch16_224"), 224),
-    "timm/mobilevit_xxs": (_timm("mobilevit_xxs"), 64),
-}
-
-# name -> regex of the error the import must (still) fail with.
-KNOWN_FAILURES: dict[str, str] = {
-    # timm's attention splits qkv with an ONNX Split whose sizes torch-mlir's ONNX conversion turns into a
-    # `torch.prim.tolist` (variadic results): spa's generated torch dialect skips that op.
-    "timm/deit_tiny_patch16_224": r"Split.*op 'torch\.prim\.tolist' is not known to spa's dialects",
-    "timm/mobilevit_xxs": r"Split.*op 'torch\.prim\.tolist' is not known to spa's dialects",
-}
-
-
-def export_onnx(model: torch.nn.Module, args: tuple, path: Path, **kwargs) -> Path:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(model, args, str(path), dynamo=False, do_constant_folding=False, **kwargs)
-    return path
 
 
 def test_known_failures_are_models_of_the_list() -> None:
@@ -71,9 +29,8 @@ def test_known_failures_are_models_of_the_list() -> None:
 
 @pytest.mark.parametrize("name", list(MODELS))
 def test_onnx_import_then_emit_matches_original(name: str, tmp_path: Path) -> None:
-    make, size = MODELS[name]
-    model = make()
-    x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(1))
+    model = MODELS[name][0]()
+    x = example_input(name)
     path = export_onnx(model, (x,), tmp_path / "model.onnx")
     if name in KNOWN_FAILURES:
         with pytest.raises(SpaError, match=KNOWN_FAILURES[name]):

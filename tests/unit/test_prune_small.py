@@ -312,6 +312,37 @@ class Conv1dGroupNorm(nn.Module):
         return self.c3(F.relu(self.c2(F.relu(self.gn(self.c1(x))))))
 
 
+class GroupNormAsInstanceNorm(nn.Module):
+    """GroupNorm(1, C) written as ONNX exports it: instance_norm of the input reshaped to [N, 1, C*H*W],
+    then a per-channel affine. The statistics mix c1's channels (inexact); c2's are exact."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.weight = nn.Parameter(torch.randn(8, 1, 1))
+        self.bias = nn.Parameter(torch.randn(8, 1, 1))
+        self.c2 = nn.Conv2d(8, 16, 3, padding=1)
+        self.c3 = nn.Conv2d(16, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.c1(x)
+        n = F.instance_norm(x.reshape(x.shape[0], 1, -1)).reshape(x.shape)
+        return self.c3(F.relu(self.c2(F.relu(n * self.weight + self.bias))))
+
+
+class IndexSelectRows(nn.Module):
+    """index_select over a spatial dim (ONNX Gather) passes c1's channels through."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.c2 = nn.Conv2d(8, 4, 1)
+        self.register_buffer("rows", torch.tensor([5, 0, 3, 3, 9, 15]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.c2(F.relu(self.c1(x)).index_select(2, self.rows))
+
+
 class LSTMNet(nn.Module):
     def __init__(self) -> None:
         super().__init__()
@@ -499,7 +530,7 @@ class Rotary(nn.Module):
 
 
 class IndexSelectTokens(nn.Module):
-    """Picks tokens with index_select (a channel space of the index buffer rides along, the hidden dim passes)."""
+    """Picks tokens with index_select: the token dim is data-indexed, the hidden dim passes through."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -535,6 +566,8 @@ SMALL = {
     "embedding_linear": (EmbeddingLinear, lambda: [torch.randint(0, 50, (2, 7), generator=torch.Generator().manual_seed(1))]),
     "pool_upsample_pad": (PoolUpsamplePad, lambda: [_img()]),
     "conv1d_groupnorm": (Conv1dGroupNorm, lambda: [torch.randn(2, 4, 12, generator=torch.Generator().manual_seed(1))]),
+    "groupnorm_as_instance_norm": (GroupNormAsInstanceNorm, lambda: [_img()]),
+    "index_select_rows": (IndexSelectRows, lambda: [_img()]),
     "lstm": (LSTMNet, lambda: [_seq(5, 16, batch=2)]),
     "lstm_2layer_bidirectional": (lambda: RecurrentNet("lstm"), lambda: [_seq(5, 16, batch=2)]),
     "gru_2layer_bidirectional": (lambda: RecurrentNet("gru"), lambda: [_seq(5, 16, batch=2)]),

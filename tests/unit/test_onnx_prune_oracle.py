@@ -1,0 +1,237 @@
+"""The pruning oracle on ONNX models: pruning through the ONNX frontend, checked in onnxruntime.
+
+For each model of the ONNX list (tests/unit/onnx_zoo.py, shared with the fidelity test): export it to ONNX,
+import the file (`api.import_onnx`), check that the unpruned program computes what the file computes, prune
+clones with criterion=random at ratios 0.3 and 0.5 (only_exact=True), emit each pruned program as ONNX
+(`spa_ir.export.save_onnx`) and run it in onnxruntime. The reference is the *masked original ONNX model*:
+the original file with the plan's removed slices of each weight set to zero (a BatchNormalization variance
+to 1), run in onnxruntime; they must agree within 1e-4 relative, and the parameters (of the program and of
+the emitted file) must shrink. Then every group is pruned (only_exact=False) and the emitted file must give
+the original output shapes and finite outputs. The plan checks and the run logic are tests/unit/oracle.py's.
+
+The plan names the imported program's weights, which are ONNX names (`spa_ir.frontend_onnx.lift_weights`):
+a float initializer, the output of a float `Constant` node, or the output of an `Identity` copying a
+weight (a weight of its own in the program). `masked_onnx` maps each back: an initializer is masked in
+place, a Constant or Identity node is replaced by a Constant holding the masked value.
+
+A model that does not import is listed in onnx_zoo.KNOWN_FAILURES, one that prunes nothing in
+NOT_PRUNABLE, each with the reason its test asserts: nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+from onnx import numpy_helper
+
+from onnx_zoo import KNOWN_FAILURES, MODELS, example_input, export_onnx
+from oracle import TOLERANCE, NothingPruned, PruneSession, RunReport, perturb
+from spa_ir import api
+from spa_ir.errors import SpaError
+from spa_ir.export import save_onnx
+from spa_ir.program import Program
+from zoo import flat_outputs, max_relative_error
+
+# model -> regex of the reason only_exact=True prunes nothing (the test asserts it).
+NOT_PRUNABLE: dict[str, str] = {
+    # As in the PyTorch oracle: every group is inexact (removing is not zeroing): GlobalResponseNorm
+    # divides by the mean over channels, LayerNorm before every block.
+    "timm/convnextv2_atto": r"nothing pruned",
+}
+
+# A removed slice of a weight used at one of these (op type, input index) positions is set to 1, not 0:
+# a BatchNormalization variance of 0 would normalize by 1/sqrt(eps) (oracle.fill_value's rule).
+_ONE_FILLED_INPUTS = frozenset({("BatchNormalization", 4)})
+
+PlanParams = dict[str, dict[str, list[int]]]
+
+
+# -- the original ONNX model's weights, by the names the ONNX frontend gives them -------------------------
+
+
+def weight_values(model: onnx.ModelProto) -> dict[str, np.ndarray]:
+    """Initializers, Constant-node tensors and Identity copies of either, by name (the frontend's names)."""
+    values = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type == "Constant":
+            attr = next((a for a in node.attribute if a.name == "value"), None)
+            if attr is not None:
+                values[node.output[0]] = numpy_helper.to_array(attr.t)
+        elif node.op_type == "Identity" and node.input[0] in values:
+            values[node.output[0]] = values[node.input[0]]
+    return values
+
+
+def _fill_value(model: onnx.ModelProto, name: str) -> float:
+    uses = {(n.op_type, i) for n in model.graph.node for i, x in enumerate(n.input) if x == name}
+    return 1.0 if uses & _ONE_FILLED_INPUTS else 0.0
+
+
+def masked_onnx(model: onnx.ModelProto, plan_params: PlanParams) -> onnx.ModelProto:
+    """A copy of `model` with every slice the plan lists masked (see the module docstring)."""
+    values = weight_values(model)
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    masked: dict[str, np.ndarray] = {}
+    for name, dims in plan_params.items():
+        assert name in values, f"the plan prunes '{name}', which is no weight of the ONNX model"
+        value = values[name].copy()
+        for d, idx in dims.items():
+            np.put_along_axis(value, _index_along(value, int(d), idx), _fill_value(model, name), axis=int(d))
+        masked[name] = value
+    for init in out.graph.initializer:
+        if init.name in masked:
+            init.CopyFrom(numpy_helper.from_array(masked.pop(init.name), init.name))
+    for node in out.graph.node:
+        if node.output and node.output[0] in masked:
+            name = node.output[0]
+            node.CopyFrom(onnx.helper.make_node("Constant", [], [name], name=node.name,
+                                                value=numpy_helper.from_array(masked.pop(name), name)))
+    assert not masked, f"weights not found in the ONNX graph: {sorted(masked)}"
+    return out
+
+
+def _index_along(value: np.ndarray, dim: int, idx: list[int]) -> np.ndarray:
+    """Indices for np.put_along_axis selecting `idx` along `dim` (every position of the other dims)."""
+    shape = [1] * value.ndim
+    shape[dim] = len(idx)
+    index = np.asarray(idx, dtype=np.int64).reshape(shape)
+    return np.broadcast_to(index, value.shape[:dim] + (len(idx),) + value.shape[dim + 1:])
+
+
+def weight_elements(model: onnx.ModelProto) -> int:
+    """Elements of the float weights held in the file (initializers and Constant nodes)."""
+    return sum(int(v.size) for v in weight_values(model).values() if np.issubdtype(v.dtype, np.floating))
+
+
+def run_onnx(model: onnx.ModelProto | str | Path, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """The model's outputs in onnxruntime (CPU), inputs fed by position."""
+    source = model.SerializeToString() if isinstance(model, onnx.ModelProto) else str(model)
+    session = ort.InferenceSession(source, providers=["CPUExecutionProvider"])
+    feed = {i.name: x.numpy() for i, x in zip(session.get_inputs(), inputs)}
+    return [torch.from_numpy(np.asarray(o)) for o in session.run(None, feed)]
+
+
+# -- the session -------------------------------------------------------------------------------------
+
+
+class OnnxSession(PruneSession):
+    """An ONNX file: imported once; pruned programs are emitted as ONNX and compared in onnxruntime."""
+
+    def __init__(self, path: Path, inputs: Sequence[torch.Tensor], name: str):
+        self.path = path
+        self.inputs = list(inputs)
+        self.name = name
+        self.original = onnx.load(str(path))
+        self.want = run_onnx(self.original, self.inputs)
+        t0 = time.perf_counter()
+        program = api.import_onnx(path)
+        self.import_seconds = time.perf_counter() - t0
+        self.param_names = list(program.weights)
+        self._start(program)
+        self.fidelity_error = max_relative_error(self._run_torch(program), self.want)
+        assert self.fidelity_error < TOLERANCE, f"{name}: import -> emit differs from the ONNX model by {self.fidelity_error:.2e}"
+        self.emitted_elements: list[int] = []
+
+    def _run_torch(self, prog: Program) -> list[torch.Tensor]:
+        with torch.no_grad():
+            return flat_outputs(api.to_torch(prog)(*self.inputs))
+
+    def run_pruned(self, prog: Program) -> list[torch.Tensor]:
+        out = self.path.with_name(f"{self.path.stem}.pruned{len(self.emitted_elements)}.onnx")
+        save_onnx(prog, out)
+        self.emitted_elements.append(weight_elements(onnx.load(str(out))))
+        return run_onnx(out, self.inputs)
+
+    def run_masked(self, plan_params: PlanParams) -> list[torch.Tensor]:
+        return run_onnx(masked_onnx(self.original, plan_params), self.inputs)
+
+    def check_exact(self, ratio: float, criterion: str = "random", seed: int = 1, tol: float = TOLERANCE) -> RunReport:
+        """As PruneSession's, and the emitted ONNX file holds fewer weights than the original one."""
+        report = super().check_exact(ratio, criterion, seed, tol)
+        before = weight_elements(self.original)
+        assert self.emitted_elements[-1] < before, f"emitted ONNX holds {self.emitted_elements[-1]} weights, original {before}"
+        return report
+
+
+def _session(name: str, directory: Path, randomize: bool = True) -> OnnxSession:
+    """Export the model (constant weights made random, see oracle.perturb, unless told not to) and import it."""
+    model = MODELS[name][0]()
+    model = perturb(model) if randomize else model
+    x = example_input(name)
+    path = export_onnx(model, (x,), directory / "model.onnx")
+    return OnnxSession(path, [x], name)
+
+
+# -- tests -------------------------------------------------------------------------------------------
+
+
+def test_not_prunable_names_exist() -> None:
+    assert set(NOT_PRUNABLE) <= set(MODELS) - set(KNOWN_FAILURES)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_onnx_model_prunes_exactly(name: str, tmp_path: Path) -> None:
+    if name in KNOWN_FAILURES:
+        with pytest.raises(SpaError, match=KNOWN_FAILURES[name]):
+            _session(name, tmp_path)
+        return
+    session = _session(name, tmp_path)
+    if name in NOT_PRUNABLE:
+        with pytest.raises(NothingPruned) as info:
+            session.check_exact(0.5)
+        assert re.search(NOT_PRUNABLE[name], str(info.value)), f"{name} failed differently: {info.value}"
+        print(session.check_runs(0.5).summary())
+        return
+    for report in session.check_model((0.3, 0.5)):
+        print(report.summary())
+
+
+def test_oracle_sees_a_wrong_plan(tmp_path: Path) -> None:
+    """Negative control: masking other channels than those removed must be caught. Not randomized, the
+    all-ones BatchNorm scales are shared by the exporter through Identity nodes, so the plan names both
+    initializers and Identity copies: both ways back to the ONNX file are exercised."""
+    session = _session("resnet18", tmp_path, randomize=False)
+    prog, plan, _ = session.prune(0.5, only_exact=True)
+    got = session.run_pruned(prog)
+    identities = {n.output[0] for n in session.original.graph.node if n.op_type == "Identity"}
+    initializers = {i.name for i in session.original.graph.initializer}
+    assert set(plan["params"]) & identities and set(plan["params"]) & initializers
+    shifted = {p: {d: sorted({(i + 1) % session.shapes[p][int(d)] for i in idx}) for d, idx in dims.items()}
+               for p, dims in plan["params"].items()}
+    assert max_relative_error(got, session.run_masked(plan["params"])) < TOLERANCE
+    assert max_relative_error(got, session.run_masked(shifted)) > 1e-3
+    assert max_relative_error(run_onnx(session.original, session.inputs), session.want) == 0.0  # the original is untouched
+
+
+
+def test_weights_held_in_constant_nodes(tmp_path: Path) -> None:
+    """The third kind of weight: tensors held in `Constant` nodes (TF/Keras exports) are pruned and
+    masked there; the exporter's Identity copies of them stay weights of their own."""
+    model = perturb(MODELS["resnet18"][0]())
+    x = example_input("resnet18")
+    original = onnx.load(str(export_onnx(model, (x,), tmp_path / "init.onnx")))
+    graph = original.graph
+    constants = [onnx.helper.make_node("Constant", [], [i.name], name=f"const_{i.name}", value=i)
+                 for i in graph.initializer if i.data_type == onnx.TensorProto.FLOAT]
+    kept = [i for i in graph.initializer if i.data_type != onnx.TensorProto.FLOAT]
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    nodes = constants + list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    path = tmp_path / "model.onnx"
+    onnx.save(original, str(path))
+    session = OnnxSession(path, [x], "resnet18 (Constant nodes)")
+    assert not session.original.graph.initializer
+    report = session.check_exact(0.5)
+    assert report.pruned > 0
