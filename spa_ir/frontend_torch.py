@@ -8,9 +8,11 @@ the weight store. Op locations carry the nn.Module path (`layer1.0.conv1`).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import re
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,12 +31,22 @@ def _first_line(e: BaseException) -> str:
 
 
 _RAISED_AT = re.compile(r'The following call raised this error:\s*\n\s*File "([^"]+)", line (\d+), in (\S+)\n[ \t]*(\S[^\n]*)')
+_LIBRARY_DIRS = tuple(os.path.dirname(m.__file__) + os.sep for m in (torch, contextlib) if m.__file__)
+_SPA_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
 def _raised_at(e: BaseException) -> str:
-    """` at file:line in fn: code` for the user code torch.export names as the cause, else ``."""
+    """` at file:line in fn: code` for the model code that caused the error: the frame torch.export names,
+    else the innermost traceback frame outside torch, the standard library and spa."""
     m = _RAISED_AT.search(str(e))
-    return f" at {m[1]}:{m[2]} in {m[3]}: `{m[4].strip()}`" if m else ""
+    if m:
+        return f" at {m[1]}:{m[2]} in {m[3]}: `{m[4].strip()}`"
+    frames = [f for f in traceback.extract_tb(e.__traceback__)
+              if not f.filename.startswith(_LIBRARY_DIRS) and not f.filename.startswith(_SPA_DIR)]
+    if not frames:
+        return ""
+    f = frames[-1]
+    return f" at {f.filename}:{f.lineno} in {f.name}: `{(f.line or '').strip()}`"
 
 
 def export_functional(model: torch.nn.Module, args: tuple[Any, ...]) -> torch.export.ExportedProgram:

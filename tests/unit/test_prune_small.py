@@ -529,18 +529,6 @@ class Rotary(nn.Module):
         return self.out(q * self.cos + rotated * self.sin)
 
 
-class IndexSelectTokens(nn.Module):
-    """Picks tokens with index_select: the token dim is data-indexed, the hidden dim passes through."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc1, self.fc2 = nn.Linear(16, 32), nn.Linear(32, 10)
-        self.register_buffer("keep", torch.tensor([0, 2, 3, 5]))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(F.relu(self.fc1(x)).index_select(1, self.keep))
-
-
 # name -> (module factory, example inputs)
 SMALL = {
     "conv_bn_relu": (ConvBnRelu, lambda: [_img()]),
@@ -557,7 +545,6 @@ SMALL = {
     "einsum_attention": (EinsumAttention, lambda: [_seq(dim=24)]),
     "zeroed_key_bias": (ZeroedKeyBias, lambda: [_seq(dim=24)]),
     "rotary_pairs": (Rotary, lambda: [_seq()]),
-    "index_select_tokens": (IndexSelectTokens, lambda: [_seq()]),
     "manual_attention_sdpa": (ManualAttention, lambda: [_seq()]),
     "gqa_sdpa": (lambda: ManualAttention(heads=4, kv_heads=2, gqa="sdpa"), lambda: [_seq()]),
     "gqa_repeat_kv": (lambda: ManualAttention(heads=4, kv_heads=2, gqa="repeat"), lambda: [_seq()]),
