@@ -21,13 +21,21 @@ from spa_ir.program import program_of
 from spa_ir.resize import RESIZE, Shapes
 
 
-def kept_indices(spaces: Spaces, layout: Layout, size: int, removed: dict[int, set[int]]) -> np.ndarray:
+def removed_mask(size: int, removed: list[int]) -> np.ndarray:
+    """A group's removed channels as a boolean mask with one extra False entry at the end, so that the
+    coordinate -1 ("not in this space", see Spaces.coordinates) indexes a kept channel."""
+    mask = np.zeros(size + 1, dtype=bool)
+    mask[removed] = True
+    return mask
+
+
+def kept_indices(spaces: Spaces, layout: Layout, size: int, removed: dict[int, np.ndarray]) -> np.ndarray:
     """Indices of one dim that survive: those holding no removed channel of any space."""
     keep = np.ones(size, dtype=bool)
     for sid, coords in spaces.coordinates(fill_anon(layout, size)).items():
-        gone = removed.get(sid)
-        if gone:
-            keep &= ~np.isin(coords, list(gone))
+        mask = removed.get(sid)
+        if mask is not None:
+            keep &= ~mask[coords]
     return np.flatnonzero(keep)
 
 
@@ -43,13 +51,13 @@ class EliminateDeadChannels(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         program = program_of(op)
         spaces = spaces_from_module(op)
-        removed: dict[int, set[int]] = {}
+        removed: dict[int, np.ndarray] = {}
         plan = Plan()
         for g in group_ops(op):
             gone = [int(i) for i in g.removed.get_values()] if g.removed is not None else []
             sid = int(g.space.data[1:])
             if gone:
-                removed[sid] = set(gone)
+                removed[sid] = removed_mask(g.size.value.data, gone)
             plan.groups.append({
                 "id": g.sym_name.data, "size": g.size.value.data, "removed": gone, "exact": bool(g.exact.value.data),
                 "frozen": [r.data for r in g.frozen.data] if g.frozen else [],
