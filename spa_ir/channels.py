@@ -19,6 +19,7 @@ exactly the indices `positions()` gives.
 from __future__ import annotations
 
 import itertools
+import operator
 from dataclasses import dataclass, field
 from math import prod
 
@@ -253,24 +254,40 @@ class Spaces:
             self.unify(x, y, where)
 
     def _unify_prods(self, pa: tuple[Layout, ...], pb: tuple[Layout, ...], where: str) -> None:
-        """Prods of different factorings: align when one side's factors group the other's (e.g. [a,b,c] ~ [ab, c])."""
-        ia = ib = 0
-        while ia < len(pa) and ib < len(pb):
-            ga, gb = [pa[ia]], [pb[ib]]
-            ia, ib = ia + 1, ib + 1
-            while self.size(Prod(tuple(ga))) != self.size(Prod(tuple(gb))):
-                if self.size(Prod(tuple(ga))) < self.size(Prod(tuple(gb))) and ia < len(pa):
-                    ga.append(pa[ia])
-                    ia += 1
-                elif ib < len(pb):
-                    gb.append(pb[ib])
-                    ib += 1
-                else:
-                    break
-            if self.size(Prod(tuple(ga))) != self.size(Prod(tuple(gb))) or (len(ga) > 1 and len(gb) > 1):
-                self._freeze_all(Prod(pa), Prod(pb), f"{where}: incompatible reshapes")
-                return
-            self.unify(Prod(tuple(ga)), Prod(tuple(gb)), where)
+        """Prods of different factorings: refine both to their common factoring, then unify factor by factor.
+        [a, b, c] ~ [ab, c] splits `ab`; LiteMLA's [heads, 3 * head_dim] ~ [3 * heads, head_dim] (a view of
+        a grouped conv's output) becomes [heads, 3, head_dim] on both sides. A common factoring exists when
+        the running products of both sides, merged, each divide the next; otherwise the reshape mixes
+        channels and everything is frozen."""
+        bounds = sorted(set(itertools.accumulate((self.size(p) for p in pa), operator.mul))
+                        | set(itertools.accumulate((self.size(p) for p in pb), operator.mul)))
+        if bounds[0] == 0 or any(hi % lo for lo, hi in itertools.pairwise([1, *bounds])):
+            self._freeze_all(Prod(pa), Prod(pb), f"{where}: incompatible reshapes")
+            return
+        for x, y in zip(self._refine_factors(pa, bounds, where), self._refine_factors(pb, bounds, where), strict=True):
+            self.unify(x, y, where)
+
+    def _refine_factors(self, parts: tuple[Layout, ...], bounds: list[int], where: str) -> list[Layout]:
+        """`parts` with each factor that spans several of the running-product `bounds` split into a Prod of
+        one factor per bound (fresh atoms, unified with the factor); a size-1 factor spans none and holds
+        no channel (unified with Anon(1))."""
+        out: list[Layout] = []
+        lo = 1
+        for p in parts:
+            hi = lo * self.size(p)
+            cuts = [b for b in bounds if lo < b <= hi]
+            if not cuts:
+                self.unify(p, Anon(1), where)
+            elif len(cuts) == 1:
+                out.append(p)
+            else:
+                sizes = [b // a for a, b in itertools.pairwise([lo, *cuts])]
+                anon = isinstance(p, Anon)
+                fresh = tuple(Anon(n) if anon or n == 1 else self.new(n, where) for n in sizes)
+                self.unify(p, Prod(fresh), where)
+                out.extend(fresh)
+            lo = hi
+        return out
 
     def _unify_prod_cat(self, factors: tuple[Layout, ...], parts: tuple[Layout, ...], where: str) -> None:
         """A product whose outer factor is cut where the concatenation's parts end: part i is

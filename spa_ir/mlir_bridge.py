@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import ModuleOp, NameLoc, NoneAttr, StringAttr
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.irdl import IRDLOperation
 from xdsl.parser import Parser
@@ -71,6 +71,7 @@ class _Converter:
         self.attr_cache: dict[str, Attribute] = {}
         self.type_cache: dict[str, Attribute] = {}
         self.loc_cache: dict[str, Attribute] = {}
+        self.name_locs: dict[str, NameLoc] = {}
 
     def _parse(self, text: str, what: str, cache: dict[str, Attribute]) -> Attribute:
         if (hit := cache.get(text)) is not None:
@@ -91,6 +92,16 @@ class _Converter:
 
     def type(self, t: Any) -> Attribute:
         return self._parse(str(t), "type", self.type_cache)
+
+    def location(self, loc: Any) -> Attribute:
+        """Name locations (the frontends' module paths, nearly every op) are built directly; others parsed."""
+        child = getattr(loc, "child_loc", None)
+        if child is not None and type(child).__name__ == "UnknownLoc":
+            name = loc.name_str
+            if (hit := self.name_locs.get(name)) is None:
+                hit = self.name_locs[name] = NameLoc(StringAttr(name), NoneAttr())
+            return hit
+        return self._parse(str(loc), "loc", self.loc_cache)
 
     def op(self, tm_op: Any) -> Operation:
         tm_op = tm_op.operation
@@ -115,8 +126,7 @@ class _Converter:
             attributes=attributes,
             regions=regions,
         )
-        loc = self._parse(str(tm_op.location), "loc", self.loc_cache)
-        new.location = loc  # type: ignore[assignment]
+        new.location = self.location(tm_op.location)  # type: ignore[assignment]
         for tm_res, res in zip(tm_op.results, new.results):
             self.values[tm_res] = res
         hint = _NAME_HINTS.get(name)

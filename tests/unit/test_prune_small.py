@@ -529,6 +529,31 @@ class Rotary(nn.Module):
         return self.out(q * self.cos + rotated * self.sin)
 
 
+class MultiScaleHeads(nn.Module):
+    """timm EfficientViT's LiteMLA layout, with exact (zero-preserving) mixing: qkv and its grouped-conv
+    aggregate (groups = 3 x heads) concatenated and viewed as [2 x heads, 3 x head_dim], i.e. one view
+    factors the channels as [heads, 3, head_dim] on one side and [3 x heads, head_dim] on the other."""
+
+    def __init__(self, heads: int = 2, head_dim: int = 4) -> None:
+        super().__init__()
+        total = 3 * heads * head_dim
+        self.head_dim = head_dim
+        self.stem = cbr(3, 8)
+        self.qkv = nn.Conv2d(8, total, 1)
+        self.aggreg = nn.Sequential(nn.Conv2d(total, total, 3, padding=1, groups=total),
+                                    nn.Conv2d(total, total, 1, groups=3 * heads))
+        self.proj = nn.Conv2d(2 * heads * head_dim, 8, 1)
+        self.head = Head(8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        B, _, H, W = x.shape
+        qkv = self.qkv(x)
+        scales = torch.cat([qkv, self.aggreg(qkv)], 1).reshape(B, -1, 3 * self.head_dim, H * W)
+        q, k, v = scales.chunk(3, dim=2)
+        return self.head(self.proj((F.relu(q) * k + v).reshape(B, -1, H, W)))
+
+
 # name -> (module factory, example inputs)
 SMALL = {
     "conv_bn_relu": (ConvBnRelu, lambda: [_img()]),
@@ -545,6 +570,7 @@ SMALL = {
     "einsum_attention": (EinsumAttention, lambda: [_seq(dim=24)]),
     "zeroed_key_bias": (ZeroedKeyBias, lambda: [_seq(dim=24)]),
     "rotary_pairs": (Rotary, lambda: [_seq()]),
+    "multiscale_heads": (MultiScaleHeads, lambda: [_img(size=8)]),
     "manual_attention_sdpa": (ManualAttention, lambda: [_seq()]),
     "gqa_sdpa": (lambda: ManualAttention(heads=4, kv_heads=2, gqa="sdpa"), lambda: [_seq()]),
     "gqa_repeat_kv": (lambda: ManualAttention(heads=4, kv_heads=2, gqa="repeat"), lambda: [_seq()]),
@@ -665,6 +691,24 @@ def test_rotary_pairs_are_channels() -> None:
     assert pairs["exact"] and len(pairs["removed"]) == 4
     assert {("cos", 1), ("sin", 1), ("out.weight", 1)} <= {(m["param"], m["dim"]) for m in pairs["members"]}
     assert all(i // 2 in pairs["removed"] for i in plan["params"]["q.weight"]["0"])
+
+
+def test_multiscale_heads_factor_both_views() -> None:
+    """[heads, 3 * head_dim] ~ [3 * heads, head_dim] refines to [heads, 3, head_dim] (2 heads of 4): a head owns 12
+    consecutive qkv channels and the aggregate's 3 conv groups of it; q, k, v share the head-dim group
+    (the grouped conv's input channels); the 3 (q/k/v) is no channel."""
+    s = Session(_build("multiscale_heads"), SMALL["multiscale_heads"][1](), "multiscale_heads")
+    _, plan, _ = s.prune(0.5, only_exact=True)
+    (heads,) = [g for g in _groups_by_param(plan, "qkv.weight", 0) if g["size"] == 2]
+    assert {("aggreg.1.weight", 0), ("proj.weight", 1)} <= {(m["param"], m["dim"]) for m in heads["members"]}
+    (head_dim,) = [g for g in _groups_by_param(plan, "aggreg.1.weight", 1) if g["size"] == 4]
+    assert {("qkv.weight", 0), ("aggreg.0.weight", 0)} <= {(m["param"], m["dim"]) for m in head_dim["members"]}
+    assert heads["exact"] and head_dim["exact"] and len(heads["removed"]) == 1 and len(head_dim["removed"]) == 2
+    gone_rows = set(plan["params"]["qkv.weight"]["0"])
+    (h,) = heads["removed"]
+    assert set(range(12 * h, 12 * h + 12)) <= gone_rows
+    assert len(gone_rows) == 12 + 3 * 2  # the head, and 2 of 4 head dims in each of q, k, v of the other
+    assert not _groups_by_param(plan, "qkv.weight", 0)[0]["frozen"]
 
 
 @pytest.mark.parametrize("name", ["relpos_bias_swin", "relpos_bias_levit"])

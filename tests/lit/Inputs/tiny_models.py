@@ -181,6 +181,11 @@ def unflatten() -> nn.Module:  # input 1,5,4: 12 features seen as 3 x 4, and bac
                 fc1=nn.Linear(4, 12), fc2=nn.Linear(12, 2))
 
 
+def refactor() -> nn.Module:  # input 1,3,4: 24 features seen as 2 x 12, then as 6 x 4 (common factoring 2 x 3 x 4)
+    return _Seq(lambda m, x: m.fc2(F.relu(F.relu(m.fc1(x).view(1, 3, 2, 12)).view(1, 3, 6, 4)).flatten(2)),
+                fc1=nn.Linear(4, 24), fc2=nn.Linear(24, 2))
+
+
 def permute() -> nn.Module:  # input 1,2,2,2: channels-last linear, then back to channels-first
     return _Seq(lambda m, x: m.c2(m.fc(m.c1(x).permute(0, 2, 3, 1)).transpose(1, 3)),
                 c1=nn.Conv2d(2, 4, 1), fc=nn.Linear(4, 6), c2=nn.Conv2d(6, 3, 1))

@@ -60,3 +60,47 @@ func.func @unflatten(%x: !torch.vtensor<[1,5,4],f32>) -> !torch.vtensor<[1,5,2],
   %fc2 = torch.aten.linear %flatten, %fc2_weight, %fc2_bias : !torch.vtensor<[1,5,12],f32>, !torch.vtensor<[2,12],f32>, !torch.vtensor<[2],f32> -> !torch.vtensor<[1,5,2],f32>
   return %fc2 : !torch.vtensor<[1,5,2],f32>
 }
+
+// -----
+
+// Two factorings of fc1's 24 outputs, [2, 12] then [6, 4], meet in one value; their common factoring
+// [2, 3, 4] refines the space into three (a mixed-radix split), so fc1's rows and fc2's columns agree.
+// IR from tests/lit/Inputs/tiny_models.py: refactor (input 1,3,4).
+
+// CHECK-LABEL: builtin.module
+// CHECK-DAG: spa.space @s[[A:[0-9]+]] {size = 2 : i64, origin = "torch.aten.view"}
+// CHECK-DAG: spa.space @s[[B:[0-9]+]] {size = 3 : i64, origin = "torch.aten.view"}
+// CHECK-DAG: spa.space @s[[C:[0-9]+]] {size = 4 : i64, origin = "torch.aten.view"}
+// CHECK: spa.param "fc1.weight" {{.*}} {spa.dims = [#spa.dims<[s[[A]] x s[[B]] x s[[C]], s{{[0-9]+}}]>]}
+// CHECK: torch.aten.view {{.*}} {spa.dims = [#spa.dims<[_, s{{[0-9]+}}, s[[A]], s[[B]] x s[[C]]]>]}
+// CHECK: torch.aten.view {{.*}} {spa.dims = [#spa.dims<[_, s{{[0-9]+}}, s[[A]] x s[[B]], s[[C]]]>]}
+// CHECK: spa.param "fc2.weight" {{.*}} {spa.dims = [#spa.dims<[s{{[0-9]+}}, s[[A]] x s[[B]] x s[[C]]]>]}
+// CHECK-NOT: frozen = ["torch.aten.view
+func.func @refactor(%0: !torch.vtensor<[1,3,4],f32>) -> !torch.vtensor<[1,3,2],f32> {
+  %1 = spa.param "fc1.weight" = dense<0.5> : tensor<24x4xf32> : !torch.vtensor<[24,4],f32>
+  %2 = spa.param "fc1.bias" = dense<0.5> : tensor<24xf32> : !torch.vtensor<[24],f32>
+  %3 = torch.aten.linear %0, %1, %2 : !torch.vtensor<[1,3,4],f32>, !torch.vtensor<[24,4],f32>, !torch.vtensor<[24],f32> -> !torch.vtensor<[1,3,24],f32>
+  %int1 = torch.constant.int 1
+  %int3 = torch.constant.int 3
+  %int2 = torch.constant.int 2
+  %int12 = torch.constant.int 12
+  %4 = torch.prim.ListConstruct %int1, %int3, %int2, %int12 : (!torch.int, !torch.int, !torch.int, !torch.int) -> !torch.list<int>
+  %5 = torch.aten.view %3, %4 : !torch.vtensor<[1,3,24],f32>, !torch.list<int> -> !torch.vtensor<[1,3,2,12],f32>
+  %6 = torch.aten.relu %5 : !torch.vtensor<[1,3,2,12],f32> -> !torch.vtensor<[1,3,2,12],f32>
+  %int1_1 = torch.constant.int 1
+  %int3_1 = torch.constant.int 3
+  %int6 = torch.constant.int 6
+  %int4 = torch.constant.int 4
+  %7 = torch.prim.ListConstruct %int1_1, %int3_1, %int6, %int4 : (!torch.int, !torch.int, !torch.int, !torch.int) -> !torch.list<int>
+  %8 = torch.aten.view %6, %7 : !torch.vtensor<[1,3,2,12],f32>, !torch.list<int> -> !torch.vtensor<[1,3,6,4],f32>
+  %9 = torch.aten.relu %8 : !torch.vtensor<[1,3,6,4],f32> -> !torch.vtensor<[1,3,6,4],f32>
+  %int1_2 = torch.constant.int 1
+  %int3_2 = torch.constant.int 3
+  %int24 = torch.constant.int 24
+  %10 = torch.prim.ListConstruct %int1_2, %int3_2, %int24 : (!torch.int, !torch.int, !torch.int) -> !torch.list<int>
+  %11 = torch.aten.view %9, %10 : !torch.vtensor<[1,3,6,4],f32>, !torch.list<int> -> !torch.vtensor<[1,3,24],f32>
+  %12 = spa.param "fc2.weight" = dense<0.5> : tensor<2x24xf32> : !torch.vtensor<[2,24],f32>
+  %13 = spa.param "fc2.bias" = dense<0.5> : tensor<2xf32> : !torch.vtensor<[2],f32>
+  %14 = torch.aten.linear %11, %12, %13 : !torch.vtensor<[1,3,24],f32>, !torch.vtensor<[2,24],f32>, !torch.vtensor<[2],f32> -> !torch.vtensor<[1,3,2],f32>
+  func.return %14 : !torch.vtensor<[1,3,2],f32>
+}
