@@ -100,7 +100,9 @@ class EliminateDeadChannels(ModulePass):
         for d, kept in enumerate(shapes.kept(p.result)):
             if kept is None or len(kept) == tensor.shape[d]:
                 continue
-            plan.remove(p.weight_name, d, np.setdiff1d(np.arange(tensor.shape[d]), kept))
+            gone = np.ones(tensor.shape[d], dtype=bool)
+            gone[kept] = False
+            plan.remove(p.weight_name, d, np.flatnonzero(gone))
             tensor = tensor.index_select(d, torch.from_numpy(kept))
         if p.value is not None:  # small literal weights (lit tests) stay inline
             p.attributes["value"] = DenseIntOrFPElementsAttr.from_list(

@@ -35,11 +35,11 @@ import onnx.inliner
 from onnx import numpy_helper
 from onnx.reference import ReferenceEvaluator
 from torch_mlir import ir
-from torch_mlir.dialects import torch as torch_d
 from torch_mlir.extras import onnx_importer
 from torch_mlir.passmanager import PassManager
 
 from spa_ir.errors import SpaError
+from spa_ir.mlir_bridge import torch_mlir_context
 
 __all__ = [
     "CONVERSION_PIPELINE", "SCALARIZE_SHAPES_PIPELINE", "check_model", "fold_literal_tolist", "fold_shape_arithmetic",
@@ -425,16 +425,9 @@ def _add_weight_inputs(graph: onnx.GraphProto, weights: dict[str, np.ndarray]) -
 # Import and conversion
 
 
-def _make_context() -> ir.Context:
-    context = ir.Context()
-    torch_d.register_dialect(context)
-    context.allow_unregistered_dialects = True  # for spa.param
-    return context
-
-
 def _import_model(model: onnx.ModelProto, path: Path) -> tuple[ir.Module, list[str]]:
     """Run torch-mlir's ONNX importer (as `torch-mlir-import-onnx` does): onnx.* ops, and arg names."""
-    context = _make_context()
+    context = torch_mlir_context()
     try:
         model_info = onnx_importer.ModelInfo(model)
         module = model_info.create_module(context=context)

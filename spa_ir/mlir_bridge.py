@@ -9,6 +9,8 @@ created by `make_param_op`.
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import Any
 
 from xdsl.context import Context
@@ -28,6 +30,9 @@ def torch_mlir_context() -> Any:
     from torch_mlir import ir
     from torch_mlir.dialects import torch as torch_d
 
+    # The bindings wrap each op in the class that `torch_mlir.dialects.<namespace>` defines, and retry
+    # that import for every op of a namespace whose import failed: spa's own (empty) entry stops that.
+    sys.modules.setdefault("torch_mlir.dialects.spa", types.ModuleType("torch_mlir.dialects.spa"))
     ctx = ir.Context()
     torch_d.register_dialect(ctx)
     ctx.allow_unregistered_dialects = True

@@ -23,8 +23,9 @@ class Plan:
 
     def remove(self, param: str, dim: int, indices: np.ndarray) -> None:
         if len(indices):
-            current = set(self.params.setdefault(param, {}).get(dim, []))
-            self.params[param][dim] = sorted(current | {int(i) for i in indices})
+            dims = self.params.setdefault(param, {})
+            current = dims.get(dim)
+            dims[dim] = sorted(set(current) | set(indices.tolist())) if current else sorted(indices.tolist())
 
     def to_json(self) -> dict[str, Any]:
         return {

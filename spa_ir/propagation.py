@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xdsl.dialects import func
+from xdsl.dialects.builtin import NameLoc, StringAttr
 from xdsl.ir import Operation, SSAValue
 
 from spa_ir.channels import Anon, Atom, Layout, Spaces
@@ -26,15 +27,18 @@ def op_key(op: Operation) -> str:
     """The rule-table key: the op name, or the aten name a `torch.operator` carries."""
     if op.name == "torch.operator":
         name = op.properties["name"] if "name" in op.properties else op.attributes.get("name")
-        return getattr(name, "data", str(name))
+        return name.data if isinstance(name, StringAttr) else str(name)
     return op.name
 
 
 def location(op: Operation) -> str:
     loc = getattr(op, "location", None)
-    text = "" if loc is None else str(loc)
-    if text.startswith("loc(") and text.endswith(")"):
-        text = text[4:-1].strip('"')
+    if isinstance(loc, NameLoc):  # the frontends' module paths: no printing needed
+        text = loc.desc.data
+    else:
+        text = "" if loc is None else str(loc)
+        if text.startswith("loc(") and text.endswith(")"):
+            text = text[4:-1].strip('"')
     return f"{op_key(op)} at {text}" if text and text != "unknown" else op_key(op)
 
 

@@ -102,6 +102,21 @@ def test_incompatible_layouts_freeze_both_sides() -> None:
     assert all(s.info(t).frozen for t in (x, y, u, v))
 
 
+def test_two_factorings_meet_at_their_common_factoring() -> None:
+    """[4, 24] ~ [12, 8] (LiteMLA's heads x 3 head_dims ~ 3 heads x head_dim) is [4, 3, 8] on both sides:
+    the heads and the head dim stay channels, the 3 in between is split off both."""
+    s = Spaces()
+    heads, qkv = s.new(4, "heads"), s.new(24, "3 x head_dim")
+    groups, head_dim = s.new(12, "conv groups"), s.new(8, "head_dim")
+    s.unify(Prod((heads, qkv)), Prod((groups, head_dim)), "view")
+    assert not any(s.info(t).frozen for t in (heads, qkv, groups, head_dim))
+    assert s.resolve(groups) == Prod((Atom(s.find(heads.space)), s.resolve(groups).parts[1]))  # type: ignore[union-attr]
+    assert s.resolve(qkv).parts[1] == Atom(s.find(head_dim.space))  # type: ignore[union-attr]
+    whole = s.coordinates(Prod((heads, qkv)))
+    assert whole[s.find(heads.space)].tolist() == [i // 24 for i in range(96)]
+    assert whole[s.find(head_dim.space)].tolist() == [i % 8 for i in range(96)]
+
+
 def test_irregular_map_is_rejected() -> None:
     with pytest.raises(SpaError):
         member_maps(np.array([0, 1, 1, 0]), 2)
