@@ -298,6 +298,9 @@ _SPECIAL: dict[str, Callable[[_Emitter, Operation], Any]] = {
     # torch-mlir types the tensor (an ONNX bool comes as `!torch.int -> vtensor<[],i1>`); PyTorch's would be int64.
     "torch.prim.NumToTensor.Scalar": lambda e, op: e.graph.call_function(
         torch.ops.aten.scalar_tensor.default, (e.value(op.operands[0]),), {"dtype": _result_dtype(op)}),
+    # aten.size.int makes torch.export specialize a dynamic dim to its example size; sym_size keeps it symbolic.
+    "torch.aten.size.int": lambda e, op: e.graph.call_function(
+        torch.ops.aten.sym_size.int, (e.value(op.operands[0]), e.value(op.operands[1]))),
     "torch.runtime.assert": lambda e, op: e.graph.call_function(torch._assert, (e.value(op.operands[0]), op.message.data)),
 }
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from math import prod
 
-from xdsl.dialects.builtin import IntegerType
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IntegerType
 from xdsl.ir import Operation, SSAValue
 
 from spa_ir.channels import Anon, Atom, Cat, Layout, Prod
@@ -83,6 +83,50 @@ def no_channels(p: Propagation, op: Operation) -> None:
     for r in op.results:
         if p.is_tensor(r):
             p.set(r, [Anon(d) for d in p.shape(r) or ()], zero=True)
+
+
+def shape_as_tensor(p: Propagation, op: Operation) -> None:
+    """_shape_as_tensor(x) (an ONNX Shape the frontend could not fold: x has dynamic dims): no channel
+    flows. Where the shape's uses pick only dynamic dims (the batch size for a Reshape), channels are
+    untouched; a channel dim whose size is read otherwise is frozen, since the number may be used as
+    data that pruning would change."""
+    x, r = op.operands[0], _tensor_result(op)
+    xs, xl = p.shape(x) or (), p.layout(x)
+    where = location(op)
+    for d in _dims_read(p, r, len(xs)):
+        if xs[d] >= 0:
+            p.spaces.freeze(xl[d], f"its size is read at run time: {where}")
+    p.set(r, [Anon(len(xs))], zero=True)
+
+
+def _dims_read(p: Propagation, shape: SSAValue, rank: int) -> set[int]:
+    """Which entries of a shape tensor its uses read: those picked by `select.int` or an `index_select`
+    of a literal index along dim 0; every entry when any use is something else."""
+    read: set[int] = set()
+    for use in shape.uses:
+        user = use.operation
+        picked: list[int] | None = None
+        if use.index == 0 and p.const_int(user.operands[1]) == 0:
+            if user.name == "torch.aten.select.int":
+                k = p.const_int(user.operands[2])
+                picked = None if k is None else [k]
+            elif user.name == "torch.aten.index_select":
+                picked = _literal_ints(user.operands[2])
+        if picked is None or any(not -rank <= k < rank for k in picked):
+            return set(range(rank))
+        read.update(k % rank for k in picked)
+    return read
+
+
+def _literal_ints(v: SSAValue) -> list[int] | None:
+    """The entries of an integer `torch.vtensor.literal`, else None."""
+    owner = v.owner
+    if not isinstance(owner, Operation) or owner.name != "torch.vtensor.literal":
+        return None
+    value = owner.properties.get("value") or owner.attributes.get("value")
+    if not isinstance(value, DenseIntOrFPElementsAttr) or not isinstance(value.get_element_type(), IntegerType):
+        return None
+    return [int(x) for x in value.get_values()]
 
 
 def unary(zero_preserving: bool) -> Rule:
@@ -608,57 +652,114 @@ def t(p: Propagation, op: Operation) -> None:
     p.set(_tensor_result(op), list(reversed(p.layout(x))), zero=p.is_zero(x))
 
 
+Run = tuple[list[int], list[int]]
+"""Input dims and output dims of a reshape that hold the same elements (the same product of sizes)."""
+
+
 def reshape(p: Propagation, op: Operation) -> None:
     """view / reshape / flatten / unflatten / squeeze / unsqueeze / collapse: group input and output dims
-    into runs of equal size; a run merged into one dim is a product, a dim split into several is refined."""
+    into runs of equal size; a run merged into one dim is a product, a dim split into several is refined.
+    With dynamic dims (`?`), runs are matched from both ends and the dims in between are one run: a
+    dynamic dim alone on each side (batch, sequence) keeps its layout; several dims merged with a dynamic
+    one (Swin's windows, `[B, nH, nW] -> [B * nH * nW]`) freeze their channels."""
     x, r = op.operands[0], _tensor_result(op)
     xs, rs = list(p.shape(x) or ()), list(p.shape(r) or ())
+    runs = _reshape_runs(xs, rs)
+    if runs is None:
+        return p.freeze_op(op, "reshape with mismatched sizes")
     xl = p.layout(x)
     where = location(op)
     out: Dims = []
+    for gi, gj in runs:
+        out.extend(_run_layouts(p, [xl[k] for k in gi], [xs[k] for k in gi], [rs[k] for k in gj], where))
+    if (index := _SIZE_LIST_ARG.get(op.name)) is not None:
+        _freeze_run_time_sizes(p, op.operands[index], out, rs, where)
+    p.set(r, out, zero=p.is_zero(x))
+
+
+_SIZE_LIST_ARG = {"torch.aten.view": 1, "torch.aten.reshape": 1, "torch.aten._unsafe_view": 1, "torch.aten.view_copy": 1}
+"""Reshapes whose target sizes are an operand (a list the pruner rewrites where a dim shrinks)."""
+
+
+def _freeze_run_time_sizes(p: Propagation, sizes: SSAValue, out: Dims, rs: list[int], where: str) -> None:
+    """A target size computed at run time (not a constant: an ONNX Reshape whose shape tensor also holds
+    the batch size) cannot be rewritten when its dim shrinks: that dim's channels are frozen."""
+    entries = p.const(sizes)
+    known = isinstance(entries, list) and len(entries) == len(rs)
+    for k, (layout, n) in enumerate(zip(out, rs)):
+        if n >= 0 and (not known or entries[k] is NOT_CONST):
+            p.spaces.freeze(layout, f"size computed at run time: {where}")
+
+
+def _run_layouts(p: Propagation, layouts: list[Layout], xs: list[int], rs: list[int], where: str) -> Dims:
+    """The output layouts of one run of a reshape."""
+    if not rs:  # input dims of size 1 that disappear
+        return []
+    if not xs:  # new size-1 dims
+        return [Anon(n) for n in rs]
+    if any(n < 0 for n in xs + rs):
+        if len(xs) == len(rs) == 1:
+            return layouts
+        for layout in layouts:
+            p.spaces.freeze(layout, f"merged with a dynamic dim: {where}")
+        return [Anon(n) for n in rs]
+    merged = Prod(tuple(layouts)) if len(layouts) > 1 else layouts[0]
+    if not p.has_channels(merged):
+        return [Anon(n) for n in rs]
+    if len(rs) == 1:
+        return [p.spaces.resolve(merged)]
+    pieces = tuple(_fresh(p, n, where) for n in rs)
+    p.spaces.unify(merged, Prod(pieces), where)
+    return [p.spaces.resolve(piece) for piece in pieces]
+
+
+def _reshape_runs(xs: list[int], rs: list[int]) -> list[Run] | None:
+    """The runs of a reshape, in order; None when the sizes cannot match. Static runs are matched from the
+    left up to the first dynamic dim and from the right up to the last; what is left in between is one
+    run, of equal size since the rest match (one dynamic dim on each side: the same dim)."""
+    runs, i, j = _greedy_runs(xs, rs)
+    if (i, j) == (len(xs), len(rs)):
+        return runs
+    if not any(n < 0 for n in xs[i:] + rs[j:]):
+        return None
+    back, bi, bj = _greedy_runs(xs[i:][::-1], rs[j:][::-1])
+    mi, mj = len(xs) - bi, len(rs) - bj  # the middle, xs[i:mi] ~ rs[j:mj], holds the dynamic dims left
+    if not (i < mi and j < mj):
+        return None
+    tail = [([mi + bi - 1 - k for k in gi][::-1], [mj + bj - 1 - k for k in gj][::-1]) for gi, gj in back[::-1]]
+    return [*runs, (list(range(i, mi)), list(range(j, mj))), *tail]
+
+
+def _greedy_runs(xs: list[int], rs: list[int]) -> tuple[list[Run], int, int]:
+    """Runs from the left up to the first dynamic dim; returns the runs and where matching stopped in
+    `xs` and `rs`."""
+    runs: list[Run] = []
     i = j = 0
     while i < len(xs) or j < len(rs):
-        # size-1 dims carry nothing
-        if i < len(xs) and xs[i] == 1 and not (j < len(rs) and rs[j] == 1):
-            i += 1
-            continue
-        if j < len(rs) and rs[j] == 1 and not (i < len(xs) and xs[i] == 1):
-            out.append(Anon(1))
-            j += 1
-            continue
-        if i < len(xs) and j < len(rs) and xs[i] == 1 and rs[j] == 1:
-            out.append(Anon(1))
-            i, j = i + 1, j + 1
+        x1 = i < len(xs) and xs[i] == 1
+        r1 = j < len(rs) and rs[j] == 1
+        if x1 or r1:  # size-1 dims carry nothing: dropped, new, or paired
+            runs.append(([i] if x1 else [], [j] if r1 else []))
+            i, j = i + x1, j + r1
             continue
         if i >= len(xs) or j >= len(rs):
-            return p.freeze_op(op, "reshape with mismatched sizes")
+            break
         if xs[i] < 0 or rs[j] < 0:
-            if xs[i] < 0 and rs[j] < 0:  # dynamic dims pair up (batch, sequence)
-                out.append(xl[i])
-                i, j = i + 1, j + 1
-                continue
-            return p.freeze_op(op, "reshape mixing dynamic and static dims")
+            break
         gi, gj = [i], [j]
-        i, j = i + 1, j + 1
+        a, b = i + 1, j + 1
         while prod(xs[k] for k in gi) != prod(rs[k] for k in gj):
-            if prod(xs[k] for k in gi) < prod(rs[k] for k in gj) and i < len(xs) and xs[i] >= 0:
-                gi.append(i)
-                i += 1
-            elif j < len(rs) and rs[j] >= 0:
-                gj.append(j)
-                j += 1
+            if prod(xs[k] for k in gi) < prod(rs[k] for k in gj) and a < len(xs) and xs[a] >= 0:
+                gi.append(a)
+                a += 1
+            elif prod(xs[k] for k in gi) > prod(rs[k] for k in gj) and b < len(rs) and rs[b] >= 0:
+                gj.append(b)
+                b += 1
             else:
-                return p.freeze_op(op, "reshape with mismatched sizes")
-        merged = Prod(tuple(xl[k] for k in gi)) if len(gi) > 1 else xl[gi[0]]
-        if not p.has_channels(merged):
-            out.extend(Anon(rs[k]) for k in gj)
-        elif len(gj) == 1:
-            out.append(p.spaces.resolve(merged))
-        else:
-            pieces = tuple(_fresh(p, rs[k], where) for k in gj)
-            p.spaces.unify(merged, Prod(pieces), where)
-            out.extend(p.spaces.resolve(piece) for piece in pieces)
-    p.set(r, out, zero=p.is_zero(x))
+                return runs, i, j
+        runs.append((gi, gj))
+        i, j = a, b
+    return runs, i, j
 
 
 def expand(p: Propagation, op: Operation) -> None:
@@ -1046,6 +1147,7 @@ RULES: dict[str, Rule] = {
         "torch.prim.NumToTensor.Scalar", "torch.aten.sym_size.int", "torch.aten.mul.int", "torch.aten.add.int",
         "torch.aten.floordiv.int", "torch.aten.sub.int", "torch.aten.eq.int", "torch.aten.ne.int",
     ]},
+    "torch.aten._shape_as_tensor": shape_as_tensor,
     **{n: unary(True) for n in _aten(ZERO_PRESERVING_UNARY)},
     **{n: unary(False) for n in _aten(OTHER_UNARY)},
     **{n: factory(zero=True) for n in ["torch.aten.zeros", "torch.aten.new_zeros", "torch.aten.empty.memory_format", "torch.aten.new_empty"]},

@@ -8,8 +8,9 @@ Steps, in `import_onnx_to_mlir`:
    deduplicates equal initializers, e.g. all-ones BatchNorm scales, into `Identity` nodes) become
    extra graph inputs; their values come from `onnx.numpy_helper`;
 3. check the (now weightless, small) model, fold constant shape arithmetic, infer shapes; then,
-   while it folds something, fold `Shape`/`Size` of tensors whose (inferred) shape is static and the
-   arithmetic that becomes constant (`fold_shape_arithmetic` with shapes), inferring shapes again;
+   while it folds something, fold reads of static dims (`Shape`/`Size`, and Gather/Slice/Concat of
+   them) and the arithmetic that becomes constant, and pin Reshape targets that read a dynamic batch
+   to constants (`fold_shape_arithmetic` with shapes), inferring shapes again; drop dead nodes;
 4. import with torch-mlir's ONNX importer (`torch.operator "onnx.*"` ops) and run
    `convert-torch-onnx-to-torch,canonicalize` (not the backend pipeline: it decomposes BatchNorm);
 5. fold `torch.prim.tolist` of literal tensors into `torch.prim.ListConstruct` of constants
@@ -25,6 +26,7 @@ from merging weights that happen to hold equal values.
 from __future__ import annotations
 
 import re
+from math import prod
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TypeVar
@@ -43,7 +45,7 @@ from spa_ir.mlir_bridge import torch_mlir_context
 
 __all__ = [
     "CONVERSION_PIPELINE", "SCALARIZE_SHAPES_PIPELINE", "check_model", "fold_literal_tolist", "fold_shape_arithmetic",
-    "import_onnx_to_mlir", "infer_shapes", "lift_weights", "load_onnx_model", "prepare_onnx_model", "static_shapes",
+    "import_onnx_to_mlir", "infer_shapes", "lift_weights", "load_onnx_model", "prepare_onnx_model", "inferred_shapes",
 ]
 
 CONVERSION_PIPELINE = "builtin.module(func.func(convert-torch-onnx-to-torch),canonicalize)"
@@ -89,8 +91,10 @@ _CONSTANT_ATTR_DTYPES = {
     "value_float": np.float32, "value_floats": np.float32, "value_int": np.int64, "value_ints": np.int64,
 }
 
-Shape = tuple[int | None, ...]
-"""A tensor's shape, None for a dynamic (or unknown) dim."""
+Dim = int | str | None
+"""A dim of an inferred shape: its size, the name of a symbolic dynamic dim (ONNX `dim_param`, e.g.
+"batch"), or None (dynamic and unnamed)."""
+Shape = tuple[Dim, ...]
 
 _T = TypeVar("_T")
 _ILLEGAL_ONNX_OP = re.compile(r'failed to legalize operation .*name = "onnx\.(\w+)"')
@@ -132,9 +136,10 @@ def prepare_onnx_model(path: str | Path) -> tuple[onnx.ModelProto, dict[str, np.
     fold_shape_arithmetic(model)
     model = infer_shapes(model, path)
     for _ in range(_MAX_SHAPE_FOLDING_ROUNDS):
-        if not fold_shape_arithmetic(model, static_shapes(model)):
+        if not fold_shape_arithmetic(model, inferred_shapes(model)):
             break
         model = infer_shapes(model, path)
+    remove_dead_nodes(model.graph)
     return model, weights
 
 
@@ -188,7 +193,7 @@ def _name_unnamed_nodes(graph: onnx.GraphProto) -> None:
 
 def fold_shape_arithmetic(model: onnx.ModelProto, shapes: Mapping[str, Shape] | None = None) -> int:
     """Replace main-graph nodes computing small integer tensors from constants by Constant nodes;
-    return how many were replaced.
+    return how many nodes were rewritten.
 
     The torch exporter emits index arithmetic (Add, Mod, Reshape of constants feeding Slice/Concat
     into a Reshape's shape) that ONNX shape inference cannot propagate, leaving later tensors
@@ -196,66 +201,170 @@ def fold_shape_arithmetic(model: onnx.ModelProto, shapes: Mapping[str, Shape] | 
     onnx's reference implementation; float results (other than single values) are never folded,
     so weights and their transformations stay in the graph.
 
-    With `shapes` (`static_shapes`), the ops of `_SHAPE_OPS` fold too when the part of their input's
-    shape they read is static: the exporter computes sizes at run time from `Shape` (`chunk`'s slice
-    bounds, Swin's window sizes), which otherwise reach the IR as tensor arithmetic and `item` reads
-    that channel analysis cannot see through and torch.export turns into SymInt guards.
+    With `shapes` (`inferred_shapes`), reads of shapes are followed entry by entry (`_shape_entries`):
+    the exporter computes sizes at run time from `Shape` (`chunk`'s slice bounds, Swin's window sizes,
+    `x.size(1)`), which otherwise reach the IR as tensor arithmetic and `item` reads that channel
+    analysis cannot see through and torch.export turns into SymInt guards. A read whose entries are
+    all static folds; a Reshape target that also holds symbolic sizes (the batch) is pinned to a
+    constant (`_pinned_target`).
     """
     graph = model.graph
     opsets = {o.domain: o.version for o in model.opset_import}
     known = _known_small_values(graph)
+    entries: dict[str, np.ndarray] = {}  # integer tensors read from shapes: object arrays of Dim
     nodes: list[onnx.NodeProto] = []
-    folded = 0
+    rewritten = 0
     for node in graph.node:
         values = _evaluate_if_constant(node, known, opsets)
-        if values is None and shapes is not None:
-            values = _evaluate_shape_op(node, shapes)
+        if values is None and shapes is not None and node.domain in _DEFAULT_DOMAINS:
+            read = _shape_entries(node, shapes, known, entries)
+            if read is not None and all(isinstance(d, int) for d in read.flat):
+                values = {node.output[0]: read.astype(np.int64)}
+            elif read is not None:
+                entries[node.output[0]] = read
+            elif (target := _pinned_target(node, shapes, entries)) is not None:
+                name = f"{node.name}/pinned_shape"
+                nodes.append(onnx.helper.make_node("Constant", [], [name], name=name, value=numpy_helper.from_array(target, name)))
+                node.input[1] = name
+                rewritten += 1
         if values is None:
             nodes.append(node)
             continue
         known.update(values)
         nodes.extend(_constant_nodes(node, values))
-        folded += 1
+        rewritten += 1
     del graph.node[:]
     graph.node.extend(nodes)
-    return folded
+    return rewritten
 
 
-def static_shapes(model: onnx.ModelProto) -> dict[str, Shape]:
+def inferred_shapes(model: onnx.ModelProto) -> dict[str, Shape]:
     """The ranked shapes shape inference recorded, by value name (inputs, intermediate values, outputs)."""
     shapes: dict[str, Shape] = {}
     for info in [*model.graph.input, *model.graph.value_info, *model.graph.output]:
         tensor_type = info.type.tensor_type
         if info.type.HasField("tensor_type") and tensor_type.HasField("shape"):
-            shapes[info.name] = tuple(d.dim_value if d.HasField("dim_value") else None for d in tensor_type.shape.dim)
+            shapes[info.name] = tuple(d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
+                                      for d in tensor_type.shape.dim)
     return shapes
 
 
-def _shape_slice(node: onnx.NodeProto, shape: Shape) -> np.ndarray | None:
-    """Shape(x)[start:end] (opset 15 attributes; ONNX clamps the bounds as Python slicing does)."""
-    attrs = {a.name: a.i for a in node.attribute}
-    dims = shape[attrs.get("start", 0):attrs.get("end", len(shape))]
-    return None if any(d is None for d in dims) else np.asarray(dims, dtype=np.int64)
-
-
-def _size(node: onnx.NodeProto, shape: Shape) -> np.ndarray | None:
-    return None if any(d is None for d in shape) else np.asarray(int(np.prod(shape, dtype=np.int64)), dtype=np.int64)
-
-
-# op type -> its output from the static part of its input's shape (None when it reads a dynamic dim).
-_SHAPE_OPS: dict[str, Callable[[onnx.NodeProto, Shape], np.ndarray | None]] = {
-    "Shape": _shape_slice,
-    "Size": _size,
-}
-
-
-def _evaluate_shape_op(node: onnx.NodeProto, shapes: Mapping[str, Shape]) -> dict[str, np.ndarray] | None:
-    """The output of a `_SHAPE_OPS` node whose input's shape is known enough, else None."""
-    evaluate = _SHAPE_OPS.get(node.op_type)
-    if evaluate is None or node.domain not in _DEFAULT_DOMAINS or len(node.input) != 1 or node.input[0] not in shapes:
+def _shape_entries(node: onnx.NodeProto, shapes: Mapping[str, Shape], known: Mapping[str, np.ndarray],
+                   entries: Mapping[str, np.ndarray]) -> np.ndarray | None:
+    """The output of a node that reads a shape, as an object array of `Dim`s, else None: `Shape` and
+    `Size` of a tensor with an inferred shape, and Gather / Slice / Concat / Unsqueeze / Squeeze /
+    Identity / integer Cast along axis 0 of such reads and constants."""
+    if len(node.output) != 1:
         return None
-    value = evaluate(node, shapes[node.input[0]])
-    return None if value is None else {node.output[0]: value}
+    op, ins = node.op_type, list(node.input)
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+    def operand(name: str) -> np.ndarray | None:
+        if name in entries:
+            return entries[name]
+        value = known.get(name)
+        return value.astype(object) if value is not None and np.issubdtype(value.dtype, np.integer) else None
+
+    if op in ("Shape", "Size"):
+        dims = shapes.get(ins[0])
+        if dims is None:
+            return None
+        if op == "Size":
+            return np.asarray(prod(dims), dtype=object) if all(isinstance(d, int) for d in dims) else None
+        return np.asarray(dims[attrs.get("start", 0):attrs.get("end", len(dims))], dtype=object)
+    if op in _ARITHMETIC and len(ins) == 2 and any(i in entries for i in ins):
+        a, b = operand(ins[0]), operand(ins[1])
+        if a is None or b is None or a.ndim > 1 or b.ndim > 1:
+            return None
+        symbol = _ARITHMETIC[op]
+        combine = np.frompyfunc(lambda x, y: None if x is None or y is None else f"({x}{symbol}{y})", 2, 1)
+        return np.asarray(combine(a, b), dtype=object)
+    if not ins or ins[0] not in entries and op != "Concat":
+        return None
+    if op in ("Identity", "Cast"):
+        ok = op == "Identity" or attrs.get("to") in (onnx.TensorProto.INT64, onnx.TensorProto.INT32)
+        return entries[ins[0]] if ok else None
+    if op == "Concat":
+        parts = [operand(i) for i in ins]
+        if attrs.get("axis") != 0 or any(q is None or q.ndim != 1 for q in parts) or not any(i in entries for i in ins):
+            return None
+        return np.concatenate(parts)  # type: ignore[arg-type]
+    data = entries[ins[0]]
+    if op in ("Unsqueeze", "Squeeze"):  # along axis 0 only (axes: an input since opset 13, else an attribute)
+        given = operand(ins[1]) if len(ins) > 1 and ins[1] else np.asarray(attrs.get("axes", [0]), dtype=object)
+        if given is None or [int(a) for a in given.flat] != [0]:
+            return None
+        if op == "Unsqueeze":
+            return data.reshape((1, *data.shape))
+        return data.reshape(data.shape[1:]) if data.shape[:1] == (1,) else None
+    index = operand(ins[1]) if op == "Gather" and len(ins) == 2 else None
+    if index is not None and attrs.get("axis", 0) == 0 and data.ndim == 1:
+        n = len(data)
+        flat = [int(i) for i in index.flat]
+        return data[np.asarray(flat, dtype=np.int64)].reshape(index.shape) if all(-n <= i < n for i in flat) else None
+    if op == "Slice" and data.ndim == 1 and len(ins) >= 3:
+        bounds = [operand(i) if i else None for i in ins[1:5]] + [None] * (5 - len(ins))
+        starts, ends, axes_, steps = bounds[:4]
+        if any(b is not None and b.size != 1 for b in bounds) or starts is None or ends is None:
+            return None
+        if (axes_ is not None and int(axes_.flat[0]) != 0) or (steps is not None and int(steps.flat[0]) != 1):
+            return None
+        return data[int(starts.flat[0]):int(ends.flat[0])]
+    return None
+
+
+_ARITHMETIC = {"Mul": "*", "Div": "/", "Add": "+", "Sub": "-"}
+"""Integer arithmetic on shape reads; an entry computed from a symbolic one is a new symbol (it can
+only be pinned to -1)."""
+
+
+def _pinned_target(node: onnx.NodeProto, shapes: Mapping[str, Shape], entries: Mapping[str, np.ndarray]) -> np.ndarray | None:
+    """A constant target for a Reshape whose target reads symbolic sizes, or None.
+
+    With a dynamic batch the exporter builds `x.view(x.size(0), 2, 24, 8, 8)` as
+    `Concat(Unsqueeze(Gather(Shape(x), 0)), constants)`. An entry holding a symbolic dim becomes 0
+    (ONNX: copy the input's dim) where the data has that same symbolic dim, else -1 when it is the only
+    one and the target has no -1. The sizes are then constants the pruner can rewrite, and the batch
+    stays dynamic."""
+    if node.op_type != "Reshape" or len(node.input) != 2:
+        return None
+    target, data = entries.get(node.input[1]), shapes.get(node.input[0])
+    if target is None or data is None or target.ndim != 1 or any(d is None for d in target):
+        return None
+    allow_zero = any(a.name == "allowzero" and a.i for a in node.attribute)
+    pinned = [d if isinstance(d, int) else 0 for d in target]
+    symbolic = [k for k, d in enumerate(target) if isinstance(d, str)]
+    for k in symbolic:
+        if allow_zero or k >= len(data) or data[k] != target[k]:
+            if len(symbolic) > 1 or -1 in pinned:
+                return None
+            pinned[k] = -1
+    return np.asarray(pinned, dtype=np.int64)
+
+
+def remove_dead_nodes(graph: onnx.GraphProto) -> int:
+    """Drop the nodes no graph output depends on (shape arithmetic left behind by folding); return how many."""
+    used = {o.name for o in graph.output} | _subgraph_inputs(graph)
+    kept: list[onnx.NodeProto] = []
+    for node in reversed(graph.node):
+        if any(o in used for o in node.output):
+            kept.append(node)
+            used.update(node.input)
+    removed = len(graph.node) - len(kept)
+    del graph.node[:]
+    graph.node.extend(reversed(kept))
+    return removed
+
+
+def _subgraph_inputs(graph: onnx.GraphProto) -> set[str]:
+    """Every name the nodes of `graph`'s subgraphs (If/Loop bodies) read: they may read outer values."""
+    names: set[str] = set()
+    for node in graph.node:
+        for attr in node.attribute:
+            for sub in [attr.g] if attr.type == onnx.AttributeProto.GRAPH else list(attr.graphs):
+                names.update(i for n in sub.node for i in n.input)
+                names |= _subgraph_inputs(sub)
+    return names
 
 
 def _known_small_values(graph: onnx.GraphProto) -> dict[str, np.ndarray]:

@@ -116,6 +116,8 @@ def _shape_list(index: int) -> Resize:
         new = shapes.new(r)
         if not isinstance(current, list) or len(current) != len(new):
             raise SpaError(f"cannot rewrite the shape of {location(op)}")
+        if any(c is NOT_CONST and o != n for c, o, n in zip(current, shapes.old(r), new)):
+            raise SpaError(f"a size computed at run time would shrink: {location(op)}")
         values = [c if c is NOT_CONST or c == -1 else n for c, n in zip(current, new)]
         _replace_int_list(op, index, values)
 

@@ -417,6 +417,51 @@ def test_shape_folding_keeps_dynamic_dims(tmp_path):
             torch.testing.assert_close(gm(x), model(x), rtol=1e-5, atol=1e-6)
 
 
+def _dynamic_batch_reshapes() -> onnx.ModelProto:
+    """x [n, 8, 4] viewed as [n, 2, 4, 4] (the batch read by Shape/Gather, as the torch exporter writes
+    `x.view(x.size(0), 2, 4, 4)`), then transposed and viewed as [n * 2, 16] (a size computed from the
+    batch), and as [n, 32] from Shape(x)[0:1] (`flatten`'s Slice of a shape)."""
+    ints = {"zero": [0], "two": [2], "four": [4], "sixteen": [16], "minus_one": [-1], "one": [1]}
+    consts = [numpy_helper.from_array(np.array(v, np.int64), k) for k, v in ints.items()]
+    nodes = [
+        helper.make_node("Shape", ["x"], ["sx"], name="shape"),
+        helper.make_node("Gather", ["sx", "zero"], ["n1"], name="batch"),
+        helper.make_node("Concat", ["n1", "two", "four", "four"], ["t1"], name="target1", axis=0),
+        helper.make_node("Reshape", ["x", "t1"], ["r1"], name="view1"),
+        helper.make_node("Transpose", ["r1"], ["tr"], name="swap", perm=[1, 0, 2, 3]),
+        helper.make_node("Mul", ["n1", "two"], ["n2"], name="times_two"),
+        helper.make_node("Concat", ["n2", "sixteen"], ["t2"], name="target2", axis=0),
+        helper.make_node("Reshape", ["tr", "t2"], ["y"], name="view2"),
+        helper.make_node("Slice", ["sx", "zero", "one"], ["lead"], name="lead"),
+        helper.make_node("Concat", ["lead", "minus_one"], ["t3"], name="target3", axis=0),
+        helper.make_node("Reshape", ["x", "t3"], ["z"], name="flatten"),
+    ]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["n", 8, 4])],
+        [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["m", 16]),
+         helper.make_tensor_value_info("z", onnx.TensorProto.FLOAT, ["n", 32])], consts)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_reshapes_reading_a_dynamic_batch_get_constant_targets(tmp_path):
+    """A Reshape target holding the batch read at run time becomes a constant: 0 where the data has the
+    batch at that position, -1 for a size computed from it; the shape reads then are dead and gone, the
+    model computes the same at any batch, and its sizes are constants the pruner can rewrite."""
+    path = tmp_path / "dyn.onnx"
+    onnx.save(_dynamic_batch_reshapes(), str(path))
+    prepared, _ = prepare_onnx_model(path)
+    assert not {"Shape", "Gather", "Concat", "Mul", "Slice"} & {n.op_type for n in prepared.graph.node}
+    producers = {n.output[0]: n for n in prepared.graph.node}
+    targets = {n.name: numpy_helper.to_array(producers[n.input[1]].attribute[0].t).tolist()
+               for n in prepared.graph.node if n.op_type == "Reshape"}
+    assert targets == {"view1": [0, 2, 4, 4], "view2": [-1, 16], "flatten": [0, -1]}
+    for batch in (1, 3):
+        _assert_prepared_model_computes_the_same(path, {"x": np.random.rand(batch, 8, 4).astype(np.float32)})
+    module, weights = import_onnx_to_mlir(path)
+    _check_module(module, weights)
+    assert not _op_names(module) & {"torch.aten._shape_as_tensor", "torch.aten.item"}
+
+
 # ----------------------------------------------------------------------------------------------------
 # Errors
 

@@ -36,6 +36,7 @@ from onnx import numpy_helper
 from onnx_zoo import KNOWN_FAILURES, MODELS, example_input, export_onnx
 from oracle import TOLERANCE, NothingPruned, PruneSession, RunReport, perturb
 from spa_ir import api
+from spa_ir.annotations import main_function
 from spa_ir.errors import SpaError
 from spa_ir.export import save_onnx
 from spa_ir.program import Program
@@ -194,6 +195,25 @@ def test_onnx_model_prunes_exactly(name: str, tmp_path: Path) -> None:
         return
     for report in session.check_model((0.3, 0.5)):
         print(report.summary())
+
+
+@pytest.mark.parametrize("name", ["shufflenet_v2_x0_5", "swin_t"])
+def test_dynamic_batch_prunes_as_static(name: str, tmp_path: Path) -> None:
+    """Exported with a dynamic batch, the graph computes reshape targets from `Shape` at run time (channel
+    shuffle's group width, Swin's windows). The frontend folds the reads of static dims, the batch read
+    stays and freezes nothing, and reshapes merging the batch with window counts match around it: as many
+    groups prune as in the static export, exactly, and the emitted ONNX file (traced at batch 8) runs on
+    a batch of 2."""
+    model = perturb(MODELS[name][0]())
+    x = example_input(name)
+    static = OnnxSession(export_onnx(model, (x,), tmp_path / "static.onnx"), [x], name)
+    dynamic_path = export_onnx(model, (x,), tmp_path / "dynamic.onnx", input_names=["x"], dynamic_axes={"x": {0: "batch"}})
+    batch = torch.cat([x, torch.randn(x.shape, generator=torch.Generator().manual_seed(2))])
+    dynamic = OnnxSession(dynamic_path, [batch], name)
+    assert "?" in str(main_function(dynamic.program.module).function_type)
+    _, plan, _ = static.prune(0.5, only_exact=True)
+    report = dynamic.check_exact(0.5)
+    assert report.pruned == sum(1 for g in plan["groups"] if g["removed"]) > 0
 
 
 def test_oracle_sees_a_wrong_plan(tmp_path: Path) -> None:
