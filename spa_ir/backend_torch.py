@@ -280,6 +280,11 @@ def _constant(op: Operation) -> Any:
     return getattr(data, "data", data)
 
 
+def _python_operator(fn: Callable[[Any, Any], Any]) -> Callable[[_Emitter, Operation], Any]:
+    """Scalar int ops as Python operators: aten's `ge.int` etc. reject the SymInts of dynamic sizes."""
+    return lambda e, op: e.graph.call_function(fn, (e.value(op.operands[0]), e.value(op.operands[1])))
+
+
 _SPECIAL: dict[str, Callable[[_Emitter, Operation], Any]] = {
     "spa.param": _Emitter.emit_param,
     "torch.vtensor.literal": _Emitter.emit_literal,
@@ -301,6 +306,10 @@ _SPECIAL: dict[str, Callable[[_Emitter, Operation], Any]] = {
     # aten.size.int makes torch.export specialize a dynamic dim to its example size; sym_size keeps it symbolic.
     "torch.aten.size.int": lambda e, op: e.graph.call_function(
         torch.ops.aten.sym_size.int, (e.value(op.operands[0]), e.value(op.operands[1]))),
+    **{f"torch.aten.{name}.int": _python_operator(fn) for name, fn in [
+        ("add", operator.add), ("sub", operator.sub), ("mul", operator.mul), ("floordiv", operator.floordiv),
+        ("eq", operator.eq), ("ne", operator.ne), ("lt", operator.lt), ("le", operator.le), ("gt", operator.gt),
+        ("ge", operator.ge), ("remainder", operator.mod)]},
     "torch.runtime.assert": lambda e, op: e.graph.call_function(torch._assert, (e.value(op.operands[0]), op.message.data)),
 }
 
