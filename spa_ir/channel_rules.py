@@ -10,6 +10,7 @@ removed channels when its groups are masked (`zero`), and marks spaces *inexact*
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from math import prod
 
 from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IntegerType
@@ -664,7 +665,9 @@ def reshape(p: Propagation, op: Operation) -> None:
     one (Swin's windows, `[B, nH, nW] -> [B * nH * nW]`) freeze their channels."""
     x, r = op.operands[0], _tensor_result(op)
     xs, rs = list(p.shape(x) or ()), list(p.shape(r) or ())
-    runs = _reshape_runs(xs, rs)
+    index = _SIZE_LIST_ARG.get(op.name)
+    copied = _copied_dims(p, x, op.operands[index], len(xs)) if index is not None else {}
+    runs = _reshape_runs(xs, rs, lambda i, j: copied.get(j) == i)
     if runs is None:
         return p.freeze_op(op, "reshape with mismatched sizes")
     xl = p.layout(x)
@@ -672,7 +675,7 @@ def reshape(p: Propagation, op: Operation) -> None:
     out: Dims = []
     for gi, gj in runs:
         out.extend(_run_layouts(p, [xl[k] for k in gi], [xs[k] for k in gi], [rs[k] for k in gj], where))
-    if (index := _SIZE_LIST_ARG.get(op.name)) is not None:
+    if index is not None:
         _freeze_run_time_sizes(p, op.operands[index], out, rs, where)
     p.set(r, out, zero=p.is_zero(x))
 
@@ -713,16 +716,34 @@ def _run_layouts(p: Propagation, layouts: list[Layout], xs: list[int], rs: list[
     return [p.spaces.resolve(piece) for piece in pieces]
 
 
-def _reshape_runs(xs: list[int], rs: list[int]) -> list[Run] | None:
-    """The runs of a reshape, in order; None when the sizes cannot match. Static runs are matched from the
-    left up to the first dynamic dim and from the right up to the last; what is left in between is one
-    run, of equal size since the rest match (one dynamic dim on each side: the same dim)."""
-    runs, i, j = _greedy_runs(xs, rs)
+def _copied_dims(p: Propagation, x: SSAValue, sizes: SSAValue, rank: int) -> dict[int, int]:
+    """Target entries that are `size.int(x, i)`: output dim -> the input dim it copies (what an ONNX
+    Reshape's 0 entries become), so dynamic dims known to be the same pair up."""
+    owner = sizes.owner
+    if not isinstance(owner, Operation) or owner.name != "torch.prim.ListConstruct":
+        return {}
+    copied: dict[int, int] = {}
+    for j, entry in enumerate(owner.operands):
+        read = entry.owner
+        if isinstance(read, Operation) and read.name == "torch.aten.size.int" and read.operands[0] == x:
+            i = p.const_int(read.operands[1])
+            if i is not None and -rank <= i < rank:
+                copied[j] = i % rank
+    return copied
+
+
+def _reshape_runs(xs: list[int], rs: list[int], same: Callable[[int, int], bool]) -> list[Run] | None:
+    """The runs of a reshape, in order; None when the sizes cannot match. Static runs, and dynamic dims
+    known to be the `same`, are matched from the left up to the first other dynamic dim and from the
+    right up to the last; what is left in between is one run, of equal size since the rest match (one
+    dynamic dim on each side: the same dim)."""
+    runs, i, j = _greedy_runs(xs, rs, same)
     if (i, j) == (len(xs), len(rs)):
         return runs
     if not any(n < 0 for n in xs[i:] + rs[j:]):
         return None
-    back, bi, bj = _greedy_runs(xs[i:][::-1], rs[j:][::-1])
+    nx, nr = len(xs), len(rs)
+    back, bi, bj = _greedy_runs(xs[i:][::-1], rs[j:][::-1], lambda a, b: same(nx - 1 - a, nr - 1 - b))
     mi, mj = len(xs) - bi, len(rs) - bj  # the middle, xs[i:mi] ~ rs[j:mj], holds the dynamic dims left
     if not (i < mi and j < mj):
         return None
@@ -730,9 +751,9 @@ def _reshape_runs(xs: list[int], rs: list[int]) -> list[Run] | None:
     return [*runs, (list(range(i, mi)), list(range(j, mj))), *tail]
 
 
-def _greedy_runs(xs: list[int], rs: list[int]) -> tuple[list[Run], int, int]:
-    """Runs from the left up to the first dynamic dim; returns the runs and where matching stopped in
-    `xs` and `rs`."""
+def _greedy_runs(xs: list[int], rs: list[int], same: Callable[[int, int], bool]) -> tuple[list[Run], int, int]:
+    """Runs from the left up to the first dynamic dim not known to be the `same` on both sides; returns
+    the runs and where matching stopped in `xs` and `rs`."""
     runs: list[Run] = []
     i = j = 0
     while i < len(xs) or j < len(rs):
@@ -745,7 +766,11 @@ def _greedy_runs(xs: list[int], rs: list[int]) -> tuple[list[Run], int, int]:
         if i >= len(xs) or j >= len(rs):
             break
         if xs[i] < 0 or rs[j] < 0:
-            break
+            if not same(i, j):
+                break
+            runs.append(([i], [j]))
+            i, j = i + 1, j + 1
+            continue
         gi, gj = [i], [j]
         a, b = i + 1, j + 1
         while prod(xs[k] for k in gi) != prod(rs[k] for k in gj):
