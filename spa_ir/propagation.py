@@ -15,7 +15,7 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import NameLoc, StringAttr
 from xdsl.ir import Operation, SSAValue
 
-from spa_ir.channels import Anon, Atom, Layout, Spaces
+from spa_ir.channels import Anon, Layout, Spaces
 
 NOT_CHANNEL = "not a channel dimension"
 """Freeze reason for weight dims that are never channels (kernel windows); such spaces are not reported."""

@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
-# The main job, end to end on a real model: import ResNet-18 from torchvision, round-trip the IR through
-# spa-opt, emit .pt2 and ONNX, and check the emitted models against the original.
+# The main job, end to end: prune a PyTorch model and an ONNX model by half with the command-line tools,
+# then check the pruned models against their masked originals (tools/check_demo.py).
+#  1. torchvision DenseNet-121 (random weights): import -> prune (exact groups, random criterion) -> .pt2
+#  2. the pretrained MiniLM sentence encoder as an ONNX file: import -> prune (exact groups, L1) -> ONNX
 set -euo pipefail
 out=.demo
+rm -rf "$out"
 mkdir -p "$out"
-echo "== import torchvision resnet18 -> $out/r18.mlir + $out/r18.safetensors"
-spa-translate --import-torch torchvision.models:resnet18 --input-shape 1,3,64,64 --seed 0 -o "$out/r18.mlir"
-echo "== spa-opt round trip"
-spa-opt "$out/r18.mlir" -o "$out/r18.opt.mlir"
-echo "== emit .pt2, ONNX and torch-mlir text"
-spa-translate --export-torch "$out/r18.mlir" -o "$out/r18.pt2"
-spa-translate --export-onnx "$out/r18.mlir" -o "$out/r18.onnx"
-spa-translate --export-torch-mlir "$out/r18.mlir" -o "$out/r18.torch.mlir"
-echo "== re-import the ONNX file"
-spa-translate --import-onnx "$out/r18.onnx" -o "$out/r18_onnx.mlir"
-spa-translate --export-torch "$out/r18_onnx.mlir" -o "$out/r18_onnx.pt2"
+
+echo "== 1. PyTorch: torchvision DenseNet-121 -> $out/densenet.mlir + .safetensors"
+spa-translate --import-torch torchvision.models:densenet121 --input-shape 1,3,64,64 --seed 0 -o "$out/densenet.mlir"
+echo "== prune half the channels of every exact group; the plan lists what goes"
+spa-opt "$out/densenet.mlir" --prune-groups='ratio=0.5 criterion=random seed=1 only-exact=true' \
+  --plan="$out/densenet.plan.json" -o "$out/densenet.pruned.mlir"
+spa-translate --export-torch "$out/densenet.pruned.mlir" -o "$out/densenet.pruned.pt2"
+spa-translate --export-torch "$out/densenet.mlir" -o "$out/densenet.pt2"  # unpruned, to compare speed
+
+echo "== 2. ONNX: pretrained MiniLM sentence encoder -> $out/minilm.onnx -> $out/minilm.mlir"
+python tools/demo_models.py minilm-onnx "$out/minilm.onnx"
+spa-translate --import-onnx "$out/minilm.onnx" -o "$out/minilm.mlir"
+echo "== prune half of every exact group (L1 importance)"
+spa-opt "$out/minilm.mlir" --prune-groups='ratio=0.5 criterion=l1 only-exact=true' \
+  --plan="$out/minilm.plan.json" -o "$out/minilm.pruned.mlir"
+spa-translate --export-onnx "$out/minilm.pruned.mlir" -o "$out/minilm.pruned.onnx"
+
+echo "== check the pruned models against the masked originals"
 python tools/check_demo.py "$out"

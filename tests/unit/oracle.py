@@ -15,18 +15,18 @@ Set SPA_ORACLE_LOG=path to append one JSON line per run (timings, group counts, 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
 
 from spa_ir import api
+from spa_ir.masking import masked
 from spa_ir.program import Program
 from spa_ir.weights import WeightStore
 from zoo import flat_outputs, max_relative_error
@@ -73,56 +73,6 @@ def _log(report: RunReport) -> None:
 
 
 # -- the model's tensors by state-dict name --------------------------------------------------------------
-
-
-def named_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """Parameters, buffers (tied ones under every name) and plain tensor attributes, by dotted name."""
-    out: dict[str, torch.Tensor] = {}
-    for mod_name, mod in model.named_modules(remove_duplicate=False):
-        prefix = f"{mod_name}." if mod_name else ""
-        for n, p in mod._parameters.items():
-            if p is not None:
-                out[prefix + n] = p
-        for n, b in mod._buffers.items():
-            if b is not None:
-                out[prefix + n] = b
-    return out
-
-
-def _resolve(model: torch.nn.Module, tensors: dict[str, torch.Tensor], name: str) -> torch.Tensor:
-    if name in tensors:
-        return tensors[name]
-    obj: Any = model
-    for part in name.split("."):
-        obj = getattr(obj, part, None)
-    if isinstance(obj, torch.Tensor):
-        return obj
-    raise AssertionError(f"the plan prunes '{name}', which is no parameter, buffer or tensor attribute of the model")
-
-
-def fill_value(name: str) -> float:
-    """What a removed slice becomes in the masked original: 1 for BatchNorm's running variance, else 0."""
-    return 1.0 if name.endswith("running_var") else 0.0
-
-
-@contextlib.contextmanager
-def masked(model: torch.nn.Module, plan_params: dict[str, dict[str, list[int]]]) -> Iterator[torch.nn.Module]:
-    """The model with the plan's slices zeroed (running_var set to 1), restored on exit."""
-    tensors = named_tensors(model)
-    saved: list[tuple[torch.Tensor, int, torch.Tensor, torch.Tensor]] = []
-    try:
-        with torch.no_grad():
-            for name, dims in plan_params.items():
-                t = _resolve(model, tensors, name)
-                for d, idx in dims.items():
-                    index = torch.tensor(idx, dtype=torch.long)
-                    saved.append((t, int(d), index, t.index_select(int(d), index)))
-                    t.index_fill_(int(d), index, fill_value(name))
-        yield model
-    finally:
-        with torch.no_grad():
-            for t, d, index, old in reversed(saved):
-                t.index_copy_(d, index, old)
 
 
 def perturb(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:

@@ -24,14 +24,12 @@ import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
 import torch
-from onnx import numpy_helper
 
 from onnx_zoo import KNOWN_FAILURES, MODELS, example_input, export_onnx
 from oracle import TOLERANCE, NothingPruned, PruneSession, RunReport, perturb
@@ -39,6 +37,7 @@ from spa_ir import api
 from spa_ir.annotations import main_function
 from spa_ir.errors import SpaError
 from spa_ir.export import save_onnx
+from spa_ir.masking import PlanParams, masked_onnx, weight_values
 from spa_ir.program import Program
 from zoo import flat_outputs, max_relative_error
 
@@ -48,66 +47,6 @@ NOT_PRUNABLE: dict[str, str] = {
     # divides by the mean over channels, LayerNorm before every block.
     "timm/convnextv2_atto": r"nothing pruned",
 }
-
-# A removed slice of a weight used at one of these (op type, input index) positions is set to 1, not 0:
-# a BatchNormalization variance of 0 would normalize by 1/sqrt(eps) (oracle.fill_value's rule).
-_ONE_FILLED_INPUTS = frozenset({("BatchNormalization", 4)})
-
-PlanParams = dict[str, dict[str, list[int]]]
-
-
-# -- the original ONNX model's weights, by the names the ONNX frontend gives them -------------------------
-
-
-def weight_values(model: onnx.ModelProto) -> dict[str, np.ndarray]:
-    """Initializers, Constant-node tensors and Identity copies of either, by name (the frontend's names)."""
-    values = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
-    for node in model.graph.node:
-        if node.op_type == "Constant":
-            attr = next((a for a in node.attribute if a.name == "value"), None)
-            if attr is not None:
-                values[node.output[0]] = numpy_helper.to_array(attr.t)
-        elif node.op_type == "Identity" and node.input[0] in values:
-            values[node.output[0]] = values[node.input[0]]
-    return values
-
-
-def _fill_value(model: onnx.ModelProto, name: str) -> float:
-    uses = {(n.op_type, i) for n in model.graph.node for i, x in enumerate(n.input) if x == name}
-    return 1.0 if uses & _ONE_FILLED_INPUTS else 0.0
-
-
-def masked_onnx(model: onnx.ModelProto, plan_params: PlanParams) -> onnx.ModelProto:
-    """A copy of `model` with every slice the plan lists masked (see the module docstring)."""
-    values = weight_values(model)
-    out = onnx.ModelProto()
-    out.CopyFrom(model)
-    masked: dict[str, np.ndarray] = {}
-    for name, dims in plan_params.items():
-        assert name in values, f"the plan prunes '{name}', which is no weight of the ONNX model"
-        value = values[name].copy()
-        for d, idx in dims.items():
-            np.put_along_axis(value, _index_along(value, int(d), idx), _fill_value(model, name), axis=int(d))
-        masked[name] = value
-    for init in out.graph.initializer:
-        if init.name in masked:
-            init.CopyFrom(numpy_helper.from_array(masked.pop(init.name), init.name))
-    for node in out.graph.node:
-        if node.output and node.output[0] in masked:
-            name = node.output[0]
-            node.CopyFrom(onnx.helper.make_node("Constant", [], [name], name=node.name,
-                                                value=numpy_helper.from_array(masked.pop(name), name)))
-    assert not masked, f"weights not found in the ONNX graph: {sorted(masked)}"
-    return out
-
-
-def _index_along(value: np.ndarray, dim: int, idx: list[int]) -> np.ndarray:
-    """Indices for np.put_along_axis selecting `idx` along `dim` (every position of the other dims)."""
-    shape = [1] * value.ndim
-    shape[dim] = len(idx)
-    index = np.asarray(idx, dtype=np.int64).reshape(shape)
-    return np.broadcast_to(index, value.shape[:dim] + (len(idx),) + value.shape[dim + 1:])
-
 
 def weight_elements(model: onnx.ModelProto) -> int:
     """Elements of the float weights held in the file (initializers and Constant nodes)."""

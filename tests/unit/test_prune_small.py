@@ -11,8 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from oracle import NothingPruned, Session, check_model, masked
+from oracle import NothingPruned, Session, check_model
 from spa_ir import api
+from spa_ir.masking import masked
 from zoo import flat_outputs, max_relative_error
 
 

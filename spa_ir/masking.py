@@ -1,0 +1,132 @@
+"""The masked original: a model with every slice a pruning plan removes set to zero.
+
+It is the reference a pruned model must match (exactly, for plans of exact groups): the tests' oracle and
+the demo check spa's output against it. A removed slice of a BatchNorm running variance is set to 1
+instead, so the normalized channel is exactly 0 and not 0/sqrt(eps). Plans name weights as the frontends
+do: state-dict names for PyTorch models, ONNX names (initializers, Constant outputs, Identity copies) for
+ONNX files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import onnx
+import torch
+from onnx import numpy_helper
+
+from spa_ir.errors import SpaError
+
+PlanParams = dict[str, dict[str, list[int]]]
+"""The plan's `params`: weight -> dim (as a string, as in the JSON) -> removed indices."""
+
+
+def named_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """Parameters, buffers (tied ones under every name) and plain tensor attributes, by dotted name."""
+    out: dict[str, torch.Tensor] = {}
+    for mod_name, mod in model.named_modules(remove_duplicate=False):
+        prefix = f"{mod_name}." if mod_name else ""
+        for n, p in mod._parameters.items():
+            if p is not None:
+                out[prefix + n] = p
+        for n, b in mod._buffers.items():
+            if b is not None:
+                out[prefix + n] = b
+    return out
+
+
+def _resolve(model: torch.nn.Module, tensors: dict[str, torch.Tensor], name: str) -> torch.Tensor:
+    if name in tensors:
+        return tensors[name]
+    obj: Any = model
+    for part in name.split("."):
+        obj = getattr(obj, part, None)
+    if isinstance(obj, torch.Tensor):
+        return obj
+    raise SpaError(f"the plan prunes '{name}', which is no parameter, buffer or tensor attribute of the model")
+
+
+def fill_value(name: str) -> float:
+    """What a removed slice becomes in the masked original: 1 for BatchNorm's running variance, else 0."""
+    return 1.0 if name.endswith("running_var") else 0.0
+
+
+@contextlib.contextmanager
+def masked(model: torch.nn.Module, plan_params: PlanParams) -> Iterator[torch.nn.Module]:
+    """The model with the plan's slices zeroed (running_var set to 1), restored on exit."""
+    tensors = named_tensors(model)
+    saved: list[tuple[torch.Tensor, int, torch.Tensor, torch.Tensor]] = []
+    try:
+        with torch.no_grad():
+            for name, dims in plan_params.items():
+                t = _resolve(model, tensors, name)
+                for d, idx in dims.items():
+                    index = torch.tensor(idx, dtype=torch.long)
+                    saved.append((t, int(d), index, t.index_select(int(d), index)))
+                    t.index_fill_(int(d), index, fill_value(name))
+        yield model
+    finally:
+        with torch.no_grad():
+            for t, d, index, old in reversed(saved):
+                t.index_copy_(d, index, old)
+
+
+# A removed slice of a weight used at one of these (op type, input index) positions is set to 1, not 0:
+# a BatchNormalization variance of 0 would normalize by 1/sqrt(eps) (as `fill_value`).
+_ONE_FILLED_INPUTS = frozenset({("BatchNormalization", 4)})
+
+def weight_values(model: onnx.ModelProto) -> dict[str, np.ndarray]:
+    """Initializers, Constant-node tensors and Identity copies of either, by name (the frontend's names)."""
+    values = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type == "Constant":
+            attr = next((a for a in node.attribute if a.name == "value"), None)
+            if attr is not None:
+                values[node.output[0]] = numpy_helper.to_array(attr.t)
+        elif node.op_type == "Identity" and node.input[0] in values:
+            values[node.output[0]] = values[node.input[0]]
+    return values
+
+
+def _fill_value(model: onnx.ModelProto, name: str) -> float:
+    uses = {(n.op_type, i) for n in model.graph.node for i, x in enumerate(n.input) if x == name}
+    return 1.0 if uses & _ONE_FILLED_INPUTS else 0.0
+
+
+def masked_onnx(model: onnx.ModelProto, plan_params: PlanParams) -> onnx.ModelProto:
+    """A copy of the ONNX `model` with every slice the plan lists masked. Weights are named as the ONNX
+    frontend names them: an initializer is masked in place, a Constant node's output or an Identity copy
+    of a weight is replaced by a Constant holding the masked value."""
+    values = weight_values(model)
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    masked: dict[str, np.ndarray] = {}
+    for name, dims in plan_params.items():
+        if name not in values:
+            raise SpaError(f"the plan prunes '{name}', which is no weight of the ONNX model")
+        value = values[name].copy()
+        for d, idx in dims.items():
+            np.put_along_axis(value, _index_along(value, int(d), idx), _fill_value(model, name), axis=int(d))
+        masked[name] = value
+    for init in out.graph.initializer:
+        if init.name in masked:
+            init.CopyFrom(numpy_helper.from_array(masked.pop(init.name), init.name))
+    for node in out.graph.node:
+        if node.output and node.output[0] in masked:
+            name = node.output[0]
+            node.CopyFrom(onnx.helper.make_node("Constant", [], [name], name=node.name,
+                                                value=numpy_helper.from_array(masked.pop(name), name)))
+    if masked:
+        raise SpaError(f"weights not found in the ONNX graph: {sorted(masked)}")
+    return out
+
+
+def _index_along(value: np.ndarray, dim: int, idx: list[int]) -> np.ndarray:
+    """Indices for np.put_along_axis selecting `idx` along `dim` (every position of the other dims)."""
+    shape = [1] * value.ndim
+    shape[dim] = len(idx)
+    index = np.asarray(idx, dtype=np.int64).reshape(shape)
+    return np.broadcast_to(index, value.shape[:dim] + (len(idx),) + value.shape[dim + 1:])
