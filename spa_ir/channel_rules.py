@@ -107,7 +107,7 @@ def _dims_read(p: Propagation, shape: SSAValue, rank: int) -> set[int]:
     for use in shape.uses:
         user = use.operation
         picked: list[int] | None = None
-        if use.index == 0 and p.const_int(user.operands[1]) == 0:
+        if use.index == 0 and len(user.operands) == 3 and p.const_int(user.operands[1]) == 0:
             if user.name == "torch.aten.select.int":
                 k = p.const_int(user.operands[2])
                 picked = None if k is None else [k]

@@ -286,7 +286,7 @@ def _shape_entries(node: onnx.NodeProto, shapes: Mapping[str, Shape], known: Map
         return entries[ins[0]] if ok else None
     if op == "Concat":
         parts = [operand(i) for i in ins]
-        if attrs.get("axis") != 0 or any(q is None or q.ndim != 1 for q in parts) or not any(i in entries for i in ins):
+        if attrs.get("axis") not in (0, -1) or any(q is None or q.ndim != 1 for q in parts) or not any(i in entries for i in ins):
             return None
         return np.concatenate(parts)  # type: ignore[arg-type]
     data = entries[ins[0]]
@@ -303,9 +303,12 @@ def _shape_entries(node: onnx.NodeProto, shapes: Mapping[str, Shape], known: Map
         flat = [int(i) for i in index.flat]
         return data[np.asarray(flat, dtype=np.int64)].reshape(index.shape) if all(-n <= i < n for i in flat) else None
     if op == "Slice" and data.ndim == 1 and len(ins) >= 3:
+        given = [i for i in ins[1:5] if i]
         bounds = [operand(i) if i else None for i in ins[1:5]] + [None] * (5 - len(ins))
         starts, ends, axes_, steps = bounds[:4]
-        if any(b is not None and b.size != 1 for b in bounds) or starts is None or ends is None:
+        if sum(b is not None for b in bounds) != len(given) or any(b is not None and b.size != 1 for b in bounds):
+            return None  # a bound read at run time, or several axes
+        if starts is None or ends is None:
             return None
         if (axes_ is not None and int(axes_.flat[0]) != 0) or (steps is not None and int(steps.flat[0]) != 1):
             return None
