@@ -110,8 +110,9 @@ def test_two_factorings_meet_at_their_common_factoring() -> None:
     groups, head_dim = s.new(12, "conv groups"), s.new(8, "head_dim")
     s.unify(Prod((heads, qkv)), Prod((groups, head_dim)), "view")
     assert not any(s.info(t).frozen for t in (heads, qkv, groups, head_dim))
-    assert s.resolve(groups) == Prod((Atom(s.find(heads.space)), s.resolve(groups).parts[1]))  # type: ignore[union-attr]
-    assert s.resolve(qkv).parts[1] == Atom(s.find(head_dim.space))  # type: ignore[union-attr]
+    by_heads, by_head_dims = s.resolve(groups), s.resolve(qkv)
+    assert isinstance(by_heads, Prod) and by_heads.parts[0] == Atom(s.find(heads.space))
+    assert isinstance(by_head_dims, Prod) and by_head_dims.parts[1] == Atom(s.find(head_dim.space))
     whole = s.coordinates(Prod((heads, qkv)))
     assert whole[s.find(heads.space)].tolist() == [i // 24 for i in range(96)]
     assert whole[s.find(head_dim.space)].tolist() == [i % 8 for i in range(96)]
