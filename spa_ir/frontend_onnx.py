@@ -285,10 +285,10 @@ def _shape_entries(node: onnx.NodeProto, shapes: Mapping[str, Shape], known: Map
         ok = op == "Identity" or attrs.get("to") in (onnx.TensorProto.INT64, onnx.TensorProto.INT32)
         return entries[ins[0]] if ok else None
     if op == "Concat":
-        parts = [operand(i) for i in ins]
-        if attrs.get("axis") not in (0, -1) or any(q is None or q.ndim != 1 for q in parts) or not any(i in entries for i in ins):
+        parts = [q for q in map(operand, ins) if q is not None and q.ndim == 1]
+        if attrs.get("axis") not in (0, -1) or len(parts) != len(ins):
             return None
-        return np.concatenate(parts)  # type: ignore[arg-type]
+        return np.concatenate(parts)
     data = entries[ins[0]]
     if op in ("Unsqueeze", "Squeeze"):  # along axis 0 only (axes: an input since opset 13, else an attribute)
         given = operand(ins[1]) if len(ins) > 1 and ins[1] else np.asarray(attrs.get("axes", [0]), dtype=object)
