@@ -26,8 +26,8 @@ from merging weights that happen to hold equal values.
 from __future__ import annotations
 
 import re
-from math import prod
 from collections.abc import Callable, Mapping
+from math import prod
 from pathlib import Path
 from typing import TypeVar
 
@@ -249,76 +249,124 @@ def inferred_shapes(model: onnx.ModelProto) -> dict[str, Shape]:
     return shapes
 
 
-def _shape_entries(node: onnx.NodeProto, shapes: Mapping[str, Shape], known: Mapping[str, np.ndarray],
-                   entries: Mapping[str, np.ndarray]) -> np.ndarray | None:
-    """The output of a node that reads a shape, as an object array of `Dim`s, else None: `Shape` and
-    `Size` of a tensor with an inferred shape, and Gather / Slice / Concat / Unsqueeze / Squeeze /
-    Identity / integer Cast along axis 0 of such reads and constants."""
-    if len(node.output) != 1:
-        return None
-    op, ins = node.op_type, list(node.input)
-    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+class _ShapeRead:
+    """One node, seen as reading shapes: its inputs as object arrays of `Dim`s where they are shape reads
+    (`entries`) or integer constants (`known`)."""
 
-    def operand(name: str) -> np.ndarray | None:
-        if name in entries:
-            return entries[name]
-        value = known.get(name)
+    def __init__(self, node: onnx.NodeProto, shapes: Mapping[str, Shape], known: Mapping[str, np.ndarray],
+                 entries: Mapping[str, np.ndarray]):
+        self.node, self.shapes, self.known, self.entries = node, shapes, known, entries
+        self.ins = list(node.input)
+        self.attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+    def operand(self, k: int) -> np.ndarray | None:
+        """Input k as an object array, None when it is absent, not integer or not known at import time."""
+        name = self.ins[k] if k < len(self.ins) else ""
+        if name in self.entries:
+            return self.entries[name]
+        value = self.known.get(name)
         return value.astype(object) if value is not None and np.issubdtype(value.dtype, np.integer) else None
 
-    if op in ("Shape", "Size"):
-        dims = shapes.get(ins[0])
-        if dims is None:
+    def data(self) -> np.ndarray | None:
+        """The first input, when it is itself a shape read (the ops below only follow those)."""
+        return self.entries.get(self.ins[0]) if self.ins else None
+
+
+def _read_shape(r: _ShapeRead) -> np.ndarray | None:
+    dims = r.shapes.get(r.ins[0])
+    return None if dims is None else np.asarray(dims[r.attrs.get("start", 0):r.attrs.get("end", len(dims))], dtype=object)
+
+
+def _read_size(r: _ShapeRead) -> np.ndarray | None:
+    dims = r.shapes.get(r.ins[0])
+    return np.asarray(prod(dims), dtype=object) if dims is not None and all(isinstance(d, int) for d in dims) else None
+
+
+def _read_arithmetic(symbol: str) -> Callable[[_ShapeRead], np.ndarray | None]:
+    """Integer arithmetic on shape reads; an entry computed from a symbolic one is a new symbol (it can
+    only be pinned to -1)."""
+    combine = np.frompyfunc(lambda x, y: None if x is None or y is None else f"({x}{symbol}{y})", 2, 1)
+
+    def read(r: _ShapeRead) -> np.ndarray | None:
+        a, b = r.operand(0), r.operand(1)
+        if len(r.ins) != 2 or not any(i in r.entries for i in r.ins) or a is None or b is None or a.ndim > 1 or b.ndim > 1:
             return None
-        if op == "Size":
-            return np.asarray(prod(dims), dtype=object) if all(isinstance(d, int) for d in dims) else None
-        return np.asarray(dims[attrs.get("start", 0):attrs.get("end", len(dims))], dtype=object)
-    if op in _ARITHMETIC and len(ins) == 2 and any(i in entries for i in ins):
-        a, b = operand(ins[0]), operand(ins[1])
-        if a is None or b is None or a.ndim > 1 or b.ndim > 1:
-            return None
-        symbol = _ARITHMETIC[op]
-        combine = np.frompyfunc(lambda x, y: None if x is None or y is None else f"({x}{symbol}{y})", 2, 1)
         return np.asarray(combine(a, b), dtype=object)
-    if not ins or ins[0] not in entries and op != "Concat":
+
+    return read
+
+
+def _read_copy(r: _ShapeRead) -> np.ndarray | None:
+    """Identity, and Cast to an integer type."""
+    if r.node.op_type == "Cast" and r.attrs.get("to") not in (onnx.TensorProto.INT64, onnx.TensorProto.INT32):
         return None
-    if op in ("Identity", "Cast"):
-        ok = op == "Identity" or attrs.get("to") in (onnx.TensorProto.INT64, onnx.TensorProto.INT32)
-        return entries[ins[0]] if ok else None
-    if op == "Concat":
-        parts = [q for q in map(operand, ins) if q is not None and q.ndim == 1]
-        if attrs.get("axis") not in (0, -1) or len(parts) != len(ins):
-            return None
-        return np.concatenate(parts)
-    data = entries[ins[0]]
-    if op in ("Unsqueeze", "Squeeze"):  # along axis 0 only (axes: an input since opset 13, else an attribute)
-        given = operand(ins[1]) if len(ins) > 1 and ins[1] else np.asarray(attrs.get("axes", [0]), dtype=object)
-        if given is None or [int(a) for a in given.flat] != [0]:
-            return None
-        if op == "Unsqueeze":
-            return data.reshape((1, *data.shape))
-        return data.reshape(data.shape[1:]) if data.shape[:1] == (1,) else None
-    index = operand(ins[1]) if op == "Gather" and len(ins) == 2 else None
-    if index is not None and attrs.get("axis", 0) == 0 and data.ndim == 1:
-        n = len(data)
-        flat = [int(i) for i in index.flat]
-        return data[np.asarray(flat, dtype=np.int64)].reshape(index.shape) if all(-n <= i < n for i in flat) else None
-    if op == "Slice" and data.ndim == 1 and len(ins) >= 3:
-        given = [i for i in ins[1:5] if i]
-        bounds = [operand(i) if i else None for i in ins[1:5]] + [None] * (5 - len(ins))
-        starts, ends, axes_, steps = bounds[:4]
-        if sum(b is not None for b in bounds) != len(given) or any(b is not None and b.size != 1 for b in bounds):
-            return None  # a bound read at run time, or several axes
-        if starts is None or ends is None:
-            return None
-        if (axes_ is not None and int(axes_.flat[0]) != 0) or (steps is not None and int(steps.flat[0]) != 1):
-            return None
-        return data[int(starts.flat[0]):int(ends.flat[0])]
-    return None
+    return r.data()
 
 
-_ARITHMETIC = {"Mul": "*", "Div": "/", "Add": "+", "Sub": "-"}
-"""Integer arithmetic on shape reads; an entry computed from a symbolic one is a new symbol (it can
-only be pinned to -1)."""
+def _read_concat(r: _ShapeRead) -> np.ndarray | None:
+    parts = [q for q in map(r.operand, range(len(r.ins))) if q is not None and q.ndim == 1]
+    if r.attrs.get("axis") not in (0, -1) or len(parts) != len(r.ins) or not any(i in r.entries for i in r.ins):
+        return None
+    return np.concatenate(parts)
+
+
+def _read_unsqueeze_squeeze(r: _ShapeRead) -> np.ndarray | None:
+    """Along axis 0 only (axes: an input since opset 13, else an attribute)."""
+    data = r.data()
+    axes = r.operand(1) if len(r.ins) > 1 and r.ins[1] else np.asarray(r.attrs.get("axes", [0]), dtype=object)
+    if data is None or axes is None or [int(a) for a in axes.flat] != [0]:
+        return None
+    if r.node.op_type == "Unsqueeze":
+        return data.reshape((1, *data.shape))
+    return data.reshape(data.shape[1:]) if data.shape[:1] == (1,) else None
+
+
+def _read_gather(r: _ShapeRead) -> np.ndarray | None:
+    data, index = r.data(), r.operand(1)
+    if data is None or index is None or len(r.ins) != 2 or r.attrs.get("axis", 0) != 0 or data.ndim != 1:
+        return None
+    picks = [int(i) for i in index.flat]
+    if not all(-len(data) <= i < len(data) for i in picks):
+        return None
+    return data[np.asarray(picks, dtype=np.int64)].reshape(index.shape)
+
+
+def _read_slice(r: _ShapeRead) -> np.ndarray | None:
+    data = r.data()
+    if data is None or data.ndim != 1 or len(r.ins) < 3:
+        return None
+    starts, ends, axes, steps = (r.operand(k) for k in range(1, 5))
+    given = [i for i in r.ins[1:5] if i]
+    bounds = [b for b in (starts, ends, axes, steps) if b is not None]
+    if len(bounds) != len(given) or any(b.size != 1 for b in bounds) or starts is None or ends is None:
+        return None  # a bound read at run time, or several axes
+    if (axes is not None and int(axes.flat[0]) != 0) or (steps is not None and int(steps.flat[0]) != 1):
+        return None
+    return data[int(starts.flat[0]):int(ends.flat[0])]
+
+
+_SHAPE_READS: dict[str, Callable[[_ShapeRead], np.ndarray | None]] = {
+    "Shape": _read_shape,
+    "Size": _read_size,
+    **{op: _read_arithmetic(symbol) for op, symbol in {"Mul": "*", "Div": "/", "Add": "+", "Sub": "-"}.items()},
+    "Identity": _read_copy,
+    "Cast": _read_copy,
+    "Concat": _read_concat,
+    "Unsqueeze": _read_unsqueeze_squeeze,
+    "Squeeze": _read_unsqueeze_squeeze,
+    "Gather": _read_gather,
+    "Slice": _read_slice,
+}
+"""Op type -> its output, entry by entry, when it reads shapes (`Dim`s: sizes or dim symbols), else None."""
+
+
+def _shape_entries(node: onnx.NodeProto, shapes: Mapping[str, Shape], known: Mapping[str, np.ndarray],
+                   entries: Mapping[str, np.ndarray]) -> np.ndarray | None:
+    """The output of a node that reads a shape, as an object array of `Dim`s, else None (`_SHAPE_READS`)."""
+    read = _SHAPE_READS.get(node.op_type)
+    if read is None or len(node.output) != 1 or not node.input:
+        return None
+    return read(_ShapeRead(node, shapes, known, entries))
 
 
 def _pinned_target(node: onnx.NodeProto, shapes: Mapping[str, Shape], entries: Mapping[str, np.ndarray]) -> np.ndarray | None:
@@ -345,18 +393,16 @@ def _pinned_target(node: onnx.NodeProto, shapes: Mapping[str, Shape], entries: M
     return np.asarray(pinned, dtype=np.int64)
 
 
-def remove_dead_nodes(graph: onnx.GraphProto) -> int:
-    """Drop the nodes no graph output depends on (shape arithmetic left behind by folding); return how many."""
+def remove_dead_nodes(graph: onnx.GraphProto) -> None:
+    """Drop the nodes no graph output depends on (shape arithmetic left behind by folding)."""
     used = {o.name for o in graph.output} | _subgraph_inputs(graph)
     kept: list[onnx.NodeProto] = []
     for node in reversed(graph.node):
         if any(o in used for o in node.output):
             kept.append(node)
             used.update(node.input)
-    removed = len(graph.node) - len(kept)
     del graph.node[:]
     graph.node.extend(reversed(kept))
-    return removed
 
 
 def _subgraph_inputs(graph: onnx.GraphProto) -> set[str]:

@@ -24,8 +24,7 @@ class Plan:
     def remove(self, param: str, dim: int, indices: np.ndarray) -> None:
         if len(indices):
             dims = self.params.setdefault(param, {})
-            current = dims.get(dim)
-            dims[dim] = sorted(set(current) | set(indices.tolist())) if current else sorted(indices.tolist())
+            dims[dim] = sorted(set(dims.get(dim, [])) | set(indices.tolist()))
 
     def to_json(self) -> dict[str, Any]:
         return {
