@@ -14,8 +14,8 @@ import time
 import torch
 import torchvision
 
-from spa_ir.backend_torch import to_graph_module
-from spa_ir.frontend_torch import capture, import_exported
+from spa_ir.backends.torch_fx import to_graph_module
+from spa_ir.frontends.torch import capture, import_exported
 
 MODELS = {
     "resnet50": (1, 3, 224, 224),

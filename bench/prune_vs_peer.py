@@ -33,7 +33,7 @@ def _params(m: torch.nn.Module) -> int:
 
 def run_spa(model: torch.nn.Module, x: torch.Tensor) -> tuple[dict[str, float], int]:
     from spa_ir import api
-    from spa_ir.frontend_torch import capture, import_exported
+    from spa_ir.frontends.torch import capture, import_exported
 
     t0 = time.perf_counter()
     ep = capture(model, [x])

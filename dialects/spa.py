@@ -36,7 +36,7 @@ from xdsl.printer import Printer
 from xdsl.traits import SymbolOpInterface
 from xdsl.utils.exceptions import VerifyException
 
-from spa_ir.channels import Anon, Atom, Cat, Layout, Prod
+from spa.dialects.layout import Anon, Atom, Cat, Layout, Prod
 
 
 @irdl_op_definition

@@ -62,8 +62,8 @@ from xdsl.irdl import (
 )
 
 # The hand-written types, constraints and ops, re-exported: everything of the torch
-# dialect can be imported from `dialects.torch`.
-from dialects.torch_base import (  # noqa: F401
+# dialect can be imported from `spa.dialects.torch`.
+from spa.dialects.torch_base import (  # noqa: F401
     ANY,
     BOOL,
     DEVICE,

@@ -9,13 +9,13 @@ from collections.abc import Callable
 from xdsl.passes import ModulePass
 
 _PASSES: dict[str, tuple[str, str]] = {
-    "spa-propagate-channels": ("passes.propagate_channels", "PropagateChannels"),
-    "spa-form-groups": ("passes.form_groups", "FormGroups"),
-    "spa-annotate-importance": ("passes.annotate_importance", "AnnotateImportance"),
-    "spa-select-channels": ("passes.select_channels", "SelectChannels"),
-    "spa-eliminate-dead-channels": ("passes.eliminate_dead_channels", "EliminateDeadChannels"),
-    "spa-report-groups": ("passes.report_groups", "ReportGroups"),
-    "prune-groups": ("passes.prune_groups", "PruneGroups"),
+    "spa-propagate-channels": ("spa.passes.propagate_channels", "PropagateChannels"),
+    "spa-form-groups": ("spa.passes.form_groups", "FormGroups"),
+    "spa-annotate-importance": ("spa.passes.annotate_importance", "AnnotateImportance"),
+    "spa-select-channels": ("spa.passes.select_channels", "SelectChannels"),
+    "spa-eliminate-dead-channels": ("spa.passes.eliminate_dead_channels", "EliminateDeadChannels"),
+    "spa-report-groups": ("spa.passes.report_groups", "ReportGroups"),
+    "prune-groups": ("spa.passes.prune_groups", "PruneGroups"),
 }
 
 

@@ -9,11 +9,11 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import DenseArrayBase, ModuleOp, f64
 from xdsl.passes import ModulePass
 
-from spa_ir.annotations import group_ops, params
-from spa_ir.criteria import GroupScorer, Member, known_criteria
-from spa_ir.errors import SpaError
-from spa_ir.groups import from_member_attr
-from spa_ir.program import program_of
+from spa_ir.channels.annotations import group_ops, params
+from spa_ir.pruning.criteria import GroupScorer, Member, known_criteria
+from spa_ir.core.errors import SpaError
+from spa_ir.channels.groups import from_member_attr
+from spa_ir.core.program import program_of
 
 
 @dataclass(frozen=True)

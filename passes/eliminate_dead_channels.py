@@ -12,13 +12,13 @@ from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 from xdsl.rewriter import Rewriter
 
-from dialects.spa import ParamOp
-from spa_ir.annotations import annotated_dims, fill_anon, group_ops, main_function, spaces_from_module, strip
-from spa_ir.channels import Layout, Spaces
-from spa_ir.groups import from_member_attr
-from spa_ir.plan import Plan
-from spa_ir.program import program_of
-from spa_ir.resize import RESIZE, Shapes
+from spa.dialects.spa import ParamOp
+from spa_ir.channels.annotations import annotated_dims, fill_anon, group_ops, main_function, spaces_from_module, strip
+from spa_ir.channels.spaces import Layout, Spaces
+from spa_ir.channels.groups import from_member_attr
+from spa_ir.core.plan import Plan
+from spa_ir.core.program import program_of
+from spa_ir.pruning.resize import RESIZE, Shapes
 
 
 def removed_mask(size: int, removed: list[int]) -> np.ndarray:
@@ -112,7 +112,7 @@ class EliminateDeadChannels(ModulePass):
 
 
 def _key(op: Operation) -> str:
-    from spa_ir.propagation import op_key
+    from spa_ir.channels.propagation import op_key
 
     return op_key(op)
 

@@ -8,12 +8,12 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ArrayAttr, BoolAttr, IntegerAttr, ModuleOp, StringAttr, i1, i64
 from xdsl.passes import ModulePass
 
-from dialects.spa import GroupOp, MemberAttr
-from spa_ir.annotations import fill_anon, main_function, params, space_ops, spaces_from_module, value_dims
-from spa_ir.channels import Atom
-from spa_ir.groups import member_maps, to_member_attr
-from spa_ir.errors import SpaError
-from spa_ir.propagation import NOT_CHANNEL
+from spa.dialects.spa import GroupOp, MemberAttr
+from spa_ir.channels.annotations import fill_anon, main_function, params, space_ops, spaces_from_module, value_dims
+from spa_ir.channels.spaces import Atom
+from spa_ir.channels.groups import member_maps, to_member_attr
+from spa_ir.core.errors import SpaError
+from spa_ir.channels.propagation import NOT_CHANNEL
 
 
 @dataclass(frozen=True)

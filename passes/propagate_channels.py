@@ -14,10 +14,10 @@ from xdsl.pattern_rewriter import (
     RewritePattern,
 )
 
-from dialects.spa import DimsAttr, SpaceOp
-from spa_ir.annotations import DIMS_ATTR, main_function, strip
-from spa_ir.channels import Anon, Layout
-from spa_ir.propagation import Propagation, propagate
+from spa.dialects.spa import DimsAttr, SpaceOp
+from spa_ir.channels.annotations import DIMS_ATTR, main_function, strip
+from spa_ir.channels.spaces import Anon, Layout
+from spa_ir.channels.propagation import Propagation, propagate
 
 
 @dataclass

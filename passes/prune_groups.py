@@ -8,11 +8,11 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
-from passes.annotate_importance import AnnotateImportance
-from passes.eliminate_dead_channels import EliminateDeadChannels
-from passes.form_groups import FormGroups
-from passes.propagate_channels import PropagateChannels
-from passes.select_channels import SelectChannels
+from spa.passes.annotate_importance import AnnotateImportance
+from spa.passes.eliminate_dead_channels import EliminateDeadChannels
+from spa.passes.form_groups import FormGroups
+from spa.passes.propagate_channels import PropagateChannels
+from spa.passes.select_channels import SelectChannels
 
 
 @dataclass(frozen=True)

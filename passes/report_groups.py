@@ -10,9 +10,9 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
-from dialects.spa import GroupOp
-from spa_ir.annotations import group_ops, space_ops
-from spa_ir.errors import SpaError
+from spa.dialects.spa import GroupOp
+from spa_ir.channels.annotations import group_ops, space_ops
+from spa_ir.core.errors import SpaError
 
 NO_RULE = "no channel rule for op: "
 

@@ -10,9 +10,9 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import DenseArrayBase, ModuleOp, i64
 from xdsl.passes import ModulePass
 
-from dialects.spa import GroupOp
-from spa_ir.annotations import group_ops
-from spa_ir.errors import SpaError
+from spa.dialects.spa import GroupOp
+from spa_ir.channels.annotations import group_ops
+from spa_ir.core.errors import SpaError
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from spa_ir.frontend_torch import build_model, import_exported, import_module, import_pt2
-from spa_ir.program import Program
-from spa_ir.weights import WeightStore
+from spa_ir.frontends.torch import build_model, import_exported, import_module, import_pt2
+from spa_ir.core.program import Program
+from spa_ir.core.weights import WeightStore
 
 if TYPE_CHECKING:
-    from spa_ir.plan import Plan
+    from spa_ir.core.plan import Plan
 
 
 def import_torch(model: torch.nn.Module, example_inputs: Sequence[Any], name: str = "model") -> Program:
@@ -26,8 +26,8 @@ def import_torch(model: torch.nn.Module, example_inputs: Sequence[Any], name: st
 
 
 def import_onnx(path: str | os.PathLike[str]) -> Program:
-    from spa_ir.frontend_onnx import import_onnx_to_mlir
-    from spa_ir.mlir_bridge import to_xdsl
+    from spa_ir.frontends.onnx.frontend import import_onnx_to_mlir
+    from spa_ir.frontends.mlir_bridge import to_xdsl
 
     tm_module, arrays = import_onnx_to_mlir(path)
     module = to_xdsl(tm_module, str(path))
@@ -44,9 +44,9 @@ def load(mlir_path: str | os.PathLike[str]) -> Program:
 def prune(program: Program, **options: Any) -> "Plan":
     """Run the pruning pipeline (`prune-groups`, options as there: ratio, criterion, seed, scope,
     min_keep, min_keep_ratio, round_to, only_exact) in place; return the plan of what was removed."""
-    from passes.prune_groups import PruneGroups
-    from spa_ir.context import make_context
-    from spa_ir.program import attach
+    from spa.passes.prune_groups import PruneGroups
+    from spa_ir.core.context import make_context
+    from spa_ir.core.program import attach
 
     attach(program)
     PruneGroups(**options).apply(make_context(), program.module)
@@ -55,7 +55,7 @@ def prune(program: Program, **options: Any) -> "Plan":
 
 
 def to_torch(program: Program) -> torch.fx.GraphModule:
-    from spa_ir.backend_torch import to_graph_module
+    from spa_ir.backends.torch_fx import to_graph_module
 
     return to_graph_module(program)
 

@@ -13,10 +13,10 @@ from math import prod
 
 from xdsl.ir import Operation, SSAValue
 
-from dialects.spa import ParamOp
-from spa_ir.annotations import main_function
-from spa_ir.program import Program
-from spa_ir.propagation import Propagation, op_key
+from spa.dialects.spa import ParamOp
+from spa_ir.channels.annotations import main_function
+from spa_ir.core.program import Program
+from spa_ir.channels.propagation import Propagation, op_key
 
 
 def _shape(v: SSAValue) -> tuple[int, ...]:

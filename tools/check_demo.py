@@ -22,8 +22,8 @@ from safetensors.torch import load_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from spa_ir.masking import masked, masked_onnx, weight_values  # noqa: E402
-from tools.demo_models import token_batches  # noqa: E402
+from spa_ir.verify import masked, masked_onnx, weight_values  # noqa: E402
+from spa.tools.demo_models import token_batches  # noqa: E402
 
 TOLERANCE = 1e-4
 

@@ -361,7 +361,7 @@ def _xdsl_type(text: str) -> Any:
     from xdsl.ir import Dialect
     from xdsl.parser import Parser
 
-    from dialects import torch_base
+    from spa.dialects import torch_base
 
     ctx = Context()
     ctx.load_dialect(Dialect("torch", [], list(torch_base.TORCH_TYPES)))
@@ -373,7 +373,7 @@ def _satisfies(constraint: Constraint, type_text: str) -> bool:
     from xdsl.irdl import VerificationContext
     from xdsl.utils.exceptions import VerifyException
 
-    from dialects import torch_base
+    from spa.dialects import torch_base
 
     expr = eval(render_constraint(constraint), vars(torch_base))  # noqa: S307
     try:
@@ -520,7 +520,7 @@ def _wrap(names: Sequence[str], indent: str = "#   ", width: int = 88) -> list[s
 
 def render_module(generated: list[OpInfo], stats: Stats, versions: str) -> str:
     """The whole generated file."""
-    from dialects import torch_base
+    from spa.dialects import torch_base
 
     n_skipped = sum(len(v) for v in stats.skipped.values())
     header = [
@@ -559,8 +559,8 @@ def render_module(generated: list[OpInfo], stats: Stats, versions: str) -> str:
         ")",
         "",
         "# The hand-written types, constraints and ops, re-exported: everything of the torch",
-        "# dialect can be imported from `dialects.torch`.",
-        "from dialects.torch_base import (  # noqa: F401",
+        "# dialect can be imported from `spa.dialects.torch`.",
+        "from spa.dialects.torch_base import (  # noqa: F401",
         *[f"    {name}," for name in sorted(torch_base.__all__, key=_isort_key)],
         ")",
         "",
@@ -592,7 +592,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-o", "--output", type=Path, default=REPO_ROOT / "dialects" / "torch.py")
     args = parser.parse_args(argv)
 
-    from dialects import torch_base
+    from spa.dialects import torch_base
 
     stats = Stats()
     hand_written = {op.name for op in torch_base.HAND_WRITTEN_OPS}

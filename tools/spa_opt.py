@@ -20,7 +20,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
 from xdsl.xdsl_opt_main import xDSLOptMain
 
-from spa_ir.errors import SpaError
+from spa_ir.core.errors import SpaError
 
 
 class _Captured(io.StringIO):
@@ -58,20 +58,20 @@ def _pass_flags_to_pipeline(argv: Sequence[str], pass_names: set[str]) -> list[s
 
 class SpaOptMain(xDSLOptMain):
     def __init__(self, args: Sequence[str] | None = None):
-        from passes import ALL_PASSES
+        from spa.passes import ALL_PASSES
 
         argv = list(sys.argv[1:] if args is None else args)
         super().__init__(description="spa-opt: run spa passes over torch-dialect IR", args=_pass_flags_to_pipeline(argv, set(ALL_PASSES)))
         self._out = _Captured()
 
     def register_all_dialects(self) -> None:
-        from spa_ir.context import DIALECTS
+        from spa_ir.core.context import DIALECTS
 
         for dialect in DIALECTS:
             self.ctx.register_dialect(dialect.name, lambda d=dialect: d)
 
     def register_all_frontends(self) -> None:
-        from spa_ir.program import SpaParser
+        from spa_ir.core.program import SpaParser
 
         super().register_all_frontends()
         def parse_mlir(io: IO[bytes]) -> ModuleOp:
@@ -82,7 +82,7 @@ class SpaOptMain(xDSLOptMain):
         self.available_frontends["mlir"] = parse_mlir
 
     def register_all_passes(self) -> None:
-        from passes import ALL_PASSES
+        from spa.passes import ALL_PASSES
 
         for name, factory in ALL_PASSES.items():
             self.register_pass(name, factory)
@@ -94,8 +94,8 @@ class SpaOptMain(xDSLOptMain):
         arg_parser.add_argument("--plan", metavar="FILE", help="write the pruning plan (JSON) of --prune-groups / spa-eliminate-dead-channels")
 
     def parse_chunk(self, chunk: IO[bytes], file_extension: str, start_offset: int = 0) -> ModuleOp | None:
-        from spa_ir.program import Program, attach, params, verify_located, weights_path_for
-        from spa_ir.weights import WeightStore
+        from spa_ir.core.program import Program, attach, params, verify_located, weights_path_for
+        from spa_ir.core.weights import WeightStore
 
         module = super().parse_chunk(chunk, file_extension, start_offset)
         if module is None:
@@ -122,7 +122,7 @@ class SpaOptMain(xDSLOptMain):
         return self._out
 
     def run(self) -> None:
-        from spa_ir.fileio import write_text_atomic
+        from spa_ir.core.fileio import write_text_atomic
 
         self._programs: list = []
         # The driver prints diagnostics (--verify-diagnostics) to stdout as it goes: keep them in order with the IR.

@@ -18,7 +18,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 
-from spa_ir.errors import SpaError
+from spa_ir.core.errors import SpaError
 
 
 def _shape(text: str) -> list[int]:
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> None:
     if args.import_pt2:
         return _write_mlir(api.import_pt2(args.import_pt2), args.output)
 
-    from spa_ir import export
+    from spa_ir.backends import export
 
     source = args.export_torch or args.export_onnx or args.export_torch_mlir
     program = api.load(source)
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> None:
         if args.output is None:
             sys.stdout.write(text)
         else:
-            from spa_ir.fileio import write_text_atomic
+            from spa_ir.core.fileio import write_text_atomic
 
             write_text_atomic(args.output, text)
         return

@@ -26,9 +26,9 @@ from typing import Any
 import torch
 
 from spa_ir import api
-from spa_ir.masking import masked
-from spa_ir.program import Program
-from spa_ir.weights import WeightStore
+from spa_ir.verify import masked
+from spa_ir.core.program import Program
+from spa_ir.core.weights import WeightStore
 from zoo import flat_outputs, max_relative_error
 
 TOLERANCE = 1e-4
@@ -104,11 +104,11 @@ def clone_program(prog: Program) -> Program:
 
 
 def _release(prog: Program) -> None:
-    """Drop a pruned program now. Stop-gap for spa_ir.program._PROGRAMS holding every attached program
+    """Drop a pruned program now. Stop-gap for spa_ir.core.program._PROGRAMS holding every attached program
     (and its weights) forever (.oracle_findings.md #10); harmless once that registry holds them weakly."""
     import gc
 
-    from spa_ir import program as program_module
+    from spa_ir.core import program as program_module
 
     registry = getattr(program_module, "_PROGRAMS", None)
     if registry is not None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from spa_ir.export import export_program
-from spa_ir.program import Program
+from spa_ir.backends.export import export_program
+from spa_ir.core.program import Program
 
 # x [?, 6] viewed as [2 * n, 3] when n >= 1: sizes read with size.int and combined with int arithmetic.
 DYNAMIC_SIZES = """

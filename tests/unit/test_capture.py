@@ -1,4 +1,4 @@
-"""The one-trace capture (spa_ir.frontend_torch.export_functional) gives exactly the graph of the public
+"""The one-trace capture (spa_ir.frontends.torch.export_functional) gives exactly the graph of the public
 two-step path, torch.export.export(strict=False).run_decompositions({}): same code, signature and
 nn.Module paths. Models cover composite ops kept whole (conv2d, linear, layer_norm, SDPA), in-place ops
 that functionalization rewrites (ReLU(inplace), +=), a recurrent op, and buffers."""
@@ -10,7 +10,7 @@ import torch
 import torchvision
 from torch import nn
 
-from spa_ir.frontend_torch import capture, export_functional
+from spa_ir.frontends.torch import capture, export_functional
 
 
 class InPlace(nn.Module):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spa_ir.channels import Anon, Atom, Cat, Prod, Spaces
-from spa_ir.errors import SpaError
-from spa_ir.groups import IndexMap, member_maps
+from spa_ir.channels.spaces import Anon, Atom, Cat, Prod, Spaces
+from spa_ir.core.errors import SpaError
+from spa_ir.channels.groups import IndexMap, member_maps
 
 
 def test_atoms_merge_and_keep_reasons() -> None:

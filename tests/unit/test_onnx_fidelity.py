@@ -15,8 +15,8 @@ import torch
 
 from onnx_zoo import KNOWN_FAILURES, MODELS, example_input, export_onnx
 from spa_ir import api
-from spa_ir.backend_torch import main_function
-from spa_ir.errors import SpaError
+from spa_ir.backends.torch_fx import main_function
+from spa_ir.core.errors import SpaError
 from zoo import build, flat_outputs, max_relative_error
 
 TOLERANCE = 1e-4

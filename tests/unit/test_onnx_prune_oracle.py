@@ -3,13 +3,13 @@
 For each model of the ONNX list (tests/unit/onnx_zoo.py, shared with the fidelity test): export it to ONNX,
 import the file (`api.import_onnx`), check that the unpruned program computes what the file computes, prune
 clones with criterion=random at ratios 0.3 and 0.5 (only_exact=True), emit each pruned program as ONNX
-(`spa_ir.export.save_onnx`) and run it in onnxruntime. The reference is the *masked original ONNX model*:
+(`spa_ir.backends.export.save_onnx`) and run it in onnxruntime. The reference is the *masked original ONNX model*:
 the original file with the plan's removed slices of each weight set to zero (a BatchNormalization variance
 to 1), run in onnxruntime; they must agree within 1e-4 relative, and the parameters (of the program and of
 the emitted file) must shrink. Then every group is pruned (only_exact=False) and the emitted file must give
 the original output shapes and finite outputs. The plan checks and the run logic are tests/unit/oracle.py's.
 
-The plan names the imported program's weights, which are ONNX names (`spa_ir.frontend_onnx.lift_weights`):
+The plan names the imported program's weights, which are ONNX names (`spa_ir.frontends.onnx.frontend.lift_weights`):
 a float initializer, the output of a float `Constant` node, or the output of an `Identity` copying a
 weight (a weight of its own in the program). `masked_onnx` maps each back: an initializer is masked in
 place, a Constant or Identity node is replaced by a Constant holding the masked value.
@@ -34,11 +34,11 @@ import torch
 from onnx_zoo import KNOWN_FAILURES, MODELS, example_input, export_onnx
 from oracle import TOLERANCE, NothingPruned, PruneSession, RunReport, perturb
 from spa_ir import api
-from spa_ir.annotations import main_function
-from spa_ir.errors import SpaError
-from spa_ir.export import save_onnx
-from spa_ir.masking import PlanParams, masked_onnx, weight_values
-from spa_ir.program import Program
+from spa_ir.channels.annotations import main_function
+from spa_ir.core.errors import SpaError
+from spa_ir.backends.export import save_onnx
+from spa_ir.verify import PlanParams, masked_onnx, weight_values
+from spa_ir.core.program import Program
 from zoo import flat_outputs, max_relative_error
 
 # model -> regex of the reason only_exact=True prunes nothing (the test asserts it).

@@ -23,7 +23,7 @@ import torchvision
 import models_extra
 import zoo
 from oracle import NothingPruned, Session, check_model
-from spa_ir.errors import SpaError
+from spa_ir.core.errors import SpaError
 
 DATA_DEPENDENT = r"cannot capture model with torch\.export: GuardOnDataDependentSymNode"
 

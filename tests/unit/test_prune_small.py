@@ -13,7 +13,7 @@ from torch import nn
 
 from oracle import NothingPruned, Session, check_model
 from spa_ir import api
-from spa_ir.masking import masked
+from spa_ir.verify import masked
 from zoo import flat_outputs, max_relative_error
 
 

@@ -37,8 +37,8 @@ from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import ParseError, VerifyException
 
-from dialects import torch_base
-from dialects.torch import (
+from spa.dialects import torch_base
+from spa.dialects.torch import (
     GENERATED_OPS,
     AtenConv2dOp,
     ConstantBoolOp,
@@ -337,7 +337,7 @@ SEMANTIC_VERIFIER_FAILURES = {
 
 def test_every_generated_op_prints_in_torch_mlir_syntax(xctx: Context) -> None:
     """Build each generated op in xDSL with types both sides accept; torch-mlir must read it."""
-    from tools.gen_torch_dialect import PROBE_TYPES, TorchMlirProbe
+    from spa.tools.gen_torch_dialect import PROBE_TYPES, TorchMlirProbe
 
     samples = [Parser(xctx, text).parse_type() for text, _ in PROBE_TYPES]
     probe = TorchMlirProbe()

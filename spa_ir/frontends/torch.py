@@ -19,10 +19,10 @@ from typing import Any
 
 import torch
 
-from spa_ir.errors import SpaError
-from spa_ir.mlir_bridge import make_param_op, to_xdsl, torch_mlir_context
-from spa_ir.program import Program
-from spa_ir.weights import WeightStore
+from spa_ir.core.errors import SpaError
+from spa_ir.frontends.mlir_bridge import make_param_op, to_xdsl, torch_mlir_context
+from spa_ir.core.program import Program
+from spa_ir.core.weights import WeightStore
 
 
 def _first_line(e: BaseException) -> str:

@@ -6,8 +6,8 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import Builtin
 from xdsl.dialects.func import Func
 
-from dialects.spa import Spa
-from dialects.torch import Torch
+from spa.dialects.spa import Spa
+from spa.dialects.torch import Torch
 
 DIALECTS = (Builtin, Func, Torch, Spa)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from spa_ir.fileio import write_text_atomic
+from spa_ir.core.fileio import write_text_atomic
 
 
 @dataclass

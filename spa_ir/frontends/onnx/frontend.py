@@ -40,8 +40,8 @@ from torch_mlir import ir
 from torch_mlir.extras import onnx_importer
 from torch_mlir.passmanager import PassManager
 
-from spa_ir.errors import SpaError
-from spa_ir.mlir_bridge import torch_mlir_context
+from spa_ir.core.errors import SpaError
+from spa_ir.frontends.mlir_bridge import torch_mlir_context
 
 __all__ = [
     "CONVERSION_PIPELINE", "SCALARIZE_SHAPES_PIPELINE", "check_model", "fold_literal_tolist", "fold_shape_arithmetic",

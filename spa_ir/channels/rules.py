@@ -16,8 +16,8 @@ from math import prod
 from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IntegerType
 from xdsl.ir import Operation, SSAValue
 
-from spa_ir.channels import Anon, Cat, Layout, Prod
-from spa_ir.propagation import NOT_CHANNEL, NOT_CONST, Dims, Propagation, Rule, location
+from spa_ir.channels.spaces import Anon, Cat, Layout, Prod
+from spa_ir.channels.propagation import NOT_CHANNEL, NOT_CONST, Dims, Propagation, Rule, location
 
 # -- helpers ---------------------------------------------------------------------------------------
 

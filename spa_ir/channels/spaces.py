@@ -25,28 +25,9 @@ from math import prod
 
 import numpy as np
 
-
-@dataclass(frozen=True)
-class Atom:
-    space: int
+from spa.dialects.layout import Anon, Atom, Cat, Layout, Prod
 
 
-@dataclass(frozen=True)
-class Anon:
-    size: int
-
-
-@dataclass(frozen=True)
-class Prod:
-    parts: tuple["Layout", ...]
-
-
-@dataclass(frozen=True)
-class Cat:
-    parts: tuple["Layout", ...]
-
-
-Layout = Atom | Anon | Prod | Cat
 
 
 @dataclass

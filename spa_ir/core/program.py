@@ -17,15 +17,15 @@ from xdsl.ir import Operation
 from xdsl.utils.exceptions import ParseError, VerifyException
 from xdsl.utils.lexer import Span
 
-from dialects.spa import ParamOp
-from spa_ir.context import make_context
-from spa_ir.dtypes import torch_dtype
-from spa_ir.errors import SpaError
-from spa_ir.fileio import atomic_outputs
-from spa_ir.weights import WeightStore
+from spa.dialects.spa import ParamOp
+from spa_ir.core.context import make_context
+from spa_ir.core.dtypes import torch_dtype
+from spa_ir.core.errors import SpaError
+from spa_ir.core.fileio import atomic_outputs
+from spa_ir.core.weights import WeightStore
 
 if TYPE_CHECKING:
-    from spa_ir.plan import Plan
+    from spa_ir.core.plan import Plan
 
 
 def weights_path_for(mlir_path: str | os.PathLike[str]) -> Path:

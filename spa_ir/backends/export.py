@@ -11,11 +11,11 @@ from typing import Any
 
 import torch
 
-from spa_ir.backend_torch import main_function, to_graph_module
-from spa_ir.dtypes import torch_dtype
-from spa_ir.errors import SpaError
-from spa_ir.fileio import write_text_atomic, write_with_atomic
-from spa_ir.program import Program, print_module
+from spa_ir.backends.torch_fx import main_function, to_graph_module
+from spa_ir.core.dtypes import torch_dtype
+from spa_ir.core.errors import SpaError
+from spa_ir.core.fileio import write_text_atomic, write_with_atomic
+from spa_ir.core.program import Program, print_module
 
 DYNAMIC_DIM_EXAMPLE = 8
 """Size given to a `?` dim when tracing; exported models keep the dim dynamic."""
@@ -72,7 +72,7 @@ def to_torch_mlir_text(program: Program, *, inline_weights: bool = True) -> str:
     (torch-mlir's own convention), or kept as generic `"spa.param"` ops (needs --allow-unregistered-dialect)."""
     from torch_mlir import ir
 
-    from spa_ir.mlir_bridge import torch_mlir_context
+    from spa_ir.frontends.mlir_bridge import torch_mlir_context
 
     ctx = torch_mlir_context()
     generic = print_module(program.module, debuginfo=True, generic=True)
@@ -92,7 +92,7 @@ def _inline_params(module: Any, program: Program) -> None:
     from torch_mlir import ir
     from torch_mlir.extras.fx_importer import TORCH_DTYPE_TO_NPY_TYPE, create_mlir_tensor_type
 
-    from spa_ir.program import params
+    from spa_ir.core.program import params
 
     by_name = {p.weight_name: p for p in params(program.module)}
     with module.context, ir.Location.unknown():

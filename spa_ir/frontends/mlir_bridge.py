@@ -20,9 +20,9 @@ from xdsl.irdl import IRDLOperation
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import ParseError, VerifyException
 
-from dialects.torch_base import float_name_hint
-from spa_ir.context import make_context
-from spa_ir.errors import SpaError
+from spa.dialects.torch_base import float_name_hint
+from spa_ir.core.context import make_context
+from spa_ir.core.errors import SpaError
 
 
 def torch_mlir_context() -> Any:

@@ -15,7 +15,7 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import NameLoc, StringAttr
 from xdsl.ir import Operation, SSAValue
 
-from spa_ir.channels import Anon, Layout, Spaces
+from spa_ir.channels.spaces import Anon, Layout, Spaces
 
 NOT_CHANNEL = "not a channel dimension"
 """Freeze reason for weight dims that are never channels (kernel windows); such spaces are not reported."""
@@ -144,7 +144,7 @@ Rule = Callable[[Propagation, Operation], None]
 
 def propagate(fn: func.FuncOp, rules: dict[str, Rule] | None = None) -> Propagation:
     """Annotate every value of `fn` with channel layouts; freeze channels at inputs, outputs and unknown ops."""
-    from spa_ir.channel_rules import RULES
+    from spa_ir.channels.rules import RULES
 
     rules = RULES if rules is None else rules
     p = Propagation()

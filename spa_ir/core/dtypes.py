@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from spa_ir.errors import SpaError
+from spa_ir.core.errors import SpaError
 
 MLIR_TO_TORCH: dict[str, torch.dtype] = {
     "f32": torch.float32,

@@ -27,7 +27,7 @@ def atomic_outputs(paths: Sequence[str | os.PathLike[str]]) -> Iterator[list[Pat
     targets = [Path(p) for p in paths]
     for t in targets:
         if not t.parent.exists():
-            from spa_ir.errors import SpaError
+            from spa_ir.core.errors import SpaError
 
             raise SpaError(f"output directory '{t.parent}' does not exist")
     temps = [_temp_beside(t) for t in targets]

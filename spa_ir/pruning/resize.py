@@ -16,8 +16,8 @@ from xdsl.dialects.builtin import IntegerAttr, i64
 from xdsl.ir import Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from spa_ir.errors import SpaError
-from spa_ir.propagation import NOT_CONST, Propagation, location
+from spa_ir.core.errors import SpaError
+from spa_ir.channels.propagation import NOT_CONST, Propagation, location
 
 
 class Shapes:
@@ -59,7 +59,7 @@ Resize = Callable[[Operation, Shapes], None]
 
 
 def _torch_op(name: str) -> type[Operation]:
-    from dialects.torch import Torch
+    from spa.dialects.torch import Torch
 
     for op in Torch.operations:
         if op.name == name:
@@ -68,7 +68,7 @@ def _torch_op(name: str) -> type[Operation]:
 
 
 def _make_int(value: int, before: Operation) -> SSAValue:
-    from dialects.torch import ConstantIntOp, IntType
+    from spa.dialects.torch import ConstantIntOp, IntType
 
     const = ConstantIntOp.create(result_types=[IntType()], **_value_field(ConstantIntOp, IntegerAttr(value, i64)))
     const.results[0].name_hint = f"int{value}".replace("-", "_")
@@ -222,7 +222,7 @@ def _split_uniform(op: Operation, shapes: Shapes) -> None:
     bounds = [*range(0, size, step), size]
     new = [shapes.kept_before(x, dim, b) for b in bounds]
     sizes = [b - a for a, b in zip(new, new[1:])]
-    from dialects.torch import IntType, ListType
+    from spa.dialects.torch import IntType, ListType
 
     consts = [_make_int(s, op) for s in sizes]
     lst = _torch_op("torch.prim.ListConstruct").create(operands=consts, result_types=[ListType(IntType())])

@@ -15,8 +15,8 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from spa_ir.errors import SpaError
-from spa_ir.fileio import write_with_atomic
+from spa_ir.core.errors import SpaError
+from spa_ir.core.fileio import write_with_atomic
 
 _SAFETENSORS_DTYPES: dict[str, torch.dtype] = {
     "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dialects.spa import MemberAttr
-from spa_ir.errors import SpaError
+from spa.dialects.spa import MemberAttr
+from spa_ir.core.errors import SpaError
 
 
 @dataclass(frozen=True)

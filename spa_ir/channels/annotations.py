@@ -13,9 +13,9 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ArrayAttr, ModuleOp
 from xdsl.ir import Operation, SSAValue
 
-from dialects.spa import DimsAttr, GroupOp, ParamOp, SpaceOp
-from spa_ir.channels import Anon, Atom, Cat, Layout, Prod, Spaces
-from spa_ir.errors import SpaError
+from spa.dialects.spa import DimsAttr, GroupOp, ParamOp, SpaceOp
+from spa_ir.channels.spaces import Anon, Atom, Cat, Layout, Prod, Spaces
+from spa_ir.core.errors import SpaError
 
 DIMS_ATTR = "spa.dims"
 

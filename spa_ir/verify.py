@@ -18,7 +18,7 @@ import onnx
 import torch
 from onnx import numpy_helper
 
-from spa_ir.errors import SpaError
+from spa_ir.core.errors import SpaError
 
 PlanParams = dict[str, dict[str, list[int]]]
 """The plan's `params`: weight -> dim (as a string, as in the JSON) -> removed indices."""

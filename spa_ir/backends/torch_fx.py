@@ -17,9 +17,9 @@ import torch.fx as fx
 from xdsl.dialects import func
 from xdsl.ir import Operation, SSAValue
 
-from spa_ir import annotations
-from spa_ir.errors import SpaError
-from spa_ir.program import Program
+from spa_ir.channels import annotations
+from spa_ir.core.errors import SpaError
+from spa_ir.core.program import Program
 
 Env = dict[SSAValue, Any]
 
@@ -103,7 +103,7 @@ class _Emitter:
         import numpy as np
 
         attr = op.value  # type: ignore[attr-defined]
-        from spa_ir.dtypes import torch_dtype
+        from spa_ir.core.dtypes import torch_dtype
 
         t = op.results[0].type
         data = torch.from_numpy(np.array(attr.get_values()).reshape(tuple(t.get_shape()))).to(torch_dtype(str(t.dtype)))  # type: ignore[attr-defined]
@@ -238,14 +238,14 @@ _ADAPT: dict[str, Adapter] = {
 
 
 def _result_dtype(op: Operation) -> torch.dtype:
-    from spa_ir.dtypes import torch_dtype
+    from spa_ir.core.dtypes import torch_dtype
 
     t = op.results[0].type
     return torch_dtype(str(t.dtype)) if hasattr(t, "dtype") else torch.float32  # type: ignore[attr-defined]
 
 
 def _unpack_types() -> tuple[type, ...]:
-    from dialects.torch import Torch
+    from spa.dialects.torch import Torch
 
     return tuple(op for op in Torch.operations if op.name in ("torch.prim.ListUnpack", "torch.prim.TupleUnpack"))
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from spa_ir.groups import IndexMap
+from spa_ir.channels.groups import IndexMap
 
 @dataclass(frozen=True)
 class Member:
