@@ -10,3 +10,13 @@ class SpaError(Exception):
         self.message = message
         self.where = where
         super().__init__(f"{where}: {message}" if where else message)
+
+
+def first_line(e: BaseException, *, named: bool = False) -> str:
+    """The first line of an exception's message, for a one-line SpaError; `named` puts the exception's type
+    in front (`ModuleNotFoundError: No module named 'x'`) where the message alone would not say what failed.
+    An empty message gives the type's name."""
+    lines = str(e).strip().splitlines()
+    if not lines:
+        return type(e).__name__
+    return f"{type(e).__name__}: {lines[0]}" if named else lines[0]
