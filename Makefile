@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-unit test-lit bench clean
+.PHONY: venv demo lint test test-unit test-lit bench clean
 
 venv: $(STAMP)
 
@@ -17,7 +17,17 @@ $(STAMP): pyproject.toml
 demo: venv
 	HF_HUB_OFFLINE=1 PATH=$(CURDIR)/$(VENV)/bin:$$PATH bash tools/demo.sh
 
-test: venv test-lit test-unit
+test: venv lint test-lit test-unit
+
+# ruff (lint + format check) and mypy over spa_ir/, passes/, dialects/, tools/ (config in pyproject.toml). mypy sees
+# the installed names spa.passes/spa.dialects/spa.tools through a tree of symlinks (see [tool.mypy] there).
+MYPY_TREE := build/mypy-path/spa
+lint: venv
+	$(VENV)/bin/ruff check
+	$(VENV)/bin/ruff format --check
+	mkdir -p $(MYPY_TREE)
+	for d in dialects passes tools; do ln -sfn ../../../$$d $(MYPY_TREE)/$$d; done
+	$(VENV)/bin/mypy
 
 test-lit: venv
 	$(VENV)/bin/lit -sv tests/lit
