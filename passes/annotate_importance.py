@@ -9,7 +9,8 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import DenseArrayBase, ModuleOp, f64
 from xdsl.passes import ModulePass
 
-from spa_ir.channels.annotations import group_ops, params
+from spa_ir.channels.annotations import group_ops
+from spa_ir.core.ir import params
 from spa_ir.pruning.criteria import GroupScorer, Member, known_criteria
 from spa_ir.core.errors import SpaError
 from spa_ir.channels.groups import from_member_attr

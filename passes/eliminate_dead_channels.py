@@ -10,15 +10,18 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, ModuleOp, TensorType
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import PatternRewriter, PatternRewriteWalker, RewritePattern
 from xdsl.rewriter import Rewriter
 
 from spa.dialects.spa import ParamOp
-from spa_ir.channels.annotations import annotated_dims, fill_anon, group_ops, main_function, spaces_from_module, strip
+from spa_ir.channels.annotations import annotated_dims, fill_anon, group_ops, spaces_from_module, strip
 from spa_ir.channels.spaces import Layout, Spaces
 from spa_ir.channels.groups import from_member_attr
 from spa_ir.core.plan import Plan
 from spa_ir.core.program import program_of
-from spa_ir.pruning.resize import RESIZE, Shapes
+from spa_ir.core.ir import main_function
+from spa_ir.ops.registry import spec_of
+from spa_ir.pruning.shapes import Shapes
 
 
 def removed_mask(size: int, removed: list[int]) -> np.ndarray:
@@ -43,7 +46,8 @@ def kept_indices(spaces: Spaces, layout: Layout, size: int, removed: dict[int, n
 class EliminateDeadChannels(ModulePass):
     """Delete every group's `removed` channels: slice the weights in the store (and record them in the
     pruning plan), give every value its smaller type, and rewrite the constants that encode sizes
-    (view/reshape shapes, split sizes, slice bounds, conv groups, normalized shapes: see spa_ir/resize.py),
+    (view/reshape shapes, split sizes, slice bounds, conv groups, normalized shapes: the `ShrinkSizeConstants`
+    pattern),
     so the emitted model runs without hand edits. Removes the channel annotations afterwards."""
 
     name = "spa-eliminate-dead-channels"
@@ -80,10 +84,8 @@ class EliminateDeadChannels(ModulePass):
             if isinstance(inner, ParamOp) and shapes.changed(inner.result):
                 self._slice_param(program, inner, shapes, plan)
         # 2. size constants, while old and new shapes are both known
-        for inner in list(fn.body.block.ops):
-            resize = RESIZE.get(_key(inner))
-            if resize is not None:
-                resize(inner, shapes)
+        walker = PatternRewriteWalker(ShrinkSizeConstants(shapes, frozenset(fn.body.block.ops)), apply_recursively=False)
+        walker.rewrite_module(op)
         # 3. types
         for inner in list(fn.body.block.ops):
             for r in list(inner.results):
@@ -111,8 +113,17 @@ class EliminateDeadChannels(ModulePass):
             program.weights.set(p.weight_name, tensor.contiguous())
 
 
-def _key(op: Operation) -> str:
-    from spa_ir.channels.propagation import op_key
+@dataclass
+class ShrinkSizeConstants(RewritePattern):
+    """Rewrite the size operands of one op (view shapes, split sizes, slice bounds, conv groups, normalized
+    shapes: its family's `OpSpec.resize` in spa_ir/ops) to the shapes its values have after pruning. Only the
+    ops of the unpruned function are rewritten: ops a rewrite creates already have their new sizes."""
 
-    return op_key(op)
+    shapes: Shapes
+    originals: frozenset[Operation]
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
+        spec = spec_of(op)
+        if spec is not None and spec.resize is not None and op in self.originals:
+            spec.resize(op, self.shapes, rewriter)
 

@@ -9,11 +9,12 @@ from xdsl.dialects.builtin import ArrayAttr, BoolAttr, IntegerAttr, ModuleOp, St
 from xdsl.passes import ModulePass
 
 from spa.dialects.spa import GroupOp, MemberAttr
-from spa_ir.channels.annotations import fill_anon, main_function, params, space_ops, spaces_from_module, value_dims
+from spa_ir.channels.annotations import fill_anon, space_ops, spaces_from_module, value_dims
 from spa_ir.channels.spaces import Atom
 from spa_ir.channels.groups import member_maps, to_member_attr
 from spa_ir.core.errors import SpaError
 from spa_ir.channels.propagation import NOT_CHANNEL
+from spa_ir.core.ir import main_function, params
 
 
 @dataclass(frozen=True)

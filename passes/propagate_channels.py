@@ -15,9 +15,11 @@ from xdsl.pattern_rewriter import (
 )
 
 from spa.dialects.spa import DimsAttr, SpaceOp
-from spa_ir.channels.annotations import DIMS_ATTR, main_function, strip
+from spa_ir.channels.annotations import DIMS_ATTR, strip
 from spa_ir.channels.spaces import Anon, Layout
 from spa_ir.channels.propagation import Propagation, propagate
+from spa_ir.core.ir import main_function
+from spa_ir.ops.registry import channel_rules
 
 
 @dataclass
@@ -45,7 +47,7 @@ def _top(layout: Layout) -> Layout:
 
 @dataclass(frozen=True)
 class PropagateChannels(ModulePass):
-    """Run each op's channel rule (spa_ir/channel_rules.py) over the main function, then write the
+    """Run each op's channel rule (spa_ir/ops, one module per op family) over the main function, then write the
     layouts as `spa.dims` attributes and one `spa.space` symbol per space (size, origin, and why it is
     frozen or inexact). Ops without a rule freeze the channels that reach them."""
 
@@ -54,7 +56,7 @@ class PropagateChannels(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         strip(op)
         fn = main_function(op)
-        analysis = propagate(fn)
+        analysis = propagate(fn, channel_rules())
         PatternRewriteWalker(AnnotateDims(analysis), apply_recursively=False).rewrite_module(op)
         used: set[int] = set()
         for inner in fn.body.block.ops:

@@ -13,19 +13,11 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ArrayAttr, ModuleOp
 from xdsl.ir import Operation, SSAValue
 
-from spa.dialects.spa import DimsAttr, GroupOp, ParamOp, SpaceOp
+from spa.dialects.spa import DimsAttr, GroupOp, SpaceOp
 from spa_ir.channels.spaces import Anon, Atom, Cat, Layout, Prod, Spaces
 from spa_ir.core.errors import SpaError
 
 DIMS_ATTR = "spa.dims"
-
-
-def main_function(module: ModuleOp, where: str | None = None) -> func.FuncOp:
-    """`@main`, else the first function: the model's forward."""
-    funcs = [op for op in module.ops if isinstance(op, func.FuncOp)]
-    if not funcs:
-        raise SpaError("the IR has no func.func", where=where)
-    return next((f for f in funcs if f.sym_name.data == "main"), funcs[0])
 
 
 def space_ops(module: ModuleOp) -> list[SpaceOp]:
@@ -89,12 +81,6 @@ def annotated_values(fn: func.FuncOp) -> Iterator[tuple[SSAValue, tuple[Layout, 
             yield r, d
 
 
-def params(module: ModuleOp) -> Iterator[ParamOp]:
-    for op in module.walk():
-        if isinstance(op, ParamOp):
-            yield op
-
-
 def strip(module: ModuleOp) -> None:
     """Remove all channel annotations, spaces and groups."""
     for op in list(module.ops):
@@ -104,5 +90,3 @@ def strip(module: ModuleOp) -> None:
     for op in module.walk():
         op.attributes.pop(DIMS_ATTR, None)
 
-
-__all__ = ["Anon", "Atom", "Cat", "Prod"]

@@ -7,39 +7,24 @@ exactness where channels mix), and the ops that had no rule (their channels were
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from xdsl.dialects import func
-from xdsl.dialects.builtin import NameLoc, StringAttr
 from xdsl.ir import Operation, SSAValue
 
 from spa_ir.channels.spaces import Anon, Layout, Spaces
+from spa_ir.core import ir
+from spa_ir.core.ir import location, op_key
+
+if TYPE_CHECKING:
+    from spa_ir.ops.spec import Rule
 
 NOT_CHANNEL = "not a channel dimension"
 """Freeze reason for weight dims that are never channels (kernel windows); such spaces are not reported."""
 
 Dims = list[Layout]
-
-
-def op_key(op: Operation) -> str:
-    """The rule-table key: the op name, or the aten name a `torch.operator` carries."""
-    if op.name == "torch.operator":
-        name = op.properties["name"] if "name" in op.properties else op.attributes.get("name")
-        return name.data if isinstance(name, StringAttr) else str(name)
-    return op.name
-
-
-def location(op: Operation) -> str:
-    loc = getattr(op, "location", None)
-    if isinstance(loc, NameLoc):  # the frontends' module paths: no printing needed
-        text = loc.desc.data
-    else:
-        text = "" if loc is None else str(loc)
-        if text.startswith("loc(") and text.endswith(")"):
-            text = text[4:-1].strip('"')
-    return f"{op_key(op)} at {text}" if text and text != "unknown" else op_key(op)
 
 
 @dataclass
@@ -53,15 +38,10 @@ class Propagation:
     param_values: dict[str, SSAValue] = field(default_factory=dict)
 
     # -- value facts ---------------------------------------------------------------------------
-    @staticmethod
-    def shape(v: SSAValue) -> tuple[int, ...] | None:
-        get = getattr(v.type, "get_shape", None)
-        if get is None:
-            return None
-        try:
-            return tuple(get())
-        except ValueError:  # unranked tensor: no dims to annotate
-            return None
+    shape = staticmethod(ir.shape)
+    const = staticmethod(ir.const)
+    const_int = staticmethod(ir.const_int)
+    const_ints = staticmethod(ir.const_ints)
 
     def is_tensor(self, v: SSAValue) -> bool:
         return self.shape(v) is not None
@@ -86,34 +66,6 @@ class Propagation:
     def has_channels(self, layout: Layout) -> bool:
         return bool(self.spaces.atoms(layout))
 
-    # -- constants -----------------------------------------------------------------------------
-    @staticmethod
-    def const(v: SSAValue) -> Any:
-        """The compile-time value of a scalar/list operand, or `NotConst`."""
-        owner = v.owner
-        if not isinstance(owner, Operation):
-            return NOT_CONST
-        if owner.name == "torch.constant.none":
-            return None
-        if owner.name.startswith("torch.constant."):
-            value = owner.properties["value"] if "value" in owner.properties else owner.attributes.get("value")
-            data = getattr(value, "value", value)
-            data = getattr(data, "data", data)
-            return bool(data) if owner.name == "torch.constant.bool" else data
-        if owner.name == "torch.prim.ListConstruct":
-            return [Propagation.const(o) for o in owner.operands]
-        return NOT_CONST
-
-    def const_int(self, v: SSAValue) -> int | None:
-        c = self.const(v)
-        return int(c) if isinstance(c, (int, float)) and not isinstance(c, bool) else None
-
-    def const_ints(self, v: SSAValue) -> list[int] | None:
-        c = self.const(v)
-        if isinstance(c, list) and all(isinstance(x, int) and not isinstance(x, bool) for x in c):
-            return [int(x) for x in c]
-        return None
-
     # -- fallbacks -----------------------------------------------------------------------------
     def freeze_op(self, op: Operation, reason: str) -> None:
         """Conservative handling: every channel reaching the op is frozen; results carry none."""
@@ -132,21 +84,9 @@ class Propagation:
         return []
 
 
-class _NotConst:
-    def __repr__(self) -> str:
-        return "NOT_CONST"
-
-
-NOT_CONST: Any = _NotConst()
-
-Rule = Callable[[Propagation, Operation], None]
-
-
-def propagate(fn: func.FuncOp, rules: dict[str, Rule] | None = None) -> Propagation:
-    """Annotate every value of `fn` with channel layouts; freeze channels at inputs, outputs and unknown ops."""
-    from spa_ir.channels.rules import RULES
-
-    rules = RULES if rules is None else rules
+def propagate(fn: func.FuncOp, rules: Mapping[str, Rule]) -> Propagation:
+    """Annotate every value of `fn` with channel layouts by the ops' `rules` (spa_ir/ops); freeze channels at
+    inputs, outputs and ops without a rule."""
     p = Propagation()
     for i, arg in enumerate(fn.body.block.args):
         dims: Dims = []

@@ -9,7 +9,7 @@ to 1), run in onnxruntime; they must agree within 1e-4 relative, and the paramet
 the emitted file) must shrink. Then every group is pruned (only_exact=False) and the emitted file must give
 the original output shapes and finite outputs. The plan checks and the run logic are tests/unit/oracle.py's.
 
-The plan names the imported program's weights, which are ONNX names (`spa_ir.frontends.onnx.frontend.lift_weights`):
+The plan names the imported program's weights, which are ONNX names (`spa_ir.frontends.onnx.weights.weight_values`):
 a float initializer, the output of a float `Constant` node, or the output of an `Identity` copying a
 weight (a weight of its own in the program). `masked_onnx` maps each back: an initializer is masked in
 place, a Constant or Identity node is replaced by a Constant holding the masked value.
@@ -34,7 +34,7 @@ import torch
 from onnx_zoo import KNOWN_FAILURES, MODELS, example_input, export_onnx
 from oracle import TOLERANCE, NothingPruned, PruneSession, RunReport, perturb
 from spa_ir import api
-from spa_ir.channels.annotations import main_function
+from spa_ir.core.ir import main_function
 from spa_ir.core.errors import SpaError
 from spa_ir.backends.export import save_onnx
 from spa_ir.verify import PlanParams, masked_onnx, weight_values

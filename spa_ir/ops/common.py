@@ -1,0 +1,44 @@
+"""Helpers the channel rules of several op families share."""
+
+from __future__ import annotations
+
+from xdsl.ir import SSAValue
+
+from spa_ir.channels.propagation import Dims, Propagation
+from spa_ir.channels.spaces import Anon, Layout
+
+
+def norm_dim(d: int, rank: int) -> int:
+    return d + rank if d < 0 else d
+
+
+def fresh(p: Propagation, size: int, origin: str) -> Layout:
+    return p.spaces.new(size, origin) if size > 1 else Anon(size)
+
+
+def unify_all(p: Propagation, layouts: list[Layout], where: str) -> Layout:
+    first = layouts[0]
+    for other in layouts[1:]:
+        p.spaces.unify(first, other, where)
+    return p.spaces.resolve(first)
+
+
+def broadcast_dims(p: Propagation, tensors: list[SSAValue], shape: tuple[int, ...], where: str) -> Dims:
+    """The layout of `tensors` broadcast together to `shape`: dims aligned from the right are unified
+    unless of size 1 (a broadcast size-1 dim repeats one value: no channel)."""
+    rank = len(shape)
+    out: Dims = []
+    for k in range(rank):
+        layouts = []
+        for t in tensors:
+            tshape = p.shape(t) or ()
+            j = k - (rank - len(tshape))
+            if j >= 0 and tshape[j] != 1:
+                layouts.append(p.layout(t)[j])
+        out.append(unify_all(p, layouts, where) if layouts else Anon(shape[k]))
+    return out
+
+
+def no_channels_value(p: Propagation, r: SSAValue) -> None:
+    if p.is_tensor(r):
+        p.set(r, [Anon(d) for d in p.shape(r) or ()], zero=True)

@@ -1,0 +1,118 @@
+"""Element-wise ops: unary activations and casts, `x op scalar`, broadcasting binary/ternary ops, prelu.
+Layouts pass through (broadcast dims aligned from the right are coupled); what differs is whether the result
+stays zero on removed channels (which decides exactness where channels later mix)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xdsl.ir import Operation
+
+from spa_ir.channels.propagation import Propagation
+from spa_ir.core.ir import location
+from spa_ir.ops.common import broadcast_dims
+from spa_ir.ops.spec import Adapter, Emitter, OpSpec, Rule, aten, aten_overload, call_overload, each, table
+
+
+def unary(zero_preserving: bool) -> Rule:
+    """Element-wise on one tensor (activations, casts, scalar arithmetic): same layout out as in."""
+
+    def rule(p: Propagation, op: Operation) -> None:
+        x = op.operands[0]
+        r = op.results[0]
+        if p.shape(x) != p.shape(r) and len(p.shape(x) or ()) != len(p.shape(r) or ()):
+            return p.freeze_op(op, "unary op changes rank")
+        p.set(r, p.layout(x), zero=zero_preserving and p.is_zero(x))
+
+    return rule
+
+
+def scalar_arith(zero_if_scalar_zero: bool) -> Rule:
+    """`x op scalar` (add.Scalar, mul.Scalar, ...): zero-preserving for mul/div, and for add/sub of 0."""
+
+    def rule(p: Propagation, op: Operation) -> None:
+        x = op.operands[0]
+        scalar = p.const(op.operands[1])
+        keeps_zero = (not zero_if_scalar_zero) or scalar == 0
+        p.set(op.results[0], p.layout(x), zero=keeps_zero and p.is_zero(x))
+
+    return rule
+
+
+def broadcast(operands: tuple[int, ...], zero: str) -> Rule:
+    """Broadcasting element-wise ops: dims aligned from the right are unified unless of size 1.
+
+    zero: "all" (add, sub, where: zero if every operand is), "any" (mul: zero if one is),
+    "first" (masked_fill: zero if the input is), "divide" (like "first"; and a channel in the divisor is
+    inexact, as the masked model would divide by 0), "none" (comparisons), "addcmul" (a + b*c: zero if a is
+    and b or c is).
+    """
+
+    def rule(p: Propagation, op: Operation) -> None:
+        r = op.results[0]
+        tensors = [op.operands[i] for i in operands if i < len(op.operands) and p.is_tensor(op.operands[i])]
+        where = location(op)
+        out = broadcast_dims(p, tensors, p.shape(r) or (), where)
+        zeros = [p.is_zero(t) for t in tensors]
+        if zero == "divide" and len(tensors) > 1:
+            for d in p.layout(tensors[1]):
+                p.spaces.mark_inexact(d, f"divides by a pruned channel: {where}")
+        is_zero = {"all": all(zeros), "any": any(zeros), "none": False,
+                   "addcmul": bool(zeros) and zeros[0] and any(zeros[1:])}.get(zero, bool(zeros and zeros[0]))
+        p.set(r, out, zero=is_zero)
+
+    return rule
+
+
+def prelu(p: Propagation, op: Operation) -> None:
+    """prelu(input, weight): a per-channel slope on dim 1 (or one shared slope)."""
+    x, w = op.operands[0], op.operands[1]
+    xl = p.layout(x)
+    if (p.shape(w) or (1,))[0] > 1:
+        p.spaces.unify(p.layout(w)[0], xl[1], location(op))
+    p.set(op.results[0], [p.spaces.resolve(d) for d in xl], zero=p.is_zero(x))
+
+
+def _int_div(mode_overload: str) -> Adapter:
+    """torch-mlir's div of integer tensors (ONNX Div) truncates; aten.div would promote to float."""
+
+    def adapt(e: Emitter, op: Operation, overload: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        from spa_ir.backends.torch_fx import result_dtype
+
+        if result_dtype(op).is_floating_point:
+            return call_overload(e, overload, args, kwargs)
+        return e.graph.call_function(aten_overload(mode_overload), tuple(args), {"rounding_mode": "trunc"})
+
+    return adapt
+
+
+ZERO_PRESERVING_UNARY = aten("""relu relu6 gelu silu hardswish hardtanh leaky_relu elu selu celu mish tanh sin neg abs
+sqrt erf dropout clone contiguous detach alias to.dtype to.device to.other _to_copy type_as alias_copy
+zero zeros_like lift_fresh_copy square sign atan asin sinh tan trunc round floor ceil pow.Tensor_Scalar""")
+OTHER_UNARY = aten("""sigmoid hardsigmoid exp cos log log2 log1p rsqrt reciprocal ones_like full_like bitwise_not
+logical_not isnan isinf erfinv expm1 cosh acos softplus clamp clamp_min clamp_max""")
+
+
+def _int_div_spec(rule: Rule, mode_overload: str) -> OpSpec:
+    return OpSpec(rule=rule, emit_adapter=_int_div(mode_overload))
+
+
+_GENERIC = ["torch.aten._prelu_kernel"]
+"""Ops with no class in the torch dialect: they arrive as a generic `torch.operator`."""
+
+OPS = table({
+    **each(ZERO_PRESERVING_UNARY, OpSpec(rule=unary(True))),
+    **each(OTHER_UNARY, OpSpec(rule=unary(False))),
+    **each(aten("mul.Scalar"), OpSpec(rule=scalar_arith(False))),
+    **each(aten("add.Scalar sub.Scalar rsub.Scalar"), OpSpec(rule=scalar_arith(True))),
+    "torch.aten.div.Scalar": _int_div_spec(scalar_arith(False), "div.Scalar_mode"),
+    **each(aten("add.Tensor sub.Tensor maximum minimum where.ScalarOther"), OpSpec(rule=broadcast((0, 1), zero="all"))),
+    "torch.aten.where.self": OpSpec(rule=broadcast((0, 1, 2), zero="all")),
+    "torch.aten.where.ScalarSelf": OpSpec(rule=broadcast((0, 2), zero="all")),
+    "torch.aten.mul.Tensor": OpSpec(rule=broadcast((0, 1), zero="any")),
+    "torch.aten.div.Tensor": _int_div_spec(broadcast((0, 1), zero="divide"), "div.Tensor_mode"),
+    "torch.aten.masked_fill.Scalar": OpSpec(rule=broadcast((0, 1), zero="first")),
+    "torch.aten.addcmul": OpSpec(rule=broadcast((0, 1, 2), zero="addcmul")),
+    **each(aten("eq.Tensor lt.Tensor gt.Tensor"), OpSpec(rule=broadcast((0, 1), zero="none"))),
+    **each(aten("prelu _prelu_kernel"), OpSpec(rule=prelu)),
+}, operators=_GENERIC)

@@ -1,0 +1,186 @@
+"""Ops that pick or move entries by index: embedding, select, index_select, advanced indexing, gather,
+repeat, roll. A dim whose entries are picked by value is frozen; the result carries the index's layout."""
+
+from __future__ import annotations
+
+
+from xdsl.ir import Operation, SSAValue
+
+from spa_ir.channels.propagation import Dims, Propagation
+from spa_ir.channels.spaces import Anon, Prod
+from spa_ir.core.ir import location
+from spa_ir.ops.common import broadcast_dims, norm_dim
+from spa_ir.ops.spec import OpSpec, aten, each, table
+from xdsl.dialects.builtin import IntegerType
+
+
+def embedding(p: Propagation, op: Operation) -> None:
+    """embedding(weight[V, D], indices, ...): the output's last dim is D; rows are token ids (frozen)."""
+    w, idx = op.operands[0], op.operands[1]
+    wl = p.layout(w)
+    p.spaces.freeze(wl[0], f"embedding rows are looked up by index: {location(op)}")
+    p.set(op.results[0], [*p.layout(idx), wl[1]], zero=True)
+
+
+def select(p: Propagation, op: Operation) -> None:
+    """select.int(x, dim, index): picking one fixed index freezes the channels of that dim."""
+    x, r = op.operands[0], op.results[0]
+    xl = p.layout(x)
+    dim = p.const_int(op.operands[1])
+    if dim is None:
+        return p.freeze_op(op, "select with a non-constant dim")
+    dim = norm_dim(dim, len(xl))
+    p.spaces.freeze(xl[dim], f"selects a fixed index: {location(op)}")
+    p.set(r, [d for k, d in enumerate(xl) if k != dim], zero=p.is_zero(x))
+
+
+def index_select(p: Propagation, op: Operation) -> None:
+    """index_select(x, dim, index) (ONNX Gather: Swin's relative position bias, picking q/k/v): fixed
+    indices freeze the channels of that dim, which becomes the index's length; other dims pass through.
+    The index tensor (a buffer, or an ONNX initializer) is data: its entries are never pruned."""
+    x, r = op.operands[0], op.results[0]
+    xl = p.layout(x)
+    dim = p.const_int(op.operands[1])
+    if dim is None:
+        return p.freeze_op(op, "index_select with a non-constant dim")
+    dim = norm_dim(dim, len(xl))
+    where = location(op)
+    p.spaces.freeze(xl[dim], f"selects fixed indices: {where}")
+    for d in p.operand_dims(op.operands[2]):
+        p.spaces.freeze(d, f"index values are data: {where}")
+    out = list(xl)
+    out[dim] = Anon((p.shape(r) or ())[dim])
+    p.set(r, [p.spaces.resolve(d) for d in out], zero=p.is_zero(x))
+
+
+def _is_integer_tensor(p: Propagation, v: SSAValue) -> bool:
+    """An index tensor proper: integers (bool / uint8 tensors index as masks, with other semantics)."""
+    dtype = getattr(v.type, "dtype", None)
+    return isinstance(dtype, IntegerType) and dtype.width.data >= 16
+
+
+def _optional_tensors(p: Propagation, lst: SSAValue) -> list[SSAValue | None] | None:
+    """The items of a constant `list<optional<vtensor>>` (None for `torch.constant.none`), or None."""
+    items = p.list_items.get(lst)
+    if items is None:
+        return None
+    out: list[SSAValue | None] = []
+    for v in items:
+        if p.is_tensor(v):
+            out.append(v)
+        elif p.const(v) is None:
+            out.append(None)
+        else:
+            return None
+    return out
+
+
+def index_tensor(p: Propagation, op: Operation) -> None:
+    """index.Tensor(x, [i0, i1, ...]): advanced indexing x[i0, i1, ...], None taking a whole dim.
+
+    An indexed dim's entries are picked by value, so its channels are frozen. The index tensors broadcast
+    together to B; result[.., b, ..] = x[.., i(b), ..] depends on the indices only at b, so B carries the
+    indices' own layouts (as embedding's rows carry the ids'). By PyTorch's rule B replaces the indexed
+    dims in place when they are adjacent, and goes first otherwise; the other dims of x pass through.
+    Relative-position bias (`table[rel_index]`, table [num_rel, heads]) keeps the heads dim this way."""
+    x, r = op.operands[0], op.results[0]
+    indices = _optional_tensors(p, op.operands[1])
+    xl = p.layout(x)
+    rshape = p.shape(r) or ()
+    if indices is None or len(indices) > len(xl):
+        return p.freeze_op(op, "indexing with an unknown index list")
+    tensors = [(k, t) for k, t in enumerate(indices) if t is not None]
+    if not tensors or not all(_is_integer_tensor(p, t) for _, t in tensors):
+        return p.freeze_op(op, "indexing with masks")
+    where = location(op)
+    positions = [k for k, _ in tensors]
+    for k in positions:
+        p.spaces.freeze(xl[k], f"indexed by a tensor: {where}")
+    brank = max(len(p.shape(t) or ()) for _, t in tensors)
+    rest = [d for k, d in enumerate(xl) if k not in positions]
+    if len(rshape) != brank + len(rest):
+        return p.freeze_op(op, "indexing result of unexpected rank")
+    adjacent = positions == list(range(positions[0], positions[-1] + 1))
+    at = positions[0] if adjacent else 0
+    b = broadcast_dims(p, [t for _, t in tensors], rshape[at:at + brank], where)
+    out = [*rest[:at], *b, *rest[at:]]
+    index_channels = any(p.has_channels(d) for d in b)
+    p.set(r, [p.spaces.resolve(d) for d in out], zero=p.is_zero(x) and not index_channels)
+
+
+def gather(p: Propagation, op: Operation) -> None:
+    """gather(x, dim, index, sparse_grad): out[.., i, ..] = x[.., index[.., i, ..], ..] along `dim`.
+
+    x's entries along `dim` are picked by value (frozen); the result's dims are index's. On every other
+    dim out, index and x share positions: coupled when x and index have the same size there, frozen
+    when the index covers only a prefix of x's dim (removing a channel would shift the prefix)."""
+    x, idx, r = op.operands[0], op.operands[2], op.results[0]
+    dim = p.const_int(op.operands[1])
+    xl, il = p.layout(x), p.layout(idx)
+    xs, ishape = p.shape(x) or (), p.shape(idx) or ()
+    if dim is None:
+        return p.freeze_op(op, "gather with a non-constant dim")
+    if len(xl) != len(il):
+        return p.freeze_op(op, "gather with an index of another rank")
+    dim = norm_dim(dim, len(xl))
+    where = location(op)
+    p.spaces.freeze(xl[dim], f"gathered by index: {where}")
+    for k in range(len(xl)):
+        if k == dim:
+            continue
+        if xs[k] == ishape[k] and xs[k] >= 0:
+            p.spaces.unify(xl[k], il[k], where)
+        else:
+            p.spaces.freeze(xl[k], f"gather index covers part of the dim: {where}")
+            p.spaces.freeze(il[k], f"gather index covers part of the dim: {where}")
+    out = [p.spaces.resolve(d) for d in il]
+    p.set(r, out, zero=p.is_zero(x) and not p.has_channels(out[dim]))
+
+
+def repeat(p: Propagation, op: Operation) -> None:
+    """repeat(x, repeats): tiles x. A dim repeated f times holds f copies of its layout one after the
+    other, `Prod(Anon(f), layout)`: channel k owns one index in each copy; new leading dims hold no
+    channel. The factors stay valid when channels go, so there is no size constant to rewrite."""
+    x, r = op.operands[0], op.results[0]
+    xl, xs, rs = p.layout(x), p.shape(x) or (), p.shape(r) or ()
+    factors = p.const_ints(op.operands[1])
+    if factors is None or len(factors) < len(xl) or len(rs) != len(factors):
+        return p.freeze_op(op, "repeat with non-constant factors")
+    lead = len(factors) - len(xl)
+    out: Dims = [Anon(n) for n in rs[:lead]]
+    for k, (d, n, f) in enumerate(zip(xl, xs, factors[lead:])):
+        if f == 1:
+            out.append(d)
+        elif f > 1 and n >= 0:
+            out.append(p.spaces.resolve(Prod((Anon(f), d))))
+        else:
+            p.spaces.freeze(d, f"repeat of a dynamic or empty dim: {location(op)}")
+            out.append(Anon(rs[lead + k]))
+    p.set(r, out, zero=p.is_zero(x))
+
+
+def roll(p: Propagation, op: Operation) -> None:
+    """roll(x, shifts, dims): values move along the rolled dims (their channels are frozen)."""
+    x = op.operands[0]
+    xl = p.layout(x)
+    dims = p.const(op.operands[2])
+    dims = [dims] if isinstance(dims, int) else dims
+    if not isinstance(dims, list) or not all(isinstance(d, int) for d in dims):
+        return p.freeze_op(op, "roll over non-constant dims")
+    for d in dims:
+        p.spaces.freeze(xl[norm_dim(d, len(xl))], f"rolled dim: {location(op)}")
+    p.set(op.results[0], xl, zero=p.is_zero(x))
+
+
+_GENERIC = ["torch.aten._unsafe_index.Tensor"]
+"""Ops with no class in the torch dialect: they arrive as a generic `torch.operator`."""
+
+OPS = table({
+    "torch.aten.embedding": OpSpec(rule=embedding),
+    "torch.aten.select.int": OpSpec(rule=select),
+    "torch.aten.index_select": OpSpec(rule=index_select),
+    **each(aten("index.Tensor index.Tensor_hacked_twin _unsafe_index.Tensor"), OpSpec(rule=index_tensor)),
+    "torch.aten.gather": OpSpec(rule=gather),
+    "torch.aten.repeat": OpSpec(rule=repeat),
+    "torch.aten.roll": OpSpec(rule=roll),
+}, operators=_GENERIC)

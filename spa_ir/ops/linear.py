@@ -1,0 +1,123 @@
+"""Linear layers and contractions: linear, matmul/mm/bmm, addmm (ONNX Gemm), einsum. The contracted dims
+are coupled; contracting channels that are not zero on both sides is inexact."""
+
+from __future__ import annotations
+
+
+from xdsl.ir import Operation, SSAValue
+
+from spa_ir.channels.propagation import Dims, Propagation
+from spa_ir.channels.spaces import Anon, Layout
+from spa_ir.core.ir import location
+from spa_ir.ops.common import unify_all
+from spa_ir.ops.spec import OpSpec, aten, each, table
+from collections.abc import Callable
+from math import prod
+
+from spa_ir.pruning.shapes import static_shape
+
+
+def linear(p: Propagation, op: Operation) -> None:
+    """aten.linear(input, weight[out, in], bias[out])."""
+    x, w, b = op.operands[0], op.operands[1], op.operands[2]
+    where = location(op)
+    xl, wl = p.layout(x), p.layout(w)
+    if len(wl) != 2:
+        return p.freeze_op(op, "linear with a weight of rank != 2")
+    p.spaces.unify(xl[-1], wl[1], where)
+    if p.is_tensor(b):
+        p.spaces.unify(p.layout(b)[0], wl[0], where)
+    p.set(op.results[0], [*xl[:-1], wl[0]], zero=True)
+
+
+def _matmul_dims(p: Propagation, op: Operation, a: SSAValue, b: SSAValue) -> Dims | None:
+    al, bl = p.layout(a), p.layout(b)
+    if len(al) < 2 or len(bl) < 2:
+        return None
+    where = location(op)
+    p.spaces.unify(al[-1], bl[-2], where)
+    contracted = p.spaces.resolve(al[-1])
+    if p.has_channels(contracted) and not (p.is_zero(a) or p.is_zero(b)):
+        p.spaces.mark_inexact(contracted, f"contraction over channels that are not zero: {where}")
+    ab, bb = al[:-2], bl[:-2]
+    rank = max(len(ab), len(bb))
+    ashape, bshape = (p.shape(a) or ())[:-2], (p.shape(b) or ())[:-2]
+    batch: Dims = []
+    for k in range(rank):
+        ls = []
+        for lay, shp in ((ab, ashape), (bb, bshape)):
+            j = k - (rank - len(lay))
+            if j >= 0 and shp[j] != 1:
+                ls.append(lay[j])
+        batch.append(unify_all(p, ls, where) if ls else Anon(1))
+    return [*batch, al[-2], bl[-1]]
+
+
+def matmul(p: Propagation, op: Operation) -> None:
+    """matmul / mm / bmm: the contracted dims are coupled; batch dims broadcast."""
+    a, b = op.operands[0], op.operands[1]
+    out = _matmul_dims(p, op, a, b)
+    if out is None:
+        return p.freeze_op(op, "matmul of a vector")
+    p.set(op.results[0], out, zero=p.is_zero(a) and p.is_zero(b))
+
+
+def addmm(p: Propagation, op: Operation) -> None:
+    """aten.addmm(bias, a, b, beta, alpha) = beta*bias + alpha*(a @ b) (ONNX Gemm)."""
+    bias, a, b = op.operands[0], op.operands[1], op.operands[2]
+    out = _matmul_dims(p, op, a, b)
+    if out is None:
+        return p.freeze_op(op, "addmm of a vector")
+    bl = p.layout(bias)
+    where = location(op)
+    for k in range(1, len(bl) + 1):
+        if (p.shape(bias) or ())[-k] != 1:
+            p.spaces.unify(bl[-k], out[-k], where)
+    p.set(op.results[0], [p.spaces.resolve(d) for d in out], zero=p.is_zero(a) and p.is_zero(b) and p.is_zero(bias))
+
+
+def einsum(p: Propagation, op: Operation) -> None:
+    """einsum(equation, tensors, path): dims named by the same letter are coupled across operands and
+    the result (a contracted letter is a matmul's inner dim: removing a channel from every operand that
+    sums over it is zeroing its terms); size-1 dims broadcast. An ellipsis freezes (not worth the rank
+    arithmetic until a model needs it)."""
+    equation, items, values = p.const(op.operands[0]), p.lists.get(op.operands[1]), p.list_items.get(op.operands[1], [])
+    if not isinstance(equation, str) or "->" not in equation or "." in equation or items is None or any(i is None for i in items):
+        return p.freeze_op(op, "einsum with an ellipsis, implicit output or unknown operands")
+    lhs, out_letters = equation.replace(" ", "").split("->")
+    in_letters = lhs.split(",")
+    if len(in_letters) != len(items) or any(len(ls) != len(it) for ls, it in zip(in_letters, items)):  # type: ignore[arg-type]
+        return p.freeze_op(op, "einsum equation does not match its operands")
+    where = location(op)
+    by_letter: dict[str, list[Layout]] = {}
+    for letters, layout, value in zip(in_letters, items, values):
+        shape = p.shape(value) or ()
+        for k, letter in enumerate(letters):
+            if shape[k] != 1:
+                by_letter.setdefault(letter, []).append(layout[k])  # type: ignore[index]
+    coupled = {letter: unify_all(p, layouts, where) for letter, layouts in by_letter.items()}
+    result = op.results[0]
+    rshape = p.shape(result) or ()
+    out = [coupled[c] if c in coupled else Anon(rshape[k]) for k, c in enumerate(out_letters)]
+    p.set(result, [p.spaces.resolve(d) for d in out], zero=all(p.is_zero(v) for v in values))
+
+
+def _matmul_flops(a_index: int, b_index: int) -> Callable[[Operation], int]:
+    def flops(op: Operation) -> int:
+        a, b, out = static_shape(op.operands[a_index]), static_shape(op.operands[b_index]), static_shape(op.results[0])
+        return 2 * prod(out) * a[-1] if len(a) > 1 and len(b) > 1 else 2 * prod(out) * b[0]
+
+    return flops
+
+
+def _linear_flops(op: Operation) -> int:
+    x, w = static_shape(op.operands[0]), static_shape(op.operands[1])
+    return 2 * prod(x[:-1]) * w[0] * w[1]
+
+
+OPS = table({
+    "torch.aten.linear": OpSpec(rule=linear, flops=_linear_flops),
+    **each(aten("matmul mm bmm"), OpSpec(rule=matmul, flops=_matmul_flops(0, 1))),
+    "torch.aten.addmm": OpSpec(rule=addmm, flops=_matmul_flops(1, 2)),
+    "torch.aten.einsum": OpSpec(rule=einsum),
+})

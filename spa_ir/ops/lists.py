@@ -1,0 +1,181 @@
+"""Lists of tensors and the ops that join or split along a dim: ListConstruct/Unpack, __getitem__,
+tuples, cat/concat (the dim becomes a concatenation), stack, split/chunk/unbind (consecutive slices; split
+sizes rewritten after pruning)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xdsl.ir import Operation
+from xdsl.pattern_rewriter import PatternRewriter
+from xdsl.rewriter import InsertPoint
+
+from spa_ir.channels.propagation import Dims, Propagation
+from spa_ir.channels.spaces import Anon, Cat
+from spa_ir.core.ir import const, location
+from spa_ir.ops.common import norm_dim, unify_all
+from spa_ir.ops.spec import Emitter, OpSpec, aten, each, table
+from spa_ir.pruning.shapes import Shapes, make_int, pruned_dim, replace_int_list, torch_op
+import operator
+
+import numpy as np
+
+from spa_ir.ops.slicing import slice_dim
+
+
+def _joined_items(p: Propagation, op: Operation) -> tuple[list[Dims], int, int] | None:
+    """cat / stack: the layouts of the list's tensors, the (normalized) dim and the result's rank."""
+    items, d = p.lists.get(op.operands[0]), p.const_int(op.operands[1])
+    if items is None or any(i is None for i in items) or d is None:
+        return None
+    rank = len(p.shape(op.results[0]) or ())
+    return [it for it in items if it is not None], norm_dim(d, rank), rank
+
+
+def _all_items_zero(p: Propagation, op: Operation) -> bool:
+    return all(p.is_zero(s) for s in p.list_items.get(op.operands[0], []))
+
+
+def cat(p: Propagation, op: Operation) -> None:
+    """cat(tensors, dim): the cat dim is the concatenation; all other dims are coupled across inputs."""
+    joined = _joined_items(p, op)
+    if joined is None:
+        return p.freeze_op(op, "cat of an unknown list")
+    items, d, rank = joined
+    where = location(op)
+    parts = [it for it in items if len(it) == rank]
+    out = [p.spaces.resolve(Cat(tuple(it[k] for it in parts))) if k == d else unify_all(p, [it[k] for it in parts], where)
+           for k in range(rank)]
+    p.set(op.results[0], out, zero=_all_items_zero(p, op))
+
+
+def stack(p: Propagation, op: Operation) -> None:
+    """stack(tensors, dim): every input dim is coupled across inputs; the new dim holds no channel."""
+    joined = _joined_items(p, op)
+    if joined is None:
+        return p.freeze_op(op, "stack of an unknown list")
+    items, d, rank = joined
+    where = location(op)
+    inner = [unify_all(p, [it[k] for it in items], where) for k in range(rank - 1)]
+    p.set(op.results[0], [*inner[:d], Anon(len(items)), *inner[d:]], zero=_all_items_zero(p, op))
+
+
+def list_construct(p: Propagation, op: Operation) -> None:
+    """A list of tensors (for cat/stack/...) remembers its items' layouts; lists of ints carry nothing."""
+    if any(p.is_tensor(v) for v in op.operands):
+        p.lists[op.results[0]] = [p.layout(v) if p.is_tensor(v) else None for v in op.operands]
+        p.list_items[op.results[0]] = list(op.operands)
+
+
+def list_unpack(p: Propagation, op: Operation) -> None:
+    items = p.lists.get(op.operands[0])
+    if items is None or len(items) != len(op.results):
+        return p.freeze_op(op, "unpacking an unknown list")
+    for r, dims in zip(op.results, items):
+        if dims is not None:
+            p.set(r, dims, zero=False)
+
+
+def getitem_list(p: Propagation, op: Operation) -> None:
+    items = p.lists.get(op.operands[0])
+    idx = p.const_int(op.operands[1])
+    if items is None or idx is None or items[idx] is None:
+        return p.freeze_op(op, "indexing an unknown list")
+    p.set(op.results[0], items[idx], zero=False)  # type: ignore[arg-type]
+
+
+def split(p: Propagation, op: Operation) -> None:
+    """split.Tensor(x, size, dim) / split_with_sizes(x, sizes, dim) / chunk(x, n, dim) / unbind(x, dim):
+    a list result whose items are consecutive slices (the split dim becomes a concatenation)."""
+    x, r = op.operands[0], op.results[0]
+    xl = p.layout(x)
+    name = op.name
+    dim_arg = 1 if "unbind" in name else 2
+    dim = p.const_int(op.operands[dim_arg])
+    if dim is None:
+        return p.freeze_op(op, "split with a non-constant dim")
+    dim = norm_dim(dim, len(xl))
+    size = (p.shape(x) or ())[dim]
+    where = location(op)
+    if "unbind" in name:
+        p.spaces.freeze(xl[dim], f"unbind selects fixed indices: {where}")
+        p.lists[r] = [[d for k, d in enumerate(xl) if k != dim]] * size
+        return
+    arg = p.const(op.operands[1])
+    if "chunk" in name and isinstance(arg, int):
+        step = -(-size // arg)
+        sizes = [min(step, size - s) for s in range(0, size, step)]
+    elif isinstance(arg, int):
+        sizes = [min(arg, size - s) for s in range(0, size, arg)]
+    elif isinstance(arg, list) and all(isinstance(s, int) for s in arg):
+        sizes = list(arg)
+    else:
+        return p.freeze_op(op, "split with non-constant sizes")
+    items: list[Dims | None] = []
+    offset = 0
+    for s in sizes:
+        item = list(xl)
+        item[dim] = slice_dim(p, x, dim, offset, offset + s, where)
+        items.append(item)
+        offset += s
+    p.lists[r] = [[p.spaces.resolve(d) for d in it] for it in items if it is not None]
+
+
+def _split_sizes(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None:
+    """split_with_sizes(x, sizes, dim): the new sizes are the surviving indices of each piece."""
+    x = op.operands[0]
+    if (dim := pruned_dim(op, shapes, 2)) is None:
+        return
+    sizes = const(op.operands[1])
+    bounds = np.cumsum([0, *sizes])
+    new = [shapes.kept_before(x, dim, int(b)) for b in bounds]
+    replace_int_list(op, 1, [b - a for a, b in zip(new, new[1:])], rewriter)
+
+
+def _split_uniform(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None:
+    """split.Tensor(x, size, dim) / chunk(x, n, dim): rewritten to split_with_sizes when pieces change."""
+    x = op.operands[0]
+    if (dim := pruned_dim(op, shapes, 2)) is None:
+        return
+    size = shapes.old(x)[dim]
+    arg = const(op.operands[1])
+    step = -(-size // arg) if "chunk" in op.name else arg
+    bounds = [*range(0, size, step), size]
+    new = [shapes.kept_before(x, dim, b) for b in bounds]
+    sizes = [b - a for a, b in zip(new, new[1:])]
+    from spa.dialects.torch import IntType, ListType
+
+    consts = [make_int(s, op, rewriter) for s in sizes]
+    lst = torch_op("torch.prim.ListConstruct").create(operands=consts, result_types=[ListType(IntType())])
+    rewriter.insert(lst, InsertPoint.before(op))
+    new_op = torch_op("torch.aten.split_with_sizes").create(
+        operands=[x, lst.results[0], op.operands[2]], result_types=[op.results[0].type])
+    rewriter.replace_op(op, new_op)
+
+
+def _index(e: Emitter, seq: Any, i: Any) -> Any:
+    if isinstance(seq, (list, tuple)) and isinstance(i, int):
+        return seq[i]
+    return e.graph.call_function(operator.getitem, (seq, i))
+
+
+def _item(e: Emitter, op: Operation) -> Any:
+    return _index(e, e.value(op.operands[0]), e.value(op.operands[1]))
+
+
+_GENERIC = ["torch.aten.concat"]
+"""Ops with no class in the torch dialect: they arrive as a generic `torch.operator`."""
+
+OPS = table({
+    **each(aten("cat concat"), OpSpec(rule=cat)),
+    "torch.aten.stack": OpSpec(rule=stack),
+    "torch.prim.ListConstruct": OpSpec(rule=list_construct, emit=lambda e, op: [e.value(v) for v in op.operands]),
+    "torch.prim.ListUnpack": OpSpec(rule=list_unpack, emit=lambda e, op: e.value(op.operands[0])),
+    "torch.aten.__getitem__.t": OpSpec(rule=getitem_list, emit=_item),
+    "torch.prim.TupleConstruct": OpSpec(emit=lambda e, op: tuple(e.value(v) for v in op.operands)),
+    "torch.prim.TupleUnpack": OpSpec(emit=lambda e, op: e.value(op.operands[0])),
+    "torch.prim.TupleIndex": OpSpec(emit=_item),
+    **each(aten("split_with_sizes split.sizes"), OpSpec(rule=split, resize=_split_sizes)),
+    **each(aten("split.Tensor chunk"), OpSpec(rule=split, resize=_split_uniform)),
+    "torch.aten.unbind.int": OpSpec(rule=split),
+}, operators=_GENERIC)

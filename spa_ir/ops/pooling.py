@@ -1,0 +1,78 @@
+"""Spatial ops over the trailing dims: pooling, upsampling, padding. The leading (N, C) dims pass
+through; a channel dim under the window is frozen; constant padding of a channel dim adds no channel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xdsl.ir import Operation
+
+from spa_ir.channels.propagation import Propagation
+from spa_ir.channels.spaces import Anon, Cat
+from spa_ir.core.errors import SpaError
+from spa_ir.core.ir import location
+from spa_ir.ops.spec import Emitter, OpSpec, Rule, aten, call_overload, each, table
+
+
+def keep_leading(n: int, zero_preserving: bool = True) -> Rule:
+    """Pooling, upsampling, padding of the trailing (spatial) dims: the first n dims (N, C) pass through."""
+
+    def rule(p: Propagation, op: Operation) -> None:
+        x = op.operands[0]
+        xl = p.layout(x)
+        for i, r in enumerate(op.results):
+            if not p.is_tensor(r):
+                continue
+            rshape = p.shape(r) or ()
+            out = [xl[k] if k < n and k < len(xl) and rshape[k] == (p.shape(x) or ())[k] else Anon(rshape[k]) for k in range(len(rshape))]
+            if len(rshape) != len(xl):
+                return p.freeze_op(op, "pooling changes rank")
+            for k in range(n, len(xl)):
+                if p.has_channels(xl[k]):
+                    p.spaces.freeze(xl[k], f"spatial op over a channel dim: {location(op)}")
+            p.set(r, out, zero=zero_preserving and p.is_zero(x))
+
+    return rule
+
+
+def constant_pad(p: Propagation, op: Operation) -> None:
+    """constant_pad_nd(x, pad, value) / pad(x, pad, mode="constant", value): `pad` holds (before, after)
+    pairs from the last dim backwards. A padded dim is `cat(_, layout, _)`: the new indices are constants,
+    no channel, so padding a channel dim (Swin pads [B, H, W, C] by zero on C) stays prunable. Other
+    modes copy channels into the border: they freeze like pooling."""
+    x, r = op.operands[0], op.results[0]
+    pads = p.const_ints(op.operands[1])
+    mode = p.const(op.operands[2]) if len(op.operands) == 4 else "constant"  # aten.pad(x, pad, mode, value)
+    xl = list(p.layout(x))
+    if pads is None or len(pads) % 2 or len(pads) // 2 > len(xl) or any(v < 0 for v in pads) or mode != "constant":
+        return keep_leading(2)(p, op)
+    for i in range(len(pads) // 2):
+        before, after = pads[2 * i], pads[2 * i + 1]
+        if before or after:
+            k = len(xl) - 1 - i
+            xl[k] = p.spaces.resolve(Cat((Anon(before), xl[k], Anon(after))))
+    p.set(r, xl, zero=p.is_zero(x))
+
+
+def _avg_pool(e: Emitter, op: Operation, overload: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """torch-mlir's ONNX import encodes AveragePool dilations after the strides (`[s1, s2, d1, d2]`)."""
+    kernel, stride = args[1], args[2]
+    if isinstance(kernel, list) and isinstance(stride, list) and len(stride) == 2 * len(kernel):
+        args[2], dilation = stride[: len(kernel)], stride[len(kernel):]
+        if any(d != 1 for d in dilation):
+            raise SpaError(f"average pooling with dilation {dilation} has no PyTorch equivalent")
+    return call_overload(e, overload, args, kwargs)
+
+
+_GENERIC = ["torch.aten.upsample_nearest3d.vec", "torch.aten.upsample_linear1d.vec", "torch.aten.upsample_trilinear3d.vec", "torch.aten.upsample_bicubic2d.vec"]
+"""Ops with no class in the torch dialect: they arrive as a generic `torch.operator`."""
+
+OPS = table({
+    **each(aten("""max_pool1d max_pool2d max_pool3d adaptive_avg_pool1d adaptive_avg_pool2d
+adaptive_avg_pool3d adaptive_max_pool1d adaptive_max_pool2d max_pool2d_with_indices max_pool3d_with_indices _adaptive_avg_pool2d
+upsample_nearest1d.vec upsample_nearest2d.vec upsample_nearest3d.vec upsample_bilinear2d.vec upsample_linear1d.vec
+upsample_trilinear3d.vec upsample_bicubic2d.vec upsample_nearest2d upsample_bilinear2d reflection_pad1d reflection_pad2d
+replication_pad1d replication_pad2d"""), OpSpec(rule=keep_leading(2))),
+    **{f"torch.aten.avg_pool{k}d": OpSpec(rule=keep_leading(2), emit_adapter=_avg_pool) for k in (1, 2, 3)},
+    **each(aten("constant_pad_nd pad"), OpSpec(rule=constant_pad)),
+}, operators=_GENERIC)

@@ -1,0 +1,58 @@
+"""Reductions (sum, mean, max, variance, norms): reduced dims disappear or become size 1; summing
+channels is exact only where they are zero, averaging or normalizing over them never is."""
+
+from __future__ import annotations
+
+
+from xdsl.ir import Operation
+
+from spa_ir.channels.propagation import Propagation
+from spa_ir.channels.spaces import Anon
+from spa_ir.core.ir import location
+from spa_ir.ops.common import norm_dim
+from spa_ir.ops.spec import OpSpec, Rule, aten, each, table
+
+
+def reduce(dims_arg: int | None, keepdim_arg: int | None, kind: str) -> Rule:
+    """Reductions: reduced dims disappear (or become size 1). Summing channels is exact only if they are
+    zero; averaging/normalizing over them never is (the count changes); max is never exact."""
+
+    def rule(p: Propagation, op: Operation) -> None:
+        x = op.operands[0]
+        xl = p.layout(x)
+        rank = len(xl)
+        if dims_arg is None:
+            reduced = list(range(rank))
+        else:
+            c = p.const(op.operands[dims_arg])
+            c = [c] if isinstance(c, int) else c
+            if c is None:
+                reduced = list(range(rank))
+            elif not isinstance(c, list) or not all(isinstance(d, int) for d in c):
+                return p.freeze_op(op, "reduction over non-constant dims")
+            else:
+                reduced = [norm_dim(d, rank) for d in c]
+        keep = bool(p.const(op.operands[keepdim_arg])) if keepdim_arg is not None and keepdim_arg < len(op.operands) else False
+        where = location(op)
+        for d in reduced:
+            if p.has_channels(xl[d]) and not (kind == "sum" and p.is_zero(x)):
+                p.spaces.mark_inexact(xl[d], f"{kind} over channels: {where}")
+        out = [Anon(1) if k in reduced else xl[k] for k in range(rank) if keep or k not in reduced]
+        for r in op.results:
+            if p.is_tensor(r):
+                if len(p.shape(r) or ()) != len(out):
+                    return p.freeze_op(op, "reduction result rank")
+                p.set(r, out, zero=p.is_zero(x) and kind in ("sum", "mean", "max"))
+
+    return rule
+
+
+OPS = table({
+    "torch.aten.mean.dim": OpSpec(rule=reduce(1, 2, "mean")),
+    "torch.aten.mean": OpSpec(rule=reduce(None, None, "mean")),
+    "torch.aten.sum.dim_IntList": OpSpec(rule=reduce(1, 2, "sum")),
+    "torch.aten.sum": OpSpec(rule=reduce(None, None, "sum")),
+    **each(aten("amax max.dim"), OpSpec(rule=reduce(1, 2, "max"))),
+    **each(aten("var.correction var.dim std.correction"), OpSpec(rule=reduce(1, 3, "variance"))),
+    **each(aten("norm.ScalarOpt_dim linalg_vector_norm"), OpSpec(rule=reduce(2, 3, "norm"))),
+})

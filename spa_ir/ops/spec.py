@@ -1,0 +1,103 @@
+"""What spa knows about one op, as data: its channel rule, the rewrite of its size constants after
+pruning, its FLOP count and its emission quirk. Each op family module (spa_ir/ops/<family>.py) builds its
+`OPS` table with `table()`; spa_ir/ops/__init__.py merges them and refuses an op listed twice.
+
+Keys are torch-mlir op names. Each is checked against the torch and spa dialects when the table is built:
+a name the dialects define no class for can only arrive as a generic `torch.operator` and must be declared
+so (`operators=`), so a mistyped name fails at import instead of silently never matching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any, Protocol
+
+from xdsl.ir import Operation, SSAValue
+
+if TYPE_CHECKING:
+    from xdsl.pattern_rewriter import PatternRewriter
+
+    from spa_ir.channels.propagation import Propagation
+    from spa_ir.pruning.shapes import Shapes
+
+Rule = Callable[["Propagation", Operation], None]
+"""Relates the channel layouts of an op's operands and results (spa-propagate-channels)."""
+
+Resize = Callable[[Operation, "Shapes", "PatternRewriter"], None]
+"""Rewrites the op's size operands once its operands/results lost channels (spa-eliminate-dead-channels)."""
+
+Flops = Callable[[Operation], int]
+"""FLOPs of one op from static shapes, torch.utils.flop_counter's conventions (spa_ir/cost.py)."""
+
+
+class Emitter(Protocol):
+    """What an emission quirk sees of the backend (spa_ir/backends/torch_fx.py)."""
+
+    graph: Any  # torch.fx.Graph: typed loosely so that this module does not import torch
+
+    def value(self, v: SSAValue) -> Any: ...
+
+    def emit_param(self, op: Operation) -> Any: ...
+
+    def emit_literal(self, op: Operation) -> Any: ...
+
+
+Emit = Callable[[Emitter, Operation], Any]
+"""Emits an op that has no aten overload (constants, lists, weights): (emitter, op) -> the fx value."""
+
+Adapter = Callable[[Emitter, Operation, Any, list[Any], dict[str, Any]], Any]
+"""Emits an aten op whose torch-mlir semantics differ from the aten overload's (mostly ONNX imports):
+(emitter, op, overload, args, kwargs) -> the fx node."""
+
+
+def call_overload(e: Emitter, overload: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """The plain emission an adapter falls back to."""
+    return e.graph.call_function(overload, tuple(args), kwargs)
+
+
+def aten_overload(name: str) -> Any:
+    """`"div.Tensor_mode"` -> torch.ops.aten.div.Tensor_mode (torch imported only when a model is emitted)."""
+    import torch
+
+    packet, _, overload = name.partition(".")
+    return getattr(getattr(torch.ops.aten, packet), overload or "default")
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    rule: Rule | None = None
+    resize: Resize | None = None
+    flops: Flops | None = None
+    emit: Emit | None = None
+    emit_adapter: Adapter | None = None
+    emit_as: str | None = None
+    """Emit as this other op (same operands): the IR has value semantics, so e.g. views become reshapes."""
+
+
+@cache
+def _dialect_op_names() -> frozenset[str]:
+    from spa.dialects.spa import Spa
+    from spa.dialects.torch import Torch
+
+    return frozenset(op.name for d in (Torch, Spa) for op in d.operations)
+
+
+def table(entries: Mapping[str, OpSpec], *, operators: Iterable[str] = ()) -> dict[str, OpSpec]:
+    """A family's table, with every name checked (see the module docstring)."""
+    generic = set(operators)
+    unknown = [n for n in entries if n not in generic and n not in _dialect_op_names()]
+    if unknown:
+        raise ValueError(f"op names without an op class (declare them as torch.operator names): {unknown}")
+    return dict(entries)
+
+
+def each(names: Iterable[str], spec: OpSpec) -> dict[str, OpSpec]:
+    """The same spec for several ops (a family's list of names)."""
+    return {n: spec for n in names}
+
+
+def aten(names: str) -> list[str]:
+    """`"relu gelu"` -> `["torch.aten.relu", "torch.aten.gelu"]`."""
+    return [f"torch.aten.{n}" for n in names.split()]

@@ -1,0 +1,252 @@
+"""The view family: reshape/view/flatten/unflatten/squeeze/unsqueeze/collapse, permute/transpose,
+expand. Reshapes group dims into runs of equal size (a merge is a product, a split a refinement); their
+target size lists are rewritten after pruning; views are emitted as reshapes (the IR has value semantics)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xdsl.ir import Operation, SSAValue
+from xdsl.pattern_rewriter import PatternRewriter
+
+from spa_ir.channels.propagation import Dims, Propagation
+from spa_ir.channels.spaces import Anon, Layout, Prod
+from spa_ir.core.errors import SpaError
+from spa_ir.core.ir import NOT_CONST, const, location
+from spa_ir.ops.common import fresh, norm_dim
+from spa_ir.ops.spec import Adapter, Emitter, OpSpec, Resize, aten, aten_overload, each, table
+from spa_ir.pruning.shapes import Shapes, replace_int_list
+from collections.abc import Callable
+from math import prod
+
+
+def permute(p: Propagation, op: Operation) -> None:
+    x = op.operands[0]
+    xl = p.layout(x)
+    perm = p.const_ints(op.operands[1])
+    if perm is None:
+        return p.freeze_op(op, "permute with non-constant dims")
+    p.set(op.results[0], [xl[norm_dim(d, len(xl))] for d in perm], zero=p.is_zero(x))
+
+
+def transpose(p: Propagation, op: Operation) -> None:
+    x = op.operands[0]
+    xl = p.layout(x)
+    d0, d1 = p.const_int(op.operands[1]), p.const_int(op.operands[2])
+    if d0 is None or d1 is None:
+        return p.freeze_op(op, "transpose with non-constant dims")
+    d0, d1 = norm_dim(d0, len(xl)), norm_dim(d1, len(xl))
+    out = list(xl)
+    out[d0], out[d1] = out[d1], out[d0]
+    p.set(op.results[0], out, zero=p.is_zero(x))
+
+
+def t(p: Propagation, op: Operation) -> None:
+    x = op.operands[0]
+    p.set(op.results[0], list(reversed(p.layout(x))), zero=p.is_zero(x))
+
+
+Run = tuple[list[int], list[int]]
+"""Input dims and output dims of a reshape that hold the same elements (the same product of sizes)."""
+
+
+def reshape(p: Propagation, op: Operation) -> None:
+    """view / reshape / flatten / unflatten / squeeze / unsqueeze / collapse: group input and output dims
+    into runs of equal size; a run merged into one dim is a product, a dim split into several is refined.
+    With dynamic dims (`?`), runs are matched from both ends and the dims in between are one run: a
+    dynamic dim alone on each side (batch, sequence) keeps its layout; several dims merged with a dynamic
+    one (Swin's windows, `[B, nH, nW] -> [B * nH * nW]`) freeze their channels."""
+    x, r = op.operands[0], op.results[0]
+    xs, rs = list(p.shape(x) or ()), list(p.shape(r) or ())
+    index = _SIZE_LIST_ARG.get(op.name)
+    copied = _copied_dims(p, x, op.operands[index], len(xs)) if index is not None else {}
+    runs = _reshape_runs(xs, rs, lambda i, j: copied.get(j) == i)
+    if runs is None:
+        return p.freeze_op(op, "reshape with mismatched sizes")
+    xl = p.layout(x)
+    where = location(op)
+    out: Dims = []
+    for gi, gj in runs:
+        out.extend(_run_layouts(p, [xl[k] for k in gi], [xs[k] for k in gi], [rs[k] for k in gj], where))
+    if index is not None:
+        _freeze_run_time_sizes(p, op.operands[index], out, rs, where)
+    p.set(r, out, zero=p.is_zero(x))
+
+
+_SIZE_LIST_ARG = {"torch.aten.view": 1, "torch.aten.reshape": 1, "torch.aten._unsafe_view": 1, "torch.aten.view_copy": 1}
+"""Reshapes whose target sizes are an operand (a list the pruner rewrites where a dim shrinks)."""
+
+
+def _freeze_run_time_sizes(p: Propagation, sizes: SSAValue, out: Dims, rs: list[int], where: str) -> None:
+    """A target size computed at run time (not a constant: an ONNX Reshape whose shape tensor also holds
+    the batch size) cannot be rewritten when its dim shrinks: that dim's channels are frozen."""
+    entries = p.const(sizes)
+    known = isinstance(entries, list) and len(entries) == len(rs)
+    for k, (layout, n) in enumerate(zip(out, rs)):
+        if n >= 0 and (not known or entries[k] is NOT_CONST):
+            p.spaces.freeze(layout, f"size computed at run time: {where}")
+
+
+def _run_layouts(p: Propagation, layouts: list[Layout], xs: list[int], rs: list[int], where: str) -> Dims:
+    """The output layouts of one run of a reshape."""
+    if not rs:  # input dims of size 1 that disappear
+        return []
+    if not xs:  # new size-1 dims
+        return [Anon(n) for n in rs]
+    if any(n < 0 for n in xs + rs):
+        if len(xs) == len(rs) == 1:
+            return layouts
+        for layout in layouts:
+            p.spaces.freeze(layout, f"merged with a dynamic dim: {where}")
+        return [Anon(n) for n in rs]
+    merged = Prod(tuple(layouts)) if len(layouts) > 1 else layouts[0]
+    if not p.has_channels(merged):
+        return [Anon(n) for n in rs]
+    if len(rs) == 1:
+        return [p.spaces.resolve(merged)]
+    pieces = tuple(fresh(p, n, where) for n in rs)
+    p.spaces.unify(merged, Prod(pieces), where)
+    return [p.spaces.resolve(piece) for piece in pieces]
+
+
+def _copied_dims(p: Propagation, x: SSAValue, sizes: SSAValue, rank: int) -> dict[int, int]:
+    """Target entries that are `size.int(x, i)`: output dim -> the input dim it copies (what an ONNX
+    Reshape's 0 entries become), so dynamic dims known to be the same pair up."""
+    owner = sizes.owner
+    if not isinstance(owner, Operation) or owner.name != "torch.prim.ListConstruct":
+        return {}
+    copied: dict[int, int] = {}
+    for j, entry in enumerate(owner.operands):
+        read = entry.owner
+        if isinstance(read, Operation) and read.name == "torch.aten.size.int" and read.operands[0] == x:
+            i = p.const_int(read.operands[1])
+            if i is not None and -rank <= i < rank:
+                copied[j] = i % rank
+    return copied
+
+
+def _reshape_runs(xs: list[int], rs: list[int], same: Callable[[int, int], bool]) -> list[Run] | None:
+    """The runs of a reshape, in order; None when the sizes cannot match. Static runs, and dynamic dims
+    known to be the `same`, are matched from the left up to the first other dynamic dim and from the
+    right up to the last; what is left in between is one run, of equal size since the rest match (one
+    dynamic dim on each side: the same dim)."""
+    runs, i, j = _greedy_runs(xs, rs, same)
+    if (i, j) == (len(xs), len(rs)):
+        return runs
+    if not any(n < 0 for n in xs[i:] + rs[j:]):
+        return None
+    nx, nr = len(xs), len(rs)
+    back, bi, bj = _greedy_runs(xs[i:][::-1], rs[j:][::-1], lambda a, b: same(nx - 1 - a, nr - 1 - b))
+    mi, mj = len(xs) - bi, len(rs) - bj  # the middle, xs[i:mi] ~ rs[j:mj], holds the dynamic dims left
+    if not (i < mi and j < mj):
+        return None
+    tail = [([mi + bi - 1 - k for k in gi][::-1], [mj + bj - 1 - k for k in gj][::-1]) for gi, gj in back[::-1]]
+    return [*runs, (list(range(i, mi)), list(range(j, mj))), *tail]
+
+
+def _greedy_runs(xs: list[int], rs: list[int], same: Callable[[int, int], bool]) -> tuple[list[Run], int, int]:
+    """Runs from the left up to the first dynamic dim not known to be the `same` on both sides; returns
+    the runs and where matching stopped in `xs` and `rs`."""
+    runs: list[Run] = []
+    i = j = 0
+    while i < len(xs) or j < len(rs):
+        x1 = i < len(xs) and xs[i] == 1
+        r1 = j < len(rs) and rs[j] == 1
+        if x1 or r1:  # size-1 dims carry nothing: dropped, new, or paired
+            runs.append(([i] if x1 else [], [j] if r1 else []))
+            i, j = i + x1, j + r1
+            continue
+        if i >= len(xs) or j >= len(rs):
+            break
+        if xs[i] < 0 or rs[j] < 0:
+            if not same(i, j):
+                break
+            runs.append(([i], [j]))
+            i, j = i + 1, j + 1
+            continue
+        gi, gj = [i], [j]
+        a, b = i + 1, j + 1
+        while prod(xs[k] for k in gi) != prod(rs[k] for k in gj):
+            if prod(xs[k] for k in gi) < prod(rs[k] for k in gj) and a < len(xs) and xs[a] >= 0:
+                gi.append(a)
+                a += 1
+            elif prod(xs[k] for k in gi) > prod(rs[k] for k in gj) and b < len(rs) and rs[b] >= 0:
+                gj.append(b)
+                b += 1
+            else:
+                return runs, i, j
+        runs.append((gi, gj))
+        i, j = a, b
+    return runs, i, j
+
+
+def expand(p: Propagation, op: Operation) -> None:
+    """expand(x, sizes): broadcast size-1 dims (and new leading dims); other dims keep their layout."""
+    x, r = op.operands[0], op.results[0]
+    xl, xs, rs = p.layout(x), p.shape(x) or (), p.shape(r) or ()
+    lead = len(rs) - len(xs)
+    out = [Anon(rs[k]) if k < lead or xs[k - lead] == 1 else xl[k - lead] for k in range(len(rs))]
+    p.set(r, out, zero=p.is_zero(x))
+
+
+def _shape_list(index: int) -> Resize:
+    """view/reshape(x, shape): the shape list becomes the new result shape (-1 and dynamic entries kept)."""
+
+    def rule(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None:
+        r = op.results[0]
+        if not shapes.changed(r):
+            return
+        current = const(op.operands[index])
+        new = shapes.new(r)
+        if not isinstance(current, list) or len(current) != len(new):
+            raise SpaError(f"cannot rewrite the shape of {location(op)}")
+        if any(c is NOT_CONST and o != n for c, o, n in zip(current, shapes.old(r), new)):
+            raise SpaError(f"a size computed at run time would shrink: {location(op)}")
+        values = [c if c is NOT_CONST or c == -1 else n for c, n in zip(current, new)]
+        replace_int_list(op, index, values, rewriter)
+
+    return rule
+
+
+def _unflatten(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None:
+    r = op.results[0]
+    if not shapes.changed(r):
+        return
+    dim = const(op.operands[1])
+    sizes = const(op.operands[2])
+    dim = dim + len(shapes.old(op.operands[0])) if dim < 0 else dim
+    new = shapes.new(r)[dim:dim + len(sizes)]
+    replace_int_list(op, 2, [s if s == -1 else n for s, n in zip(sizes, new)], rewriter)
+
+
+def _same_as(name: str) -> Adapter:
+    """An op emitted as an aten overload computing the same thing: torch-mlir's ONNX conversion emits
+    `prims` ops whose aliasing outputs torch.onnx's functionalization rejects."""
+
+    def adapt(e: Emitter, op: Operation, overload: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        return e.graph.call_function(aten_overload(name), tuple(args), kwargs)
+
+    return adapt
+
+
+_AS_RESHAPE = OpSpec(rule=reshape, resize=_shape_list(1), emit_as="torch.aten.reshape")
+"""Stride-dependent views become reshapes (a no-copy view whenever the strides allow one)."""
+
+_GENERIC = ["torch.aten.squeeze.dims", "torch.aten.view_as"]
+"""Ops with no class in the torch dialect: they arrive as a generic `torch.operator`."""
+
+OPS = table({
+    "torch.aten.reshape": OpSpec(rule=reshape, resize=_shape_list(1)),
+    **each(aten("view _unsafe_view view_copy"), _AS_RESHAPE),
+    "torch.aten.unflatten.int": OpSpec(rule=reshape, resize=_unflatten),
+    # same arguments, same result; the aten op also exports to ONNX (prims.collapse has no ONNX function)
+    "torch.prims.collapse": OpSpec(rule=reshape, emit_as="torch.aten.flatten.using_ints"),
+    # ONNX Squeeze: prims.squeeze(x, dims) requires the dims to be 1, aten.squeeze.dims skips others
+    "torch.prims.squeeze": OpSpec(rule=reshape, emit_adapter=_same_as("squeeze.dims")),
+    **each(aten("flatten.using_ints squeeze.dim squeeze squeeze.dims unsqueeze reshape_as view_as"), OpSpec(rule=reshape)),
+    "torch.aten.permute": OpSpec(rule=permute),
+    "torch.aten.transpose.int": OpSpec(rule=transpose),
+    **each(aten("t numpy_T"), OpSpec(rule=t)),
+    "torch.aten.expand": OpSpec(rule=expand, resize=_shape_list(1)),
+    **each(aten("expand_as broadcast_to"), OpSpec(rule=expand)),
+}, operators=_GENERIC)

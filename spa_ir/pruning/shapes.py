@@ -1,0 +1,118 @@
+"""Old and new shapes of every value once channels are removed, and the helpers the op families' size
+rewrites (spa_ir/ops, `OpSpec.resize`) build new constants with. Constants may be shared by several ops, so
+new ones are created rather than edited in place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from xdsl.dialects.builtin import IntegerAttr, i64
+from xdsl.ir import Operation, SSAValue
+from xdsl.pattern_rewriter import PatternRewriter
+from xdsl.rewriter import InsertPoint
+
+from spa_ir.core.errors import SpaError
+from spa_ir.core.ir import NOT_CONST, const, location, shape
+
+
+class Shapes:
+    """Old shape and surviving indices per dim of every tensor value."""
+
+    def __init__(self) -> None:
+        self._old: dict[SSAValue, tuple[int, ...]] = {}
+        self._kept: dict[SSAValue, list[np.ndarray | None]] = {}
+
+    def record(self, v: SSAValue, old: tuple[int, ...], kept: list[np.ndarray | None]) -> None:
+        self._old[v] = old
+        self._kept[v] = kept
+
+    def old(self, v: SSAValue) -> tuple[int, ...]:
+        if v in self._old:
+            return self._old[v]
+        dims = shape(v)
+        assert dims is not None, "only tensor values have shapes"
+        return dims
+
+    def kept(self, v: SSAValue) -> list[np.ndarray | None]:
+        return self._kept.get(v) or [None] * len(self.old(v))
+
+    def new(self, v: SSAValue) -> tuple[int, ...]:
+        return tuple(n if k is None else len(k) for n, k in zip(self.old(v), self.kept(v)))
+
+    def changed(self, v: SSAValue) -> bool:
+        return v in self._old and self.new(v) != self._old[v]
+
+    def kept_before(self, v: SSAValue, dim: int, index: int) -> int:
+        """How many surviving indices of `v`'s dim lie below `index` (new position of an old bound)."""
+        kept = self.kept(v)[dim]
+        return index if kept is None else int(np.searchsorted(kept, index))
+
+
+def torch_op(name: str) -> type[Operation]:
+    from spa.dialects.torch import Torch
+
+    for op in Torch.operations:
+        if op.name == name:
+            return op
+    raise SpaError(f"torch dialect has no op '{name}'")
+
+
+def make_int(value: int, before: Operation, rewriter: PatternRewriter) -> SSAValue:
+    """A new `torch.constant.int` before `before`, named as torch-mlir names them (`%int-1`)."""
+    from spa.dialects.torch import ConstantIntOp, IntType
+
+    new = ConstantIntOp.create(result_types=[IntType()], **_value_field(ConstantIntOp, IntegerAttr(value, i64)))
+    new.results[0].name_hint = f"int{value}"
+    rewriter.insert(new, InsertPoint.before(before))
+    return new.results[0]
+
+
+def _value_field(cls: type[Operation], attr: Any) -> dict[str, dict[str, Any]]:
+    defn = cls.get_irdl_definition()  # type: ignore[attr-defined]
+    return {"properties": {"value": attr}} if "value" in defn.properties else {"attributes": {"value": attr}}
+
+
+def replace_int(op: Operation, index: int, value: int, rewriter: PatternRewriter) -> None:
+    if const(op.operands[index]) != value:
+        op.operands[index] = make_int(value, op, rewriter)
+        rewriter.notify_op_modified(op)
+
+
+def replace_int_list(op: Operation, index: int, values: list[int], rewriter: PatternRewriter) -> None:
+    """Replace a constant int list operand, keeping the non-constant entries (dynamic sizes)."""
+    old = op.operands[index].owner
+    if not isinstance(old, Operation) or old.name != "torch.prim.ListConstruct":
+        raise SpaError(f"size list is not a list construct: {location(op)}")
+    current = const(op.operands[index])
+    if current == values:
+        return
+    items = []
+    for v, item, new in zip(old.operands, current, values):
+        items.append(v if item is NOT_CONST or item == new else make_int(new, op, rewriter))
+    lst = type(old).create(operands=items, result_types=[old.results[0].type])
+    rewriter.insert(lst, InsertPoint.before(op))
+    op.operands[index] = lst.results[0]
+    rewriter.notify_op_modified(op)
+
+
+def pruned_dim(op: Operation, shapes: Shapes, dim_arg: int, bounds: tuple[int, ...] = ()) -> int | None:
+    """The op's `dim` operand (normalized) when that dim of its first operand lost indices, else None.
+    Bounds (operand positions) known only at run time (propagation froze the dim for them) can only be
+    left alone on a dim that kept every channel; on a shrunk one they are an error, not a wrong slice."""
+    x = op.operands[0]
+    dim = const(op.operands[dim_arg])
+    dim = dim + len(shapes.old(x)) if dim < 0 else dim
+    if shapes.kept(x)[dim] is None or shapes.new(x)[dim] == shapes.old(x)[dim]:
+        return None
+    if any(const(op.operands[k]) is NOT_CONST for k in bounds):
+        raise SpaError(f"cannot rewrite a run-time bound on a pruned dim: {location(op)}")
+    return dim
+
+
+def static_shape(v: SSAValue) -> tuple[int, ...]:
+    """The static shape of a tensor value; ValueError when it has dynamic dims (FLOPs cannot be counted)."""
+    dims = shape(v)
+    if dims is None or any(d < 0 for d in dims):
+        raise ValueError("dynamic shape")
+    return dims
