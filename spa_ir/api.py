@@ -15,7 +15,6 @@ import torch
 
 from spa_ir.frontends.torch import build_model, import_exported, import_module, import_pt2
 from spa_ir.core.program import Program
-from spa_ir.core.weights import WeightStore
 
 if TYPE_CHECKING:
     from spa_ir.core.plan import Plan
@@ -26,15 +25,9 @@ def import_torch(model: torch.nn.Module, example_inputs: Sequence[Any], name: st
 
 
 def import_onnx(path: str | os.PathLike[str]) -> Program:
-    from spa_ir.frontends.onnx.frontend import import_onnx_to_mlir
-    from spa_ir.frontends.mlir_bridge import to_xdsl
+    from spa_ir.frontends.onnx import import_onnx  # onnx and torch-mlir's ONNX importer load on first use
 
-    tm_module, arrays = import_onnx_to_mlir(path)
-    module = to_xdsl(tm_module, str(path))
-    tensors = {name: torch.from_numpy(a.copy()) for name, a in arrays.items()}
-    program = Program(module, WeightStore(tensors), str(path))
-    program.check_weights()
-    return program
+    return import_onnx(path)
 
 
 def load(mlir_path: str | os.PathLike[str]) -> Program:

@@ -19,6 +19,7 @@ import torch
 from onnx import numpy_helper
 
 from spa_ir.core.errors import SpaError
+from spa_ir.frontends.onnx.weights import weight_values
 
 PlanParams = dict[str, dict[str, list[int]]]
 """The plan's `params`: weight -> dim (as a string, as in the JSON) -> removed indices."""
@@ -78,18 +79,6 @@ def masked(model: torch.nn.Module, plan_params: PlanParams) -> Iterator[torch.nn
 # a BatchNormalization variance of 0 would normalize by 1/sqrt(eps) (as `fill_value`).
 _ONE_FILLED_INPUTS = frozenset({("BatchNormalization", 4)})
 
-def weight_values(model: onnx.ModelProto) -> dict[str, np.ndarray]:
-    """Initializers, Constant-node tensors and Identity copies of either, by name (the frontend's names)."""
-    values = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
-    for node in model.graph.node:
-        if node.op_type == "Constant":
-            attr = next((a for a in node.attribute if a.name == "value"), None)
-            if attr is not None:
-                values[node.output[0]] = numpy_helper.to_array(attr.t)
-        elif node.op_type == "Identity" and node.input[0] in values:
-            values[node.output[0]] = values[node.input[0]]
-    return values
-
 
 def _fill_value(model: onnx.ModelProto, name: str) -> float:
     uses = {(n.op_type, i) for n in model.graph.node for i, x in enumerate(n.input) if x == name}
@@ -98,8 +87,8 @@ def _fill_value(model: onnx.ModelProto, name: str) -> float:
 
 def masked_onnx(model: onnx.ModelProto, plan_params: PlanParams) -> onnx.ModelProto:
     """A copy of the ONNX `model` with every slice the plan lists masked. Weights are named as the ONNX
-    frontend names them: an initializer is masked in place, a Constant node's output or an Identity copy
-    of a weight is replaced by a Constant holding the masked value."""
+    frontend names them (`weight_values`, its one naming rule): an initializer is masked in place, a
+    Constant node's output or an Identity copy of a weight is replaced by a Constant holding the masked value."""
     values = weight_values(model)
     out = onnx.ModelProto()
     out.CopyFrom(model)
