@@ -26,12 +26,12 @@ class Anon:
 
 @dataclass(frozen=True)
 class Prod:
-    parts: tuple["Layout", ...]
+    parts: tuple[Layout, ...]
 
 
 @dataclass(frozen=True)
 class Cat:
-    parts: tuple["Layout", ...]
+    parts: tuple[Layout, ...]
 
 
 Layout = Atom | Anon | Prod | Cat

@@ -81,10 +81,10 @@ from xdsl.utils.mlir_lexer import MLIRTokenKind
 
 def _install_dense_hex_float_fix() -> None:
     """Make xDSL read hex elements of float dense literals as bit patterns, like MLIR."""
-    element_cls = AttrParser._TensorLiteralElement  # pyright: ignore[reportPrivateUsage]
+    element_cls = AttrParser._TensorLiteralElement
     original = element_cls.to_type
-    if getattr(original, "_spa_hex_float_fix", False):
-        return
+    if original.__qualname__.startswith(_install_dense_hex_float_fix.__qualname__):
+        return  # already installed: to_type is the one defined below
 
     def to_type(self: Any, parser: AttrParser, type: Any) -> Any:
         value = self.value
@@ -99,8 +99,7 @@ def _install_dense_hex_float_fix() -> None:
             return type.unpack(raw, 1)[0]
         return original(self, parser, type)
 
-    to_type._spa_hex_float_fix = True  # pyright: ignore[reportFunctionMemberAccess]
-    element_cls.to_type = to_type
+    element_cls.to_type = to_type  # type: ignore[method-assign]  # the workaround patches xDSL 0.74 at import
 
 
 _install_dense_hex_float_fix()
@@ -307,9 +306,7 @@ class BaseTensorType(TorchType):
 
     def has_static_shape(self) -> bool:
         """Ranked, and no `?` dimension."""
-        return isinstance(self.sizes, ArrayAttr) and all(
-            d.data >= 0 for d in self.sizes.data
-        )
+        return isinstance(self.sizes, ArrayAttr) and all(d.data >= 0 for d in self.sizes.data)
 
     def with_shape(self, shape: Sequence[int] | None, dtype: Attribute | None = None) -> Self:
         """Same tensor kind and encoding, new shape (and dtype, if given)."""
@@ -318,11 +315,7 @@ class BaseTensorType(TorchType):
 
     def print_parameters(self, printer: Printer) -> None:
         sizes, dtype, encoding = self.sizes, self.dtype, self.encoding
-        if (
-            isinstance(sizes, NoneAttr)
-            and isinstance(dtype, NoneAttr)
-            and isinstance(encoding, NoneAttr)
-        ):
+        if isinstance(sizes, NoneAttr) and isinstance(dtype, NoneAttr) and isinstance(encoding, NoneAttr):
             return
         if isinstance(sizes, NoneAttr):
             printer.print_string("<*,")
@@ -346,9 +339,7 @@ class BaseTensorType(TorchType):
         if parser.parse_optional_punctuation("*") is not None:
             sizes = NoneAttr()
         else:
-            dims = parser.parse_comma_separated_list(
-                parser.Delimiter.SQUARE, lambda: _parse_dim(parser)
-            )
+            dims = parser.parse_comma_separated_list(parser.Delimiter.SQUARE, lambda: _parse_dim(parser))
             sizes = _sizes_attr(dims)
         parser.parse_punctuation(",")
         dtype: Attribute = NoneAttr()
@@ -361,14 +352,16 @@ class BaseTensorType(TorchType):
         return (sizes, dtype, encoding)
 
 
-@irdl_attr_definition
+# `init=False` (here and on the other subclasses of a base with its own __init__): keep that __init__; otherwise
+# the decorator's dataclass transform tells type checkers the constructor takes the fields.
+@irdl_attr_definition(init=False)
 class VTensorType(BaseTensorType):
     """`!torch.vtensor<[..],dtype>`: a tensor with value semantics (the usual one)."""
 
     name = "torch.vtensor"
 
 
-@irdl_attr_definition
+@irdl_attr_definition(init=False)
 class NonValueTensorType(BaseTensorType):
     """`!torch.tensor<[..],dtype>`: a mutable tensor (TorchScript-style IR only)."""
 
@@ -398,14 +391,14 @@ class _ElementType(TorchType):
         return (elem,)
 
 
-@irdl_attr_definition
+@irdl_attr_definition(init=False)
 class ListType(_ElementType):
     """`!torch.list<T>`, e.g. `!torch.list<int>`, `!torch.list<optional<vtensor>>`."""
 
     name = "torch.list"
 
 
-@irdl_attr_definition
+@irdl_attr_definition(init=False)
 class OptionalType(_ElementType):
     """`!torch.optional<T>`: T or None."""
 
@@ -429,20 +422,18 @@ class _ElementsType(TorchType):
 
     @classmethod
     def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
-        elems = parser.parse_comma_separated_list(
-            parser.Delimiter.ANGLE, lambda: parse_nested_type(parser)
-        )
+        elems = parser.parse_comma_separated_list(parser.Delimiter.ANGLE, lambda: parse_nested_type(parser))
         return (ArrayAttr(elems),)
 
 
-@irdl_attr_definition
+@irdl_attr_definition(init=False)
 class TupleType(_ElementsType):
     """`!torch.tuple<T, U>`."""
 
     name = "torch.tuple"
 
 
-@irdl_attr_definition
+@irdl_attr_definition(init=False)
 class UnionType(_ElementsType):
     """`!torch.union<T, U>`."""
 
@@ -522,9 +513,7 @@ TORCH_TYPES: tuple[type[TorchType], ...] = (
 )
 """All `!torch.*` types, for the dialect definition."""
 
-_NESTED_TYPES: dict[str, type[TorchType]] = {
-    t.name[len("torch.") :]: t for t in TORCH_TYPES
-}
+_NESTED_TYPES: dict[str, type[TorchType]] = {t.name[len("torch.") :]: t for t in TORCH_TYPES}
 
 # ---------------------------------------------------------------------------------------
 # Type constraints (named after torch-mlir's ODS type constraints / schema types)
@@ -568,10 +557,7 @@ ANY: AttrConstraint = AnyAttr()
 
 def _sanitize_name(text: str) -> str:
     """Turn a value into an SSA name hint the way MLIR does (invalid chars -> hex)."""
-    out = "".join(
-        c if (c.isascii() and (c.isalnum() or c in "_$.-")) else f"{ord(c):02X}"
-        for c in text
-    )
+    out = "".join(c if (c.isascii() and (c.isalnum() or c in "_$.-")) else f"{ord(c):02X}" for c in text)
     return out if out and not out[0].isdigit() else f"_{out}"
 
 
@@ -586,7 +572,7 @@ def float_name_hint(value: float) -> str:
 
 def _parse_f64(parser: Parser) -> float:
     """A float literal or, as MLIR prints inf/nan, a hex bit pattern (0x7FF0...)."""
-    token = parser._current_token  # pyright: ignore[reportPrivateUsage]
+    token = parser._current_token
     if token.kind == MLIRTokenKind.INTEGER_LIT and token.text.lower().startswith("0x"):
         bits = parser.parse_integer(allow_boolean=False, allow_negative=False)
         return struct.unpack("<d", struct.pack("<Q", bits))[0]
@@ -620,9 +606,7 @@ class DefaultFormatOp(IRDLOperation):
         """The compiled assembly format of this op class (compiled once)."""
         program = _FORMAT_PROGRAMS.get(cls)
         if program is None:
-            program = FormatProgram.from_str(
-                cls.LAZY_ASSEMBLY_FORMAT, cls.get_irdl_definition()
-            )
+            program = FormatProgram.from_str(cls.LAZY_ASSEMBLY_FORMAT, cls.get_irdl_definition())
             _FORMAT_PROGRAMS[cls] = program
         return program
 
@@ -751,7 +735,7 @@ class ConstantNumberOp(_TorchOp):
     """`torch.constant.number`: torch-mlir has no custom syntax, so it prints generically."""
 
     name = "torch.constant.number"
-    value = prop_def(IntegerAttr | FloatAttr)
+    value = prop_def(BaseAttr(IntegerAttr) | BaseAttr(FloatAttr))
     result = result_def(NumberType)
     traits = traits_def(Pure())
 
@@ -837,9 +821,7 @@ class PrimTupleIndexOp(_TorchOp):
     tup = operand_def(TupleType)
     i = operand_def(IntType)
     result = result_def()
-    assembly_format = (
-        "$tup `,` $i attr-dict `:` type($tup) `,` type($i) `->` type($result)"
-    )
+    assembly_format = "$tup `,` $i attr-dict `:` type($tup) `,` type($i) `->` type($result)"
 
     def __init__(self, tup: SSAValue, i: SSAValue, result_type: Attribute) -> None:
         super().__init__(operands=[tup, i], result_types=[result_type])
@@ -898,9 +880,7 @@ class OperatorOp(_TorchOp):
     def parse(cls, parser: Parser) -> OperatorOp:
         op_name = parser.parse_str_literal("torch.operator name")
         pos = parser.pos
-        args = parser.parse_comma_separated_list(
-            parser.Delimiter.PAREN, parser.parse_unresolved_operand
-        )
+        args = parser.parse_comma_separated_list(parser.Delimiter.PAREN, parser.parse_unresolved_operand)
         attrs = parser.parse_optional_attr_dict()
         parser.parse_punctuation(":")
         fn_type = parser.parse_function_type()
@@ -950,9 +930,7 @@ class PrimIfOp(_TorchOp):
     results_ = var_result_def()
     thenRegion = region_def()
     elseRegion = region_def()
-    assembly_format = (
-        "$condition `->` `(` type($results_) `)` $thenRegion `else` $elseRegion attr-dict"
-    )
+    assembly_format = "$condition `->` `(` type($results_) `)` $thenRegion `else` $elseRegion attr-dict"
 
 
 @irdl_op_definition
@@ -989,9 +967,7 @@ class PrimLoopConditionOp(_TorchOp):
     shouldContinue = operand_def(BoolType)
     iterArgs = var_operand_def()
     traits = traits_def(IsTerminator())
-    assembly_format = (
-        "$shouldContinue `,` `iter` `(` ($iterArgs^ `:` type($iterArgs))? `)` attr-dict"
-    )
+    assembly_format = "$shouldContinue `,` `iter` `(` ($iterArgs^ `:` type($iterArgs))? `)` attr-dict"
 
 
 @irdl_op_definition
@@ -1092,9 +1068,7 @@ class OverwriteTensorContentsOp(_TorchOp):
     name = "torch.overwrite.tensor.contents"
     value = operand_def(VTensorType)
     overwritten = operand_def(NonValueTensorType)
-    assembly_format = (
-        "$value `overwrites` $overwritten attr-dict `:` type($value) `,` type($overwritten)"
-    )
+    assembly_format = "$value `overwrites` $overwritten attr-dict `:` type($value) `,` type($overwritten)"
 
 
 @irdl_op_definition
@@ -1175,10 +1149,7 @@ class BindSymbolicShapeOp(_TorchOp):
     operand = operand_def(TENSOR)
     shape_symbols = var_operand_def(IntType)
     shape_expressions = prop_def(AffineMapAttr)
-    assembly_format = (
-        "$operand `,` `[` $shape_symbols `]` `,` $shape_expressions attr-dict"
-        " `:` type($operand)"
-    )
+    assembly_format = "$operand `,` `[` $shape_symbols `]` `,` $shape_expressions attr-dict `:` type($operand)"
 
 
 HAND_WRITTEN_OPS: tuple[type[IRDLOperation], ...] = (

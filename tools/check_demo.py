@@ -20,10 +20,8 @@ import torch
 import torchvision
 from safetensors.torch import load_file
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from spa_ir.verify import masked, masked_onnx, weight_values  # noqa: E402
-from spa.tools.demo_models import token_batches  # noqa: E402
+from spa.tools.demo_models import token_batches
+from spa_ir.verify import masked, masked_onnx, weight_values
 
 TOLERANCE = 1e-4
 
@@ -45,15 +43,19 @@ def plan_summary(plan: dict[str, Any]) -> str:
     groups = plan["groups"]
     pruned = [g for g in groups if g["removed"]]
     removed = sum(len(g["removed"]) for g in pruned)
-    return (f"{len(groups)} groups, {len(pruned)} pruned ({removed} of their "
-            f"{sum(g['size'] for g in pruned)} channels), {sum(1 for g in groups if g['frozen'])} frozen, "
-            f"{sum(1 for g in groups if not g['exact'])} inexact")
+    return (
+        f"{len(groups)} groups, {len(pruned)} pruned ({removed} of their "
+        f"{sum(g['size'] for g in pruned)} channels), {sum(1 for g in groups if g['frozen'])} frozen, "
+        f"{sum(1 for g in groups if not g['exact'])} inexact"
+    )
 
 
 def check(name: str, err: float, before: int, after: int, t_before: float, t_after: float) -> None:
     print(f"{name}: pruned vs masked original: max relative difference {err:.2e}")
-    print(f"{name}: parameters {before / 1e6:.2f} M -> {after / 1e6:.2f} M ({after / before:.2f}x); "
-          f"CPU latency {t_before * 1e3:.1f} ms -> {t_after * 1e3:.1f} ms ({t_before / t_after:.2f}x faster)")
+    print(
+        f"{name}: parameters {before / 1e6:.2f} M -> {after / 1e6:.2f} M ({after / before:.2f}x); "
+        f"CPU latency {t_before * 1e3:.1f} ms -> {t_after * 1e3:.1f} ms ({t_before / t_after:.2f}x faster)"
+    )
     assert err < TOLERANCE, f"{name}: the pruned model does not compute the masked original"
     assert after < before, f"{name}: nothing was removed"
 
@@ -90,8 +92,11 @@ def minilm(out: Path) -> None:
         source = model.SerializeToString() if isinstance(model, onnx.ModelProto) else str(model)
         return ort.InferenceSession(source, providers=["CPUExecutionProvider"])
 
-    full, pruned, reference = session(original), session(out / "minilm.pruned.onnx"), session(masked_onnx(original, plan["params"]))
-    errors, similarity = [], []
+    full, pruned = session(original), session(out / "minilm.pruned.onnx")
+    reference = session(masked_onnx(original, plan["params"]))
+    errors: list[float] = []
+    similarity: list[float] = []
+
     def run(s: ort.InferenceSession, ids: torch.Tensor) -> np.ndarray:
         return s.run(None, {s.get_inputs()[0].name: ids.numpy()})[0]
 
@@ -106,10 +111,13 @@ def minilm(out: Path) -> None:
     def weights(model: onnx.ModelProto) -> int:
         return sum(int(v.size) for v in weight_values(model).values() if np.issubdtype(v.dtype, np.floating))
 
-    print(f"MiniLM (ONNX): {len(similarity)} real sentences; cosine similarity of the pruned model's sentence "
-          f"embeddings to the unpruned model's: mean {np.mean(similarity):.3f}, min {np.min(similarity):.3f} "
-          f"(no fine-tuning)")
-    check("MiniLM (ONNX)", max(errors), weights(original), weights(onnx.load(str(out / "minilm.pruned.onnx"))), t_before, t_after)
+    print(
+        f"MiniLM (ONNX): {len(similarity)} real sentences; cosine similarity of the pruned model's sentence "
+        f"embeddings to the unpruned model's: mean {np.mean(similarity):.3f}, min {np.min(similarity):.3f} "
+        f"(no fine-tuning)"
+    )
+    after = weights(onnx.load(str(out / "minilm.pruned.onnx")))
+    check("MiniLM (ONNX)", max(errors), weights(original), after, t_before, t_after)
 
 
 def main(out: Path) -> None:

@@ -53,7 +53,7 @@ def sentences() -> list[str]:
     import pathlib
     import textwrap
 
-    out = []
+    out: list[str] = []
     for module in (json, re, os, inspect, collections, functools, itertools, pathlib, textwrap, warnings):
         doc = " ".join((inspect.getdoc(module) or "").split())
         out.extend(s for s in re.split(r"(?<=\.)\s", doc) if len(s.split()) >= 8)
@@ -67,15 +67,22 @@ def token_batches(batch: int = BATCH, length: int = SEQUENCE_LENGTH) -> list[tor
     tokenizer = transformers.AutoTokenizer.from_pretrained(_model_path())
     text = sentences()
     ids = tokenizer(text, truncation=True, max_length=length, padding="max_length", return_tensors="pt")["input_ids"]
-    return [ids[i:i + batch] for i in range(0, len(ids) - batch + 1, batch)]
+    return [ids[i : i + batch] for i in range(0, len(ids) - batch + 1, batch)]
 
 
 def export_minilm_onnx(path: str) -> None:
     """The encoder as the legacy torch exporter writes it (fixed [BATCH, SEQUENCE_LENGTH] input)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(minilm(), (token_batches()[0],), path, dynamo=False, do_constant_folding=False,
-                          input_names=["input_ids"], output_names=["last_hidden_state"])
+        torch.onnx.export(
+            minilm(),
+            (token_batches()[0],),
+            path,
+            dynamo=False,
+            do_constant_folding=False,
+            input_names=["input_ids"],
+            output_names=["last_hidden_state"],
+        )
 
 
 if __name__ == "__main__":

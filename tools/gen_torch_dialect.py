@@ -177,7 +177,8 @@ def read_op_infos() -> list[OpInfo]:
         ir.OpResultList: "var_result",
     }
     infos: dict[str, OpInfo] = {}
-    for class_name, cls in inspect.getmembers(gen, inspect.isclass):
+    op_classes: list[tuple[str, Any]] = inspect.getmembers(gen, inspect.isclass)  # torch-mlir has no type hints
+    for class_name, cls in op_classes:
         if not (issubclass(cls, ir.OpView) and hasattr(cls, "OPERATION_NAME")):
             continue
         info = OpInfo(cls.OPERATION_NAME, class_name)
@@ -186,7 +187,7 @@ def read_op_infos() -> list[OpInfo]:
             if not isinstance(prop, property) or prop.fget is None:
                 continue
             ret = prop.fget.__annotations__.get("return")
-            kind = kind_of_return.get(ret)  # type: ignore[arg-type]
+            kind = kind_of_return.get(ret)
             if kind == "operand":
                 info.operands.append(prop_name)
             elif kind == "result":
@@ -201,8 +202,7 @@ def read_op_infos() -> list[OpInfo]:
             reasons.append("regions")
         signature = inspect.signature(cls.__init__)
         if any(
-            "Optional[" in str(p.annotation) and "Value" in str(p.annotation)
-            for p in signature.parameters.values()
+            "Optional[" in str(p.annotation) and "Value" in str(p.annotation) for p in signature.parameters.values()
         ):
             reasons.append("attributes or optional operands")
         if reasons:
@@ -281,9 +281,7 @@ class TorchMlirProbe:
         finally:
             op.erase()
 
-    def accepted(
-        self, name: str, n_operands: int, n_results: int
-    ) -> tuple[list[list[int]], list[list[int]]] | None:
+    def accepted(self, name: str, n_operands: int, n_results: int) -> tuple[list[list[int]], list[list[int]]] | None:
         """Indices into PROBE_TYPES that torch-mlir accepts per operand and result.
 
         The ODS verifier checks operands, then results, in order and stops at the first
@@ -375,7 +373,8 @@ def _satisfies(constraint: Constraint, type_text: str) -> bool:
 
     from spa.dialects import torch_base
 
-    expr = eval(render_constraint(constraint), vars(torch_base))  # noqa: S307
+    # eval of the text render_constraint made (names of torch_base), the same text the generated file holds
+    expr = eval(render_constraint(constraint), vars(torch_base))
     try:
         expr.verify(_xdsl_type(type_text), VerificationContext())
         return True
@@ -420,9 +419,7 @@ def analyse(infos: list[OpInfo], hand_written: set[str], stats: Stats) -> list[O
         reason = info.skip_reason
         if info.name in hand_written:
             reason = "hand-written in dialects/torch_base.py"
-        elif reason is None and not probe.prints_default_format(
-            info.name, len(info.operands), len(info.results)
-        ):
+        elif reason is None and not probe.prints_default_format(info.name, len(info.operands), len(info.results)):
             reason = "custom syntax (not torch-mlir's default op format)"
         if reason is not None:
             stats.skipped.setdefault(reason, []).append(info.name)
@@ -439,20 +436,20 @@ def analyse(infos: list[OpInfo], hand_written: set[str], stats: Stats) -> list[O
             if len(schema.returns) == len(info.results):
                 # torch-mlir declares tensor results as optional tensors.
                 result_types = [
-                    schema_arg_constraint(r) | (
-                        OPTIONAL_ATOMS if type(r.type).__name__ == "TensorType" else set()
-                    )
+                    schema_arg_constraint(r) | (OPTIONAL_ATOMS if type(r.type).__name__ == "TensorType" else set())
                     for r in schema.returns
                 ]
         probed = probe.accepted(info.name, len(info.operands), len(info.results))
         info.operand_constraints = [
-            _final_constraint(c, None if probed is None else probed[0][i],
-                              f"{info.name} operand {info.operands[i]}", stats)
+            _final_constraint(
+                c, None if probed is None else probed[0][i], f"{info.name} operand {info.operands[i]}", stats
+            )
             for i, c in enumerate(operand_types)
         ]
         info.result_constraints = [
-            _final_constraint(c, None if probed is None else probed[1][i],
-                              f"{info.name} result {info.results[i]}", stats)
+            _final_constraint(
+                c, None if probed is None else probed[1][i], f"{info.name} result {info.results[i]}", stats
+            )
             for i, c in enumerate(result_types)
         ]
         generated.append(info)
@@ -581,9 +578,7 @@ def render_module(generated: list[OpInfo], stats: Stats, versions: str) -> str:
 def _versions() -> str:
     from importlib.metadata import version
 
-    return ", ".join(
-        f"{pkg} {version(pkg)}" for pkg in ("torch-mlir", "torch", "torchvision", "xdsl")
-    )
+    return ", ".join(f"{pkg} {version(pkg)}" for pkg in ("torch-mlir", "torch", "torchvision", "xdsl"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
