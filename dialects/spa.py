@@ -104,7 +104,9 @@ def print_layout(layout: Layout, top: bool = True) -> str:
         case Atom(s):
             return f"s{s}"
         case Prod(parts):
-            return " x ".join(print_layout(p, False) if not isinstance(p, Prod) else f"({print_layout(p, False)})" for p in parts)
+            return " x ".join(
+                print_layout(p, False) if not isinstance(p, Prod) else f"({print_layout(p, False)})" for p in parts
+            )
         case Cat(parts):
             return "cat(" + ", ".join(print_layout(p, False) for p in parts) + ")"
     raise TypeError(layout)
@@ -173,16 +175,12 @@ class MemberAttr(ParametrizedAttribute):
     _DEFAULTS: ClassVar[dict[str, int]] = {"offset": 0, "stride": 1, "block": 1, "count": 1, "period": 0}
 
     @classmethod
-    def get(cls, param: str, dim: int, **fields: int) -> "MemberAttr":
+    def get(cls, param: str, dim: int, **fields: int) -> MemberAttr:
         values = {**cls._DEFAULTS, **fields}
         return cls(StringAttr(param), IntAttr(dim), *(IntAttr(values[f]) for f in cls._FIELDS))
 
     def field(self, name: str) -> int:
         return getattr(self, name).data
-
-    def indices(self, channel: int) -> list[int]:
-        base = self.offset.data + channel * self.stride.data
-        return [base + j + r * self.period.data for r in range(self.count.data) for j in range(self.block.data)]
 
     @classmethod
     def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
@@ -221,7 +219,7 @@ class SpaceOp(IRDLOperation):
 
 @irdl_op_definition
 class GroupOp(IRDLOperation):
-    """A group of coupled channels: removing channel k removes `indices(k)` of every member together."""
+    """A group of coupled channels: removing channel k removes its indices (MemberAttr) in every member together."""
 
     name = "spa.group"
 
@@ -238,13 +236,10 @@ class GroupOp(IRDLOperation):
     assembly_format = "$sym_name attr-dict"
     traits = traits_def(SymbolOpInterface())
 
-    @property
-    def prunable(self) -> bool:
-        return not self.frozen
-
     def verify_(self) -> None:
         if self.scores is not None and len(self.scores.get_values()) != self.size.value.data:
-            raise VerifyException(f"group {self.sym_name.data}: {len(self.scores.get_values())} scores for {self.size.value.data} channels")
+            n = len(self.scores.get_values())
+            raise VerifyException(f"group {self.sym_name.data}: {n} scores for {self.size.value.data} channels")
         if self.removed is not None:
             removed = self.removed.get_values()
             if any(not 0 <= int(r) < self.size.value.data for r in removed):

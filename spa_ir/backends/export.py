@@ -11,10 +11,11 @@ from typing import Any
 
 import torch
 
+from spa.dialects.torch_base import BaseTensorType
 from spa_ir.backends.torch_fx import main_function, to_graph_module
 from spa_ir.core.dtypes import torch_dtype
-from spa_ir.core.errors import SpaError
-from spa_ir.core.fileio import write_text_atomic, write_with_atomic
+from spa_ir.core.errors import SpaError, first_line
+from spa_ir.core.fileio import write_with_atomic
 from spa_ir.core.program import Program, print_module
 
 DYNAMIC_DIM_EXAMPLE = 8
@@ -28,12 +29,16 @@ def example_inputs(program: Program) -> tuple[list[torch.Tensor], list[dict[int,
     gen = torch.Generator().manual_seed(0)
     for arg in main_function(program).body.block.args:
         t = arg.type
-        if not hasattr(t, "get_shape"):
+        if not isinstance(t, BaseTensorType):
             raise SpaError(f"cannot make an example input of type {t}", where=program.source)
-        shape = tuple(t.get_shape())  # type: ignore[attr-defined]
-        dtype = torch_dtype(str(t.dtype))  # type: ignore[attr-defined]
+        shape = tuple(t.get_shape())
+        dtype = torch_dtype(str(t.dtype))
         concrete = [DYNAMIC_DIM_EXAMPLE if d < 0 else d for d in shape]
-        x = torch.randn(concrete, generator=gen) if dtype.is_floating_point else torch.randint(0, 2, concrete, generator=gen)
+        x = (
+            torch.randn(concrete, generator=gen)
+            if dtype.is_floating_point
+            else torch.randint(0, 2, concrete, generator=gen)
+        )
         inputs.append(x.to(dtype))
         dynamic.append({i: torch.export.Dim.AUTO for i, d in enumerate(shape) if d < 0})
     return inputs, dynamic
@@ -43,9 +48,11 @@ def export_program(program: Program) -> torch.export.ExportedProgram:
     gm = to_graph_module(program)
     inputs, dynamic = example_inputs(program)
     try:
-        return torch.export.export(gm, tuple(inputs), dynamic_shapes=tuple(dynamic) if any(dynamic) else None, strict=False)
+        return torch.export.export(
+            gm, tuple(inputs), dynamic_shapes=tuple(dynamic) if any(dynamic) else None, strict=False
+        )
     except Exception as e:
-        raise SpaError(f"torch.export of the emitted module failed: {str(e).strip().splitlines()[0]}", where=program.source) from None
+        raise SpaError(f"torch.export of the emitted module failed: {first_line(e)}", where=program.source) from None
 
 
 def save_pt2(program: Program, path: str | os.PathLike[str]) -> None:
@@ -61,7 +68,9 @@ def save_onnx(program: Program, path: str | os.PathLike[str]) -> None:
         try:
             onnx_program = torch.onnx.export(ep, dynamo=True, optimize=True, verbose=False)
         except Exception as e:
-            raise SpaError(f"ONNX export failed: {str(e).strip().splitlines()[0]}", where=program.source) from None
+            raise SpaError(f"ONNX export failed: {first_line(e)}", where=program.source) from None
+        if onnx_program is None:  # only the legacy exporter (dynamo=False) returns None
+            raise SpaError("ONNX export returned no program", where=program.source)
         onnx_program.save(str(tmp))
 
     write_with_atomic(path, write)
@@ -79,7 +88,7 @@ def to_torch_mlir_text(program: Program, *, inline_weights: bool = True) -> str:
     try:
         module = ir.Module.parse(generic, ctx)
     except Exception as e:
-        raise SpaError(f"torch-mlir rejected the IR: {str(e).strip().splitlines()[0]}", where=program.source) from None
+        raise SpaError(f"torch-mlir rejected the IR: {first_line(e)}", where=program.source) from None
     if inline_weights:
         _inline_params(module, program)
     return module.operation.get_asm(enable_debug_info=False) + "\n"
@@ -103,20 +112,18 @@ def _inline_params(module: Any, program: Program) -> None:
             array = array.astype(TORCH_DTYPE_TO_NPY_TYPE[tensor.dtype], copy=False)
             value = ir.DenseResourceElementsAttr.get_from_buffer(array, name, create_mlir_tensor_type(tensor))
             with ir.InsertionPoint(tm_op):
-                literal = ir.Operation.create("torch.vtensor.literal", results=[tm_op.results[0].type], attributes={"value": value})
+                literal = ir.Operation.create(
+                    "torch.vtensor.literal", results=[tm_op.results[0].type], attributes={"value": value}
+                )
             tm_op.results[0].replace_all_uses_with(literal.results[0])
             tm_op.erase()
 
 
 def _walk(op: Any) -> list[Any]:
-    out = []
+    out: list[Any] = []
     for region in op.regions:
         for block in region.blocks:
             for child in block.operations:
                 out.append(child.operation)
                 out.extend(_walk(child.operation))
     return out
-
-
-def write_torch_mlir(program: Program, path: str | os.PathLike[str], *, inline_weights: bool = True) -> None:
-    write_text_atomic(path, to_torch_mlir_text(program, inline_weights=inline_weights))

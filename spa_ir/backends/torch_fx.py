@@ -17,13 +17,16 @@ import torch.fx as fx
 from xdsl.dialects import func
 from xdsl.ir import Operation, SSAValue
 
-from spa_ir.core.ir import main_function as module_main_function
+from spa.dialects.spa import ParamOp
+from spa.dialects.torch_base import OperatorOp
 from spa_ir.core.errors import SpaError
+from spa_ir.core.ir import main_function as module_main_function
 from spa_ir.core.program import Program
 from spa_ir.ops.registry import OPS, spec_of
 from spa_ir.ops.spec import call_overload
 
 Env = dict[SSAValue, Any]
+
 
 def _inverse(table: dict[Any, int]) -> dict[int, Any]:
     return {v: k for k, v in table.items()}
@@ -42,7 +45,7 @@ def _code_tables() -> dict[str, dict[int, Any]]:
 _CODES: dict[str, dict[int, Any]] | None = None
 
 
-def _decode(schema_type: torch.Type, value: Any) -> Any:
+def _decode(schema_type: torch._C.JitType, value: Any) -> Any:
     """torch-mlir passes dtype/layout/memory-format as ints; aten wants the torch objects."""
     global _CODES
     if not isinstance(value, int) or isinstance(value, bool):
@@ -83,10 +86,12 @@ class _Emitter:
         return self.env[v]
 
     def emit_param(self, op: Operation) -> Any:
-        name = op.weight_name  # type: ignore[attr-defined]
+        if not isinstance(op, ParamOp):
+            raise TypeError(f"emit_param of '{op.name}'")  # spa_ir/ops/sources.py routes only spa.param here
+        name = op.weight_name
         if name not in self.attr_nodes:
-            tensor = self.program.tensor(op)  # type: ignore[arg-type]
-            _set_nested(self.root, name, tensor, buffer=op.is_buffer)  # type: ignore[attr-defined]
+            tensor = self.program.tensor(op)
+            _set_nested(self.root, name, tensor, buffer=op.is_buffer)
             self.attr_nodes[name] = self.graph.get_attr(name)
         return self.attr_nodes[name]
 
@@ -104,12 +109,14 @@ class _Emitter:
         return self.attr_nodes[name]
 
     def emit_aten(self, op: Operation) -> Any:
-        op_name = op.op_name.data if op.name == "torch.operator" else op.name  # type: ignore[attr-defined]
+        op_name = op.op_name.data if isinstance(op, OperatorOp) else op.name
         spec = OPS.get(op_name)
         overload = resolve_overload(spec.emit_as if spec is not None and spec.emit_as else op_name)
         schema = overload._schema
         if len(schema.arguments) != len(op.operands):
-            raise SpaError(f"'{op_name}' has {len(op.operands)} operands but its schema {schema} takes {len(schema.arguments)}")
+            raise SpaError(
+                f"'{op_name}' has {len(op.operands)} operands but its schema {schema} takes {len(schema.arguments)}"
+            )
         args: list[Any] = []
         kwargs: dict[str, Any] = {}
         for arg, operand in zip(schema.arguments, op.operands):
@@ -139,7 +146,11 @@ class _Emitter:
                 self.env[op.results[0]] = result
             else:
                 for i, r in enumerate(op.results):
-                    self.env[r] = result[i] if isinstance(result, (list, tuple)) else self.graph.call_function(operator.getitem, (result, i))
+                    self.env[r] = (
+                        result[i]
+                        if isinstance(result, (list, tuple))
+                        else self.graph.call_function(operator.getitem, (result, i))
+                    )
         gm = fx.GraphModule(self.root, self.graph)
         gm.graph.eliminate_dead_code()
         gm.recompile()
@@ -151,7 +162,7 @@ def result_dtype(op: Operation) -> torch.dtype:
     from spa_ir.core.dtypes import torch_dtype
 
     t = op.results[0].type
-    return torch_dtype(str(t.dtype)) if hasattr(t, "dtype") else torch.float32  # type: ignore[attr-defined]
+    return torch_dtype(str(t.dtype)) if hasattr(t, "dtype") else torch.float32
 
 
 def _unpack_types() -> tuple[type, ...]:
