@@ -71,8 +71,8 @@ def masked(model: torch.nn.Module, plan_params: PlanParams) -> Iterator[torch.nn
         yield model
     finally:
         with torch.no_grad():
-            for t, d, index, old in reversed(saved):
-                t.index_copy_(d, index, old)
+            for t, dim, index, old in reversed(saved):
+                t.index_copy_(dim, index, old)
 
 
 # A removed slice of a weight used at one of these (op type, input index) positions is set to 1, not 0:

@@ -17,8 +17,12 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from spa_ir.core.errors import SpaError
+
+if TYPE_CHECKING:
+    from spa_ir.core.program import Program
 
 
 def _shape(text: str) -> list[int]:
@@ -32,7 +36,9 @@ def _shape(text: str) -> list[int]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="spa-translate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="spa-translate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument("--import-torch", metavar="MODULE:CALLABLE", help="build a model by calling MODULE.CALLABLE()")
     mode.add_argument("--import-onnx", metavar="FILE", help="import an ONNX model")
@@ -47,8 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _example_inputs(shapes: list[list[int]] | None, dtypes: list[str] | None) -> list:
+def _example_inputs(shapes: list[list[int]] | None, dtypes: list[str] | None) -> list[Any]:
     import torch
+
+    from spa_ir.frontends.torch import random_input
 
     if not shapes:
         raise SpaError("--import-torch needs --input-shape (e.g. --input-shape 1,3,224,224)")
@@ -59,13 +67,11 @@ def _example_inputs(shapes: list[list[int]] | None, dtypes: list[str] | None) ->
         dtype = getattr(torch, name, None)
         if not isinstance(dtype, torch.dtype):
             raise SpaError(f"unknown --input-dtype '{name}'")
-        gen = torch.Generator().manual_seed(i)
-        inputs.append(torch.randn(shape, generator=gen).to(dtype) if dtype.is_floating_point
-                      else torch.randint(0, 2, shape, generator=gen).to(dtype))
+        inputs.append(random_input(shape, dtype, torch.Generator().manual_seed(i)))
     return inputs
 
 
-def _write_mlir(program, output: str | None) -> None:
+def _write_mlir(program: Program, output: str | None) -> None:
     if output is None:
         if program.external_weight_names():
             raise SpaError("the imported IR has weights: give -o FILE.mlir so they can be written beside it")

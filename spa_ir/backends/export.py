@@ -17,6 +17,7 @@ from spa_ir.core.dtypes import torch_dtype
 from spa_ir.core.errors import SpaError, first_line
 from spa_ir.core.fileio import write_with_atomic
 from spa_ir.core.program import Program, print_module
+from spa_ir.frontends.torch import random_input
 
 DYNAMIC_DIM_EXAMPLE = 8
 """Size given to a `?` dim when tracing; exported models keep the dim dynamic."""
@@ -34,12 +35,7 @@ def example_inputs(program: Program) -> tuple[list[torch.Tensor], list[dict[int,
         shape = tuple(t.get_shape())
         dtype = torch_dtype(str(t.dtype))
         concrete = [DYNAMIC_DIM_EXAMPLE if d < 0 else d for d in shape]
-        x = (
-            torch.randn(concrete, generator=gen)
-            if dtype.is_floating_point
-            else torch.randint(0, 2, concrete, generator=gen)
-        )
-        inputs.append(x.to(dtype))
+        inputs.append(random_input(concrete, dtype, gen))
         dynamic.append({i: torch.export.Dim.AUTO for i, d in enumerate(shape) if d < 0})
     return inputs, dynamic
 

@@ -96,13 +96,12 @@ class _Emitter:
         return self.attr_nodes[name]
 
     def emit_literal(self, op: Operation) -> Any:
-        import numpy as np
-
-        attr = op.value  # type: ignore[attr-defined]
-        from spa_ir.core.dtypes import torch_dtype
+        from spa_ir.core.dtypes import literal_tensor, torch_dtype
 
         t = op.results[0].type
-        data = torch.from_numpy(np.array(attr.get_values()).reshape(tuple(t.get_shape()))).to(torch_dtype(str(t.dtype)))  # type: ignore[attr-defined]
+        # A torch.vtensor.literal (spa_ir/ops/sources.py routes only those here): `value` is its dense attribute,
+        # its result a vtensor; the generic Operation does not say so.
+        data = literal_tensor(op.value, t.get_shape(), torch_dtype(str(t.dtype)))  # type: ignore[attr-defined]
         name = f"_literal{len(self.attr_nodes)}"
         _set_nested(self.root, name, data, buffer=True)
         self.attr_nodes[name] = self.graph.get_attr(name)

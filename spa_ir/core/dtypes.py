@@ -1,10 +1,17 @@
-"""The one table between torch-mlir dtype spellings and torch dtypes."""
+"""The one table between torch-mlir dtype spellings and torch dtypes, and the one reading of a `dense<..>`
+literal as a torch tensor."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 
 from spa_ir.core.errors import SpaError
+
+if TYPE_CHECKING:
+    from xdsl.dialects.builtin import DenseIntOrFPElementsAttr
 
 MLIR_TO_TORCH: dict[str, torch.dtype] = {
     "f32": torch.float32,
@@ -35,3 +42,11 @@ def mlir_dtype(dtype: torch.dtype) -> str:
         return TORCH_TO_MLIR[dtype]
     except KeyError:
         raise SpaError(f"unsupported torch dtype {dtype}") from None
+
+
+def literal_tensor(values: DenseIntOrFPElementsAttr, shape: Sequence[int], dtype: torch.dtype) -> torch.Tensor:
+    """The tensor a `dense<..>` literal holds, as the value it defines (`shape`, `dtype`) reads it: a
+    `torch.vtensor.literal`, a `spa.param`'s inline value."""
+    import numpy as np
+
+    return torch.from_numpy(np.array(values.get_values()).reshape(tuple(shape))).to(dtype)

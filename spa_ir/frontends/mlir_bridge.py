@@ -14,7 +14,7 @@ import types
 from typing import Any
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp, NameLoc, NoneAttr, StringAttr
+from xdsl.dialects.builtin import LocationAttr, ModuleOp, NameLoc, NoneAttr, StringAttr
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.irdl import IRDLOperation
 from xdsl.parser import Parser
@@ -22,7 +22,7 @@ from xdsl.utils.exceptions import ParseError, VerifyException
 
 from spa.dialects.torch_base import float_name_hint
 from spa_ir.core.context import make_context
-from spa_ir.core.errors import SpaError
+from spa_ir.core.errors import SpaError, first_line
 
 
 def torch_mlir_context() -> Any:
@@ -51,8 +51,11 @@ def make_param_op(name: str, ir_type: Any, loc: Any = None, *, buffer: bool = Fa
 
 
 def _value(op: Operation) -> Any:
+    """A `torch.constant.*` op's Python value: `.data` of its value attribute (StringAttr) or of the
+    attribute's `value` (IntegerAttr, FloatAttr)."""
     attr = op.properties["value"] if "value" in op.properties else op.attributes["value"]
-    return getattr(attr, "value", attr).data  # type: ignore[union-attr]
+    inner: Any = getattr(attr, "value", attr)
+    return inner.data
 
 
 _NAME_HINTS: dict[str, Any] = {
@@ -98,7 +101,7 @@ class _Converter:
     def type(self, t: Any) -> Attribute:
         return self._parse(str(t), "type", self.type_cache)
 
-    def location(self, loc: Any) -> Attribute:
+    def location(self, loc: Any) -> LocationAttr:
         """Name locations (the frontends' module paths, nearly every op) are built directly; others parsed."""
         child = getattr(loc, "child_loc", None)
         if child is not None and type(child).__name__ == "UnknownLoc":
@@ -106,7 +109,9 @@ class _Converter:
             if (hit := self.name_locs.get(name)) is None:
                 hit = self.name_locs[name] = NameLoc(StringAttr(name), NoneAttr())
             return hit
-        return self._parse(str(loc), "loc", self.loc_cache)
+        parsed = self._parse(str(loc), "loc", self.loc_cache)
+        assert isinstance(parsed, LocationAttr)  # what parse_optional_location returns
+        return parsed
 
     def op(self, tm_op: Any) -> Operation:
         tm_op = tm_op.operation
@@ -131,7 +136,7 @@ class _Converter:
             attributes=attributes,
             regions=regions,
         )
-        new.location = self.location(tm_op.location)  # type: ignore[assignment]
+        new.location = self.location(tm_op.location)
         for tm_res, res in zip(tm_op.results, new.results):
             self.values[tm_res] = res
         hint = _NAME_HINTS.get(name)
@@ -159,5 +164,5 @@ def to_xdsl(tm_module: Any, source: str) -> ModuleOp:
     try:
         module.verify()
     except VerifyException as e:
-        raise SpaError(f"imported IR does not verify: {str(e).splitlines()[0]}", where=source) from None
+        raise SpaError(f"imported IR does not verify: {first_line(e)}", where=source) from None
     return module

@@ -19,18 +19,14 @@ from typing import Any
 
 import torch
 
-from spa_ir.core.errors import SpaError
-from spa_ir.frontends.mlir_bridge import make_param_op, to_xdsl, torch_mlir_context
+from spa_ir.core.errors import SpaError, first_line
 from spa_ir.core.program import Program
 from spa_ir.core.weights import WeightStore
+from spa_ir.frontends.mlir_bridge import make_param_op, to_xdsl, torch_mlir_context
 
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0] if text else ''}"
-
-
-_RAISED_AT = re.compile(r'The following call raised this error:\s*\n\s*File "([^"]+)", line (\d+), in (\S+)\n[ \t]*(\S[^\n]*)')
+_RAISED_AT = re.compile(
+    r'The following call raised this error:\s*\n\s*File "([^"]+)", line (\d+), in (\S+)\n[ \t]*(\S[^\n]*)'
+)
 _LIBRARY_DIRS = tuple(os.path.dirname(m.__file__) + os.sep for m in (torch, contextlib) if m.__file__)
 _SPA_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
@@ -77,7 +73,8 @@ def capture(model: torch.nn.Module, example_inputs: Sequence[Any], name: str = "
     try:
         return export_functional(model.eval(), tuple(example_inputs))
     except Exception as e:
-        raise SpaError(f"cannot capture model with torch.export: {_first_line(e)}{_raised_at(e)}", where=name) from None
+        why = f"{first_line(e, named=True)}{_raised_at(e)}"
+        raise SpaError(f"cannot capture model with torch.export: {why}", where=name) from None
 
 
 def module_path(node: torch.fx.Node) -> str:
@@ -92,8 +89,8 @@ def module_path(node: torch.fx.Node) -> str:
 
 def import_exported(ep: torch.export.ExportedProgram, source: str = "model") -> Program:
     """ExportedProgram -> Program (IR with `spa.param`s + weight store)."""
-    from torch_mlir import ir
     from torch.export.graph_signature import InputKind
+    from torch_mlir import ir
     from torch_mlir.extras.fx_importer import ContextCache, FxImporter, FxImporterHooks
 
     tensors: dict[str, torch.Tensor] = {}
@@ -121,7 +118,7 @@ def import_exported(ep: torch.export.ExportedProgram, source: str = "model") -> 
     try:
         importer.import_program(ep, func_name="main")
     except Exception as e:
-        raise SpaError(f"torch-mlir FX import failed: {_first_line(e)}", where=source) from None
+        raise SpaError(f"torch-mlir FX import failed: {first_line(e, named=True)}", where=source) from None
     module = to_xdsl(importer.module, source)
     _name_function_locations(module, source)
     return Program(module, WeightStore(tensors), source)
@@ -141,6 +138,14 @@ def _name_function_locations(module: Any, source: str) -> None:
                 ret.location = NameLoc(StringAttr("output"), NoneAttr())
 
 
+def random_input(shape: Sequence[int], dtype: torch.dtype, generator: torch.Generator) -> torch.Tensor:
+    """An example input to trace with: standard normal for float dtypes, 0 or 1 otherwise (valid as an
+    index, a token id or a mask whatever the model's sizes)."""
+    if dtype.is_floating_point:
+        return torch.randn(list(shape), generator=generator).to(dtype)
+    return torch.randint(0, 2, list(shape), generator=generator).to(dtype)
+
+
 def import_module(model: torch.nn.Module, example_inputs: Sequence[Any], name: str = "model") -> Program:
     return import_exported(capture(model, example_inputs, name), name)
 
@@ -152,7 +157,7 @@ def import_pt2(path: str | os.PathLike[str]) -> Program:
     try:
         ep = torch.export.load(str(p))
     except Exception as e:
-        raise SpaError(f"not a loadable .pt2 ExportedProgram: {_first_line(e)}", where=str(p)) from None
+        raise SpaError(f"not a loadable .pt2 ExportedProgram: {first_line(e, named=True)}", where=str(p)) from None
     return import_exported(ep.run_decompositions({}), str(p))
 
 
@@ -164,12 +169,12 @@ def build_model(spec: str, seed: int = 0) -> torch.nn.Module:
     try:
         factory: Callable[[], torch.nn.Module] = getattr(importlib.import_module(mod_name), attr)
     except (ImportError, AttributeError) as e:
-        raise SpaError(f"cannot find '{spec}': {_first_line(e)}") from None
+        raise SpaError(f"cannot find '{spec}': {first_line(e, named=True)}") from None
     torch.manual_seed(seed)
     try:
         model = factory()
     except Exception as e:
-        raise SpaError(f"building '{spec}' failed: {_first_line(e)}") from None
+        raise SpaError(f"building '{spec}' failed: {first_line(e, named=True)}") from None
     if not isinstance(model, torch.nn.Module):
         raise SpaError(f"'{spec}' returned {type(model).__name__}, not a torch.nn.Module")
     return model.eval()

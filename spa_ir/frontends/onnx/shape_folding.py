@@ -137,7 +137,8 @@ def _read_shape(r: _ShapeRead) -> np.ndarray | None:
 
 def _read_size(r: _ShapeRead) -> np.ndarray | None:
     dims = r.shapes.get(r.ins[0])
-    return np.asarray(prod(dims), dtype=object) if dims is not None and all(isinstance(d, int) for d in dims) else None
+    sizes = [d for d in dims or () if isinstance(d, int)]
+    return np.asarray(prod(sizes), dtype=object) if dims is not None and len(sizes) == len(dims) else None
 
 
 def _read_arithmetic(symbol: str) -> Callable[[_ShapeRead], np.ndarray | None]:
