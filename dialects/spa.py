@@ -200,6 +200,38 @@ class MemberAttr(ParametrizedAttribute):
         printer.print_string(f'<"{self.param.data}"[{self.dim.data}]{extra}>')
 
 
+@irdl_attr_definition
+class ReasonAttr(ParametrizedAttribute):
+    """Why a channel space is frozen or inexact, as data: what happened (`kind`), at which op (its key) and
+    where in the model (its location, e.g. an nn.Module path); op and location may be empty.
+    Printed `#spa.reason<"softmax over channels", "torch.aten.softmax.int", "encoder.0.attn">`."""
+
+    name = "spa.reason"
+
+    kind: StringAttr
+    op: StringAttr
+    at: StringAttr
+
+    @classmethod
+    def get(cls, kind: str, op: str = "", at: str = "") -> ReasonAttr:
+        return cls(StringAttr(kind), StringAttr(op), StringAttr(at))
+
+    @classmethod
+    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
+        with parser.in_angle_brackets():
+            fields = [parser.parse_str_literal("expected the reason's kind")]
+            while len(fields) < 3 and parser.parse_optional_punctuation(",") is not None:
+                fields.append(parser.parse_str_literal("expected a string"))
+        return tuple(StringAttr(f) for f in fields + [""] * (3 - len(fields)))
+
+    def print_parameters(self, printer: Printer) -> None:
+        fields = [self.kind.data, self.op.data, self.at.data]
+        while len(fields) > 1 and not fields[-1]:
+            fields.pop()
+        with printer.in_angle_brackets():
+            printer.print_list(fields, printer.print_string_literal)
+
+
 @irdl_op_definition
 class SpaceOp(IRDLOperation):
     """A channel space found by spa-propagate-channels: its size, where it comes from, and why it is
@@ -210,8 +242,8 @@ class SpaceOp(IRDLOperation):
     sym_name = attr_def(SymbolNameConstraint())
     size = attr_def(IntegerAttr)
     origin = attr_def(StringAttr)
-    frozen = opt_attr_def(ArrayAttr[StringAttr])
-    inexact = opt_attr_def(ArrayAttr[StringAttr])
+    frozen = opt_attr_def(ArrayAttr[ReasonAttr])
+    inexact = opt_attr_def(ArrayAttr[ReasonAttr])
 
     assembly_format = "$sym_name attr-dict"
     traits = traits_def(SymbolOpInterface())
@@ -228,8 +260,8 @@ class GroupOp(IRDLOperation):
     space = attr_def(StringAttr)
     members = attr_def(ArrayAttr[MemberAttr])
     exact = attr_def(BoolAttr)
-    frozen = opt_attr_def(ArrayAttr[StringAttr])
-    inexact = opt_attr_def(ArrayAttr[StringAttr])
+    frozen = opt_attr_def(ArrayAttr[ReasonAttr])
+    inexact = opt_attr_def(ArrayAttr[ReasonAttr])
     scores = opt_attr_def(DenseArrayBase)
     removed = opt_attr_def(DenseArrayBase)
 
@@ -248,4 +280,4 @@ class GroupOp(IRDLOperation):
                 raise VerifyException(f"group {self.sym_name.data} is frozen but removes channels")
 
 
-Spa = Dialect("spa", [ParamOp, SpaceOp, GroupOp], [DimsAttr, MemberAttr])
+Spa = Dialect("spa", [ParamOp, SpaceOp, GroupOp], [DimsAttr, MemberAttr, ReasonAttr])

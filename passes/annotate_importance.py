@@ -10,11 +10,12 @@ from xdsl.dialects.builtin import DenseArrayBase, ModuleOp, f64
 from xdsl.passes import ModulePass
 
 from spa_ir.channels.annotations import group_ops
-from spa_ir.core.ir import params
-from spa_ir.pruning.criteria import GroupScorer, Member, known_criteria
-from spa_ir.core.errors import SpaError
 from spa_ir.channels.groups import from_member_attr
-from spa_ir.core.program import program_of
+from spa_ir.core.context import weights_of
+from spa_ir.core.errors import SpaError
+from spa_ir.core.ir import params
+from spa_ir.core.weights import param_tensor
+from spa_ir.pruning.criteria import GroupScorer, Member, known_criteria
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,9 @@ class AnnotateImportance(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if self.criterion not in known_criteria():
             raise SpaError(f"unknown criterion '{self.criterion}' (known: {', '.join(known_criteria())})")
-        program = program_of(op)
-        inline = {p.weight_name: program.tensor(p) for p in params(op) if p.value is not None}
-        scorer = GroupScorer(self.criterion, {**program.weights, **inline} if inline else program.weights)
+        weights = weights_of(ctx, self.name)
+        inline = {p.weight_name: param_tensor(p, weights) for p in params(op) if p.value is not None}
+        scorer = GroupScorer(self.criterion, {**weights, **inline} if inline else weights)
         for group in group_ops(op):
             if group.frozen:
                 continue

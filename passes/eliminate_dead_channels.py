@@ -14,12 +14,14 @@ from xdsl.pattern_rewriter import PatternRewriter, PatternRewriteWalker, Rewrite
 from xdsl.rewriter import Rewriter
 
 from spa.dialects.spa import ParamOp
-from spa_ir.channels.annotations import annotated_dims, fill_anon, group_ops, spaces_from_module, strip
-from spa_ir.channels.spaces import Layout, Spaces
+from spa_ir.channels.annotations import annotated_dims, fill_anon, group_ops, reasons, spaces_from_module, strip
 from spa_ir.channels.groups import from_member_attr
-from spa_ir.core.plan import Plan
-from spa_ir.core.program import program_of
+from spa_ir.channels.spaces import Layout, Reason, Spaces
+from spa_ir.core.context import leave_plan, weights_of
 from spa_ir.core.ir import main_function
+from spa_ir.core.plan import Plan
+from spa_ir.core.program import external_weight_names
+from spa_ir.core.weights import WeightStore, param_tensor
 from spa_ir.ops.registry import spec_of
 from spa_ir.pruning.shapes import Shapes
 
@@ -53,7 +55,7 @@ class EliminateDeadChannels(ModulePass):
     name = "spa-eliminate-dead-channels"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        program = program_of(op)
+        weights = weights_of(ctx, self.name)
         spaces = spaces_from_module(op)
         removed: dict[int, np.ndarray] = {}
         plan = Plan()
@@ -64,7 +66,7 @@ class EliminateDeadChannels(ModulePass):
                 removed[sid] = removed_mask(g.size.value.data, gone)
             plan.groups.append({
                 "id": g.sym_name.data, "size": g.size.value.data, "removed": gone, "exact": bool(g.exact.value.data),
-                "frozen": [r.data for r in g.frozen.data] if g.frozen else [],
+                "frozen": [reason_json(r) for r in reasons(g.frozen)],
                 "members": [{"param": p, "dim": d, **vars(m)} for p, d, m in map(from_member_attr, g.members.data)],
             })
         fn = main_function(op)
@@ -82,7 +84,7 @@ class EliminateDeadChannels(ModulePass):
         # 1. weights: slice the stored tensors, record the plan
         for inner in fn.body.block.ops:
             if isinstance(inner, ParamOp) and shapes.changed(inner.result):
-                self._slice_param(program, inner, shapes, plan)
+                self._slice_param(weights, inner, shapes, plan)
         # 2. size constants, while old and new shapes are both known
         walker = PatternRewriteWalker(ShrinkSizeConstants(shapes, frozenset(fn.body.block.ops)), apply_recursively=False)
         walker.rewrite_module(op)
@@ -93,12 +95,12 @@ class EliminateDeadChannels(ModulePass):
                     new_type = r.type.with_shape(shapes.new(r))  # type: ignore[attr-defined]
                     Rewriter.replace_value_with_new_type(r, new_type)
         strip(op)
-        program.plan = plan
-        program.weights.keep_only(n for n in program.external_weight_names())
+        leave_plan(ctx, plan, self.name)
+        weights.keep_only(external_weight_names(op))
 
     @staticmethod
-    def _slice_param(program, p: ParamOp, shapes: Shapes, plan: Plan) -> None:  # type: ignore[no-untyped-def]
-        tensor = program.tensor(p)
+    def _slice_param(weights: WeightStore, p: ParamOp, shapes: Shapes, plan: Plan) -> None:
+        tensor = param_tensor(p, weights)
         for d, kept in enumerate(shapes.kept(p.result)):
             if kept is None or len(kept) == tensor.shape[d]:
                 continue
@@ -110,7 +112,13 @@ class EliminateDeadChannels(ModulePass):
             p.attributes["value"] = DenseIntOrFPElementsAttr.from_list(
                 TensorType(p.value.get_element_type(), tensor.shape), tensor.flatten().tolist())
         else:
-            program.weights.set(p.weight_name, tensor.contiguous())
+            weights.set(p.weight_name, tensor.contiguous())
+
+
+def reason_json(reason: Reason) -> dict[str, str]:
+    """A freeze reason in the plan: `{"kind", "op", "at"}` (op and at only where known)."""
+    site = reason.site
+    return {"kind": reason.kind, **({"op": site.op, "at": site.at} if site else {})}
 
 
 @dataclass

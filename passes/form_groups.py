@@ -9,11 +9,11 @@ from xdsl.dialects.builtin import ArrayAttr, BoolAttr, IntegerAttr, ModuleOp, St
 from xdsl.passes import ModulePass
 
 from spa.dialects.spa import GroupOp, MemberAttr
-from spa_ir.channels.annotations import fill_anon, space_ops, spaces_from_module, value_dims
-from spa_ir.channels.spaces import Atom
+from spa_ir.channels.annotations import fill_anon, reason_attr, space_ops, spaces_from_module, value_dims
 from spa_ir.channels.groups import member_maps, to_member_attr
-from spa_ir.core.errors import SpaError
 from spa_ir.channels.propagation import NOT_CHANNEL
+from spa_ir.channels.spaces import Atom, Reason
+from spa_ir.core.errors import SpaError
 from spa_ir.core.ir import main_function, params
 
 
@@ -41,7 +41,7 @@ class FormGroups(ModulePass):
                     try:
                         maps = member_maps(coords, spaces.info(sid).size)
                     except SpaError:
-                        spaces.freeze(Atom(sid), f"irregular index map in {p.weight_name}[{d}]")
+                        spaces.freeze(Atom(sid), Reason(f"irregular index map in {p.weight_name}[{d}]"))
                         continue
                     members.setdefault(sid, []).extend(to_member_attr(p.weight_name, d, m) for m in maps)
         groups = []
@@ -59,9 +59,9 @@ class FormGroups(ModulePass):
                 "exact": BoolAttr(not info.inexact, i1),
             }
             if reasons:
-                attrs["frozen"] = ArrayAttr([StringAttr(r) for r in reasons])
+                attrs["frozen"] = ArrayAttr([reason_attr(r) for r in reasons])
             if info.inexact:
-                attrs["inexact"] = ArrayAttr([StringAttr(r) for r in info.inexact])
+                attrs["inexact"] = ArrayAttr([reason_attr(r) for r in info.inexact])
             groups.append(GroupOp.create(attributes=attrs))
         for g in list(op.body.block.ops):
             if isinstance(g, GroupOp):

@@ -15,9 +15,9 @@ from xdsl.pattern_rewriter import (
 )
 
 from spa.dialects.spa import DimsAttr, SpaceOp
-from spa_ir.channels.annotations import DIMS_ATTR, strip
-from spa_ir.channels.spaces import Anon, Layout
+from spa_ir.channels.annotations import DIMS_ATTR, reason_attr, strip
 from spa_ir.channels.propagation import Propagation, propagate
+from spa_ir.channels.spaces import Anon, Layout
 from spa_ir.core.ir import main_function
 from spa_ir.ops.registry import channel_rules
 
@@ -79,8 +79,8 @@ def _space_op(analysis: Propagation, sid: int) -> SpaceOp:
         "origin": StringAttr(info.origin),
     }
     if info.frozen:
-        attrs["frozen"] = ArrayAttr([StringAttr(r) for r in info.frozen])
+        attrs["frozen"] = ArrayAttr([reason_attr(r) for r in info.frozen])
     if info.inexact:
-        attrs["inexact"] = ArrayAttr([StringAttr(r) for r in info.inexact])
+        attrs["inexact"] = ArrayAttr([reason_attr(r) for r in info.inexact])
     return SpaceOp.create(attributes=attrs)
 

@@ -1,44 +1,58 @@
-"""prune-groups: the whole pruning pipeline as one pass (spa-opt's `--prune-groups=...`)."""
+"""spa-prune-groups (alias `prune-groups`): the pruning pipeline, written as the table of its stages.
+
+It is not a pass: a driver expands `spa-prune-groups{...}` into the stages below before anything runs
+(`spa.passes.expand_pipeline` for spa-opt's -p, `spa.passes.pipeline_passes` for the API), so each stage is
+a pass of its own and --print-between-passes shows the IR after each. Every option goes to the one stage
+that owns it, and its default is that pass's own default. Adding a stage is adding its line to `STAGES`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
-from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp
-from xdsl.passes import ModulePass
+from spa_ir.core.errors import SpaError
 
-from spa.passes.annotate_importance import AnnotateImportance
-from spa.passes.eliminate_dead_channels import EliminateDeadChannels
-from spa.passes.form_groups import FormGroups
-from spa.passes.propagate_channels import PropagateChannels
-from spa.passes.select_channels import SelectChannels
+V = TypeVar("V")
 
 
 @dataclass(frozen=True)
-class PruneGroups(ModulePass):
-    """spa-propagate-channels, spa-form-groups, spa-annotate-importance{criterion seed},
-    spa-select-channels{ratio scope min-keep min-keep-ratio round-to only-exact},
-    spa-eliminate-dead-channels; options as on those passes."""
+class Stage:
+    """One pass of a pipeline and the pipeline options it owns (kebab-case, as the pass spells them)."""
 
-    name = "prune-groups"
+    pass_name: str
+    options: tuple[str, ...] = ()
 
-    ratio: float = 0.5
-    criterion: str = "l1"
-    seed: int = 0
-    scope: str = "local"
-    min_keep: int = 1
-    min_keep_ratio: float = 0.0
-    round_to: int = 1
-    only_exact: bool = False
 
-    def apply(self, ctx: Context, op: ModuleOp) -> None:
-        for p in (
-            PropagateChannels(),
-            FormGroups(),
-            AnnotateImportance(criterion=self.criterion, seed=self.seed),
-            SelectChannels(ratio=self.ratio, scope=self.scope, min_keep=self.min_keep,
-                           min_keep_ratio=self.min_keep_ratio, round_to=self.round_to, only_exact=self.only_exact),
-            EliminateDeadChannels(),
-        ):
-            p.apply(ctx, op)
+@dataclass(frozen=True)
+class Pipeline:
+    """A named pass pipeline whose options are routed to its stages."""
+
+    name: str
+    stages: tuple[Stage, ...]
+    aliases: tuple[str, ...] = ()
+
+    def options(self) -> list[str]:
+        return [o for s in self.stages for o in s.options]
+
+    def expand(self, options: Mapping[str, V], called: str | None = None) -> list[tuple[str, dict[str, V]]]:
+        """(pass name, its options) per stage, in order; option names may be kebab or snake case. `called`:
+        the name the user wrote (an alias), for the error message."""
+        given = {k.replace("_", "-"): v for k, v in options.items()}
+        known = self.options()
+        for key in given:
+            if key not in known:
+                raise SpaError(f"{called or self.name}: unknown option '{key}' (known: {', '.join(known)})")
+        return [(s.pass_name, {o: given[o] for o in s.options if o in given}) for s in self.stages]
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("spa-propagate-channels"),
+    Stage("spa-form-groups"),
+    Stage("spa-annotate-importance", ("criterion", "seed")),
+    Stage("spa-select-channels", ("ratio", "scope", "min-keep", "min-keep-ratio", "round-to", "only-exact")),
+    Stage("spa-eliminate-dead-channels"),
+)
+
+PRUNE_GROUPS = Pipeline("spa-prune-groups", STAGES, aliases=("prune-groups",))

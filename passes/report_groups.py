@@ -7,14 +7,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import ArrayAttr, ModuleOp
 from xdsl.passes import ModulePass
 
-from spa.dialects.spa import GroupOp
-from spa_ir.channels.annotations import group_ops, space_ops
+from spa.dialects.spa import GroupOp, ReasonAttr
+from spa_ir.channels.annotations import group_ops, reasons, space_ops
+from spa_ir.channels.propagation import NO_RULE
 from spa_ir.core.errors import SpaError
-
-NO_RULE = "no channel rule for op: "
 
 
 @dataclass(frozen=True)
@@ -22,7 +21,7 @@ class ReportGroups(ModulePass):
     """Summarize the `spa.group`s of spa-form-groups on stderr, like mlir-opt's analysis printers:
     how many groups are prunable, inexact (removing is not zeroing) or frozen; each frozen group with
     its reasons (the op and nn.Module path that froze it); and the ops that have no channel rule, with
-    their locations, which is what to add to `spa_ir/channel_rules.py` to prune more.
+    their locations, which is what to add to spa_ir/ops (the op's family module) to prune more.
 
     verbose: also list every inexact group with its reasons.
     """
@@ -39,22 +38,22 @@ class ReportGroups(ModulePass):
 
 
 def report(groups: list[GroupOp], verbose: bool = False) -> str:
+    """The report as text: the one place where the groups' reasons (data) become sentences."""
     frozen = [g for g in groups if g.frozen]
     inexact = [g for g in groups if not g.frozen and not g.exact.value.data]
     lines = [f"spa-report-groups: {len(groups)} groups, {len(groups) - len(frozen)} prunable "
              f"({len(inexact)} of them inexact), {len(frozen)} frozen"]
     if frozen:
         lines.append("frozen groups:")
-        lines += [f"  @{g.sym_name.data} ({g.size.value.data} channels): {'; '.join(_reasons(g.frozen))}" for g in frozen]
+        lines += [f"  @{g.sym_name.data} ({g.size.value.data} channels): {_sentences(g.frozen)}" for g in frozen]
     if verbose and inexact:
         lines.append("inexact groups:")
-        lines += [f"  @{g.sym_name.data} ({g.size.value.data} channels): {'; '.join(_reasons(g.inexact))}" for g in inexact]
+        lines += [f"  @{g.sym_name.data} ({g.size.value.data} channels): {_sentences(g.inexact)}" for g in inexact]
     unknown: dict[str, Counter[str]] = defaultdict(Counter)
     for g in frozen:
-        for r in _reasons(g.frozen):
-            if r.startswith(NO_RULE):
-                name, _, where = r[len(NO_RULE):].partition(" at ")
-                unknown[name][where or "?"] += 1
+        for r in reasons(g.frozen):
+            if r.kind == NO_RULE and r.site is not None:
+                unknown[r.site.op][r.site.at or "?"] += 1
     if unknown:
         lines.append("ops without a channel rule (groups frozen at each location):")
         for name, places in sorted(unknown.items()):
@@ -62,5 +61,5 @@ def report(groups: list[GroupOp], verbose: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _reasons(attr: object) -> list[str]:
-    return [r.data for r in attr.data] if attr is not None else []  # type: ignore[attr-defined]
+def _sentences(attr: ArrayAttr[ReasonAttr] | None) -> str:
+    return "; ".join(str(r) for r in reasons(attr))

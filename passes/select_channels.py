@@ -69,7 +69,7 @@ class SelectChannels(ModulePass):
         return out
 
     def _global(self, groups: list[GroupOp]) -> list[np.ndarray]:
-        entries = []
+        entries: list[tuple[float, int]] = []
         for gi, g in enumerate(groups):
             scores = np.asarray(g.scores.get_values(), dtype=np.float64)  # type: ignore[union-attr]
             mean = scores.mean()

@@ -34,15 +34,12 @@ def load(mlir_path: str | os.PathLike[str]) -> Program:
     return Program.load(mlir_path)
 
 
-def prune(program: Program, **options: Any) -> "Plan":
-    """Run the pruning pipeline (`prune-groups`, options as there: ratio, criterion, seed, scope,
+def prune(program: Program, **options: Any) -> Plan:
+    """Run the pruning pipeline (`spa-prune-groups`, options as there: ratio, criterion, seed, scope,
     min_keep, min_keep_ratio, round_to, only_exact) in place; return the plan of what was removed."""
-    from spa.passes.prune_groups import PruneGroups
-    from spa_ir.core.context import make_context
-    from spa_ir.core.program import attach
+    from spa.passes import pipeline_passes
 
-    attach(program)
-    PruneGroups(**options).apply(make_context(), program.module)
+    program.run(pipeline_passes("spa-prune-groups", **options))
     assert program.plan is not None
     return program.plan
 

@@ -1,9 +1,11 @@
 """spa-opt: mlir-opt for spa, built on xDSL's opt driver.
 
-Only spa's dialects and passes are registered. The weights file beside the input (`x.mlir` ->
-`x.safetensors`, or `--weights FILE`) is loaded for the passes and written beside `-o` when the
-output has weights. mlir-opt style `--<pass-name>[=opts]` flags append to the `-p` pipeline, in order.
-Output files are written atomically: on any error nothing is left behind.
+Only spa's dialects, passes and pipelines are registered; a named pipeline (`spa-prune-groups{...}`) is
+expanded into its passes before anything runs. Each input chunk is loaded as a Program (Program.from_module:
+the weights file beside the input, `x.mlir` -> `x.safetensors`, or `--weights FILE`), and its pipeline runs
+in a SpaContext holding that program's weights; they are written beside `-o` when the output has weights.
+mlir-opt style `--<pass-name>[=opts]` flags append to the `-p` pipeline, in order. Output files are written
+atomically: on any error nothing is left behind.
 """
 
 from __future__ import annotations
@@ -12,15 +14,20 @@ import argparse
 import contextlib
 import io
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Dialect
+from xdsl.passes import PassPipeline
 from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from spa_ir.core.errors import SpaError
+
+if TYPE_CHECKING:
+    from spa_ir.core.program import Program
 
 
 class _Captured(io.StringIO):
@@ -58,17 +65,20 @@ def _pass_flags_to_pipeline(argv: Sequence[str], pass_names: set[str]) -> list[s
 
 class SpaOptMain(xDSLOptMain):
     def __init__(self, args: Sequence[str] | None = None):
-        from spa.passes import ALL_PASSES
+        from spa.passes import ALL_PASSES, PIPELINES
 
         argv = list(sys.argv[1:] if args is None else args)
-        super().__init__(description="spa-opt: run spa passes over torch-dialect IR", args=_pass_flags_to_pipeline(argv, set(ALL_PASSES)))
+        flags = _pass_flags_to_pipeline(argv, set(ALL_PASSES) | set(PIPELINES))
+        self._programs: list[Program] = []
+        description = f"spa-opt: run spa passes over torch-dialect IR (pipelines: {', '.join(PIPELINES)})"
+        super().__init__(description=description, args=flags)
         self._out = _Captured()
 
     def register_all_dialects(self) -> None:
         from spa_ir.core.context import DIALECTS
 
         for dialect in DIALECTS:
-            self.ctx.register_dialect(dialect.name, lambda d=dialect: d)
+            self.ctx.register_dialect(dialect.name, _constant(dialect))
 
     def register_all_frontends(self) -> None:
         from spa_ir.core.program import SpaParser
@@ -87,15 +97,29 @@ class SpaOptMain(xDSLOptMain):
         for name, factory in ALL_PASSES.items():
             self.register_pass(name, factory)
 
+    def setup_pipeline(self) -> None:
+        """xDSL's pipeline (its callback verifies, prints between passes, times them), with named pipelines
+        expanded into their passes first."""
+        from spa.passes import parse_pipeline
+
+        text, self.args.passes = self.args.passes, ""
+        super().setup_pipeline()
+        self.args.passes = text
+        self.pipeline = PassPipeline(parse_pipeline(text, self.available_passes), self.pipeline.callback)
+
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
         super().register_all_arguments(arg_parser)
-        arg_parser.add_argument("--weights", help="weights file of the input (default: beside it, same stem, .safetensors)")
-        arg_parser.add_argument("--strip-debuginfo", action="store_true", help="print without op locations (they are printed when the input has any)")
-        arg_parser.add_argument("--plan", metavar="FILE", help="write the pruning plan (JSON) of --prune-groups / spa-eliminate-dead-channels")
+        arg_parser.add_argument(
+            "--weights", help="weights file of the input (default: beside it, same stem, .safetensors)")
+        arg_parser.add_argument(
+            "--strip-debuginfo", action="store_true",
+            help="print without op locations (they are printed when the input has any)")
+        arg_parser.add_argument(
+            "--plan", metavar="FILE",
+            help="write the pruning plan (JSON) of --prune-groups / spa-eliminate-dead-channels")
 
     def parse_chunk(self, chunk: IO[bytes], file_extension: str, start_offset: int = 0) -> ModuleOp | None:
-        from spa_ir.core.program import Program, attach, params, verify_located, weights_path_for
-        from spa_ir.core.weights import WeightStore
+        from spa_ir.core.program import Program, verify_located, weights_path_for
 
         module = super().parse_chunk(chunk, file_extension, start_offset)
         if module is None:
@@ -106,17 +130,16 @@ class SpaOptMain(xDSLOptMain):
             verify_located(module, getattr(self, "_op_spans", {}), self.get_input_name(), start_offset)
         if not self.args.strip_debuginfo and _has_locations(module):
             self.args.print_debuginfo = True
-        needs_store = any(p.value is None for p in params(module))
         wpath = Path(self.args.weights) if self.args.weights else (
             weights_path_for(self.args.input_file) if self.args.input_file else None)
-        if needs_store and wpath is None:
-            raise SpaError("IR read from stdin has spa.param weights: pass --weights FILE")
-        store = WeightStore.load(wpath) if needs_store and wpath is not None else WeightStore()
-        program = Program(module, store, self.get_input_name())
-        program.check_weights()
-        attach(program)
-        self._programs.append(program)
+        self._programs.append(Program.from_module(module, wpath, self.get_input_name()))
         return module
+
+    def apply_passes(self, prog: ModuleOp) -> None:
+        """Run the pipeline over the chunk just parsed, in a context holding its program's weights."""
+        program = self._programs[-1]
+        assert program.module is prog
+        program.run(self.pipeline, self.ctx)
 
     def prepare_output(self) -> IO[str]:
         return self._out
@@ -124,14 +147,15 @@ class SpaOptMain(xDSLOptMain):
     def run(self) -> None:
         from spa_ir.core.fileio import write_text_atomic
 
-        self._programs: list = []
+        self._programs.clear()
         # The driver prints diagnostics (--verify-diagnostics) to stdout as it goes: keep them in order with the IR.
         to_stdout = self.args.output_file is None and (self.args.verify_diagnostics or self.args.parsing_diagnostics)
         with contextlib.redirect_stdout(self._out) if to_stdout else contextlib.nullcontext():
             super().run()
         text = self._out.getvalue().rstrip("\n") + "\n"
         if self.args.plan and (len(self._programs) != 1 or self._programs[0].plan is None):
-            raise SpaError("--plan needs one input and a pipeline that prunes (--prune-groups or spa-eliminate-dead-channels)")
+            raise SpaError(
+                "--plan needs one input and a pipeline that prunes (--prune-groups or spa-eliminate-dead-channels)")
         if self.args.output_file is None:
             if any(p.weights_modified for p in self._programs):
                 raise SpaError("the passes changed the weights: give -o FILE.mlir so they are written beside it")
@@ -141,7 +165,14 @@ class SpaOptMain(xDSLOptMain):
         else:
             write_text_atomic(self.args.output_file, text)
         if self.args.plan:
-            self._programs[0].plan.save(self.args.plan)
+            plan = self._programs[0].plan
+            assert plan is not None
+            plan.save(self.args.plan)
+
+
+def _constant(dialect: Dialect) -> Callable[[], Dialect]:
+    return lambda: dialect
+
 
 def _has_locations(module: ModuleOp) -> bool:
     from xdsl.dialects.builtin import UnknownLoc

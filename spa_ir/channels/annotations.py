@@ -13,9 +13,10 @@ from xdsl.dialects import func
 from xdsl.dialects.builtin import ArrayAttr, ModuleOp
 from xdsl.ir import Operation, SSAValue
 
-from spa.dialects.spa import DimsAttr, GroupOp, SpaceOp
-from spa_ir.channels.spaces import Anon, Atom, Cat, Layout, Prod, Spaces
+from spa.dialects.spa import DimsAttr, GroupOp, ReasonAttr, SpaceOp
+from spa_ir.channels.spaces import Anon, Layout, Reason, Spaces
 from spa_ir.core.errors import SpaError
+from spa_ir.core.ir import Site
 
 DIMS_ATTR = "spa.dims"
 
@@ -45,9 +46,24 @@ def spaces_from_module(module: ModuleOp) -> Spaces:
         info = spaces.info(sid)
         info.size = op.size.value.data
         info.origin = op.origin.data
-        info.frozen = [s.data for s in op.frozen.data] if op.frozen else []
-        info.inexact = [s.data for s in op.inexact.data] if op.inexact else []
+        info.frozen = reasons(op.frozen)
+        info.inexact = reasons(op.inexact)
     return spaces
+
+
+def reason_attr(reason: Reason) -> ReasonAttr:
+    site = reason.site
+    return ReasonAttr.get(reason.kind, site.op if site else "", site.at if site else "")
+
+
+def reason_of(attr: ReasonAttr) -> Reason:
+    op, at = attr.op.data, attr.at.data
+    return Reason(attr.kind.data, Site(op, at) if op or at else None)
+
+
+def reasons(attr: ArrayAttr[ReasonAttr] | None) -> list[Reason]:
+    """The reasons of a `frozen` / `inexact` attribute (none when absent)."""
+    return [reason_of(a) for a in attr.data] if attr is not None else []
 
 
 def annotated_dims(op: Operation) -> list[tuple[Layout, ...]] | None:

@@ -14,15 +14,20 @@ from typing import TYPE_CHECKING
 from xdsl.dialects import func
 from xdsl.ir import Operation, SSAValue
 
-from spa_ir.channels.spaces import Anon, Layout, Spaces
+from spa_ir.channels.spaces import Anon, Layout, Reason, Spaces
 from spa_ir.core import ir
-from spa_ir.core.ir import location, op_key
+from spa_ir.core.ir import location, op_key, site
 
 if TYPE_CHECKING:
     from spa_ir.ops.spec import Rule
 
-NOT_CHANNEL = "not a channel dimension"
+NOT_CHANNEL = Reason("not a channel dimension")
 """Freeze reason for weight dims that are never channels (kernel windows); such spaces are not reported."""
+
+MODEL_INPUT = Reason("model input")
+MODEL_OUTPUT = Reason("model output")
+NO_RULE = "no channel rule for op"
+"""The kind of reason an op without a channel rule gives the channels reaching it (spa-report-groups lists them)."""
 
 Dims = list[Layout]
 
@@ -71,7 +76,7 @@ class Propagation:
         """Conservative handling: every channel reaching the op is frozen; results carry none."""
         for v in op.operands:
             for d in self.operand_dims(v):
-                self.spaces.freeze(d, f"{reason}: {location(op)}")
+                self.spaces.freeze(d, Reason(reason, site(op)))
         for r in op.results:
             if self.is_tensor(r):
                 self.set(r, [Anon(d) for d in self.shape(r) or ()], zero=False)
@@ -93,7 +98,7 @@ def propagate(fn: func.FuncOp, rules: Mapping[str, Rule]) -> Propagation:
         for d, n in enumerate(p.shape(arg) or ()):
             if n > 1:
                 atom = p.spaces.new(n, f"input {i}[{d}]")
-                p.spaces.freeze(atom, "model input")
+                p.spaces.freeze(atom, MODEL_INPUT)
                 dims.append(atom)
             else:
                 dims.append(Anon(n))
@@ -101,13 +106,13 @@ def propagate(fn: func.FuncOp, rules: Mapping[str, Rule]) -> Propagation:
     for op in fn.body.block.ops:
         if isinstance(op, func.ReturnOp):
             for v in op.operands:
-                for d in p.operand_dims(v):
-                    p.spaces.freeze(d, "model output")
+                for layout in p.operand_dims(v):
+                    p.spaces.freeze(layout, MODEL_OUTPUT)
             continue
         rule = rules.get(op_key(op))
         if rule is None:
             p.unknown_ops.setdefault(op_key(op), []).append(location(op))
-            p.freeze_op(op, "no channel rule for op")
+            p.freeze_op(op, NO_RULE)
             continue
         rule(p, op)
     return p

@@ -19,6 +19,7 @@ exactly the indices `positions()` gives.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 import operator
 from dataclasses import dataclass, field
 from math import prod
@@ -26,8 +27,18 @@ from math import prod
 import numpy as np
 
 from spa.dialects.layout import Anon, Atom, Cat, Layout, Prod
+from spa_ir.core.ir import Site
 
 
+@dataclass(frozen=True)
+class Reason:
+    """Why a space is frozen or inexact, as data (`#spa.reason` in the IR); a sentence only when printed."""
+
+    kind: str
+    site: Site | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.site}" if self.site else self.kind
 
 
 @dataclass
@@ -37,8 +48,8 @@ class SpaceInfo:
     size: int
     origin: str
     refined: Layout | None = None  # Prod/Cat over fresh atoms once a reshape/split demanded it
-    frozen: list[str] = field(default_factory=list)
-    inexact: list[str] = field(default_factory=list)
+    frozen: list[Reason] = field(default_factory=list)
+    inexact: list[Reason] = field(default_factory=list)
 
 
 class Spaces:
@@ -49,9 +60,9 @@ class Spaces:
         self._info: list[SpaceInfo] = []
 
     # -- creation and lookup -------------------------------------------------------------------
-    def new(self, size: int, origin: str) -> Atom:
+    def new(self, size: int, origin: str | Site) -> Atom:
         self._parent.append(len(self._parent))
-        self._info.append(SpaceInfo(size, origin))
+        self._info.append(SpaceInfo(size, str(origin)))
         return Atom(len(self._parent) - 1)
 
     def find(self, s: int) -> int:
@@ -122,17 +133,17 @@ class Spaces:
         raise TypeError(r)
 
     # -- constraints ---------------------------------------------------------------------------
-    def freeze(self, layout: Layout, reason: str) -> None:
+    def freeze(self, layout: Layout, reason: Reason) -> None:
         for s in self.atoms(layout):
             if reason not in self._info[s].frozen:
                 self._info[s].frozen.append(reason)
 
-    def mark_inexact(self, layout: Layout, reason: str) -> None:
+    def mark_inexact(self, layout: Layout, reason: Reason) -> None:
         for s in self.atoms(layout):
             if reason not in self._info[s].inexact:
                 self._info[s].inexact.append(reason)
 
-    def refine(self, atom: Atom, shape: Layout, origin: str) -> Layout:
+    def refine(self, atom: Atom, shape: Layout, origin: str | Site) -> Layout:
         """Replace root space `atom` by `shape`'s structure: fresh atoms where `shape` has atoms, and no
         channel where it has `Anon` (e.g. the spatial positions inside each channel's block of a flatten)."""
         root = self.find(atom.space)
@@ -145,7 +156,7 @@ class Spaces:
             self._info[s].inexact.extend(info.inexact)
         return fresh
 
-    def _fresh_like(self, shape: Layout, origin: str) -> Layout:
+    def _fresh_like(self, shape: Layout, origin: str | Site) -> Layout:
         match shape:
             case Atom():
                 return self.new(self.size(shape), origin)
@@ -157,20 +168,20 @@ class Spaces:
                 return Cat(tuple(self._fresh_like(p, origin) for p in parts))
         raise TypeError(shape)
 
-    def unify(self, a: Layout, b: Layout, where: str) -> None:
+    def unify(self, a: Layout, b: Layout, where: Site) -> None:
         """Make two layouts of the same dimension equal (see module docstring)."""
         a, b = self.resolve(a), self.resolve(b)
         if a == b:
             return
         sa, sb = self.size(a), self.size(b)
         if sa != sb:
-            self._freeze_all(a, b, f"{where}: sizes {sa} and {sb} disagree")
+            self._freeze_all(a, b, Reason(f"sizes {sa} and {sb} disagree", where))
             return
         match a, b:
             case Atom(x), Atom(y):
                 self._union(x, y)
             case (Atom(), Anon()) | (Anon(), Atom()):
-                self.freeze(a if isinstance(a, Atom) else b, f"{where}: meets a dim without channels (a constant, or frozen upstream)")
+                self.freeze(a if isinstance(a, Atom) else b, Reason("meets a dim without channels (a constant, or frozen upstream)", where))
             case Anon(), Anon():
                 pass
             case Atom(), _:
@@ -191,7 +202,7 @@ class Spaces:
             case Cat(pa), Prod(pb):
                 self._unify_prod_cat(pb, pa, where)
             case _:
-                self._freeze_all(a, b, f"{where}: incompatible channel layouts")
+                self._freeze_all(a, b, Reason("incompatible channel layouts", where))
 
     def _union(self, x: int, y: int) -> None:
         x, y = sorted((self.find(x), self.find(y)))  # the older space names the union
@@ -202,7 +213,7 @@ class Spaces:
         ix.frozen.extend(r for r in iy.frozen if r not in ix.frozen)
         ix.inexact.extend(r for r in iy.inexact if r not in ix.inexact)
 
-    def _split_at(self, parts: tuple[Layout, ...], cuts: set[int], where: str) -> tuple[Layout, ...] | None:
+    def _split_at(self, parts: tuple[Layout, ...], cuts: set[int], where: Site) -> tuple[Layout, ...] | None:
         """Split Cat parts so that every offset in `cuts` is a part boundary; atoms are refined to do so."""
         out: list[Layout] = []
         offset = 0
@@ -225,16 +236,16 @@ class Spaces:
             offset += n
         return tuple(out)
 
-    def _unify_cats(self, pa: tuple[Layout, ...], pb: tuple[Layout, ...], where: str) -> None:
+    def _unify_cats(self, pa: tuple[Layout, ...], pb: tuple[Layout, ...], where: Site) -> None:
         cuts = set(itertools.accumulate(self.size(p) for p in pa)) | set(itertools.accumulate(self.size(p) for p in pb))
         na, nb = self._split_at(pa, cuts, where), self._split_at(pb, cuts, where)
         if na is None or nb is None or len(na) != len(nb):
-            self._freeze_all(Cat(pa), Cat(pb), f"{where}: incompatible concatenations")
+            self._freeze_all(Cat(pa), Cat(pb), Reason("incompatible concatenations", where))
             return
         for x, y in zip(na, nb):
             self.unify(x, y, where)
 
-    def _unify_prods(self, pa: tuple[Layout, ...], pb: tuple[Layout, ...], where: str) -> None:
+    def _unify_prods(self, pa: tuple[Layout, ...], pb: tuple[Layout, ...], where: Site) -> None:
         """Prods of different factorings: refine both to their common factoring, then unify factor by factor.
         [a, b, c] ~ [ab, c] splits `ab`; LiteMLA's [heads, 3 * head_dim] ~ [3 * heads, head_dim] (a view of
         a grouped conv's output) becomes [heads, 3, head_dim] on both sides. A common factoring exists when
@@ -243,12 +254,12 @@ class Spaces:
         bounds = sorted(set(itertools.accumulate((self.size(p) for p in pa), operator.mul))
                         | set(itertools.accumulate((self.size(p) for p in pb), operator.mul)))
         if bounds[0] == 0 or any(hi % lo for lo, hi in itertools.pairwise([1, *bounds])):
-            self._freeze_all(Prod(pa), Prod(pb), f"{where}: incompatible reshapes")
+            self._freeze_all(Prod(pa), Prod(pb), Reason("incompatible reshapes", where))
             return
         for x, y in zip(self._refine_factors(pa, bounds, where), self._refine_factors(pb, bounds, where), strict=True):
             self.unify(x, y, where)
 
-    def _refine_factors(self, parts: tuple[Layout, ...], bounds: list[int], where: str) -> list[Layout]:
+    def _refine_factors(self, parts: tuple[Layout, ...], bounds: list[int], where: Site) -> list[Layout]:
         """`parts` with each factor that spans several of the running-product `bounds` split into a Prod of
         one factor per bound (fresh atoms, unified with the factor); a size-1 factor spans none and holds
         no channel (unified with Anon(1))."""
@@ -270,7 +281,7 @@ class Spaces:
             lo = hi
         return out
 
-    def _unify_prod_cat(self, factors: tuple[Layout, ...], parts: tuple[Layout, ...], where: str) -> None:
+    def _unify_prod_cat(self, factors: tuple[Layout, ...], parts: tuple[Layout, ...], where: Site) -> None:
         """A product whose outer factor is cut where the concatenation's parts end: part i is
         `Prod(piece_i, *inner)` for consecutive pieces of the outer factor. Channel shuffle needs it both ways:
         `cat(a, b)` viewed as [2, h] makes a and b one space (piece sizes 1), and chunking the shuffled
@@ -279,12 +290,12 @@ class Spaces:
         m = self.size(Prod(inner))
         counts = [self.size(p) // m if m else -1 for p in parts]
         if m == 0 or any(c * m != self.size(p) for c, p in zip(counts, parts)):
-            self._freeze_all(Prod(factors), Cat(parts), f"{where}: incompatible concatenation and reshape")
+            self._freeze_all(Prod(factors), Cat(parts), Reason("incompatible concatenation and reshape", where))
             return
         bounds = list(itertools.accumulate(counts))
         pieces = self._split_at(outer.parts if isinstance(outer, Cat) else (outer,), set(bounds[:-1]), where)
         if pieces is None:
-            self._freeze_all(Prod(factors), Cat(parts), f"{where}: incompatible concatenation and reshape")
+            self._freeze_all(Prod(factors), Cat(parts), Reason("incompatible concatenation and reshape", where))
             return
         grouped: list[list[Layout]] = [[] for _ in parts]
         offset, i = 0, 0
@@ -296,7 +307,7 @@ class Spaces:
         for group, part in zip(grouped, parts):
             self.unify(Prod((Cat(tuple(group)) if group else Anon(0), *inner)), part, where)
 
-    def _freeze_all(self, a: Layout, b: Layout, reason: str) -> None:
+    def _freeze_all(self, a: Layout, b: Layout, reason: Reason) -> None:
         self.freeze(a, reason)
         self.freeze(b, reason)
 
@@ -333,7 +344,7 @@ class Spaces:
         raise TypeError(layout)
 
 
-def _merge_adjacent_anon(parts: list[Layout], merge) -> list[Layout]:  # type: ignore[no-untyped-def]
+def _merge_adjacent_anon(parts: list[Layout], merge: Callable[[Anon, Anon], Anon]) -> list[Layout]:
     out: list[Layout] = []
     for p in parts:
         if out and isinstance(p, Anon) and isinstance(out[-1], Anon):

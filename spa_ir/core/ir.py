@@ -4,6 +4,7 @@ key and location for messages, static shapes, and compile-time constants."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from xdsl.dialects import func
@@ -37,8 +38,18 @@ def op_key(op: Operation) -> str:
     return op.name
 
 
-def location(op: Operation) -> str:
-    """`op key at nn.Module path` (the frontends' locations), for messages."""
+@dataclass(frozen=True)
+class Site:
+    """Where something happened: an op's key and its location (the frontends' nn.Module paths), as data."""
+
+    op: str
+    at: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.op} at {self.at}" if self.at else self.op
+
+
+def site(op: Operation) -> Site:
     loc = getattr(op, "location", None)
     if isinstance(loc, NameLoc):  # the frontends' module paths: no printing needed
         text = loc.desc.data
@@ -46,7 +57,12 @@ def location(op: Operation) -> str:
         text = "" if loc is None else str(loc)
         if text.startswith("loc(") and text.endswith(")"):
             text = text[4:-1].strip('"')
-    return f"{op_key(op)} at {text}" if text and text != "unknown" else op_key(op)
+    return Site(op_key(op), text if text != "unknown" else "")
+
+
+def location(op: Operation) -> str:
+    """`op key at nn.Module path`, for messages."""
+    return str(site(op))
 
 
 def shape(v: SSAValue) -> tuple[int, ...] | None:

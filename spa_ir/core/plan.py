@@ -36,6 +36,6 @@ class Plan:
         write_text_atomic(path, json.dumps(self.to_json(), indent=1) + "\n")
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> "Plan":
+    def load(cls, path: str | os.PathLike[str]) -> Plan:
         data = json.loads(open(path).read())
         return cls({p: {int(d): idx for d, idx in dims.items()} for p, dims in data["params"].items()}, data["groups"])

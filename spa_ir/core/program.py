@@ -1,28 +1,33 @@
-"""A program = the IR module + its weight store, read from and written to `model.mlir` + `model.safetensors`."""
+"""A program = the IR module + its weight store, read from and written to `model.mlir` + `model.safetensors`.
+
+Passes reach the weights only through the context `Program.run` (or spa-opt) hands them (see
+spa_ir/core/context.py); nothing maps a module back to its Program.
+"""
 
 from __future__ import annotations
 
 import os
-import weakref
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
+from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.parser import Parser
-from xdsl.printer import Printer
 from xdsl.ir import Operation
+from xdsl.parser import Parser
+from xdsl.passes import ModulePass, PassPipeline
+from xdsl.printer import Printer
 from xdsl.utils.exceptions import ParseError, VerifyException
 from xdsl.utils.lexer import Span
 
 from spa.dialects.spa import ParamOp
-from spa_ir.core.context import make_context
-from spa_ir.core.dtypes import torch_dtype
+from spa_ir.core.context import SpaContext, make_context
 from spa_ir.core.errors import SpaError
 from spa_ir.core.fileio import atomic_outputs
-from spa_ir.core.weights import WeightStore
+from spa_ir.core.ir import params
+from spa_ir.core.weights import WeightStore, param_shape_dtype, param_tensor
 
 if TYPE_CHECKING:
     from spa_ir.core.plan import Plan
@@ -47,13 +52,14 @@ class SpaParser(Parser):
         self.op_spans[op] = span
         return op
 
-    def _get_op_by_name(self, name: str):  # type: ignore[override]
+    def _get_op_by_name(self, name: str) -> type[Operation]:
         if self.ctx.get_optional_op(name, dialect_stack=self._parser_state.dialect_stack) is None:
             content = self.lexer.input.content
-            start = content.rfind(name.encode() if isinstance(content, bytes) else name, 0, self.pos)  # type: ignore[arg-type]
+            start = content.rfind(name.encode() if isinstance(content, bytes) else name, 0, self.pos)
             if start >= 0:
                 start -= content[start - 1:start] in ('"', b'"')  # generic form: point at the quote
-                self.raise_error(f"Operation {name} is not registered", Span(start, start + len(name), self.lexer.input))
+                span = Span(start, start + len(name), self.lexer.input)
+                self.raise_error(f"Operation {name} is not registered", span)
         return super()._get_op_by_name(name)
 
 
@@ -64,7 +70,8 @@ def parse_module(text: str, name: str = "<stdin>") -> ModuleOp:
         module = parser.parse_module()
     except ParseError as e:
         loc = e.span.get_location()
-        raise SpaError(e.msg.splitlines()[0] if e.msg else "parse error", where=f"{loc.file}:{loc.line}:{loc.col}") from None
+        message = e.msg.splitlines()[0] if e.msg else "parse error"
+        raise SpaError(message, where=f"{loc.file}:{loc.line}:{loc.col}") from None
     verify_located(module, parser.op_spans, name)
     return module
 
@@ -83,7 +90,8 @@ def verify_located(module: ModuleOp, op_spans: dict[Operation, Span], name: str,
                 where = str(replace(span, line_offset=line_offset).get_location()) if span is not None else name
                 where = f"{where}: '{op.name}' op"
                 break
-        raise SpaError(" ".join(line.strip() for line in str(error).splitlines() if line.strip()), where=where) from None
+        message = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        raise SpaError(message, where=where) from None
 
 
 def print_module(module: ModuleOp, *, debuginfo: bool = False, generic: bool = False) -> str:
@@ -95,19 +103,9 @@ def print_module(module: ModuleOp, *, debuginfo: bool = False, generic: bool = F
     return out.getvalue()
 
 
-def params(module: ModuleOp) -> Iterator[ParamOp]:
-    for op in module.walk():
-        if isinstance(op, ParamOp):
-            yield op
-
-
-def param_shape_dtype(op: ParamOp) -> tuple[tuple[int, ...], torch.dtype]:
-    """Static shape and torch dtype of a `spa.param`'s result type."""
-    t = op.result.type
-    shape = tuple(t.get_shape())  # type: ignore[attr-defined]
-    if any(d < 0 for d in shape):
-        raise SpaError(f"spa.param '{op.weight_name}' must have a static shape, got {shape}")
-    return shape, torch_dtype(str(t.dtype))  # type: ignore[attr-defined]
+def external_weight_names(module: ModuleOp) -> list[str]:
+    """Names of the stored tensors the IR refers to (params with an inline value excluded)."""
+    return sorted({p.weight_name for p in params(module) if p.value is None})
 
 
 @dataclass
@@ -117,24 +115,34 @@ class Program:
     module: ModuleOp
     weights: WeightStore
     source: str = "<memory>"
-    plan: "Plan | None" = None
+    plan: Plan | None = None
     """Set by spa-eliminate-dead-channels: what was removed, in the original indexing."""
 
     @classmethod
-    def load(cls, mlir_path: str | os.PathLike[str], weights_path: str | os.PathLike[str] | None = None) -> "Program":
+    def load(cls, mlir_path: str | os.PathLike[str], weights_path: str | os.PathLike[str] | None = None) -> Program:
+        """`x.mlir` and its weights (`weights_path`, default `x.safetensors` beside it)."""
         path = Path(mlir_path)
         if not path.exists():
             raise SpaError("file not found", where=str(path))
-        module = parse_module(path.read_text(), str(path))
+        return cls.from_module(parse_module(path.read_text(), str(path)), weights_path or weights_path_for(path),
+                               str(path))
+
+    @classmethod
+    def from_module(cls, module: ModuleOp, weights_path: str | os.PathLike[str] | None, source: str) -> Program:
+        """The one loader (Program.load and spa-opt): a parsed module and the weights file its `spa.param`s
+        name, checked against each other. The file is read when a param needs it or when it exists; IR whose
+        params are all inline needs none (`weights_path` None: IR read from stdin)."""
         needs_store = any(p.value is None for p in params(module))
-        wpath = Path(weights_path) if weights_path else weights_path_for(path)
-        store = WeightStore.load(wpath) if needs_store or wpath.exists() else WeightStore()
-        program = cls(module, store, str(path))
+        if needs_store and weights_path is None:
+            raise SpaError("IR read from stdin has spa.param weights: pass --weights FILE")
+        wpath = Path(weights_path) if weights_path is not None else None
+        store = WeightStore.load(wpath) if wpath is not None and (needs_store or wpath.exists()) else WeightStore()
+        program = cls(module, store, source)
         program.check_weights()
         return program
 
     @classmethod
-    def parse(cls, text: str, weights: WeightStore | None = None, source: str = "<stdin>") -> "Program":
+    def parse(cls, text: str, weights: WeightStore | None = None, source: str = "<stdin>") -> Program:
         program = cls(parse_module(text, source), weights or WeightStore(), source)
         program.check_weights()
         return program
@@ -158,13 +166,7 @@ class Program:
 
     def tensor(self, p: ParamOp) -> torch.Tensor:
         """The value of a `spa.param`: its inline literal, else the stored tensor."""
-        if p.value is not None:
-            import numpy as np
-
-            shape, dtype = param_shape_dtype(p)
-            data = np.array(p.value.get_values()).reshape(shape)
-            return torch.from_numpy(data).to(dtype)
-        return self.weights[p.weight_name]
+        return param_tensor(p, self.weights)
 
     def weight(self, name: str) -> torch.Tensor:
         """The tensor of the `spa.param` named `name` (inline literal or stored)."""
@@ -182,7 +184,20 @@ class Program:
 
     def external_weight_names(self) -> list[str]:
         """Names of the stored tensors the IR refers to (params with an inline value excluded)."""
-        return sorted({p.weight_name for p in params(self.module) if p.value is None})
+        return external_weight_names(self.module)
+
+    def context(self, base: Context | None = None) -> SpaContext:
+        """The context this program's passes run in: `base`'s dialects (default: spa's) and these weights."""
+        return SpaContext.extending(base, self.weights) if base is not None else make_context(weights=self.weights)
+
+    def run(self, passes: PassPipeline | Sequence[ModulePass], base: Context | None = None) -> None:
+        """Apply a pipeline (or passes in order) to this program in place, handing the passes its weights in
+        a SpaContext; the plan a pruning pass leaves becomes `self.plan`."""
+        pipeline = passes if isinstance(passes, PassPipeline) else PassPipeline(tuple(passes))
+        ctx = self.context(base)
+        pipeline.apply(ctx, self.module)
+        if ctx.plan is not None:
+            self.plan = ctx.plan
 
     def save(self, mlir_path: str | os.PathLike[str], text: str | None = None) -> None:
         """Write `x.mlir` (and `x.safetensors` if the IR has stored weights): all complete, or none replaced."""
@@ -195,24 +210,3 @@ class Program:
             temps[0].write_text(self.text(debuginfo=True) if text is None else text)
             if names:
                 save_file({n: self.weights[n].detach().contiguous().clone() for n in names}, str(temps[1]))
-
-
-_PROGRAMS: "weakref.WeakKeyDictionary[ModuleOp, weakref.ref[Program]]" = weakref.WeakKeyDictionary()
-"""module -> its Program, both held weakly (a Program holds its module: a strong value would keep both alive)."""
-
-
-def attach(program: Program) -> Program:
-    """Make `program` findable from its module, so passes (which receive only the module) reach the
-    weights. The caller keeps the Program alive while passes run."""
-    _PROGRAMS[program.module] = weakref.ref(program)
-    return program
-
-
-def program_of(module: ModuleOp) -> Program:
-    """The Program a module belongs to; a module parsed without weights gets an empty store."""
-    ref = _PROGRAMS.get(module)
-    program = ref() if ref is not None else None
-    if program is None:
-        program = attach(Program(module, WeightStore()))
-        module.__dict__["_spa_program"] = program  # nobody else holds this one: the module keeps it
-    return program

@@ -10,13 +10,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
 
+from spa_ir.core.dtypes import literal_tensor, torch_dtype
 from spa_ir.core.errors import SpaError
-from spa_ir.core.fileio import write_with_atomic
+
+if TYPE_CHECKING:
+    from spa.dialects.spa import ParamOp
 
 _SAFETENSORS_DTYPES: dict[str, torch.dtype] = {
     "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
@@ -45,7 +48,7 @@ class WeightStore(Mapping[str, torch.Tensor]):
         return self._path
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> "WeightStore":
+    def load(cls, path: str | os.PathLike[str]) -> WeightStore:
         p = Path(path)
         if not p.exists():
             raise SpaError("weights file not found", where=str(p))
@@ -103,15 +106,26 @@ class WeightStore(Mapping[str, torch.Tensor]):
             if name not in keep:
                 self.delete(name)
 
-    def materialize(self) -> dict[str, torch.Tensor]:
-        return {name: self[name] for name in self}
-
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write all tensors (contiguous, unshared) to a safetensors file atomically."""
-        tensors = {n: t.detach().contiguous().clone() if _shares_storage(t) else t.detach().contiguous()
-                   for n, t in self.materialize().items()}
-        write_with_atomic(path, lambda tmp: save_file(tensors, str(tmp)))
+    def copy(self) -> WeightStore:
+        """An independent store over the same file: replacements made in one do not show in the other."""
+        other = WeightStore(self._memory)
+        other._path, other._file_names, other._deleted = self._path, self._file_names, set(self._deleted)
+        other.modified = self.modified
+        return other
 
 
-def _shares_storage(t: torch.Tensor) -> bool:
-    return t.storage_offset() != 0 or t.untyped_storage().nbytes() != t.numel() * t.element_size()
+def param_shape_dtype(op: ParamOp) -> tuple[tuple[int, ...], torch.dtype]:
+    """Static shape and torch dtype of a `spa.param`'s result type."""
+    t = op.result.type
+    shape = tuple(t.get_shape())  # type: ignore[attr-defined]
+    if any(d < 0 for d in shape):
+        raise SpaError(f"spa.param '{op.weight_name}' must have a static shape, got {shape}")
+    return shape, torch_dtype(str(t.dtype))  # type: ignore[attr-defined]
+
+
+def param_tensor(op: ParamOp, weights: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """The value of a `spa.param`: its inline `dense<..>` literal (small lit-test weights), else its tensor in
+    `weights`. The one way to read a param's tensor (Program.tensor and the passes use it)."""
+    if op.value is not None:
+        return literal_tensor(op.value, *param_shape_dtype(op))
+    return weights[op.weight_name]

@@ -3,12 +3,11 @@ q/k/v, grouped-query heads as kv heads x repeat, q/k head dims coupled)."""
 
 from __future__ import annotations
 
-
 from xdsl.ir import Operation
 
 from spa_ir.channels.propagation import Propagation
-from spa_ir.channels.spaces import Prod
-from spa_ir.core.ir import NOT_CONST, location
+from spa_ir.channels.spaces import Prod, Reason
+from spa_ir.core.ir import NOT_CONST, site
 from spa_ir.ops.common import fresh, norm_dim
 from spa_ir.ops.spec import OpSpec, aten, each, table
 from spa_ir.pruning.shapes import static_shape
@@ -22,7 +21,7 @@ def softmax(p: Propagation, op: Operation) -> None:
         return p.freeze_op(op, "softmax over a non-constant dim")
     d = norm_dim(d, len(xl))
     if p.has_channels(xl[d]):
-        p.spaces.mark_inexact(xl[d], f"softmax over channels: {location(op)}")
+        p.spaces.mark_inexact(xl[d], Reason("softmax over channels", site(op)))
     p.set(op.results[0], xl, zero=False)
 
 
@@ -35,7 +34,7 @@ def sdpa(p: Propagation, op: Operation) -> None:
     ql, kl, vl = p.layout(q), p.layout(k), p.layout(v)
     if not (len(ql) == len(kl) == len(vl) == 4):
         return p.freeze_op(op, "attention on tensors of rank != 4")
-    where = location(op)
+    where = site(op)
     hq, hk = (p.shape(q) or ())[1], (p.shape(k) or ())[1]
     p.spaces.unify(kl[1], vl[1], where)
     if hq == hk:
@@ -45,18 +44,18 @@ def sdpa(p: Propagation, op: Operation) -> None:
     p.spaces.unify(ql[3], kl[3], where)
     scale = p.const(op.operands[6]) if len(op.operands) > 6 else None
     if p.has_channels(p.spaces.resolve(ql[3])) and (scale is None or scale is NOT_CONST or not (p.is_zero(q) or p.is_zero(k))):
-        p.spaces.mark_inexact(ql[3], f"attention head dim sets the softmax scale: {where}")
+        p.spaces.mark_inexact(ql[3], Reason("attention head dim sets the softmax scale", where))
     mask = op.operands[3]
     if p.is_tensor(mask):  # broadcast against the scores [B, Hq, L, S]: a per-head bias couples to the heads
         scores = [ql[0], p.spaces.resolve(ql[1]), ql[2], kl[2]]
         mshape = p.shape(mask) or ()
-        for k, d in enumerate(p.layout(mask)):
-            j = k + 4 - len(mshape)
-            if j >= 0 and mshape[k] != 1:
+        for i, d in enumerate(p.layout(mask)):
+            j = i + 4 - len(mshape)
+            if j >= 0 and mshape[i] != 1:
                 p.spaces.unify(d, scores[j], where)
     for d in (ql[2], kl[2]):
         if p.has_channels(d):
-            p.spaces.mark_inexact(d, f"softmax over channels: {where}")
+            p.spaces.mark_inexact(d, Reason("softmax over channels", where))
     p.set(op.results[0], [ql[0], p.spaces.resolve(ql[1]), ql[2], vl[3]], zero=p.is_zero(v))
 
 

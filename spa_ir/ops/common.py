@@ -6,24 +6,25 @@ from xdsl.ir import SSAValue
 
 from spa_ir.channels.propagation import Dims, Propagation
 from spa_ir.channels.spaces import Anon, Layout
+from spa_ir.core.ir import Site
 
 
 def norm_dim(d: int, rank: int) -> int:
     return d + rank if d < 0 else d
 
 
-def fresh(p: Propagation, size: int, origin: str) -> Layout:
+def fresh(p: Propagation, size: int, origin: str | Site) -> Layout:
     return p.spaces.new(size, origin) if size > 1 else Anon(size)
 
 
-def unify_all(p: Propagation, layouts: list[Layout], where: str) -> Layout:
+def unify_all(p: Propagation, layouts: list[Layout], where: Site) -> Layout:
     first = layouts[0]
     for other in layouts[1:]:
         p.spaces.unify(first, other, where)
     return p.spaces.resolve(first)
 
 
-def broadcast_dims(p: Propagation, tensors: list[SSAValue], shape: tuple[int, ...], where: str) -> Dims:
+def broadcast_dims(p: Propagation, tensors: list[SSAValue], shape: tuple[int, ...], where: Site) -> Dims:
     """The layout of `tensors` broadcast together to `shape`: dims aligned from the right are unified
     unless of size 1 (a broadcast size-1 dim repeats one value: no channel)."""
     rank = len(shape)

@@ -4,24 +4,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from math import prod
 
 from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter
 
 from spa_ir.channels.propagation import NOT_CHANNEL, Propagation
-from spa_ir.channels.spaces import Anon, Prod
-from spa_ir.core.ir import const, location
+from spa_ir.channels.spaces import Anon, Prod, Reason
+from spa_ir.core.ir import const, site
 from spa_ir.ops.common import fresh
 from spa_ir.ops.spec import OpSpec, Resize, each, table
-from spa_ir.pruning.shapes import Shapes, replace_int
-from collections.abc import Callable
-from math import prod
-
-from spa_ir.pruning.shapes import static_shape
+from spa_ir.pruning.shapes import Shapes, replace_int, static_shape
 
 
 def _conv(p: Propagation, op: Operation, x: SSAValue, w: SSAValue, b: SSAValue | None, groups: int | None, transposed: bool) -> None:
-    where = location(op)
+    where = site(op)
     xl, wl = p.layout(x), p.layout(w)
     wshape = p.shape(w) or ()
     if groups is None or len(xl) < 2:
@@ -53,7 +51,7 @@ def _conv(p: Propagation, op: Operation, x: SSAValue, w: SSAValue, b: SSAValue |
     out = [xl[0], out_ch, *(Anon(n) for n in rshape[2:])]
     for k in xl[2:]:
         if p.has_channels(k):
-            p.spaces.freeze(k, f"convolution window over a channel dim: {where}")
+            p.spaces.freeze(k, Reason("convolution window over a channel dim", where))
     p.set(r, out, zero=True)
 
 

@@ -9,7 +9,8 @@ from typing import Any
 from xdsl.ir import Operation
 
 from spa_ir.channels.propagation import Propagation
-from spa_ir.core.ir import location
+from spa_ir.channels.spaces import Reason
+from spa_ir.core.ir import site
 from spa_ir.ops.common import broadcast_dims
 from spa_ir.ops.spec import Adapter, Emitter, OpSpec, Rule, aten, aten_overload, call_overload, each, table
 
@@ -51,12 +52,12 @@ def broadcast(operands: tuple[int, ...], zero: str) -> Rule:
     def rule(p: Propagation, op: Operation) -> None:
         r = op.results[0]
         tensors = [op.operands[i] for i in operands if i < len(op.operands) and p.is_tensor(op.operands[i])]
-        where = location(op)
+        where = site(op)
         out = broadcast_dims(p, tensors, p.shape(r) or (), where)
         zeros = [p.is_zero(t) for t in tensors]
         if zero == "divide" and len(tensors) > 1:
             for d in p.layout(tensors[1]):
-                p.spaces.mark_inexact(d, f"divides by a pruned channel: {where}")
+                p.spaces.mark_inexact(d, Reason("divides by a pruned channel", where))
         is_zero = {"all": all(zeros), "any": any(zeros), "none": False,
                    "addcmul": bool(zeros) and zeros[0] and any(zeros[1:])}.get(zero, bool(zeros and zeros[0]))
         p.set(r, out, zero=is_zero)
@@ -69,7 +70,7 @@ def prelu(p: Propagation, op: Operation) -> None:
     x, w = op.operands[0], op.operands[1]
     xl = p.layout(x)
     if (p.shape(w) or (1,))[0] > 1:
-        p.spaces.unify(p.layout(w)[0], xl[1], location(op))
+        p.spaces.unify(p.layout(w)[0], xl[1], site(op))
     p.set(op.results[0], [p.spaces.resolve(d) for d in xl], zero=p.is_zero(x))
 
 

@@ -3,22 +3,21 @@ repeat, roll. A dim whose entries are picked by value is frozen; the result carr
 
 from __future__ import annotations
 
-
+from xdsl.dialects.builtin import IntegerType
 from xdsl.ir import Operation, SSAValue
 
 from spa_ir.channels.propagation import Dims, Propagation
-from spa_ir.channels.spaces import Anon, Prod
-from spa_ir.core.ir import location
+from spa_ir.channels.spaces import Anon, Prod, Reason
+from spa_ir.core.ir import site
 from spa_ir.ops.common import broadcast_dims, norm_dim
 from spa_ir.ops.spec import OpSpec, aten, each, table
-from xdsl.dialects.builtin import IntegerType
 
 
 def embedding(p: Propagation, op: Operation) -> None:
     """embedding(weight[V, D], indices, ...): the output's last dim is D; rows are token ids (frozen)."""
     w, idx = op.operands[0], op.operands[1]
     wl = p.layout(w)
-    p.spaces.freeze(wl[0], f"embedding rows are looked up by index: {location(op)}")
+    p.spaces.freeze(wl[0], Reason("embedding rows are looked up by index", site(op)))
     p.set(op.results[0], [*p.layout(idx), wl[1]], zero=True)
 
 
@@ -30,7 +29,7 @@ def select(p: Propagation, op: Operation) -> None:
     if dim is None:
         return p.freeze_op(op, "select with a non-constant dim")
     dim = norm_dim(dim, len(xl))
-    p.spaces.freeze(xl[dim], f"selects a fixed index: {location(op)}")
+    p.spaces.freeze(xl[dim], Reason("selects a fixed index", site(op)))
     p.set(r, [d for k, d in enumerate(xl) if k != dim], zero=p.is_zero(x))
 
 
@@ -44,10 +43,10 @@ def index_select(p: Propagation, op: Operation) -> None:
     if dim is None:
         return p.freeze_op(op, "index_select with a non-constant dim")
     dim = norm_dim(dim, len(xl))
-    where = location(op)
-    p.spaces.freeze(xl[dim], f"selects fixed indices: {where}")
+    where = site(op)
+    p.spaces.freeze(xl[dim], Reason("selects fixed indices", where))
     for d in p.operand_dims(op.operands[2]):
-        p.spaces.freeze(d, f"index values are data: {where}")
+        p.spaces.freeze(d, Reason("index values are data", where))
     out = list(xl)
     out[dim] = Anon((p.shape(r) or ())[dim])
     p.set(r, [p.spaces.resolve(d) for d in out], zero=p.is_zero(x))
@@ -92,10 +91,10 @@ def index_tensor(p: Propagation, op: Operation) -> None:
     tensors = [(k, t) for k, t in enumerate(indices) if t is not None]
     if not tensors or not all(_is_integer_tensor(p, t) for _, t in tensors):
         return p.freeze_op(op, "indexing with masks")
-    where = location(op)
+    where = site(op)
     positions = [k for k, _ in tensors]
     for k in positions:
-        p.spaces.freeze(xl[k], f"indexed by a tensor: {where}")
+        p.spaces.freeze(xl[k], Reason("indexed by a tensor", where))
     brank = max(len(p.shape(t) or ()) for _, t in tensors)
     rest = [d for k, d in enumerate(xl) if k not in positions]
     if len(rshape) != brank + len(rest):
@@ -123,16 +122,16 @@ def gather(p: Propagation, op: Operation) -> None:
     if len(xl) != len(il):
         return p.freeze_op(op, "gather with an index of another rank")
     dim = norm_dim(dim, len(xl))
-    where = location(op)
-    p.spaces.freeze(xl[dim], f"gathered by index: {where}")
+    where = site(op)
+    p.spaces.freeze(xl[dim], Reason("gathered by index", where))
     for k in range(len(xl)):
         if k == dim:
             continue
         if xs[k] == ishape[k] and xs[k] >= 0:
             p.spaces.unify(xl[k], il[k], where)
         else:
-            p.spaces.freeze(xl[k], f"gather index covers part of the dim: {where}")
-            p.spaces.freeze(il[k], f"gather index covers part of the dim: {where}")
+            p.spaces.freeze(xl[k], Reason("gather index covers part of the dim", where))
+            p.spaces.freeze(il[k], Reason("gather index covers part of the dim", where))
     out = [p.spaces.resolve(d) for d in il]
     p.set(r, out, zero=p.is_zero(x) and not p.has_channels(out[dim]))
 
@@ -154,7 +153,7 @@ def repeat(p: Propagation, op: Operation) -> None:
         elif f > 1 and n >= 0:
             out.append(p.spaces.resolve(Prod((Anon(f), d))))
         else:
-            p.spaces.freeze(d, f"repeat of a dynamic or empty dim: {location(op)}")
+            p.spaces.freeze(d, Reason("repeat of a dynamic or empty dim", site(op)))
             out.append(Anon(rs[lead + k]))
     p.set(r, out, zero=p.is_zero(x))
 
@@ -168,7 +167,7 @@ def roll(p: Propagation, op: Operation) -> None:
     if not isinstance(dims, list) or not all(isinstance(d, int) for d in dims):
         return p.freeze_op(op, "roll over non-constant dims")
     for d in dims:
-        p.spaces.freeze(xl[norm_dim(d, len(xl))], f"rolled dim: {location(op)}")
+        p.spaces.freeze(xl[norm_dim(d, len(xl))], Reason("rolled dim", site(op)))
     p.set(op.results[0], xl, zero=p.is_zero(x))
 
 

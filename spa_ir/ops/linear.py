@@ -3,24 +3,23 @@ are coupled; contracting channels that are not zero on both sides is inexact."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from math import prod
 
 from xdsl.ir import Operation, SSAValue
 
 from spa_ir.channels.propagation import Dims, Propagation
-from spa_ir.channels.spaces import Anon, Layout
-from spa_ir.core.ir import location
+from spa_ir.channels.spaces import Anon, Layout, Reason
+from spa_ir.core.ir import site
 from spa_ir.ops.common import unify_all
 from spa_ir.ops.spec import OpSpec, aten, each, table
-from collections.abc import Callable
-from math import prod
-
 from spa_ir.pruning.shapes import static_shape
 
 
 def linear(p: Propagation, op: Operation) -> None:
     """aten.linear(input, weight[out, in], bias[out])."""
     x, w, b = op.operands[0], op.operands[1], op.operands[2]
-    where = location(op)
+    where = site(op)
     xl, wl = p.layout(x), p.layout(w)
     if len(wl) != 2:
         return p.freeze_op(op, "linear with a weight of rank != 2")
@@ -34,11 +33,11 @@ def _matmul_dims(p: Propagation, op: Operation, a: SSAValue, b: SSAValue) -> Dim
     al, bl = p.layout(a), p.layout(b)
     if len(al) < 2 or len(bl) < 2:
         return None
-    where = location(op)
+    where = site(op)
     p.spaces.unify(al[-1], bl[-2], where)
     contracted = p.spaces.resolve(al[-1])
     if p.has_channels(contracted) and not (p.is_zero(a) or p.is_zero(b)):
-        p.spaces.mark_inexact(contracted, f"contraction over channels that are not zero: {where}")
+        p.spaces.mark_inexact(contracted, Reason("contraction over channels that are not zero", where))
     ab, bb = al[:-2], bl[:-2]
     rank = max(len(ab), len(bb))
     ashape, bshape = (p.shape(a) or ())[:-2], (p.shape(b) or ())[:-2]
@@ -69,7 +68,7 @@ def addmm(p: Propagation, op: Operation) -> None:
     if out is None:
         return p.freeze_op(op, "addmm of a vector")
     bl = p.layout(bias)
-    where = location(op)
+    where = site(op)
     for k in range(1, len(bl) + 1):
         if (p.shape(bias) or ())[-k] != 1:
             p.spaces.unify(bl[-k], out[-k], where)
@@ -88,7 +87,7 @@ def einsum(p: Propagation, op: Operation) -> None:
     in_letters = lhs.split(",")
     if len(in_letters) != len(items) or any(len(ls) != len(it) for ls, it in zip(in_letters, items)):  # type: ignore[arg-type]
         return p.freeze_op(op, "einsum equation does not match its operands")
-    where = location(op)
+    where = site(op)
     by_letter: dict[str, list[Layout]] = {}
     for letters, layout, value in zip(in_letters, items, values):
         shape = p.shape(value) or ()

@@ -4,23 +4,21 @@ sizes rewritten after pruning)."""
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
+import numpy as np
 from xdsl.ir import Operation
 from xdsl.pattern_rewriter import PatternRewriter
 from xdsl.rewriter import InsertPoint
 
 from spa_ir.channels.propagation import Dims, Propagation
-from spa_ir.channels.spaces import Anon, Cat
-from spa_ir.core.ir import const, location
+from spa_ir.channels.spaces import Anon, Cat, Reason
+from spa_ir.core.ir import const, site
 from spa_ir.ops.common import norm_dim, unify_all
+from spa_ir.ops.slicing import slice_dim
 from spa_ir.ops.spec import Emitter, OpSpec, aten, each, table
 from spa_ir.pruning.shapes import Shapes, make_int, pruned_dim, replace_int_list, torch_op
-import operator
-
-import numpy as np
-
-from spa_ir.ops.slicing import slice_dim
 
 
 def _joined_items(p: Propagation, op: Operation) -> tuple[list[Dims], int, int] | None:
@@ -42,7 +40,7 @@ def cat(p: Propagation, op: Operation) -> None:
     if joined is None:
         return p.freeze_op(op, "cat of an unknown list")
     items, d, rank = joined
-    where = location(op)
+    where = site(op)
     parts = [it for it in items if len(it) == rank]
     out = [p.spaces.resolve(Cat(tuple(it[k] for it in parts))) if k == d else unify_all(p, [it[k] for it in parts], where)
            for k in range(rank)]
@@ -55,7 +53,7 @@ def stack(p: Propagation, op: Operation) -> None:
     if joined is None:
         return p.freeze_op(op, "stack of an unknown list")
     items, d, rank = joined
-    where = location(op)
+    where = site(op)
     inner = [unify_all(p, [it[k] for it in items], where) for k in range(rank - 1)]
     p.set(op.results[0], [*inner[:d], Anon(len(items)), *inner[d:]], zero=_all_items_zero(p, op))
 
@@ -96,9 +94,9 @@ def split(p: Propagation, op: Operation) -> None:
         return p.freeze_op(op, "split with a non-constant dim")
     dim = norm_dim(dim, len(xl))
     size = (p.shape(x) or ())[dim]
-    where = location(op)
+    where = site(op)
     if "unbind" in name:
-        p.spaces.freeze(xl[dim], f"unbind selects fixed indices: {where}")
+        p.spaces.freeze(xl[dim], Reason("unbind selects fixed indices", where))
         p.lists[r] = [[d for k, d in enumerate(xl) if k != dim]] * size
         return
     arg = p.const(op.operands[1])

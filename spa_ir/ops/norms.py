@@ -9,8 +9,8 @@ from xdsl.ir import Operation
 from xdsl.pattern_rewriter import PatternRewriter
 
 from spa_ir.channels.propagation import Propagation
-from spa_ir.channels.spaces import Prod
-from spa_ir.core.ir import const, location
+from spa_ir.channels.spaces import Prod, Reason
+from spa_ir.core.ir import const, site
 from spa_ir.ops.common import fresh, no_channels_value
 from spa_ir.ops.spec import Emitter, OpSpec, Rule, aten, call_overload, each, table
 from spa_ir.pruning.shapes import Shapes, replace_int_list
@@ -34,7 +34,7 @@ def batch_norm(training: int | None, running_stats: bool) -> Rule:
         train = False if training is None else p.const(op.operands[training])
         if not isinstance(train, bool):
             return p.freeze_op(op, "batch norm with a non-constant 'training' flag")
-        where = location(op)
+        where = site(op)
         for v in op.operands[1:5 if running_stats else 3]:
             if p.is_tensor(v):
                 p.spaces.unify(p.layout(v)[0], xl[1], where)
@@ -42,7 +42,7 @@ def batch_norm(training: int | None, running_stats: bool) -> Rule:
         if mixed:
             for k, d in enumerate(xl):
                 if k != 1:
-                    p.spaces.mark_inexact(d, f"batch statistics over channels: {where}")
+                    p.spaces.mark_inexact(d, Reason("batch statistics over channels", where))
         has_bias = p.is_tensor(op.operands[2])
         p.set(op.results[0], [p.spaces.resolve(d) for d in xl], zero=(has_bias or p.is_zero(x)) and not mixed)
         for r in op.results[1:]:
@@ -61,14 +61,14 @@ def instance_norm(p: Propagation, op: Operation) -> None:
     exports GroupNorm as an InstanceNormalization of the input reshaped to [N, groups, C/groups * H * W]."""
     x = op.operands[0]
     xl = p.layout(x)
-    where = location(op)
+    where = site(op)
     for v in op.operands[1:5]:
         if p.is_tensor(v):
             p.spaces.unify(p.layout(v)[0], xl[1], where)
     mixed = p.const(op.operands[5]) is not False and any(p.has_channels(d) for d in xl[2:])
     if mixed:
         for d in xl[2:]:
-            p.spaces.mark_inexact(d, f"instance statistics over channels: {where}")
+            p.spaces.mark_inexact(d, Reason("instance statistics over channels", where))
     zero = (p.is_tensor(op.operands[2]) or p.is_zero(x)) and not mixed
     p.set(op.results[0], [p.spaces.resolve(d) for d in xl], zero=zero)
 
@@ -83,14 +83,14 @@ def norm_over_last(weight_args: tuple[int, ...]) -> Rule:
         ns = p.const_ints(op.operands[1])
         if ns is None:
             return p.freeze_op(op, "normalization over a non-constant shape")
-        where = location(op)
+        where = site(op)
         normalized = xl[len(xl) - len(ns):]
         for i in weight_args:
             if i < len(op.operands) and p.is_tensor(op.operands[i]):
                 for wd, xd in zip(p.layout(op.operands[i]), normalized):
                     p.spaces.unify(wd, xd, where)
         for d in normalized:
-            p.spaces.mark_inexact(d, f"normalization over channels: {where}")
+            p.spaces.mark_inexact(d, Reason("normalization over channels", where))
         has_affine = len(weight_args) > 0 and p.is_tensor(op.operands[weight_args[-1]])
         p.set(op.results[0], [p.spaces.resolve(d) for d in xl], zero=has_affine)
         for r in op.results[1:]:
@@ -107,15 +107,15 @@ def group_norm(p: Propagation, op: Operation) -> None:
     g = p.const_int(op.operands[1])
     if g is None:
         return p.freeze_op(op, "group_norm with non-constant groups")
-    where = location(op)
+    where = site(op)
     c = (p.shape(x) or ())[1]
     gs = fresh(p, g, f"{where} groups")
-    p.spaces.freeze(gs, f"group count of group_norm: {where}")
+    p.spaces.freeze(gs, Reason("group count of group_norm", where))
     p.spaces.unify(xl[1], Prod((gs, fresh(p, c // g, where))), where)
     for v in op.operands[2:4]:
         if p.is_tensor(v):
             p.spaces.unify(p.layout(v)[0], xl[1], where)
-    p.spaces.mark_inexact(xl[1], f"normalization over channels: {where}")
+    p.spaces.mark_inexact(xl[1], Reason("normalization over channels", where))
     p.set(op.results[0], [p.spaces.resolve(d) for d in xl], zero=p.is_tensor(op.operands[3]))
 
 

@@ -8,9 +8,9 @@ from typing import Any
 from xdsl.ir import Operation
 
 from spa_ir.channels.propagation import Propagation
-from spa_ir.channels.spaces import Anon, Cat
+from spa_ir.channels.spaces import Anon, Cat, Reason
 from spa_ir.core.errors import SpaError
-from spa_ir.core.ir import location
+from spa_ir.core.ir import site
 from spa_ir.ops.spec import Emitter, OpSpec, Rule, aten, call_overload, each, table
 
 
@@ -29,7 +29,7 @@ def keep_leading(n: int, zero_preserving: bool = True) -> Rule:
                 return p.freeze_op(op, "pooling changes rank")
             for k in range(n, len(xl)):
                 if p.has_channels(xl[k]):
-                    p.spaces.freeze(xl[k], f"spatial op over a channel dim: {location(op)}")
+                    p.spaces.freeze(xl[k], Reason("spatial op over a channel dim", site(op)))
             p.set(r, out, zero=zero_preserving and p.is_zero(x))
 
     return rule

@@ -3,12 +3,11 @@ the stacked states."""
 
 from __future__ import annotations
 
-
 from xdsl.ir import Operation
 
 from spa_ir.channels.propagation import Propagation
-from spa_ir.channels.spaces import Anon, Cat, Layout, Prod
-from spa_ir.core.ir import location
+from spa_ir.channels.spaces import Anon, Cat, Layout, Prod, Reason
+from spa_ir.core.ir import site
 from spa_ir.ops.common import fresh, unify_all
 from spa_ir.ops.spec import OpSpec, Rule, table
 
@@ -32,7 +31,7 @@ def recurrent(gates: int, hidden_list: bool) -> Rule:
         dirs, per = (2 if bidirectional else 1), (4 if has_biases else 2)
         if len(items) != layers * dirs * per:
             return p.freeze_op(op, "recurrent layer with projections or unexpected weights")
-        where = location(op)
+        where = site(op)
         prev = p.layout(x)[-1]
         hidden: list[Layout] = []
         for layer in range(layers):
@@ -41,7 +40,7 @@ def recurrent(gates: int, hidden_list: bool) -> Rule:
                 w_ih, w_hh, *biases = items[(layer * dirs + d) * per:(layer * dirs + d + 1) * per]
                 h = p.layout(w_hh)[1]
                 gate = fresh(p, gates, f"{where} gates")
-                p.spaces.freeze(gate, f"gate blocks of a recurrent layer: {where}")
+                p.spaces.freeze(gate, Reason("gate blocks of a recurrent layer", where))
                 rows = Prod((gate, h))
                 for v in (w_ih, w_hh, *biases):
                     p.spaces.unify(p.layout(v)[0], rows, where)

@@ -3,12 +3,11 @@ channels is exact only where they are zero, averaging or normalizing over them n
 
 from __future__ import annotations
 
-
 from xdsl.ir import Operation
 
 from spa_ir.channels.propagation import Propagation
-from spa_ir.channels.spaces import Anon
-from spa_ir.core.ir import location
+from spa_ir.channels.spaces import Anon, Reason
+from spa_ir.core.ir import site
 from spa_ir.ops.common import norm_dim
 from spa_ir.ops.spec import OpSpec, Rule, aten, each, table
 
@@ -33,10 +32,10 @@ def reduce(dims_arg: int | None, keepdim_arg: int | None, kind: str) -> Rule:
             else:
                 reduced = [norm_dim(d, rank) for d in c]
         keep = bool(p.const(op.operands[keepdim_arg])) if keepdim_arg is not None and keepdim_arg < len(op.operands) else False
-        where = location(op)
+        where = site(op)
         for d in reduced:
             if p.has_channels(xl[d]) and not (kind == "sum" and p.is_zero(x)):
-                p.spaces.mark_inexact(xl[d], f"{kind} over channels: {where}")
+                p.spaces.mark_inexact(xl[d], Reason(f"{kind} over channels", where))
         out = [Anon(1) if k in reduced else xl[k] for k in range(rank) if keep or k not in reduced]
         for r in op.results:
             if p.is_tensor(r):

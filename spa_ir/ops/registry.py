@@ -2,32 +2,25 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from functools import cache
 from types import ModuleType
 
 from xdsl.ir import Operation
 
+import spa_ir.ops
 from spa_ir.core.ir import op_key
-from spa_ir.ops import (
-    attention,
-    conv,
-    elementwise,
-    indexing,
-    linear,
-    lists,
-    norms,
-    pooling,
-    recurrent,
-    reductions,
-    slicing,
-    sources,
-    views,
-)
 from spa_ir.ops.spec import OpSpec, Rule
 
-FAMILIES: tuple[ModuleType, ...] = (
-    sources, elementwise, conv, linear, norms, attention, recurrent, indexing, views, slicing, lists, pooling, reductions,
-)
+_NOT_FAMILIES = frozenset({"registry", "spec", "common"})
+
+
+def families() -> tuple[ModuleType, ...]:
+    """Every module of spa_ir/ops that holds an op family (one with an `OPS` table), found by name so that
+    adding a family is adding its module."""
+    names = sorted(m.name for m in pkgutil.iter_modules(spa_ir.ops.__path__) if m.name not in _NOT_FAMILIES)
+    return tuple(importlib.import_module(f"spa_ir.ops.{name}") for name in names)
 
 
 def merge(families: tuple[ModuleType, ...]) -> dict[str, OpSpec]:
@@ -42,7 +35,7 @@ def merge(families: tuple[ModuleType, ...]) -> dict[str, OpSpec]:
     return merged
 
 
-OPS: dict[str, OpSpec] = merge(FAMILIES)
+OPS: dict[str, OpSpec] = merge(families())
 
 
 def spec_of(op: Operation) -> OpSpec | None:

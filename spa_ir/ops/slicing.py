@@ -9,15 +9,15 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter
 
 from spa_ir.channels.propagation import Propagation
-from spa_ir.channels.spaces import Anon, Cat, Layout, Prod
+from spa_ir.channels.spaces import Anon, Cat, Layout, Prod, Reason
 from spa_ir.core.errors import SpaError
-from spa_ir.core.ir import NOT_CONST, const, location
+from spa_ir.core.ir import NOT_CONST, Site, const, site
 from spa_ir.ops.common import fresh, norm_dim
 from spa_ir.ops.spec import Emitter, OpSpec, Resize, call_overload, table
 from spa_ir.pruning.shapes import Shapes, pruned_dim, replace_int
 
 
-def slice_dim(p: Propagation, x: SSAValue, dim: int, start: int, end: int, where: str) -> Layout:
+def slice_dim(p: Propagation, x: SSAValue, dim: int, start: int, end: int, where: Site) -> Layout:
     """The layout of x[dim][start:end]; a channel dim is refined into (before, kept, after)."""
     size = (p.shape(x) or ())[dim]
     layout = p.layout(x)[dim]
@@ -64,21 +64,21 @@ def slice_tensor(p: Propagation, op: Operation) -> None:
     if not p.has_channels(xl[dim]):
         out[dim] = Anon((p.shape(r) or ())[dim])
     elif step == 1 and size >= 0:
-        out[dim] = slice_dim(p, x, dim, start, end, location(op))
+        out[dim] = slice_dim(p, x, dim, start, end, site(op))
     elif size > 0 and size % step == 0 and start < step and end >= size - step + start + 1:
-        out[dim] = _every_kth(p, xl[dim], size, step, location(op))
+        out[dim] = _every_kth(p, xl[dim], size, step, site(op))
     else:
         return p.freeze_op(op, "strided or dynamic slice of a channel dim")
     p.set(r, [p.spaces.resolve(d) for d in out], zero=p.is_zero(x))
 
 
-def _every_kth(p: Propagation, layout: Layout, size: int, step: int, where: str) -> Layout:
+def _every_kth(p: Propagation, layout: Layout, size: int, step: int, where: Site) -> Layout:
     """x[..., start::step] over a whole channel dim (rotary embeddings take x[..., ::2] and x[..., 1::2]):
     the dim is `blocks x step`; the slice keeps one fixed index of each block, so blocks are the channels
     and the position in a block is frozen. Removing block j removes its `step` consecutive indices."""
     blocks, within = fresh(p, size // step, where), fresh(p, step, where)
     p.spaces.unify(layout, Prod((blocks, within)), where)
-    p.spaces.freeze(within, f"strided slice keeps one index of each block: {where}")
+    p.spaces.freeze(within, Reason("strided slice keeps one index of each block", where))
     return p.spaces.resolve(blocks)
 
 
@@ -94,7 +94,7 @@ def slice_scatter(p: Propagation, op: Operation) -> None:
     dim, start, end, step = args
     if ((p.shape(x) or ())[dim] < 0 or step != 1) and p.has_channels(xl[dim]):
         return p.freeze_op(op, "strided or dynamic slice_scatter into a channel dim")
-    where = location(op)
+    where = site(op)
     part = slice_dim(p, x, dim, start, end, where) if step == 1 else Anon((p.shape(src) or ())[dim])
     for k, d in enumerate(sl):
         p.spaces.unify(d, part if k == dim else xl[k], where)
@@ -110,7 +110,7 @@ def narrow(p: Propagation, op: Operation) -> None:
         return p.freeze_op(op, "narrow with non-constant bounds")
     dim = norm_dim(dim, len(xl))
     out = list(xl)
-    out[dim] = slice_dim(p, x, dim, start, start + length, location(op))
+    out[dim] = slice_dim(p, x, dim, start, start + length, site(op))
     p.set(r, [p.spaces.resolve(d) for d in out], zero=p.is_zero(x))
 
 

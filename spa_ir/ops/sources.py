@@ -4,21 +4,20 @@ rest hold no channels, and a factory's size list is rewritten when its users shr
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IntegerType
 from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter
 
 from spa_ir.channels.propagation import Propagation
-from spa_ir.channels.spaces import Anon
-from spa_ir.core.ir import location
+from spa_ir.channels.spaces import Anon, Reason
+from spa_ir.core.ir import location, site
 from spa_ir.ops.common import fresh
 from spa_ir.ops.spec import Emit, Emitter, OpSpec, Resize, Rule, aten, each, table
 from spa_ir.pruning.shapes import Shapes, replace_int_list
-import operator
-
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IntegerType
 
 
 def param(p: Propagation, op: Operation) -> None:
@@ -54,10 +53,10 @@ def shape_as_tensor(p: Propagation, op: Operation) -> None:
     data that pruning would change."""
     x, r = op.operands[0], op.results[0]
     xs, xl = p.shape(x) or (), p.layout(x)
-    where = location(op)
+    where = site(op)
     for d in _dims_read(p, r, len(xs)):
         if xs[d] >= 0:
-            p.spaces.freeze(xl[d], f"its size is read at run time: {where}")
+            p.spaces.freeze(xl[d], Reason("its size is read at run time", where))
     p.set(r, [Anon(len(xs))], zero=True)
 
 

@@ -4,20 +4,20 @@ target size lists are rewritten after pruning; views are emitted as reshapes (th
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from math import prod
 from typing import Any
 
 from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter
 
 from spa_ir.channels.propagation import Dims, Propagation
-from spa_ir.channels.spaces import Anon, Layout, Prod
+from spa_ir.channels.spaces import Anon, Layout, Prod, Reason
 from spa_ir.core.errors import SpaError
-from spa_ir.core.ir import NOT_CONST, const, location
+from spa_ir.core.ir import NOT_CONST, Site, const, location, site
 from spa_ir.ops.common import fresh, norm_dim
 from spa_ir.ops.spec import Adapter, Emitter, OpSpec, Resize, aten, aten_overload, each, table
 from spa_ir.pruning.shapes import Shapes, replace_int_list
-from collections.abc import Callable
-from math import prod
 
 
 def permute(p: Propagation, op: Operation) -> None:
@@ -64,7 +64,7 @@ def reshape(p: Propagation, op: Operation) -> None:
     if runs is None:
         return p.freeze_op(op, "reshape with mismatched sizes")
     xl = p.layout(x)
-    where = location(op)
+    where = site(op)
     out: Dims = []
     for gi, gj in runs:
         out.extend(_run_layouts(p, [xl[k] for k in gi], [xs[k] for k in gi], [rs[k] for k in gj], where))
@@ -77,17 +77,17 @@ _SIZE_LIST_ARG = {"torch.aten.view": 1, "torch.aten.reshape": 1, "torch.aten._un
 """Reshapes whose target sizes are an operand (a list the pruner rewrites where a dim shrinks)."""
 
 
-def _freeze_run_time_sizes(p: Propagation, sizes: SSAValue, out: Dims, rs: list[int], where: str) -> None:
+def _freeze_run_time_sizes(p: Propagation, sizes: SSAValue, out: Dims, rs: list[int], where: Site) -> None:
     """A target size computed at run time (not a constant: an ONNX Reshape whose shape tensor also holds
     the batch size) cannot be rewritten when its dim shrinks: that dim's channels are frozen."""
     entries = p.const(sizes)
     known = isinstance(entries, list) and len(entries) == len(rs)
     for k, (layout, n) in enumerate(zip(out, rs)):
         if n >= 0 and (not known or entries[k] is NOT_CONST):
-            p.spaces.freeze(layout, f"size computed at run time: {where}")
+            p.spaces.freeze(layout, Reason("size computed at run time", where))
 
 
-def _run_layouts(p: Propagation, layouts: list[Layout], xs: list[int], rs: list[int], where: str) -> Dims:
+def _run_layouts(p: Propagation, layouts: list[Layout], xs: list[int], rs: list[int], where: Site) -> Dims:
     """The output layouts of one run of a reshape."""
     if not rs:  # input dims of size 1 that disappear
         return []
@@ -97,7 +97,7 @@ def _run_layouts(p: Propagation, layouts: list[Layout], xs: list[int], rs: list[
         if len(xs) == len(rs) == 1:
             return layouts
         for layout in layouts:
-            p.spaces.freeze(layout, f"merged with a dynamic dim: {where}")
+            p.spaces.freeze(layout, Reason("merged with a dynamic dim", where))
         return [Anon(n) for n in rs]
     merged = Prod(tuple(layouts)) if len(layouts) > 1 else layouts[0]
     if not p.has_channels(merged):

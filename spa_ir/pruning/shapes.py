@@ -62,15 +62,10 @@ def make_int(value: int, before: Operation, rewriter: PatternRewriter) -> SSAVal
     """A new `torch.constant.int` before `before`, named as torch-mlir names them (`%int-1`)."""
     from spa.dialects.torch import ConstantIntOp, IntType
 
-    new = ConstantIntOp.create(result_types=[IntType()], **_value_field(ConstantIntOp, IntegerAttr(value, i64)))
+    new = ConstantIntOp.create(result_types=[IntType()], properties={"value": IntegerAttr(value, i64)})
     new.results[0].name_hint = f"int{value}"
     rewriter.insert(new, InsertPoint.before(before))
     return new.results[0]
-
-
-def _value_field(cls: type[Operation], attr: Any) -> dict[str, dict[str, Any]]:
-    defn = cls.get_irdl_definition()  # type: ignore[attr-defined]
-    return {"properties": {"value": attr}} if "value" in defn.properties else {"attributes": {"value": attr}}
 
 
 def replace_int(op: Operation, index: int, value: int, rewriter: PatternRewriter) -> None:

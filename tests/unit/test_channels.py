@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spa_ir.channels.spaces import Anon, Atom, Cat, Prod, Spaces
+from spa_ir.channels.spaces import Anon, Atom, Cat, Prod, Reason, Spaces
+from spa_ir.core.ir import Site
 from spa_ir.core.errors import SpaError
 from spa_ir.channels.groups import IndexMap, member_maps
 
@@ -13,16 +14,16 @@ from spa_ir.channels.groups import IndexMap, member_maps
 def test_atoms_merge_and_keep_reasons() -> None:
     s = Spaces()
     a, b = s.new(4, "a"), s.new(4, "b")
-    s.freeze(b, "model output")
-    s.unify(a, b, "add")
+    s.freeze(b, Reason("model output"))
+    s.unify(a, b, Site("add"))
     assert s.resolve(a) == s.resolve(b)
-    assert s.info(a).frozen == ["model output"]
+    assert s.info(a).frozen == [Reason("model output")]
 
 
 def test_flatten_gives_each_channel_a_block() -> None:
     s = Spaces()
     conv, fc_in = s.new(3, "conv"), s.new(12, "fc.in")
-    s.unify(fc_in, Prod((conv, Anon(4))), "flatten")
+    s.unify(fc_in, Prod((conv, Anon(4))), Site("flatten"))
     coords = s.coordinates(fc_in)[s.find(conv.space)]
     assert coords.tolist() == [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]
     assert member_maps(coords, 3) == [IndexMap(stride=4, block=4)]
@@ -32,9 +33,9 @@ def test_head_split_refines_everywhere() -> None:
     s = Spaces()
     proj = s.new(6, "q.out")
     other_use = s.new(6, "out_proj.in")
-    s.unify(proj, other_use, "residual")
+    s.unify(proj, other_use, Site("residual"))
     heads, dim = s.new(2, "heads"), s.new(3, "head_dim")
-    s.unify(proj, Prod((heads, dim)), "view")
+    s.unify(proj, Prod((heads, dim)), Site("view"))
     assert s.resolve(other_use) == Prod((Atom(s.find(heads.space)), Atom(s.find(dim.space))))
     c = s.coordinates(other_use)
     assert member_maps(c[s.find(dim.space)], 3) == [IndexMap(stride=1, block=1, count=2, period=3)]
@@ -45,10 +46,10 @@ def test_concat_offsets_and_split_alignment() -> None:
     s = Spaces()
     a, b = s.new(4, "a"), s.new(6, "b")
     x = s.new(10, "consumer.in")
-    s.unify(x, Cat((a, b)), "cat")
+    s.unify(x, Cat((a, b)), Site("cat"))
     # a split into 5 + 5 cuts b's range: b is refined, a is not
     p, q = s.new(5, "p"), s.new(5, "q")
-    s.unify(x, Cat((p, q)), "split")
+    s.unify(x, Cat((p, q)), Site("split"))
     parts = s.resolve(x)
     assert isinstance(parts, Cat) and [s.size(t) for t in parts.parts] == [4, 1, 5]
     assert s.coordinates(x)[s.find(a.space)][:4].tolist() == [0, 1, 2, 3]
@@ -58,7 +59,7 @@ def test_channel_shuffle_index_map() -> None:
     s = Spaces()
     conv = s.new(6, "conv")
     g, c = s.new(2, "g"), s.new(3, "c")
-    s.unify(conv, Prod((g, c)), "view [2,3]")
+    s.unify(conv, Prod((g, c)), Site("view [2,3]"))
     shuffled = Prod((c, g))  # transpose then flatten
     coords = s.coordinates(shuffled)
     assert coords[s.find(c.space)].tolist() == [0, 0, 1, 1, 2, 2]
@@ -68,8 +69,8 @@ def test_channel_shuffle_index_map() -> None:
 def test_meeting_a_non_channel_dim_freezes() -> None:
     s = Spaces()
     a = s.new(3, "a")
-    s.unify(a, Anon(3), "torch.aten.add.Tensor at block")
-    assert s.info(a).frozen == ["torch.aten.add.Tensor at block: meets a dim without channels (a constant, or frozen upstream)"]
+    s.unify(a, Anon(3), Site("torch.aten.add.Tensor", "block"))
+    assert s.info(a).frozen == [Reason("meets a dim without channels (a constant, or frozen upstream)", Site("torch.aten.add.Tensor", "block"))]
 
 
 def test_concatenation_viewed_as_a_product_couples_the_parts() -> None:
@@ -77,10 +78,10 @@ def test_concatenation_viewed_as_a_product_couples_the_parts() -> None:
     in halves cuts h, and each half holds both copies of its channels (index map block 2)."""
     s = Spaces()
     a, b, two, h = s.new(4, "a"), s.new(4, "b"), s.new(2, "2"), s.new(4, "h")
-    s.unify(Cat((a, b)), Prod((two, h)), "view")
+    s.unify(Cat((a, b)), Prod((two, h)), Site("view"))
     assert s.find(s.atoms(a)[-1]) == s.find(s.atoms(b)[-1]) == s.atoms(h)[0]
     first, second = s.new(4, "first"), s.new(4, "second")
-    s.unify(Prod((h, Anon(2))), Cat((first, second)), "chunk")
+    s.unify(Prod((h, Anon(2))), Cat((first, second)), Site("chunk"))
     (h1,) = s.coordinates(first)
     assert list(s.coordinates(first)[h1]) == [0, 0, 1, 1]
     assert list(s.coordinates(a)[h1]) == [0, 1, -1, -1]
@@ -90,7 +91,7 @@ def test_concatenation_viewed_as_a_product_couples_the_parts() -> None:
 def test_product_and_concatenation_that_do_not_align_freeze() -> None:
     s = Spaces()
     a, b, h = s.new(3, "a"), s.new(3, "b"), s.new(2, "h")
-    s.unify(Cat((a, b)), Prod((Anon(3), h)), "view")
+    s.unify(Cat((a, b)), Prod((Anon(3), h)), Site("view"))
     assert s.info(a).frozen and s.info(b).frozen and s.info(h).frozen
 
 
@@ -98,7 +99,7 @@ def test_incompatible_layouts_freeze_both_sides() -> None:
     s = Spaces()
     x, y = s.new(2, "x"), s.new(6, "y")
     u, v = s.new(3, "u"), s.new(4, "v")
-    s.unify(Prod((x, y)), Prod((u, v)), "reshape [2,6] -> [3,4]")
+    s.unify(Prod((x, y)), Prod((u, v)), Site("reshape [2,6] -> [3,4]"))
     assert all(s.info(t).frozen for t in (x, y, u, v))
 
 
@@ -108,7 +109,7 @@ def test_two_factorings_meet_at_their_common_factoring() -> None:
     s = Spaces()
     heads, qkv = s.new(4, "heads"), s.new(24, "3 x head_dim")
     groups, head_dim = s.new(12, "conv groups"), s.new(8, "head_dim")
-    s.unify(Prod((heads, qkv)), Prod((groups, head_dim)), "view")
+    s.unify(Prod((heads, qkv)), Prod((groups, head_dim)), Site("view"))
     assert not any(s.info(t).frozen for t in (heads, qkv, groups, head_dim))
     by_heads, by_head_dims = s.resolve(groups), s.resolve(qkv)
     assert isinstance(by_heads, Prod) and by_heads.parts[0] == Atom(s.find(heads.space))

@@ -4,7 +4,7 @@
 // conv1's channels have L1 norms 2, 6, 1, 4 in conv1.weight (bias is zero, conv2's columns equal):
 // scores follow that order. Frozen groups get no scores.
 
-// CHECK: spa.group @g{{[0-9]+}} {size = 2 : i64, {{.*}}frozen = ["model input"]}{{$}}
+// CHECK: spa.group @g{{[0-9]+}} {size = 2 : i64, {{.*}}frozen = [#spa.reason<"model input">]}{{$}}
 // CHECK: spa.group @g{{[0-9]+}} {size = 4 : i64, {{.*}}scores = array<f64: 1.61{{[0-9]+}}, 2.84{{[0-9]+}}, 1.30{{[0-9]+}}, 2.23{{[0-9]+}}>}
 // RANDOM: spa.group @g{{[0-9]+}} {size = 4 : i64, {{.*}}scores = array<f64: {{.*}}>}
 // BAD: error: unknown criterion 'nope' (known: random, l1, l2)

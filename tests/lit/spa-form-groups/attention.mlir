@@ -5,7 +5,7 @@
 // spa-propagate-channels/attention.mlir.
 
 // CHECK: spa.group @g{{[0-9]+}} {size = 2 : i64, space = "s{{[0-9]+}}", members = [#spa.member<"q.weight"[0], stride 4, block 4>, #spa.member<"q.bias"[0], stride 4, block 4>, #spa.member<"k.weight"[0], stride 4, block 4>, #spa.member<"k.bias"[0], stride 4, block 4>, #spa.member<"v.weight"[0], stride 4, block 4>, #spa.member<"v.bias"[0], stride 4, block 4>, #spa.member<"o.weight"[1], stride 4, block 4>], exact = true}
-// CHECK-NEXT: spa.group @g{{[0-9]+}} {size = 4 : i64, space = "s{{[0-9]+}}", members = [#spa.member<"q.weight"[0], count 2, period 4>, #spa.member<"q.bias"[0], count 2, period 4>, #spa.member<"k.weight"[0], count 2, period 4>, #spa.member<"k.bias"[0], count 2, period 4>], exact = false, inexact = ["attention head dim sets the softmax scale: torch.aten.scaled_dot_product_attention"]}
+// CHECK-NEXT: spa.group @g{{[0-9]+}} {size = 4 : i64, space = "s{{[0-9]+}}", members = [#spa.member<"q.weight"[0], count 2, period 4>, #spa.member<"q.bias"[0], count 2, period 4>, #spa.member<"k.weight"[0], count 2, period 4>, #spa.member<"k.bias"[0], count 2, period 4>], exact = false, inexact = [#spa.reason<"attention head dim sets the softmax scale", "torch.aten.scaled_dot_product_attention">]}
 // CHECK-NEXT: spa.group @g{{[0-9]+}} {size = 4 : i64, space = "s{{[0-9]+}}", members = [#spa.member<"v.weight"[0], count 2, period 4>, #spa.member<"v.bias"[0], count 2, period 4>, #spa.member<"o.weight"[1], count 2, period 4>], exact = true}
 func.func @attention(%x: !torch.vtensor<[1,3,8],f32>) -> !torch.vtensor<[1,3,8],f32> {
   %q_weight = spa.param "q.weight" = dense<0.5> : tensor<8x8xf32> : !torch.vtensor<[8,8],f32>

@@ -4,7 +4,7 @@
 // frozen group (stride 6, block 6). Input as in spa-propagate-channels/lstm.mlir.
 
 // CHECK: spa.group @g{{[0-9]+}} {size = 6 : i64, space = "s{{[0-9]+}}", members = [#spa.member<"lstm.weight_ih_l0"[0], count 4, period 6>, #spa.member<"lstm.weight_hh_l0"[0], count 4, period 6>, #spa.member<"lstm.weight_hh_l0"[1]>, #spa.member<"lstm.bias_ih_l0"[0], count 4, period 6>, #spa.member<"lstm.bias_hh_l0"[0], count 4, period 6>, #spa.member<"out.weight"[1]>], exact = true}
-// CHECK-NEXT: spa.group @g{{[0-9]+}} {size = 4 : i64, space = "s{{[0-9]+}}", members = [#spa.member<"lstm.weight_ih_l0"[0], stride 6, block 6>, #spa.member<"lstm.weight_hh_l0"[0], stride 6, block 6>, #spa.member<"lstm.bias_ih_l0"[0], stride 6, block 6>, #spa.member<"lstm.bias_hh_l0"[0], stride 6, block 6>], exact = true, frozen = ["gate blocks of a recurrent layer: torch.aten.lstm.input"]}
+// CHECK-NEXT: spa.group @g{{[0-9]+}} {size = 4 : i64, space = "s{{[0-9]+}}", members = [#spa.member<"lstm.weight_ih_l0"[0], stride 6, block 6>, #spa.member<"lstm.weight_hh_l0"[0], stride 6, block 6>, #spa.member<"lstm.bias_ih_l0"[0], stride 6, block 6>, #spa.member<"lstm.bias_hh_l0"[0], stride 6, block 6>], exact = true, frozen = [#spa.reason<"gate blocks of a recurrent layer", "torch.aten.lstm.input">]}
 func.func @lstm(%x: !torch.vtensor<[1,3,4],f32>) -> !torch.vtensor<[1,3,3],f32> {
   %inp_weight = spa.param "inp.weight" = dense<0.5> : tensor<4x4xf32> : !torch.vtensor<[4,4],f32>
   %inp_bias = spa.param "inp.bias" = dense<0.5> : tensor<4xf32> : !torch.vtensor<[4],f32>

@@ -6,7 +6,7 @@
 // spa-propagate-channels/norms.mlir.
 
 // CHECK-LABEL: builtin.module
-// CHECK: spa.group @g{{[0-9]+}} {size = 6 : i64, space = "s{{[0-9]+}}", members = [#spa.member<"fc1.weight"[0]>, #spa.member<"fc1.bias"[0]>, #spa.member<"ln.weight"[0]>, #spa.member<"ln.bias"[0]>, #spa.member<"fc2.weight"[1]>], exact = false, inexact = ["normalization over channels: torch.aten.layer_norm"]}
+// CHECK: spa.group @g{{[0-9]+}} {size = 6 : i64, space = "s{{[0-9]+}}", members = [#spa.member<"fc1.weight"[0]>, #spa.member<"fc1.bias"[0]>, #spa.member<"ln.weight"[0]>, #spa.member<"ln.bias"[0]>, #spa.member<"fc2.weight"[1]>], exact = false, inexact = [#spa.reason<"normalization over channels", "torch.aten.layer_norm">]}
 func.func @layer_norm(%x: !torch.vtensor<[1,3,4],f32>) -> !torch.vtensor<[1,3,3],f32> {
   %fc1_weight = spa.param "fc1.weight" = dense<0.5> : tensor<6x4xf32> : !torch.vtensor<[6,4],f32>
   %fc1_bias = spa.param "fc1.bias" = dense<0.5> : tensor<6xf32> : !torch.vtensor<[6],f32>
@@ -27,8 +27,8 @@ func.func @layer_norm(%x: !torch.vtensor<[1,3,4],f32>) -> !torch.vtensor<[1,3,3]
 // -----
 
 // CHECK-LABEL: builtin.module
-// CHECK: spa.group @g[[G:[0-9]+]] {size = 2 : i64, space = "s[[G]]", members = [#spa.member<"c1.weight"[0], stride 4, block 4>, #spa.member<"c1.bias"[0], stride 4, block 4>, #spa.member<"gn.weight"[0], stride 4, block 4>, #spa.member<"gn.bias"[0], stride 4, block 4>, #spa.member<"c2.weight"[1], stride 4, block 4>], exact = false, frozen = ["group count of group_norm: torch.aten.group_norm"], inexact = ["normalization over channels: torch.aten.group_norm"]}
-// CHECK-NEXT: spa.group @g[[P:[0-9]+]] {size = 4 : i64, space = "s[[P]]", members = [#spa.member<"c1.weight"[0], count 2, period 4>, #spa.member<"c1.bias"[0], count 2, period 4>, #spa.member<"gn.weight"[0], count 2, period 4>, #spa.member<"gn.bias"[0], count 2, period 4>, #spa.member<"c2.weight"[1], count 2, period 4>], exact = false, inexact = ["normalization over channels: torch.aten.group_norm"]}
+// CHECK: spa.group @g[[G:[0-9]+]] {size = 2 : i64, space = "s[[G]]", members = [#spa.member<"c1.weight"[0], stride 4, block 4>, #spa.member<"c1.bias"[0], stride 4, block 4>, #spa.member<"gn.weight"[0], stride 4, block 4>, #spa.member<"gn.bias"[0], stride 4, block 4>, #spa.member<"c2.weight"[1], stride 4, block 4>], exact = false, frozen = [#spa.reason<"group count of group_norm", "torch.aten.group_norm">], inexact = [#spa.reason<"normalization over channels", "torch.aten.group_norm">]}
+// CHECK-NEXT: spa.group @g[[P:[0-9]+]] {size = 4 : i64, space = "s[[P]]", members = [#spa.member<"c1.weight"[0], count 2, period 4>, #spa.member<"c1.bias"[0], count 2, period 4>, #spa.member<"gn.weight"[0], count 2, period 4>, #spa.member<"gn.bias"[0], count 2, period 4>, #spa.member<"c2.weight"[1], count 2, period 4>], exact = false, inexact = [#spa.reason<"normalization over channels", "torch.aten.group_norm">]}
 func.func @group_norm(%x: !torch.vtensor<[1,2,5],f32>) -> !torch.vtensor<[1,3,5],f32> {
   %c1_weight = spa.param "c1.weight" = dense<0.5> : tensor<8x2x1xf32> : !torch.vtensor<[8,2,1],f32>
   %c1_bias = spa.param "c1.bias" = dense<0.5> : tensor<8xf32> : !torch.vtensor<[8],f32>

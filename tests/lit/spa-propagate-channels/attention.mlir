@@ -7,7 +7,7 @@
 // IR from tests/lit/Inputs/tiny_models.py: attention (input 1,3,8).
 
 // CHECK-DAG: spa.space @s[[H:[0-9]+]] {size = 2 : i64, origin = "torch.aten.view"}{{$}}
-// CHECK-DAG: spa.space @s[[E:[0-9]+]] {size = 4 : i64, origin = "torch.aten.view", inexact = ["attention head dim sets the softmax scale: torch.aten.scaled_dot_product_attention"]}
+// CHECK-DAG: spa.space @s[[E:[0-9]+]] {size = 4 : i64, origin = "torch.aten.view", inexact = [#spa.reason<"attention head dim sets the softmax scale", "torch.aten.scaled_dot_product_attention">]}
 // CHECK-DAG: spa.space @s[[EV:[0-9]+]] {size = 4 : i64, origin = "torch.aten.view"}{{$}}
 // CHECK: spa.param "q.weight" {{.*}} {spa.dims = [#spa.dims<[s[[H]] x s[[E]], s[[IN:[0-9]+]]]>]}
 // CHECK: torch.aten.linear %x, %q_weight, {{.*}} {spa.dims = [#spa.dims<[_, s[[SEQ:[0-9]+]], s[[H]] x s[[E]]]>]}

@@ -5,7 +5,7 @@
 // Weight standardization (timm's ScaledStdConv2d): the conv weight [8, 4, 3, 3] viewed as [1, 8, 36] and
 // batch-normalized in training mode. Output channels (dim 1) stay exact; the input channels (inside dim
 // 2) are inexact. The saved mean / inverse std are per output channel.
-// CHECK: spa.space @s[[IN:[0-9]+]] {size = 4 : i64, origin = "input 0[1]", frozen = ["model input"], inexact = ["batch statistics over channels: torch.aten._native_batch_norm_legit.no_stats"]}
+// CHECK: spa.space @s[[IN:[0-9]+]] {size = 4 : i64, origin = "input 0[1]", frozen = [#spa.reason<"model input">], inexact = [#spa.reason<"batch statistics over channels", "torch.aten._native_batch_norm_legit.no_stats">]}
 // CHECK: spa.space @s[[OUT:[0-9]+]] {size = 8 : i64, origin = "w[0]"}
 // CHECK: spa.param "w" {{.*}} {spa.dims = [#spa.dims<[s[[OUT]], s[[IN]], s[[KH:[0-9]+]], s[[KW:[0-9]+]]]>]}
 // CHECK: torch.aten.view %w, %shape {spa.dims = [#spa.dims<[_, s[[OUT]], s[[IN]] x s[[KH]] x s[[KW]]]>]}
@@ -39,7 +39,7 @@ func.func @main(%x: !torch.vtensor<[1,4,6,6],f32>) -> !torch.vtensor<[1,3,4,4],f
 
 // aten.batch_norm(input, weight, bias, running_mean, running_var, training, ...) on [N, C, L] where L holds
 // a linear layer's channels: training = true makes them inexact; dim 1 couples to the affine weights.
-// CHECK: spa.space @s[[L:[0-9]+]] {size = 3 : i64, origin = "fc.weight[0]", inexact = ["batch statistics over channels: torch.aten.batch_norm"]}
+// CHECK: spa.space @s[[L:[0-9]+]] {size = 3 : i64, origin = "fc.weight[0]", inexact = [#spa.reason<"batch statistics over channels", "torch.aten.batch_norm">]}
 // CHECK: torch.aten.batch_norm {{.*}} {spa.dims = [#spa.dims<[s{{[0-9]+}}, s[[C:[0-9]+]], s[[L]]]>]}
 func.func @main(%x: !torch.vtensor<[2,4,5],f32>) -> !torch.vtensor<[2,4,2],f32> {
   %w = spa.param "fc.weight" = dense<0.5> : tensor<3x5xf32> : !torch.vtensor<[3,5],f32>
@@ -60,7 +60,7 @@ func.func @main(%x: !torch.vtensor<[2,4,5],f32>) -> !torch.vtensor<[2,4,2],f32> 
 // -----
 
 // The same in evaluation mode (training = false): per channel of dim 1 only, nothing is inexact.
-// CHECK: spa.space @s0 {size = 2 : i64, origin = "input 0[0]", frozen = ["model input", "model output"]}{{$}}
+// CHECK: spa.space @s0 {size = 2 : i64, origin = "input 0[0]", frozen = [#spa.reason<"model input">, #spa.reason<"model output">]}{{$}}
 // CHECK-NOT: inexact
 // CHECK: spa.space @s{{[0-9]+}} {size = 3 : i64, origin = "fc.weight[0]"}{{$}}
 // CHECK-NOT: inexact
@@ -86,7 +86,7 @@ func.func @main(%x: !torch.vtensor<[2,4,5],f32>) -> !torch.vtensor<[2,4,2],f32> 
 
 // instance_norm with input statistics normalizes each (sample, channel) over dims 2..: their channels
 // are mixed too.
-// CHECK: spa.space @s{{[0-9]+}} {size = 3 : i64, origin = "fc.weight[0]", inexact = ["instance statistics over channels: torch.aten.instance_norm"]}
+// CHECK: spa.space @s{{[0-9]+}} {size = 3 : i64, origin = "fc.weight[0]", inexact = [#spa.reason<"instance statistics over channels", "torch.aten.instance_norm">]}
 // CHECK: torch.aten.instance_norm {{.*}} {spa.dims = [#spa.dims<[s{{[0-9]+}}, s{{[0-9]+}}, s{{[0-9]+}}]>]}
 func.func @main(%x: !torch.vtensor<[2,4,5],f32>) -> !torch.vtensor<[2,4,2],f32> {
   %w = spa.param "fc.weight" = dense<0.5> : tensor<3x5xf32> : !torch.vtensor<[3,5],f32>

@@ -5,10 +5,10 @@
 // IR from tests/lit/Inputs/tiny_models.py: conv1d (input 1,2,8) and conv3d (input 1,2,2,2,2).
 
 // CHECK-LABEL: builtin.module
-// CHECK-DAG: spa.space @s[[IN:[0-9]+]] {size = 2 : i64, origin = "input 0[1]", frozen = ["model input"]}
+// CHECK-DAG: spa.space @s[[IN:[0-9]+]] {size = 2 : i64, origin = "input 0[1]", frozen = [#spa.reason<"model input">]}
 // CHECK-DAG: spa.space @s[[C1:[0-9]+]] {size = 4 : i64, origin = "c1.weight[0]"}
-// CHECK-DAG: spa.space @s[[K:[0-9]+]] {size = 3 : i64, origin = "c1.weight[2]", frozen = ["not a channel dimension"]}
-// CHECK-DAG: spa.space @s[[OUT:[0-9]+]] {size = 3 : i64, origin = "c2.weight[0]", frozen = ["model output"]}
+// CHECK-DAG: spa.space @s[[K:[0-9]+]] {size = 3 : i64, origin = "c1.weight[2]", frozen = [#spa.reason<"not a channel dimension">]}
+// CHECK-DAG: spa.space @s[[OUT:[0-9]+]] {size = 3 : i64, origin = "c2.weight[0]", frozen = [#spa.reason<"model output">]}
 // CHECK: func.func @conv1d
 // CHECK: spa.param "c1.weight" {{.*}} {spa.dims = [#spa.dims<[s[[C1]], s[[IN]], s[[K]]]>]}
 // CHECK: spa.param "c1.bias" {{.*}} {spa.dims = [#spa.dims<[s[[C1]]]>]}
@@ -34,9 +34,9 @@ func.func @conv1d(%x: !torch.vtensor<[1,2,8],f32>) -> !torch.vtensor<[1,3,8],f32
 // -----
 
 // CHECK-LABEL: builtin.module
-// CHECK-DAG: spa.space @s[[IN3:[0-9]+]] {size = 2 : i64, origin = "input 0[1]", frozen = ["model input"]}
+// CHECK-DAG: spa.space @s[[IN3:[0-9]+]] {size = 2 : i64, origin = "input 0[1]", frozen = [#spa.reason<"model input">]}
 // CHECK-DAG: spa.space @s[[C3:[0-9]+]] {size = 4 : i64, origin = "c1.weight[0]"}
-// CHECK-DAG: spa.space @s[[OUT3:[0-9]+]] {size = 3 : i64, origin = "c2.weight[0]", frozen = ["model output"]}
+// CHECK-DAG: spa.space @s[[OUT3:[0-9]+]] {size = 3 : i64, origin = "c2.weight[0]", frozen = [#spa.reason<"model output">]}
 // CHECK: func.func @conv3d
 // CHECK: spa.param "c1.weight" {{.*}} {spa.dims = [#spa.dims<[s[[C3]], s[[IN3]], _, _, _]>]}
 // CHECK: torch.aten.conv3d {{.*}} {spa.dims = [#spa.dims<[_, s[[C3]], _, _, _]>]}

@@ -3,7 +3,7 @@
 // shared with the next layer's input columns; the V rows are looked up by token id, so they are frozen.
 // IR from tests/lit/Inputs/tiny_models.py: embedding (input 1,5 of int64).
 
-// CHECK-DAG: spa.space @s[[V:[0-9]+]] {size = 10 : i64, origin = "emb.weight[0]", frozen = ["embedding rows are looked up by index: torch.aten.embedding"]}
+// CHECK-DAG: spa.space @s[[V:[0-9]+]] {size = 10 : i64, origin = "emb.weight[0]", frozen = [#spa.reason<"embedding rows are looked up by index", "torch.aten.embedding">]}
 // CHECK-DAG: spa.space @s[[D:[0-9]+]] {size = 6 : i64, origin = "emb.weight[1]"}{{$}}
 // CHECK: spa.param "emb.weight" {{.*}} {spa.dims = [#spa.dims<[s[[V]], s[[D]]]>]}
 // CHECK: torch.aten.embedding %emb_weight, %x, {{.*}} {spa.dims = [#spa.dims<[_, s{{[0-9]+}}, s[[D]]]>]}

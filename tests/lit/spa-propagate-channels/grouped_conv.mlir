@@ -10,7 +10,7 @@
 // CHECK-DAG: spa.space @s[[PIN:[0-9]+]] {size = 4 : i64, origin = "g.weight[1]"}
 // CHECK-DAG: spa.space @s[[G:[0-9]+]] {size = 2 : i64, origin = "torch.aten.conv2d groups"}
 // CHECK-DAG: spa.space @s[[POUT:[0-9]+]] {size = 3 : i64, origin = "torch.aten.conv2d"}
-// CHECK-DAG: spa.space @s[[OUT:[0-9]+]] {size = 3 : i64, origin = "c3.weight[0]", frozen = ["model output"]}
+// CHECK-DAG: spa.space @s[[OUT:[0-9]+]] {size = 3 : i64, origin = "c3.weight[0]", frozen = [#spa.reason<"model output">]}
 // CHECK: func.func @grouped
 // CHECK: spa.param "c1.weight" {{.*}} {spa.dims = [#spa.dims<[s[[G]] x s[[PIN]], s{{[0-9]+}}, _, _]>]}
 // CHECK: torch.aten.conv2d %x, {{.*}} {spa.dims = [#spa.dims<[_, s[[G]] x s[[PIN]], _, _]>]}
@@ -40,7 +40,7 @@ func.func @grouped(%x: !torch.vtensor<[1,2,4,4],f32>) -> !torch.vtensor<[1,3,4,4
 
 // CHECK-LABEL: builtin.module
 // CHECK-DAG: spa.space @s[[C:[0-9]+]] {size = 4 : i64, origin = "c1.weight[0]"}
-// CHECK-DAG: spa.space @s[[OUT2:[0-9]+]] {size = 3 : i64, origin = "c3.weight[0]", frozen = ["model output"]}
+// CHECK-DAG: spa.space @s[[OUT2:[0-9]+]] {size = 3 : i64, origin = "c3.weight[0]", frozen = [#spa.reason<"model output">]}
 // CHECK: func.func @depthwise
 // CHECK: spa.param "c1.weight" {{.*}} {spa.dims = [#spa.dims<[s[[C]], s{{[0-9]+}}, _, _]>]}
 // CHECK: spa.param "dw.weight" {{.*}} {spa.dims = [#spa.dims<[s[[C]], _, s{{[0-9]+}}, s{{[0-9]+}}]>]}

@@ -6,9 +6,9 @@
 
 // Relative-position bias (Swin): table [num_rel, heads][rel_index]. The heads dim couples to the
 // hidden channels it is added to: one group with fc.weight rows and out.weight columns, exact.
-// CHECK-DAG: spa.space @s[[REL:[0-9]+]] {size = 7 : i64, origin = "table[0]", frozen = ["indexed by a tensor: torch.aten.index.Tensor"]}
+// CHECK-DAG: spa.space @s[[REL:[0-9]+]] {size = 7 : i64, origin = "table[0]", frozen = [#spa.reason<"indexed by a tensor", "torch.aten.index.Tensor">]}
 // CHECK-DAG: spa.space @s[[HEADS:[0-9]+]] {size = 4 : i64, origin = "table[1]"}
-// CHECK-DAG: spa.space @s[[TOK:[0-9]+]] {size = 16 : i64, origin = "input 0[0]", frozen = ["model input", "model output"]}
+// CHECK-DAG: spa.space @s[[TOK:[0-9]+]] {size = 16 : i64, origin = "input 0[0]", frozen = [#spa.reason<"model input">, #spa.reason<"model output">]}
 // CHECK: spa.param "table" {{.*}} {spa.dims = [#spa.dims<[s[[REL]], s[[HEADS]]]>]}
 // CHECK: spa.param "fc.weight" {{.*}} {spa.dims = [#spa.dims<[s[[HEADS]], s{{[0-9]+}}]>]}
 // CHECK: torch.aten.index.Tensor %table, %l {spa.dims = [#spa.dims<[s[[TOK]], s[[HEADS]]]>]}
@@ -32,7 +32,7 @@ func.func @main(%x: !torch.vtensor<[16,2],f32>) -> !torch.vtensor<[16,3],f32> {
 
 // LeViT: biases[:, idxs] with biases [heads, num_rel], idxs [2, 3]: the index's dims replace dim 1 in
 // place and carry the index buffer's own spaces (result row (i, j) depends on idxs[i, j] only).
-// CHECK: spa.space @s[[R:[0-9]+]] {size = 7 : i64, origin = "biases[1]", frozen = ["indexed by a tensor: torch.aten.index.Tensor"]}
+// CHECK: spa.space @s[[R:[0-9]+]] {size = 7 : i64, origin = "biases[1]", frozen = [#spa.reason<"indexed by a tensor", "torch.aten.index.Tensor">]}
 // CHECK: spa.param "biases" {{.*}} {spa.dims = [#spa.dims<[s[[H:[0-9]+]], s[[R]]]>]}
 // CHECK: spa.param "idxs" buffer {{.*}} {spa.dims = [#spa.dims<[s[[I:[0-9]+]], s[[J:[0-9]+]]]>]}
 // CHECK: torch.aten.index.Tensor %biases, %l {spa.dims = [#spa.dims<[s[[H]], s[[I]], s[[J]]]>]}
@@ -49,8 +49,8 @@ func.func @main() -> !torch.vtensor<[4,2,3],f32> {
 
 // x[i, :, j]: the index tensors are not adjacent, so their broadcast dim goes first; i and j broadcast
 // together (one space); dim 1 passes through; dims 0 and 2 are frozen.
-// CHECK: spa.space @s[[P0:[0-9]+]] {size = 3 : i64, origin = "p[0]", frozen = ["indexed by a tensor: torch.aten.index.Tensor"]}
-// CHECK: spa.space @s[[P2:[0-9]+]] {size = 5 : i64, origin = "p[2]", frozen = ["indexed by a tensor: torch.aten.index.Tensor"]}
+// CHECK: spa.space @s[[P0:[0-9]+]] {size = 3 : i64, origin = "p[0]", frozen = [#spa.reason<"indexed by a tensor", "torch.aten.index.Tensor">]}
+// CHECK: spa.space @s[[P2:[0-9]+]] {size = 5 : i64, origin = "p[2]", frozen = [#spa.reason<"indexed by a tensor", "torch.aten.index.Tensor">]}
 // CHECK: spa.param "p" {{.*}} {spa.dims = [#spa.dims<[s[[P0]], s[[P1:[0-9]+]], s[[P2]]]>]}
 // CHECK: spa.param "i" buffer {{.*}} {spa.dims = [#spa.dims<[s[[B:[0-9]+]]]>]}
 // CHECK: spa.param "j" buffer {{.*}} {spa.dims = [#spa.dims<[s[[B]]]>]}
@@ -68,7 +68,7 @@ func.func @main() -> !torch.vtensor<[2,4],f32> {
 // -----
 
 // A boolean mask selects by value, with a data-dependent size: no rule applies, everything is frozen.
-// CHECK: spa.space @s{{[0-9]+}} {size = 4 : i64, origin = "p[1]", frozen = ["indexing with masks: torch.aten.index.Tensor"]}
+// CHECK: spa.space @s{{[0-9]+}} {size = 4 : i64, origin = "p[1]", frozen = [#spa.reason<"indexing with masks", "torch.aten.index.Tensor">]}
 // CHECK: torch.aten.index.Tensor %p, %l {spa.dims = [#spa.dims<[_, _]>]}
 func.func @main(%m: !torch.vtensor<[3],i1>) -> !torch.vtensor<[?,4],f32> {
   %p = spa.param "p" = dense<0.5> : tensor<3x4xf32> : !torch.vtensor<[3,4],f32>

@@ -7,10 +7,10 @@
 // IR from tests/lit/Inputs/tiny_models.py: linear, matmul, bmm, addmm (input 1,3,4).
 
 // CHECK-LABEL: builtin.module
-// CHECK-DAG: spa.space @s[[SEQ:[0-9]+]] {size = 3 : i64, origin = "input 0[1]", frozen = ["model input", "model output"]}
-// CHECK-DAG: spa.space @s[[IN:[0-9]+]] {size = 4 : i64, origin = "input 0[2]", frozen = ["model input"]}
+// CHECK-DAG: spa.space @s[[SEQ:[0-9]+]] {size = 3 : i64, origin = "input 0[1]", frozen = [#spa.reason<"model input">, #spa.reason<"model output">]}
+// CHECK-DAG: spa.space @s[[IN:[0-9]+]] {size = 4 : i64, origin = "input 0[2]", frozen = [#spa.reason<"model input">]}
 // CHECK-DAG: spa.space @s[[H:[0-9]+]] {size = 6 : i64, origin = "fc1.weight[0]"}
-// CHECK-DAG: spa.space @s[[OUT:[0-9]+]] {size = 3 : i64, origin = "fc2.weight[0]", frozen = ["model output"]}
+// CHECK-DAG: spa.space @s[[OUT:[0-9]+]] {size = 3 : i64, origin = "fc2.weight[0]", frozen = [#spa.reason<"model output">]}
 // CHECK: func.func @linear
 // CHECK: spa.param "fc1.weight" {{.*}} {spa.dims = [#spa.dims<[s[[H]], s[[IN]]]>]}
 // CHECK: spa.param "fc1.bias" {{.*}} {spa.dims = [#spa.dims<[s[[H]]]>]}
@@ -33,7 +33,7 @@ func.func @linear(%x: !torch.vtensor<[1,3,4],f32>) -> !torch.vtensor<[1,3,3],f32
 
 // CHECK-LABEL: builtin.module
 // CHECK-DAG: spa.space @s[[MH:[0-9]+]] {size = 6 : i64, origin = "fc1.weight[0]"}
-// CHECK-DAG: spa.space @s[[MN:[0-9]+]] {size = 5 : i64, origin = "w[1]", frozen = ["model output"]}
+// CHECK-DAG: spa.space @s[[MN:[0-9]+]] {size = 5 : i64, origin = "w[1]", frozen = [#spa.reason<"model output">]}
 // CHECK: func.func @matmul
 // CHECK: torch.aten.linear {{.*}} {spa.dims = [#spa.dims<[_, s{{[0-9]+}}, s[[MH]]]>]}
 // CHECK: spa.param "w" {{.*}} {spa.dims = [#spa.dims<[s[[MH]], s[[MN]]]>]}
@@ -50,7 +50,7 @@ func.func @matmul(%x: !torch.vtensor<[1,3,4],f32>) -> !torch.vtensor<[1,3,5],f32
 // -----
 
 // CHECK-LABEL: builtin.module
-// CHECK-DAG: spa.space @s[[BSEQ:[0-9]+]] {size = 3 : i64, origin = "input 0[1]", frozen = ["model input", "model output"]}
+// CHECK-DAG: spa.space @s[[BSEQ:[0-9]+]] {size = 3 : i64, origin = "input 0[1]", frozen = [#spa.reason<"model input">, #spa.reason<"model output">]}
 // CHECK-DAG: spa.space @s[[BH:[0-9]+]] {size = 6 : i64, origin = "fc1.weight[0]"}{{$}}
 // CHECK: func.func @bmm
 // CHECK: spa.param "fc1.weight" {{.*}} {spa.dims = [#spa.dims<[s[[BH]], s{{[0-9]+}}]>]}
@@ -75,7 +75,7 @@ func.func @bmm(%x: !torch.vtensor<[1,3,4],f32>) -> !torch.vtensor<[1,3,3],f32> {
 
 // CHECK-LABEL: builtin.module
 // CHECK-DAG: spa.space @s[[AH:[0-9]+]] {size = 6 : i64, origin = "fc1.weight[0]"}
-// CHECK-DAG: spa.space @s[[AN:[0-9]+]] {size = 5 : i64, origin = "b[0]", frozen = ["model output"]}
+// CHECK-DAG: spa.space @s[[AN:[0-9]+]] {size = 5 : i64, origin = "b[0]", frozen = [#spa.reason<"model output">]}
 // CHECK: func.func @addmm
 // CHECK: torch.aten.select.int {{.*}} {spa.dims = [#spa.dims<[s{{[0-9]+}}, s[[AH]]]>]}
 // CHECK: spa.param "b" {{.*}} {spa.dims = [#spa.dims<[s[[AN]]]>]}

@@ -7,7 +7,7 @@
 
 // CHECK-DAG: spa.space @s[[IN:[0-9]+]] {size = 4 : i64, origin = "inp.weight[0]"}{{$}}
 // CHECK-DAG: spa.space @s[[H:[0-9]+]] {size = 6 : i64, origin = "torch.aten.zeros"}{{$}}
-// CHECK-DAG: spa.space @s[[G:[0-9]+]] {size = 4 : i64, origin = "torch.aten.lstm.input gates", frozen = ["gate blocks of a recurrent layer: torch.aten.lstm.input"]}
+// CHECK-DAG: spa.space @s[[G:[0-9]+]] {size = 4 : i64, origin = "torch.aten.lstm.input gates", frozen = [#spa.reason<"gate blocks of a recurrent layer", "torch.aten.lstm.input">]}
 // CHECK: torch.aten.relu %inp {spa.dims = [#spa.dims<[_, s[[SEQ:[0-9]+]], s[[IN]]]>]}
 // CHECK: %h0 = torch.aten.zeros {{.*}} {spa.dims = [#spa.dims<[_, _, s[[H]]]>]}
 // CHECK: %c0 = torch.aten.zeros {{.*}} {spa.dims = [#spa.dims<[_, _, s[[H]]]>]}

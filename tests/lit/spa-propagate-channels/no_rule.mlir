@@ -5,8 +5,8 @@
 // spa does not understand. IR from tests/lit/Inputs/tiny_models.py: no_rule (input 1,2,3,3), with the
 // locations kept on the three ops.
 
-// CHECK-DAG: spa.space @s[[C1:[0-9]+]] {size = 4 : i64, origin = "c1.weight[0]", frozen = ["no channel rule for op: torch.aten.cumsum at acc"]}
-// CHECK-DAG: spa.space @s[[C2IN:[0-9]+]] {size = 4 : i64, origin = "c2.weight[1]", frozen = ["torch.aten.conv2d at c2: meets a dim without channels (a constant, or frozen upstream)"]}
+// CHECK-DAG: spa.space @s[[C1:[0-9]+]] {size = 4 : i64, origin = "c1.weight[0]", frozen = [#spa.reason<"no channel rule for op", "torch.aten.cumsum", "acc">]}
+// CHECK-DAG: spa.space @s[[C2IN:[0-9]+]] {size = 4 : i64, origin = "c2.weight[1]", frozen = [#spa.reason<"meets a dim without channels (a constant, or frozen upstream)", "torch.aten.conv2d", "c2">]}
 // CHECK: %c1 = torch.aten.conv2d {{.*}} {spa.dims = [#spa.dims<[_, s[[C1]], _, _]>]} {{.*}} loc("c1")
 // CHECK: %acc = torch.aten.cumsum %c1, %int2, %none {spa.dims = [#spa.dims<[_, _, _, _]>]} {{.*}} loc("acc")
 // CHECK: spa.param "c2.weight" {{.*}} {spa.dims = [#spa.dims<[s{{[0-9]+}}, s[[C2IN]], _, _]>]}

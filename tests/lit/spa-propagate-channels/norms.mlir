@@ -41,7 +41,7 @@ func.func @batch_norm(%x: !torch.vtensor<[1,2,2,2],f32>) -> !torch.vtensor<[1,3,
 // -----
 
 // CHECK-LABEL: builtin.module
-// CHECK-DAG: spa.space @s[[LH:[0-9]+]] {size = 6 : i64, origin = "fc1.weight[0]", inexact = ["normalization over channels: torch.aten.layer_norm"]}
+// CHECK-DAG: spa.space @s[[LH:[0-9]+]] {size = 6 : i64, origin = "fc1.weight[0]", inexact = [#spa.reason<"normalization over channels", "torch.aten.layer_norm">]}
 // CHECK: func.func @layer_norm
 // CHECK: torch.aten.linear %x, {{.*}} {spa.dims = [#spa.dims<[_, s{{[0-9]+}}, s[[LH]]]>]}
 // CHECK: spa.param "ln.weight" {{.*}} {spa.dims = [#spa.dims<[s[[LH]]]>]}
@@ -68,8 +68,8 @@ func.func @layer_norm(%x: !torch.vtensor<[1,3,4],f32>) -> !torch.vtensor<[1,3,3]
 // -----
 
 // CHECK-LABEL: builtin.module
-// CHECK-DAG: spa.space @s[[GG:[0-9]+]] {size = 2 : i64, origin = "torch.aten.group_norm groups", frozen = ["group count of group_norm: torch.aten.group_norm"], inexact = ["normalization over channels: torch.aten.group_norm"]}
-// CHECK-DAG: spa.space @s[[GP:[0-9]+]] {size = 4 : i64, origin = "torch.aten.group_norm", inexact = ["normalization over channels: torch.aten.group_norm"]}
+// CHECK-DAG: spa.space @s[[GG:[0-9]+]] {size = 2 : i64, origin = "torch.aten.group_norm groups", frozen = [#spa.reason<"group count of group_norm", "torch.aten.group_norm">], inexact = [#spa.reason<"normalization over channels", "torch.aten.group_norm">]}
+// CHECK-DAG: spa.space @s[[GP:[0-9]+]] {size = 4 : i64, origin = "torch.aten.group_norm", inexact = [#spa.reason<"normalization over channels", "torch.aten.group_norm">]}
 // CHECK: func.func @group_norm
 // CHECK: spa.param "c1.weight" {{.*}} {spa.dims = [#spa.dims<[s[[GG]] x s[[GP]], s{{[0-9]+}}, _]>]}
 // CHECK: torch.aten.conv1d %x, {{.*}} {spa.dims = [#spa.dims<[_, s[[GG]] x s[[GP]], _]>]}
@@ -101,7 +101,7 @@ func.func @group_norm(%x: !torch.vtensor<[1,2,5],f32>) -> !torch.vtensor<[1,3,5]
 
 // nn.RMSNorm lowers to aten.rms_norm (weight only).
 // CHECK-LABEL: builtin.module
-// CHECK-DAG: spa.space @s[[RH:[0-9]+]] {size = 6 : i64, origin = "fc1.weight[0]", inexact = ["normalization over channels: torch.aten.rms_norm"]}
+// CHECK-DAG: spa.space @s[[RH:[0-9]+]] {size = 6 : i64, origin = "fc1.weight[0]", inexact = [#spa.reason<"normalization over channels", "torch.aten.rms_norm">]}
 // CHECK: func.func @rms_norm
 // CHECK: spa.param "norm.weight" {{.*}} {spa.dims = [#spa.dims<[s[[RH]]]>]}
 // CHECK: torch.aten.rms_norm {{.*}} {spa.dims = [#spa.dims<[_, s{{[0-9]+}}, s[[RH]]]>]}

@@ -5,7 +5,7 @@
 // IR from tests/lit/Inputs/tiny_models.py: prelu (input 1,2,2,2).
 
 // CHECK-DAG: spa.space @s[[C:[0-9]+]] {size = 4 : i64, origin = "c1.weight[0]"}{{$}}
-// CHECK-DAG: spa.space @s[[OUT:[0-9]+]] {size = 3 : i64, origin = "c2.weight[0]", frozen = ["model output"]}
+// CHECK-DAG: spa.space @s[[OUT:[0-9]+]] {size = 3 : i64, origin = "c2.weight[0]", frozen = [#spa.reason<"model output">]}
 // CHECK: torch.aten.conv2d %x, {{.*}} {spa.dims = [#spa.dims<[_, s[[C]], _, _]>]}
 // CHECK: spa.param "a1.weight" {{.*}} {spa.dims = [#spa.dims<[s[[C]]]>]}
 // CHECK: torch.aten.prelu %c1, %a1_weight {spa.dims = [#spa.dims<[_, s[[C]], _, _]>]}

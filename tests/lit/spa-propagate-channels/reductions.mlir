@@ -7,8 +7,8 @@
 // IR from tests/lit/Inputs/tiny_models.py: reductions (input 1,2,3,3).
 
 // CHECK-DAG: spa.space @s[[C1:[0-9]+]] {size = 4 : i64, origin = "c1.weight[0]"}{{$}}
-// CHECK-DAG: spa.space @s[[C2:[0-9]+]] {size = 5 : i64, origin = "c2.weight[0]", inexact = ["sum over channels: torch.aten.sum.dim_IntList"]}
-// CHECK-DAG: spa.space @s[[C3:[0-9]+]] {size = 6 : i64, origin = "c3.weight[0]", inexact = ["mean over channels: torch.aten.mean.dim", "max over channels: torch.aten.amax"]}
+// CHECK-DAG: spa.space @s[[C2:[0-9]+]] {size = 5 : i64, origin = "c2.weight[0]", inexact = [#spa.reason<"sum over channels", "torch.aten.sum.dim_IntList">]}
+// CHECK-DAG: spa.space @s[[C3:[0-9]+]] {size = 6 : i64, origin = "c3.weight[0]", inexact = [#spa.reason<"mean over channels", "torch.aten.mean.dim">, #spa.reason<"max over channels", "torch.aten.amax">]}
 // CHECK: %c1 = torch.aten.conv2d {{.*}} {spa.dims = [#spa.dims<[_, s[[C1]], _, _]>]}
 // CHECK: %sum = torch.aten.sum.dim_IntList %c1, {{.*}} {spa.dims = [#spa.dims<[_, _, _, _]>]}
 // CHECK: %sigmoid = torch.aten.sigmoid %c2 {spa.dims = [#spa.dims<[_, s[[C2]], _, _]>]}

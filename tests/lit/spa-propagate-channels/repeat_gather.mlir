@@ -25,7 +25,7 @@ func.func @main(%x: !torch.vtensor<[5,2],f32>) -> !torch.vtensor<[3,5,3],f32> {
 
 // aten.gather(x, 1, index): x's gathered dim is frozen; the result has index's layout. Where index and
 // x have the same size (dim 2) they are coupled: the index buffer's columns go with the hidden channels.
-// CHECK: spa.space @s[[TOK:[0-9]+]] {size = 6 : i64, origin = "input 0[1]", frozen = ["model input", "gathered by index: torch.aten.gather"]}
+// CHECK: spa.space @s[[TOK:[0-9]+]] {size = 6 : i64, origin = "input 0[1]", frozen = [#spa.reason<"model input">, #spa.reason<"gathered by index", "torch.aten.gather">]}
 // CHECK: spa.param "fc.weight" {{.*}} {spa.dims = [#spa.dims<[s[[C:[0-9]+]], s{{[0-9]+}}]>]}
 // CHECK: spa.param "pick" buffer {{.*}} {spa.dims = [#spa.dims<[_, s[[K:[0-9]+]], s[[C]]]>]}
 // CHECK: torch.aten.gather %h, %int1, %pick, %false {spa.dims = [#spa.dims<[_, s[[K]], s[[C]]]>]}
@@ -46,8 +46,8 @@ func.func @main(%x: !torch.vtensor<[1,6,2],f32>) -> !torch.vtensor<[1,2,3],f32> 
 // -----
 
 // An index covering only a prefix of x's dim 1 (2 of 4 columns) would shift when channels go: both frozen.
-// CHECK: spa.space @s{{[0-9]+}} {size = 4 : i64, origin = "p[1]", frozen = ["gather index covers part of the dim: torch.aten.gather"]}
-// CHECK: spa.space @s{{[0-9]+}} {size = 2 : i64, origin = "idx[1]", frozen = ["gather index covers part of the dim: torch.aten.gather", "model output"]}
+// CHECK: spa.space @s{{[0-9]+}} {size = 4 : i64, origin = "p[1]", frozen = [#spa.reason<"gather index covers part of the dim", "torch.aten.gather">]}
+// CHECK: spa.space @s{{[0-9]+}} {size = 2 : i64, origin = "idx[1]", frozen = [#spa.reason<"gather index covers part of the dim", "torch.aten.gather">, #spa.reason<"model output">]}
 func.func @main() -> !torch.vtensor<[3,2],f32> {
   %p = spa.param "p" = dense<0.5> : tensor<5x4xf32> : !torch.vtensor<[5,4],f32>
   %idx = spa.param "idx" buffer = dense<[[0, 1], [2, 3], [4, 0]]> : tensor<3x2xi64> : !torch.vtensor<[3,2],si64>

@@ -4,7 +4,7 @@
 // (dim 1) fc4's channels are untouched and stay exact. Both results keep their input's layout.
 // IR from tests/lit/Inputs/tiny_models.py: softmax (input 1,3,4).
 
-// CHECK-DAG: spa.space @s[[H:[0-9]+]] {size = 6 : i64, origin = "fc1.weight[0]", inexact = ["softmax over channels: torch.aten.softmax.int"]}
+// CHECK-DAG: spa.space @s[[H:[0-9]+]] {size = 6 : i64, origin = "fc1.weight[0]", inexact = [#spa.reason<"softmax over channels", "torch.aten.softmax.int">]}
 // CHECK-DAG: spa.space @s[[G:[0-9]+]] {size = 5 : i64, origin = "fc4.weight[0]"}{{$}}
 // CHECK: %softmax = torch.aten.softmax.int %fc1, %int-1, %none {spa.dims = [#spa.dims<[_, s[[SEQ:[0-9]+]], s[[H]]]>]}
 // CHECK: spa.param "fc2.weight" {{.*}} {spa.dims = [#spa.dims<[s{{[0-9]+}}, s[[H]]]>]}

@@ -9,7 +9,7 @@
 // CHECK-LABEL: builtin.module
 // CHECK-DAG: spa.space @s[[C:[0-9]+]] {size = 4 : i64, origin = "c1.weight[0]"}
 // CHECK-DAG: spa.space @s[[UP:[0-9]+]] {size = 6 : i64, origin = "up.weight[1]"}
-// CHECK-DAG: spa.space @s[[OUT:[0-9]+]] {size = 3 : i64, origin = "c3.weight[0]", frozen = ["model output"]}
+// CHECK-DAG: spa.space @s[[OUT:[0-9]+]] {size = 3 : i64, origin = "c3.weight[0]", frozen = [#spa.reason<"model output">]}
 // CHECK: func.func @transposed
 // CHECK: torch.aten.conv2d %x, {{.*}} {spa.dims = [#spa.dims<[_, s[[C]], _, _]>]}
 // CHECK: spa.param "up.weight" {{.*}} {spa.dims = [#spa.dims<[s[[C]], s[[UP]], s{{[0-9]+}}, s{{[0-9]+}}]>]}

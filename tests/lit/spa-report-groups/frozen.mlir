@@ -8,7 +8,7 @@
 // CHECK-NEXT: frozen groups:
 // CHECK-NEXT:   @g{{[0-9]+}} (2 channels): model input
 // CHECK-NEXT:   @g{{[0-9]+}} (4 channels): no channel rule for op: torch.aten.mystery_op at block.mystery
-// CHECK-NEXT:   @g{{[0-9]+}} (4 channels): torch.aten.conv2d: meets a dim without channels (a constant, or frozen upstream)
+// CHECK-NEXT:   @g{{[0-9]+}} (4 channels): meets a dim without channels (a constant, or frozen upstream): torch.aten.conv2d
 // CHECK-NEXT:   @g{{[0-9]+}} (3 channels): model output
 // CHECK-NEXT: ops without a channel rule (groups frozen at each location):
 // CHECK-NEXT:   torch.aten.mystery_op: block.mystery (1)
