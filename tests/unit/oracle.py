@@ -104,15 +104,10 @@ def clone_program(prog: Program) -> Program:
 
 
 def _release(prog: Program) -> None:
-    """Drop a pruned program now. Stop-gap for spa_ir.core.program._PROGRAMS holding every attached program
-    (and its weights) forever (.oracle_findings.md #10); harmless once that registry holds them weakly."""
+    """Drop a pruned program (and its weights) now, before the next prune of a big model. Nothing else holds
+    it: passes get the weights from the context of one Program.run (spa_ir/core/context.py)."""
     import gc
 
-    from spa_ir.core import program as program_module
-
-    registry = getattr(program_module, "_PROGRAMS", None)
-    if registry is not None:
-        registry.pop(prog.module, None)
     gc.collect()
 
 
