@@ -35,8 +35,6 @@ from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
 
 # ---------------------------------------------------------------------------------------
 # Constraint atoms. A constraint is a set of atoms, each a Python expression over the
