@@ -63,5 +63,7 @@ def pipeline_passes(name: str, **options: Any) -> tuple[ModulePass, ...]:
     """The passes of a named pipeline with Python-valued options (`min_keep=2`), for the API."""
     if name not in PIPELINES:
         raise ValueError(f"unknown pipeline '{name}' (known: {', '.join(PIPELINES)})")
-    return tuple(ALL_PASSES[stage]()(**{k.replace("-", "_"): v for k, v in opts.items()})
-                 for stage, opts in PIPELINES[name].expand(options))
+    return tuple(
+        ALL_PASSES[stage]()(**{k.replace("-", "_"): v for k, v in opts.items()})
+        for stage, opts in PIPELINES[name].expand(options)
+    )

@@ -64,11 +64,16 @@ class EliminateDeadChannels(ModulePass):
             sid = int(g.space.data[1:])
             if gone:
                 removed[sid] = removed_mask(g.size.value.data, gone)
-            plan.groups.append({
-                "id": g.sym_name.data, "size": g.size.value.data, "removed": gone, "exact": bool(g.exact.value.data),
-                "frozen": [reason_json(r) for r in reasons(g.frozen)],
-                "members": [{"param": p, "dim": d, **vars(m)} for p, d, m in map(from_member_attr, g.members.data)],
-            })
+            plan.groups.append(
+                {
+                    "id": g.sym_name.data,
+                    "size": g.size.value.data,
+                    "removed": gone,
+                    "exact": bool(g.exact.value.data),
+                    "frozen": [reason_json(r) for r in reasons(g.frozen)],
+                    "members": [{"param": p, "dim": d, **vars(m)} for p, d, m in map(from_member_attr, g.members.data)],
+                }
+            )
         fn = main_function(op)
         shapes = Shapes()
         for inner in fn.body.block.ops:
@@ -86,7 +91,9 @@ class EliminateDeadChannels(ModulePass):
             if isinstance(inner, ParamOp) and shapes.changed(inner.result):
                 self._slice_param(weights, inner, shapes, plan)
         # 2. size constants, while old and new shapes are both known
-        walker = PatternRewriteWalker(ShrinkSizeConstants(shapes, frozenset(fn.body.block.ops)), apply_recursively=False)
+        walker = PatternRewriteWalker(
+            ShrinkSizeConstants(shapes, frozenset(fn.body.block.ops)), apply_recursively=False
+        )
         walker.rewrite_module(op)
         # 3. types
         for inner in list(fn.body.block.ops):
@@ -110,7 +117,8 @@ class EliminateDeadChannels(ModulePass):
             tensor = tensor.index_select(d, torch.from_numpy(kept))
         if p.value is not None:  # small literal weights (lit tests) stay inline
             p.attributes["value"] = DenseIntOrFPElementsAttr.from_list(
-                TensorType(p.value.get_element_type(), tensor.shape), tensor.flatten().tolist())
+                TensorType(p.value.get_element_type(), tensor.shape), tensor.flatten().tolist()
+            )
         else:
             weights.set(p.weight_name, tensor.contiguous())
 
@@ -134,4 +142,3 @@ class ShrinkSizeConstants(RewritePattern):
         spec = spec_of(op)
         if spec is not None and spec.resize is not None and op in self.originals:
             spec.resize(op, self.shapes, rewriter)
-

@@ -83,4 +83,3 @@ def _space_op(analysis: Propagation, sid: int) -> SpaceOp:
     if info.inexact:
         attrs["inexact"] = ArrayAttr([reason_attr(r) for r in info.inexact])
     return SpaceOp.create(attributes=attrs)
-

@@ -41,8 +41,10 @@ def report(groups: list[GroupOp], verbose: bool = False) -> str:
     """The report as text: the one place where the groups' reasons (data) become sentences."""
     frozen = [g for g in groups if g.frozen]
     inexact = [g for g in groups if not g.frozen and not g.exact.value.data]
-    lines = [f"spa-report-groups: {len(groups)} groups, {len(groups) - len(frozen)} prunable "
-             f"({len(inexact)} of them inexact), {len(frozen)} frozen"]
+    lines = [
+        f"spa-report-groups: {len(groups)} groups, {len(groups) - len(frozen)} prunable "
+        f"({len(inexact)} of them inexact), {len(frozen)} frozen"
+    ]
     if frozen:
         lines.append("frozen groups:")
         lines += [f"  @{g.sym_name.data} ({g.size.value.data} channels): {_sentences(g.frozen)}" for g in frozen]

@@ -1,8 +1,8 @@
 """spa's Python API: import a model into a Program, save/load it, emit it again.
 
-    prog = spa_ir.api.import_torch(torchvision.models.resnet18(), [torch.randn(1, 3, 64, 64)])
-    prog.save("r18.mlir")                       # r18.mlir + r18.safetensors
-    gm = spa_ir.api.to_torch(prog)              # torch.fx.GraphModule with the original parameter names
+prog = spa_ir.api.import_torch(torchvision.models.resnet18(), [torch.randn(1, 3, 64, 64)])
+prog.save("r18.mlir")                       # r18.mlir + r18.safetensors
+gm = spa_ir.api.to_torch(prog)              # torch.fx.GraphModule with the original parameter names
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from spa_ir.frontends.torch import build_model, import_exported, import_module, import_pt2
 from spa_ir.core.program import Program
+from spa_ir.frontends.torch import build_model, import_exported, import_module, import_pt2
 
 if TYPE_CHECKING:
     from spa_ir.core.plan import Plan
@@ -50,4 +50,14 @@ def to_torch(program: Program) -> torch.fx.GraphModule:
     return to_graph_module(program)
 
 
-__all__ = ["Program", "build_model", "import_exported", "import_onnx", "import_pt2", "import_torch", "load", "prune", "to_torch"]
+__all__ = [
+    "Program",
+    "build_model",
+    "import_exported",
+    "import_onnx",
+    "import_pt2",
+    "import_torch",
+    "load",
+    "prune",
+    "to_torch",
+]

@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from math import prod
 
-
 from spa.dialects.spa import ParamOp
-from spa_ir.core.program import Program
 from spa_ir.core.ir import main_function, op_key
+from spa_ir.core.program import Program
 from spa_ir.ops.registry import spec_of
 
 

@@ -106,8 +106,11 @@ def masked_onnx(model: onnx.ModelProto, plan_params: PlanParams) -> onnx.ModelPr
     for node in out.graph.node:
         if node.output and node.output[0] in masked:
             name = node.output[0]
-            node.CopyFrom(onnx.helper.make_node("Constant", [], [name], name=node.name,
-                                                value=numpy_helper.from_array(masked.pop(name), name)))
+            node.CopyFrom(
+                onnx.helper.make_node(
+                    "Constant", [], [name], name=node.name, value=numpy_helper.from_array(masked.pop(name), name)
+                )
+            )
     if masked:
         raise SpaError(f"weights not found in the ONNX graph: {sorted(masked)}")
     return out
@@ -118,4 +121,4 @@ def _index_along(value: np.ndarray, dim: int, idx: list[int]) -> np.ndarray:
     shape = [1] * value.ndim
     shape[dim] = len(idx)
     index = np.asarray(idx, dtype=np.int64).reshape(shape)
-    return np.broadcast_to(index, value.shape[:dim] + (len(idx),) + value.shape[dim + 1:])
+    return np.broadcast_to(index, value.shape[:dim] + (len(idx),) + value.shape[dim + 1 :])

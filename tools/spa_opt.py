@@ -84,6 +84,7 @@ class SpaOptMain(xDSLOptMain):
         from spa_ir.core.program import SpaParser
 
         super().register_all_frontends()
+
         def parse_mlir(io: IO[bytes]) -> ModuleOp:
             parser = SpaParser(self.ctx, io.read(), self.get_input_name())
             self._op_spans = parser.op_spans  # for located verification errors
@@ -110,13 +111,18 @@ class SpaOptMain(xDSLOptMain):
     def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
         super().register_all_arguments(arg_parser)
         arg_parser.add_argument(
-            "--weights", help="weights file of the input (default: beside it, same stem, .safetensors)")
+            "--weights", help="weights file of the input (default: beside it, same stem, .safetensors)"
+        )
         arg_parser.add_argument(
-            "--strip-debuginfo", action="store_true",
-            help="print without op locations (they are printed when the input has any)")
+            "--strip-debuginfo",
+            action="store_true",
+            help="print without op locations (they are printed when the input has any)",
+        )
         arg_parser.add_argument(
-            "--plan", metavar="FILE",
-            help="write the pruning plan (JSON) of --prune-groups / spa-eliminate-dead-channels")
+            "--plan",
+            metavar="FILE",
+            help="write the pruning plan (JSON) of --prune-groups / spa-eliminate-dead-channels",
+        )
 
     def parse_chunk(self, chunk: IO[bytes], file_extension: str, start_offset: int = 0) -> ModuleOp | None:
         from spa_ir.core.program import Program, verify_located, weights_path_for
@@ -130,8 +136,11 @@ class SpaOptMain(xDSLOptMain):
             verify_located(module, getattr(self, "_op_spans", {}), self.get_input_name(), start_offset)
         if not self.args.strip_debuginfo and _has_locations(module):
             self.args.print_debuginfo = True
-        wpath = Path(self.args.weights) if self.args.weights else (
-            weights_path_for(self.args.input_file) if self.args.input_file else None)
+        wpath = (
+            Path(self.args.weights)
+            if self.args.weights
+            else (weights_path_for(self.args.input_file) if self.args.input_file else None)
+        )
         self._programs.append(Program.from_module(module, wpath, self.get_input_name()))
         return module
 
@@ -155,7 +164,8 @@ class SpaOptMain(xDSLOptMain):
         text = self._out.getvalue().rstrip("\n") + "\n"
         if self.args.plan and (len(self._programs) != 1 or self._programs[0].plan is None):
             raise SpaError(
-                "--plan needs one input and a pipeline that prunes (--prune-groups or spa-eliminate-dead-channels)")
+                "--plan needs one input and a pipeline that prunes (--prune-groups or spa-eliminate-dead-channels)"
+            )
         if self.args.output_file is None:
             if any(p.weights_modified for p in self._programs):
                 raise SpaError("the passes changed the weights: give -o FILE.mlir so they are written beside it")

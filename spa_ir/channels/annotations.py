@@ -93,8 +93,7 @@ def annotated_values(fn: func.FuncOp) -> Iterator[tuple[SSAValue, tuple[Layout, 
         dims = annotated_dims(op)
         if dims is None:
             continue
-        for r, d in zip(op.results, dims):
-            yield r, d
+        yield from zip(op.results, dims)
 
 
 def strip(module: ModuleOp) -> None:
@@ -105,4 +104,3 @@ def strip(module: ModuleOp) -> None:
             op.erase()
     for op in module.walk():
         op.attributes.pop(DIMS_ATTR, None)
-

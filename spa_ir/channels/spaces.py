@@ -19,8 +19,8 @@ exactly the indices `positions()` gives.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from math import prod
 
@@ -181,18 +181,21 @@ class Spaces:
             case Atom(x), Atom(y):
                 self._union(x, y)
             case (Atom(), Anon()) | (Anon(), Atom()):
-                self.freeze(a if isinstance(a, Atom) else b, Reason("meets a dim without channels (a constant, or frozen upstream)", where))
+                self.freeze(
+                    a if isinstance(a, Atom) else b,
+                    Reason("meets a dim without channels (a constant, or frozen upstream)", where),
+                )
             case Anon(), Anon():
                 pass
             case Atom(), _:
                 self.unify(self.refine(a, b, where), b, where)
             case _, Atom():
                 self.unify(a, self.refine(b, a, where), where)
-            case _ if type(a) is type(b) and len(a.parts) == len(b.parts) and all(  # type: ignore[union-attr]
-                self.size(x) == self.size(y) for x, y in zip(a.parts, b.parts)  # type: ignore[union-attr]
+            case (Prod(pa), Prod(pb)) | (Cat(pa), Cat(pb)) if len(pa) == len(pb) and all(
+                self.size(u) == self.size(v) for u, v in zip(pa, pb)
             ):
-                for x, y in zip(a.parts, b.parts):  # type: ignore[union-attr]
-                    self.unify(x, y, where)
+                for u, v in zip(pa, pb):
+                    self.unify(u, v, where)
             case Cat(pa), Cat(pb):
                 self._unify_cats(pa, pb, where)
             case Prod(pa), Prod(pb):
@@ -225,8 +228,10 @@ class Spaces:
                     return None
                 bounds = [0, *inner, n]
                 if isinstance(p, Atom):
-                    pieces: tuple[Layout, ...] = tuple(self.new(hi - lo, where) if hi - lo > 1 else Anon(hi - lo)
-                                                       for lo, hi in itertools.pairwise(bounds))
+                    pieces: tuple[Layout, ...] = tuple(
+                        self.new(hi - lo, where) if hi - lo > 1 else Anon(hi - lo)
+                        for lo, hi in itertools.pairwise(bounds)
+                    )
                     refined = self.refine(p, Cat(pieces), where)
                     out.extend(refined.parts)  # type: ignore[union-attr]
                 else:
@@ -251,8 +256,10 @@ class Spaces:
         a grouped conv's output) becomes [heads, 3, head_dim] on both sides. A common factoring exists when
         the running products of both sides, merged, each divide the next; otherwise the reshape mixes
         channels and everything is frozen."""
-        bounds = sorted(set(itertools.accumulate((self.size(p) for p in pa), operator.mul))
-                        | set(itertools.accumulate((self.size(p) for p in pb), operator.mul)))
+        bounds = sorted(
+            set(itertools.accumulate((self.size(p) for p in pa), operator.mul))
+            | set(itertools.accumulate((self.size(p) for p in pb), operator.mul))
+        )
         if bounds[0] == 0 or any(hi % lo for lo, hi in itertools.pairwise([1, *bounds])):
             self._freeze_all(Prod(pa), Prod(pb), Reason("incompatible reshapes", where))
             return
@@ -329,14 +336,14 @@ class Spaces:
                     m = self.size(p)
                     for s, c in self.coordinates(p).items():
                         arr = out.setdefault(s, np.full(n, -1, dtype=np.int64))
-                        arr[offset:offset + m] = np.where(c >= 0, c, arr[offset:offset + m])
+                        arr[offset : offset + m] = np.where(c >= 0, c, arr[offset : offset + m])
                     offset += m
                 return out
             case Prod(parts):
                 sizes = [self.size(p) for p in parts]
                 out = {}
                 for i, p in enumerate(parts):
-                    inner = prod(sizes[i + 1:])
+                    inner = prod(sizes[i + 1 :])
                     outer = prod(sizes[:i])
                     for s, c in self.coordinates(p).items():
                         out[s] = np.tile(np.repeat(c, inner), outer)

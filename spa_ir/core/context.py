@@ -66,8 +66,10 @@ def weights_of(ctx: Context, needed_by: str) -> WeightStore:
     """The weights a pass reads or replaces: those its driver handed over in a SpaContext."""
     if isinstance(ctx, SpaContext) and ctx.weights is not None:
         return ctx.weights
-    raise SpaError(f"{needed_by} needs the program's weights: run it with Program.run or spa-opt, which hand them "
-                   "to the passes in a SpaContext")
+    raise SpaError(
+        f"{needed_by} needs the program's weights: run it with Program.run or spa-opt, which hand them "
+        "to the passes in a SpaContext"
+    )
 
 
 def leave_plan(ctx: Context, plan: Plan, left_by: str) -> None:

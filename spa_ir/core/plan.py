@@ -1,7 +1,7 @@
 """The pruning plan: everything the pruner deletes, in the original indexing, as JSON.
 
-    {"params": {"<weight>": {"<dim>": [removed indices]}},
-     "groups": [{"id", "size", "removed", "exact", "members": [...]}]}
+{"params": {"<weight>": {"<dim>": [removed indices]}},
+ "groups": [{"id", "size", "removed", "exact", "members": [...]}]}
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ class SpaParser(Parser):
             content = self.lexer.input.content
             start = content.rfind(name.encode() if isinstance(content, bytes) else name, 0, self.pos)
             if start >= 0:
-                start -= content[start - 1:start] in ('"', b'"')  # generic form: point at the quote
+                start -= content[start - 1 : start] in ('"', b'"')  # generic form: point at the quote
                 span = Span(start, start + len(name), self.lexer.input)
                 self.raise_error(f"Operation {name} is not registered", span)
         return super()._get_op_by_name(name)
@@ -124,8 +124,9 @@ class Program:
         path = Path(mlir_path)
         if not path.exists():
             raise SpaError("file not found", where=str(path))
-        return cls.from_module(parse_module(path.read_text(), str(path)), weights_path or weights_path_for(path),
-                               str(path))
+        return cls.from_module(
+            parse_module(path.read_text(), str(path)), weights_path or weights_path_for(path), str(path)
+        )
 
     @classmethod
     def from_module(cls, module: ModuleOp, weights_path: str | os.PathLike[str] | None, source: str) -> Program:

@@ -37,8 +37,11 @@ def _raised_at(e: BaseException) -> str:
     m = _RAISED_AT.search(str(e))
     if m:
         return f" at {m[1]}:{m[2]} in {m[3]}: `{m[4].strip()}`"
-    frames = [f for f in traceback.extract_tb(e.__traceback__)
-              if not f.filename.startswith(_LIBRARY_DIRS) and not f.filename.startswith(_SPA_DIR)]
+    frames = [
+        f
+        for f in traceback.extract_tb(e.__traceback__)
+        if not f.filename.startswith(_LIBRARY_DIRS) and not f.filename.startswith(_SPA_DIR)
+    ]
     if not frames:
         return ""
     f = frames[-1]

@@ -43,7 +43,9 @@ def sdpa(p: Propagation, op: Operation) -> None:
         p.spaces.unify(ql[1], Prod((kl[1], fresh(p, hq // hk, f"{where} kv repeat"))), where)
     p.spaces.unify(ql[3], kl[3], where)
     scale = p.const(op.operands[6]) if len(op.operands) > 6 else None
-    if p.has_channels(p.spaces.resolve(ql[3])) and (scale is None or scale is NOT_CONST or not (p.is_zero(q) or p.is_zero(k))):
+    if p.has_channels(p.spaces.resolve(ql[3])) and (
+        scale is None or scale is NOT_CONST or not (p.is_zero(q) or p.is_zero(k))
+    ):
         p.spaces.mark_inexact(ql[3], Reason("attention head dim sets the softmax scale", where))
     mask = op.operands[3]
     if p.is_tensor(mask):  # broadcast against the scores [B, Hq, L, S]: a per-head bias couples to the heads
@@ -66,7 +68,9 @@ def _sdpa_flops(op: Operation) -> int:
     return 2 * b * h * sq * sk * d + 2 * b * h * sq * sk * dv
 
 
-OPS = table({
-    **each(aten("softmax.int _softmax log_softmax.int _log_softmax"), OpSpec(rule=softmax)),
-    "torch.aten.scaled_dot_product_attention": OpSpec(rule=sdpa, flops=_sdpa_flops),
-})
+OPS = table(
+    {
+        **each(aten("softmax.int _softmax log_softmax.int _log_softmax"), OpSpec(rule=softmax)),
+        "torch.aten.scaled_dot_product_attention": OpSpec(rule=sdpa, flops=_sdpa_flops),
+    }
+)

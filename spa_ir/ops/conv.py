@@ -18,7 +18,9 @@ from spa_ir.ops.spec import OpSpec, Resize, each, table
 from spa_ir.pruning.shapes import Shapes, replace_int, static_shape
 
 
-def _conv(p: Propagation, op: Operation, x: SSAValue, w: SSAValue, b: SSAValue | None, groups: int | None, transposed: bool) -> None:
+def _conv(
+    p: Propagation, op: Operation, x: SSAValue, w: SSAValue, b: SSAValue | None, groups: int | None, transposed: bool
+) -> None:
     where = site(op)
     xl, wl = p.layout(x), p.layout(w)
     wshape = p.shape(w) or ()
@@ -104,9 +106,17 @@ _CONV_TRANSPOSE = [f"torch.aten.conv_transpose{k}d.input" for k in (1, 2, 3)]
 _GENERIC = ["torch.aten.conv_transpose1d.input"]
 """Ops with no class in the torch dialect: they arrive as a generic `torch.operator`."""
 
-OPS = table({
-    **each(_CONV, OpSpec(rule=conv, resize=_conv_groups(6), flops=_conv_flops())),
-    **each(_CONV_TRANSPOSE, OpSpec(rule=conv_transpose, resize=_conv_groups(6, transposed=True), flops=_conv_flops(transposed=True))),
-    **each(["torch.aten.convolution", "torch.aten._convolution"],
-           OpSpec(rule=convolution, resize=_conv_groups(8, transposed_index=6), flops=_conv_flops(transposed_index=6))),
-}, operators=_GENERIC)
+OPS = table(
+    {
+        **each(_CONV, OpSpec(rule=conv, resize=_conv_groups(6), flops=_conv_flops())),
+        **each(
+            _CONV_TRANSPOSE,
+            OpSpec(rule=conv_transpose, resize=_conv_groups(6, transposed=True), flops=_conv_flops(transposed=True)),
+        ),
+        **each(
+            ["torch.aten.convolution", "torch.aten._convolution"],
+            OpSpec(rule=convolution, resize=_conv_groups(8, transposed_index=6), flops=_conv_flops(transposed_index=6)),
+        ),
+    },
+    operators=_GENERIC,
+)

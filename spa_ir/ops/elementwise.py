@@ -58,8 +58,12 @@ def broadcast(operands: tuple[int, ...], zero: str) -> Rule:
         if zero == "divide" and len(tensors) > 1:
             for d in p.layout(tensors[1]):
                 p.spaces.mark_inexact(d, Reason("divides by a pruned channel", where))
-        is_zero = {"all": all(zeros), "any": any(zeros), "none": False,
-                   "addcmul": bool(zeros) and zeros[0] and any(zeros[1:])}.get(zero, bool(zeros and zeros[0]))
+        is_zero = {
+            "all": all(zeros),
+            "any": any(zeros),
+            "none": False,
+            "addcmul": bool(zeros) and zeros[0] and any(zeros[1:]),
+        }.get(zero, bool(zeros and zeros[0]))
         p.set(r, out, zero=is_zero)
 
     return rule
@@ -101,19 +105,24 @@ def _int_div_spec(rule: Rule, mode_overload: str) -> OpSpec:
 _GENERIC = ["torch.aten._prelu_kernel"]
 """Ops with no class in the torch dialect: they arrive as a generic `torch.operator`."""
 
-OPS = table({
-    **each(ZERO_PRESERVING_UNARY, OpSpec(rule=unary(True))),
-    **each(OTHER_UNARY, OpSpec(rule=unary(False))),
-    **each(aten("mul.Scalar"), OpSpec(rule=scalar_arith(False))),
-    **each(aten("add.Scalar sub.Scalar rsub.Scalar"), OpSpec(rule=scalar_arith(True))),
-    "torch.aten.div.Scalar": _int_div_spec(scalar_arith(False), "div.Scalar_mode"),
-    **each(aten("add.Tensor sub.Tensor maximum minimum where.ScalarOther"), OpSpec(rule=broadcast((0, 1), zero="all"))),
-    "torch.aten.where.self": OpSpec(rule=broadcast((0, 1, 2), zero="all")),
-    "torch.aten.where.ScalarSelf": OpSpec(rule=broadcast((0, 2), zero="all")),
-    "torch.aten.mul.Tensor": OpSpec(rule=broadcast((0, 1), zero="any")),
-    "torch.aten.div.Tensor": _int_div_spec(broadcast((0, 1), zero="divide"), "div.Tensor_mode"),
-    "torch.aten.masked_fill.Scalar": OpSpec(rule=broadcast((0, 1), zero="first")),
-    "torch.aten.addcmul": OpSpec(rule=broadcast((0, 1, 2), zero="addcmul")),
-    **each(aten("eq.Tensor lt.Tensor gt.Tensor"), OpSpec(rule=broadcast((0, 1), zero="none"))),
-    **each(aten("prelu _prelu_kernel"), OpSpec(rule=prelu)),
-}, operators=_GENERIC)
+OPS = table(
+    {
+        **each(ZERO_PRESERVING_UNARY, OpSpec(rule=unary(True))),
+        **each(OTHER_UNARY, OpSpec(rule=unary(False))),
+        **each(aten("mul.Scalar"), OpSpec(rule=scalar_arith(False))),
+        **each(aten("add.Scalar sub.Scalar rsub.Scalar"), OpSpec(rule=scalar_arith(True))),
+        "torch.aten.div.Scalar": _int_div_spec(scalar_arith(False), "div.Scalar_mode"),
+        **each(
+            aten("add.Tensor sub.Tensor maximum minimum where.ScalarOther"), OpSpec(rule=broadcast((0, 1), zero="all"))
+        ),
+        "torch.aten.where.self": OpSpec(rule=broadcast((0, 1, 2), zero="all")),
+        "torch.aten.where.ScalarSelf": OpSpec(rule=broadcast((0, 2), zero="all")),
+        "torch.aten.mul.Tensor": OpSpec(rule=broadcast((0, 1), zero="any")),
+        "torch.aten.div.Tensor": _int_div_spec(broadcast((0, 1), zero="divide"), "div.Tensor_mode"),
+        "torch.aten.masked_fill.Scalar": OpSpec(rule=broadcast((0, 1), zero="first")),
+        "torch.aten.addcmul": OpSpec(rule=broadcast((0, 1, 2), zero="addcmul")),
+        **each(aten("eq.Tensor lt.Tensor gt.Tensor"), OpSpec(rule=broadcast((0, 1), zero="none"))),
+        **each(aten("prelu _prelu_kernel"), OpSpec(rule=prelu)),
+    },
+    operators=_GENERIC,
+)

@@ -101,7 +101,7 @@ def index_tensor(p: Propagation, op: Operation) -> None:
         return p.freeze_op(op, "indexing result of unexpected rank")
     adjacent = positions == list(range(positions[0], positions[-1] + 1))
     at = positions[0] if adjacent else 0
-    b = broadcast_dims(p, [t for _, t in tensors], rshape[at:at + brank], where)
+    b = broadcast_dims(p, [t for _, t in tensors], rshape[at : at + brank], where)
     out = [*rest[:at], *b, *rest[at:]]
     index_channels = any(p.has_channels(d) for d in b)
     p.set(r, [p.spaces.resolve(d) for d in out], zero=p.is_zero(x) and not index_channels)
@@ -174,12 +174,15 @@ def roll(p: Propagation, op: Operation) -> None:
 _GENERIC = ["torch.aten._unsafe_index.Tensor"]
 """Ops with no class in the torch dialect: they arrive as a generic `torch.operator`."""
 
-OPS = table({
-    "torch.aten.embedding": OpSpec(rule=embedding),
-    "torch.aten.select.int": OpSpec(rule=select),
-    "torch.aten.index_select": OpSpec(rule=index_select),
-    **each(aten("index.Tensor index.Tensor_hacked_twin _unsafe_index.Tensor"), OpSpec(rule=index_tensor)),
-    "torch.aten.gather": OpSpec(rule=gather),
-    "torch.aten.repeat": OpSpec(rule=repeat),
-    "torch.aten.roll": OpSpec(rule=roll),
-}, operators=_GENERIC)
+OPS = table(
+    {
+        "torch.aten.embedding": OpSpec(rule=embedding),
+        "torch.aten.select.int": OpSpec(rule=select),
+        "torch.aten.index_select": OpSpec(rule=index_select),
+        **each(aten("index.Tensor index.Tensor_hacked_twin _unsafe_index.Tensor"), OpSpec(rule=index_tensor)),
+        "torch.aten.gather": OpSpec(rule=gather),
+        "torch.aten.repeat": OpSpec(rule=repeat),
+        "torch.aten.roll": OpSpec(rule=roll),
+    },
+    operators=_GENERIC,
+)

@@ -81,7 +81,13 @@ def einsum(p: Propagation, op: Operation) -> None:
     sums over it is zeroing its terms); size-1 dims broadcast. An ellipsis freezes (not worth the rank
     arithmetic until a model needs it)."""
     equation, items, values = p.const(op.operands[0]), p.lists.get(op.operands[1]), p.list_items.get(op.operands[1], [])
-    if not isinstance(equation, str) or "->" not in equation or "." in equation or items is None or any(i is None for i in items):
+    if (
+        not isinstance(equation, str)
+        or "->" not in equation
+        or "." in equation
+        or items is None
+        or any(i is None for i in items)
+    ):
         return p.freeze_op(op, "einsum with an ellipsis, implicit output or unknown operands")
     lhs, out_letters = equation.replace(" ", "").split("->")
     in_letters = lhs.split(",")
@@ -114,9 +120,11 @@ def _linear_flops(op: Operation) -> int:
     return 2 * prod(x[:-1]) * w[0] * w[1]
 
 
-OPS = table({
-    "torch.aten.linear": OpSpec(rule=linear, flops=_linear_flops),
-    **each(aten("matmul mm bmm"), OpSpec(rule=matmul, flops=_matmul_flops(0, 1))),
-    "torch.aten.addmm": OpSpec(rule=addmm, flops=_matmul_flops(1, 2)),
-    "torch.aten.einsum": OpSpec(rule=einsum),
-})
+OPS = table(
+    {
+        "torch.aten.linear": OpSpec(rule=linear, flops=_linear_flops),
+        **each(aten("matmul mm bmm"), OpSpec(rule=matmul, flops=_matmul_flops(0, 1))),
+        "torch.aten.addmm": OpSpec(rule=addmm, flops=_matmul_flops(1, 2)),
+        "torch.aten.einsum": OpSpec(rule=einsum),
+    }
+)

@@ -42,8 +42,10 @@ def cat(p: Propagation, op: Operation) -> None:
     items, d, rank = joined
     where = site(op)
     parts = [it for it in items if len(it) == rank]
-    out = [p.spaces.resolve(Cat(tuple(it[k] for it in parts))) if k == d else unify_all(p, [it[k] for it in parts], where)
-           for k in range(rank)]
+    out = [
+        p.spaces.resolve(Cat(tuple(it[k] for it in parts))) if k == d else unify_all(p, [it[k] for it in parts], where)
+        for k in range(rank)
+    ]
     p.set(op.results[0], out, zero=_all_items_zero(p, op))
 
 
@@ -147,7 +149,8 @@ def _split_uniform(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> 
     lst = torch_op("torch.prim.ListConstruct").create(operands=consts, result_types=[ListType(IntType())])
     rewriter.insert(lst, InsertPoint.before(op))
     new_op = torch_op("torch.aten.split_with_sizes").create(
-        operands=[x, lst.results[0], op.operands[2]], result_types=[op.results[0].type])
+        operands=[x, lst.results[0], op.operands[2]], result_types=[op.results[0].type]
+    )
     rewriter.replace_op(op, new_op)
 
 
@@ -164,16 +167,19 @@ def _item(e: Emitter, op: Operation) -> Any:
 _GENERIC = ["torch.aten.concat"]
 """Ops with no class in the torch dialect: they arrive as a generic `torch.operator`."""
 
-OPS = table({
-    **each(aten("cat concat"), OpSpec(rule=cat)),
-    "torch.aten.stack": OpSpec(rule=stack),
-    "torch.prim.ListConstruct": OpSpec(rule=list_construct, emit=lambda e, op: [e.value(v) for v in op.operands]),
-    "torch.prim.ListUnpack": OpSpec(rule=list_unpack, emit=lambda e, op: e.value(op.operands[0])),
-    "torch.aten.__getitem__.t": OpSpec(rule=getitem_list, emit=_item),
-    "torch.prim.TupleConstruct": OpSpec(emit=lambda e, op: tuple(e.value(v) for v in op.operands)),
-    "torch.prim.TupleUnpack": OpSpec(emit=lambda e, op: e.value(op.operands[0])),
-    "torch.prim.TupleIndex": OpSpec(emit=_item),
-    **each(aten("split_with_sizes split.sizes"), OpSpec(rule=split, resize=_split_sizes)),
-    **each(aten("split.Tensor chunk"), OpSpec(rule=split, resize=_split_uniform)),
-    "torch.aten.unbind.int": OpSpec(rule=split),
-}, operators=_GENERIC)
+OPS = table(
+    {
+        **each(aten("cat concat"), OpSpec(rule=cat)),
+        "torch.aten.stack": OpSpec(rule=stack),
+        "torch.prim.ListConstruct": OpSpec(rule=list_construct, emit=lambda e, op: [e.value(v) for v in op.operands]),
+        "torch.prim.ListUnpack": OpSpec(rule=list_unpack, emit=lambda e, op: e.value(op.operands[0])),
+        "torch.aten.__getitem__.t": OpSpec(rule=getitem_list, emit=_item),
+        "torch.prim.TupleConstruct": OpSpec(emit=lambda e, op: tuple(e.value(v) for v in op.operands)),
+        "torch.prim.TupleUnpack": OpSpec(emit=lambda e, op: e.value(op.operands[0])),
+        "torch.prim.TupleIndex": OpSpec(emit=_item),
+        **each(aten("split_with_sizes split.sizes"), OpSpec(rule=split, resize=_split_sizes)),
+        **each(aten("split.Tensor chunk"), OpSpec(rule=split, resize=_split_uniform)),
+        "torch.aten.unbind.int": OpSpec(rule=split),
+    },
+    operators=_GENERIC,
+)

@@ -35,7 +35,7 @@ def batch_norm(training: int | None, running_stats: bool) -> Rule:
         if not isinstance(train, bool):
             return p.freeze_op(op, "batch norm with a non-constant 'training' flag")
         where = site(op)
-        for v in op.operands[1:5 if running_stats else 3]:
+        for v in op.operands[1 : 5 if running_stats else 3]:
             if p.is_tensor(v):
                 p.spaces.unify(p.layout(v)[0], xl[1], where)
         mixed = train and any(p.has_channels(d) for k, d in enumerate(xl) if k != 1)
@@ -84,7 +84,7 @@ def norm_over_last(weight_args: tuple[int, ...]) -> Rule:
         if ns is None:
             return p.freeze_op(op, "normalization over a non-constant shape")
         where = site(op)
-        normalized = xl[len(xl) - len(ns):]
+        normalized = xl[len(xl) - len(ns) :]
         for i in weight_args:
             if i < len(op.operands) and p.is_tensor(op.operands[i]):
                 for wd, xd in zip(p.layout(op.operands[i]), normalized):
@@ -122,7 +122,7 @@ def group_norm(p: Propagation, op: Operation) -> None:
 def _normalized_shape(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None:
     x = op.operands[0]
     ns = const(op.operands[1])
-    new = list(shapes.new(x)[len(shapes.old(x)) - len(ns):])
+    new = list(shapes.new(x)[len(shapes.old(x)) - len(ns) :])
     if new != ns:
         replace_int_list(op, 1, new, rewriter)
 
@@ -137,22 +137,40 @@ def _layer_norm(e: Emitter, op: Operation, overload: Any, args: list[Any], kwarg
         k = len(shape)
         weight_type = op.operands[2].type
         weight_shape = tuple(weight_type.get_shape()) if hasattr(weight_type, "get_shape") else ()
-        args[1] = [d if d != -1 else weight_shape[i] if len(weight_shape) == k and weight_shape[i] >= 0
-                   else e.graph.call_function(torch.ops.aten.sym_size.int, (args[0], i - k)) for i, d in enumerate(shape)]
+        args[1] = [
+            d
+            if d != -1
+            else weight_shape[i]
+            if len(weight_shape) == k and weight_shape[i] >= 0
+            else e.graph.call_function(torch.ops.aten.sym_size.int, (args[0], i - k))
+            for i, d in enumerate(shape)
+        ]
     return call_overload(e, overload, args, kwargs)
 
 
 _NATIVE_BN_NO_TRAINING = "torch.aten._native_batch_norm_legit_no_training"
 """Arrives as a generic `torch.operator` (the FX importer has no op class for it)."""
 
-OPS = table({
-    **each(aten("batch_norm native_batch_norm _native_batch_norm_legit _native_batch_norm_legit_functional"),
-           OpSpec(rule=batch_norm(training=5, running_stats=True))),
-    _NATIVE_BN_NO_TRAINING: OpSpec(rule=batch_norm(training=None, running_stats=True)),
-    "torch.aten._native_batch_norm_legit.no_stats": OpSpec(rule=batch_norm(training=3, running_stats=False)),
-    "torch.aten.instance_norm": OpSpec(rule=instance_norm),
-    **each(aten("layer_norm native_layer_norm"), OpSpec(rule=norm_over_last((2, 3)), resize=_normalized_shape,
-                                                        emit_adapter=_layer_norm)),
-    "torch.aten.rms_norm": OpSpec(rule=norm_over_last((2,)), resize=_normalized_shape),
-    "torch.aten.group_norm": OpSpec(rule=group_norm),
-}, operators=[_NATIVE_BN_NO_TRAINING, "torch.aten._native_batch_norm_legit", "torch.aten._native_batch_norm_legit_functional", "torch.aten._native_batch_norm_legit.no_stats"])
+OPS = table(
+    {
+        **each(
+            aten("batch_norm native_batch_norm _native_batch_norm_legit _native_batch_norm_legit_functional"),
+            OpSpec(rule=batch_norm(training=5, running_stats=True)),
+        ),
+        _NATIVE_BN_NO_TRAINING: OpSpec(rule=batch_norm(training=None, running_stats=True)),
+        "torch.aten._native_batch_norm_legit.no_stats": OpSpec(rule=batch_norm(training=3, running_stats=False)),
+        "torch.aten.instance_norm": OpSpec(rule=instance_norm),
+        **each(
+            aten("layer_norm native_layer_norm"),
+            OpSpec(rule=norm_over_last((2, 3)), resize=_normalized_shape, emit_adapter=_layer_norm),
+        ),
+        "torch.aten.rms_norm": OpSpec(rule=norm_over_last((2,)), resize=_normalized_shape),
+        "torch.aten.group_norm": OpSpec(rule=group_norm),
+    },
+    operators=[
+        _NATIVE_BN_NO_TRAINING,
+        "torch.aten._native_batch_norm_legit",
+        "torch.aten._native_batch_norm_legit_functional",
+        "torch.aten._native_batch_norm_legit.no_stats",
+    ],
+)

@@ -20,11 +20,14 @@ def keep_leading(n: int, zero_preserving: bool = True) -> Rule:
     def rule(p: Propagation, op: Operation) -> None:
         x = op.operands[0]
         xl = p.layout(x)
-        for i, r in enumerate(op.results):
+        for r in op.results:
             if not p.is_tensor(r):
                 continue
             rshape = p.shape(r) or ()
-            out = [xl[k] if k < n and k < len(xl) and rshape[k] == (p.shape(x) or ())[k] else Anon(rshape[k]) for k in range(len(rshape))]
+            out = [
+                xl[k] if k < n and k < len(xl) and rshape[k] == (p.shape(x) or ())[k] else Anon(rshape[k])
+                for k in range(len(rshape))
+            ]
             if len(rshape) != len(xl):
                 return p.freeze_op(op, "pooling changes rank")
             for k in range(n, len(xl)):
@@ -58,21 +61,32 @@ def _avg_pool(e: Emitter, op: Operation, overload: Any, args: list[Any], kwargs:
     """torch-mlir's ONNX import encodes AveragePool dilations after the strides (`[s1, s2, d1, d2]`)."""
     kernel, stride = args[1], args[2]
     if isinstance(kernel, list) and isinstance(stride, list) and len(stride) == 2 * len(kernel):
-        args[2], dilation = stride[: len(kernel)], stride[len(kernel):]
+        args[2], dilation = stride[: len(kernel)], stride[len(kernel) :]
         if any(d != 1 for d in dilation):
             raise SpaError(f"average pooling with dilation {dilation} has no PyTorch equivalent")
     return call_overload(e, overload, args, kwargs)
 
 
-_GENERIC = ["torch.aten.upsample_nearest3d.vec", "torch.aten.upsample_linear1d.vec", "torch.aten.upsample_trilinear3d.vec", "torch.aten.upsample_bicubic2d.vec"]
+_GENERIC = [
+    "torch.aten.upsample_nearest3d.vec",
+    "torch.aten.upsample_linear1d.vec",
+    "torch.aten.upsample_trilinear3d.vec",
+    "torch.aten.upsample_bicubic2d.vec",
+]
 """Ops with no class in the torch dialect: they arrive as a generic `torch.operator`."""
 
-OPS = table({
-    **each(aten("""max_pool1d max_pool2d max_pool3d adaptive_avg_pool1d adaptive_avg_pool2d
-adaptive_avg_pool3d adaptive_max_pool1d adaptive_max_pool2d max_pool2d_with_indices max_pool3d_with_indices _adaptive_avg_pool2d
-upsample_nearest1d.vec upsample_nearest2d.vec upsample_nearest3d.vec upsample_bilinear2d.vec upsample_linear1d.vec
-upsample_trilinear3d.vec upsample_bicubic2d.vec upsample_nearest2d upsample_bilinear2d reflection_pad1d reflection_pad2d
-replication_pad1d replication_pad2d"""), OpSpec(rule=keep_leading(2))),
-    **{f"torch.aten.avg_pool{k}d": OpSpec(rule=keep_leading(2), emit_adapter=_avg_pool) for k in (1, 2, 3)},
-    **each(aten("constant_pad_nd pad"), OpSpec(rule=constant_pad)),
-}, operators=_GENERIC)
+OPS = table(
+    {
+        **each(
+            aten("""max_pool1d max_pool2d max_pool3d max_pool2d_with_indices max_pool3d_with_indices
+adaptive_avg_pool1d adaptive_avg_pool2d adaptive_avg_pool3d _adaptive_avg_pool2d adaptive_max_pool1d adaptive_max_pool2d
+upsample_nearest1d.vec upsample_nearest2d.vec upsample_nearest3d.vec upsample_nearest2d upsample_linear1d.vec
+upsample_bilinear2d.vec upsample_bilinear2d upsample_trilinear3d.vec upsample_bicubic2d.vec
+reflection_pad1d reflection_pad2d replication_pad1d replication_pad2d"""),
+            OpSpec(rule=keep_leading(2)),
+        ),
+        **{f"torch.aten.avg_pool{k}d": OpSpec(rule=keep_leading(2), emit_adapter=_avg_pool) for k in (1, 2, 3)},
+        **each(aten("constant_pad_nd pad"), OpSpec(rule=constant_pad)),
+    },
+    operators=_GENERIC,
+)

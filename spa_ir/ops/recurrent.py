@@ -37,7 +37,7 @@ def recurrent(gates: int, hidden_list: bool) -> Rule:
         for layer in range(layers):
             outs = []
             for d in range(dirs):
-                w_ih, w_hh, *biases = items[(layer * dirs + d) * per:(layer * dirs + d + 1) * per]
+                w_ih, w_hh, *biases = items[(layer * dirs + d) * per : (layer * dirs + d + 1) * per]
                 h = p.layout(w_hh)[1]
                 gate = fresh(p, gates, f"{where} gates")
                 p.spaces.freeze(gate, Reason("gate blocks of a recurrent layer", where))
@@ -66,7 +66,10 @@ def recurrent(gates: int, hidden_list: bool) -> Rule:
 _GENERIC = ["torch.aten.lstm.input", "torch.aten.gru.input"]
 """Ops with no class in the torch dialect: they arrive as a generic `torch.operator`."""
 
-OPS = table({
-    "torch.aten.lstm.input": OpSpec(rule=recurrent(gates=4, hidden_list=True)),
-    "torch.aten.gru.input": OpSpec(rule=recurrent(gates=3, hidden_list=False)),
-}, operators=_GENERIC)
+OPS = table(
+    {
+        "torch.aten.lstm.input": OpSpec(rule=recurrent(gates=4, hidden_list=True)),
+        "torch.aten.gru.input": OpSpec(rule=recurrent(gates=3, hidden_list=False)),
+    },
+    operators=_GENERIC,
+)

@@ -31,7 +31,11 @@ def reduce(dims_arg: int | None, keepdim_arg: int | None, kind: str) -> Rule:
                 return p.freeze_op(op, "reduction over non-constant dims")
             else:
                 reduced = [norm_dim(d, rank) for d in c]
-        keep = bool(p.const(op.operands[keepdim_arg])) if keepdim_arg is not None and keepdim_arg < len(op.operands) else False
+        keep = (
+            bool(p.const(op.operands[keepdim_arg]))
+            if keepdim_arg is not None and keepdim_arg < len(op.operands)
+            else False
+        )
         where = site(op)
         for d in reduced:
             if p.has_channels(xl[d]) and not (kind == "sum" and p.is_zero(x)):
@@ -46,12 +50,14 @@ def reduce(dims_arg: int | None, keepdim_arg: int | None, kind: str) -> Rule:
     return rule
 
 
-OPS = table({
-    "torch.aten.mean.dim": OpSpec(rule=reduce(1, 2, "mean")),
-    "torch.aten.mean": OpSpec(rule=reduce(None, None, "mean")),
-    "torch.aten.sum.dim_IntList": OpSpec(rule=reduce(1, 2, "sum")),
-    "torch.aten.sum": OpSpec(rule=reduce(None, None, "sum")),
-    **each(aten("amax max.dim"), OpSpec(rule=reduce(1, 2, "max"))),
-    **each(aten("var.correction var.dim std.correction"), OpSpec(rule=reduce(1, 3, "variance"))),
-    **each(aten("norm.ScalarOpt_dim linalg_vector_norm"), OpSpec(rule=reduce(2, 3, "norm"))),
-})
+OPS = table(
+    {
+        "torch.aten.mean.dim": OpSpec(rule=reduce(1, 2, "mean")),
+        "torch.aten.mean": OpSpec(rule=reduce(None, None, "mean")),
+        "torch.aten.sum.dim_IntList": OpSpec(rule=reduce(1, 2, "sum")),
+        "torch.aten.sum": OpSpec(rule=reduce(None, None, "sum")),
+        **each(aten("amax max.dim"), OpSpec(rule=reduce(1, 2, "max"))),
+        **each(aten("var.correction var.dim std.correction"), OpSpec(rule=reduce(1, 3, "variance"))),
+        **each(aten("norm.ScalarOpt_dim linalg_vector_norm"), OpSpec(rule=reduce(2, 3, "norm"))),
+    }
+)

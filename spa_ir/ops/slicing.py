@@ -24,11 +24,15 @@ def slice_dim(p: Propagation, x: SSAValue, dim: int, start: int, end: int, where
     start, end = max(0, min(start, size)), max(0, min(end, size))
     if not p.has_channels(layout):
         return Anon(end - start)
-    pieces = [piece for piece in (
-        fresh(p, start, where) if start else None,
-        fresh(p, end - start, where) if end > start else None,
-        fresh(p, size - end, where) if size > end else None,
-    ) if piece is not None]
+    pieces = [
+        piece
+        for piece in (
+            fresh(p, start, where) if start else None,
+            fresh(p, end - start, where) if end > start else None,
+            fresh(p, size - end, where) if size > end else None,
+        )
+        if piece is not None
+    ]
     middle = pieces[1] if start else pieces[0]
     if len(pieces) > 1:
         p.spaces.unify(layout, Cat(tuple(pieces)), where)
@@ -165,8 +169,10 @@ def _slice(e: Emitter, op: Operation, overload: Any, args: list[Any], kwargs: di
     return e.graph.call_function(torch.ops.aten.slice.Tensor, (flipped, dim, first, last, -step))
 
 
-OPS = table({
-    "torch.aten.slice.Tensor": OpSpec(rule=slice_tensor, resize=_slice_bounds(1), emit_adapter=_slice),
-    "torch.aten.slice_scatter": OpSpec(rule=slice_scatter, resize=_slice_bounds(2)),
-    "torch.aten.narrow": OpSpec(rule=narrow, resize=_narrow),
-})
+OPS = table(
+    {
+        "torch.aten.slice.Tensor": OpSpec(rule=slice_tensor, resize=_slice_bounds(1), emit_adapter=_slice),
+        "torch.aten.slice_scatter": OpSpec(rule=slice_scatter, resize=_slice_bounds(2)),
+        "torch.aten.narrow": OpSpec(rule=narrow, resize=_narrow),
+    }
+)

@@ -128,7 +128,9 @@ def _num_to_tensor(e: Emitter, op: Operation) -> Any:
 
     from spa_ir.backends.torch_fx import result_dtype
 
-    return e.graph.call_function(torch.ops.aten.scalar_tensor.default, (e.value(op.operands[0]),), {"dtype": result_dtype(op)})
+    return e.graph.call_function(
+        torch.ops.aten.scalar_tensor.default, (e.value(op.operands[0]),), {"dtype": result_dtype(op)}
+    )
 
 
 def _sym_size(e: Emitter, op: Operation) -> Any:
@@ -148,35 +150,55 @@ def _constant_as(convert: Any) -> OpSpec:
     return OpSpec(rule=no_channels, emit=lambda e, op: convert(_constant(op)))
 
 
-_SCALAR_INT_OPS = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "floordiv": operator.floordiv,
-                   "eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt,
-                   "ge": operator.ge, "remainder": operator.mod}
+_SCALAR_INT_OPS = {
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": operator.mul,
+    "floordiv": operator.floordiv,
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "remainder": operator.mod,
+}
 """Scalar int arithmetic on sizes: no channels; emitted as Python operators (SymInt-safe)."""
 
 _GENERIC = ["torch.aten._assert_async.msg", "torch.aten.sym_size.int"]
 """Ops with no class in the torch dialect: they arrive as a generic `torch.operator`."""
 
-OPS = table({
-    "spa.param": OpSpec(rule=param, emit=lambda e, op: e.emit_param(op)),
-    "torch.vtensor.literal": OpSpec(rule=no_channels, emit=lambda e, op: e.emit_literal(op)),
-    "torch.constant.int": _constant_as(int),
-    "torch.constant.float": _constant_as(float),
-    "torch.constant.bool": _constant_as(bool),
-    "torch.constant.str": _constant_as(str),
-    "torch.constant.device": _constant_as(str),
-    "torch.constant.none": OpSpec(rule=no_channels, emit=lambda e, op: None),
-    **each(["torch.aten._assert_scalar", "torch.aten._assert_async.msg", "torch.aten.sym_constrain_range_for_size"],
-           OpSpec(rule=assertion)),
-    "torch.aten._assert_tensor_metadata": OpSpec(rule=assertion, resize=_drop_stale_assertion),
-    "torch.runtime.assert": OpSpec(rule=assertion, emit=_runtime_assert),
-    **each(aten("dim numel Int.Tensor Float.Tensor arange arange.start arange.start_step scalar_tensor sym_size.int"),
-           OpSpec(rule=no_channels)),
-    "torch.prim.NumToTensor.Scalar": OpSpec(rule=no_channels, emit=_num_to_tensor),
-    "torch.aten.size.int": OpSpec(rule=no_channels, emit=_sym_size),
-    **{f"torch.aten.{name}.int": OpSpec(rule=no_channels, emit=_python_operator(fn)) for name, fn in _SCALAR_INT_OPS.items()},
-    "torch.aten._shape_as_tensor": OpSpec(rule=shape_as_tensor),
-    **each(aten("zeros empty.memory_format"), OpSpec(rule=factory(zero=True), resize=_result_shape_list(0))),
-    **each(aten("new_zeros new_empty"), OpSpec(rule=factory(zero=True), resize=_result_shape_list(1))),
-    **each(aten("ones full"), OpSpec(rule=factory(zero=False), resize=_result_shape_list(0))),
-    **each(aten("new_ones new_full"), OpSpec(rule=factory(zero=False), resize=_result_shape_list(1))),
-}, operators=_GENERIC)
+OPS = table(
+    {
+        "spa.param": OpSpec(rule=param, emit=lambda e, op: e.emit_param(op)),
+        "torch.vtensor.literal": OpSpec(rule=no_channels, emit=lambda e, op: e.emit_literal(op)),
+        "torch.constant.int": _constant_as(int),
+        "torch.constant.float": _constant_as(float),
+        "torch.constant.bool": _constant_as(bool),
+        "torch.constant.str": _constant_as(str),
+        "torch.constant.device": _constant_as(str),
+        "torch.constant.none": OpSpec(rule=no_channels, emit=lambda e, op: None),
+        **each(
+            ["torch.aten._assert_scalar", "torch.aten._assert_async.msg", "torch.aten.sym_constrain_range_for_size"],
+            OpSpec(rule=assertion),
+        ),
+        "torch.aten._assert_tensor_metadata": OpSpec(rule=assertion, resize=_drop_stale_assertion),
+        "torch.runtime.assert": OpSpec(rule=assertion, emit=_runtime_assert),
+        **each(
+            aten("dim numel Int.Tensor Float.Tensor arange arange.start arange.start_step scalar_tensor sym_size.int"),
+            OpSpec(rule=no_channels),
+        ),
+        "torch.prim.NumToTensor.Scalar": OpSpec(rule=no_channels, emit=_num_to_tensor),
+        "torch.aten.size.int": OpSpec(rule=no_channels, emit=_sym_size),
+        **{
+            f"torch.aten.{name}.int": OpSpec(rule=no_channels, emit=_python_operator(fn))
+            for name, fn in _SCALAR_INT_OPS.items()
+        },
+        "torch.aten._shape_as_tensor": OpSpec(rule=shape_as_tensor),
+        **each(aten("zeros empty.memory_format"), OpSpec(rule=factory(zero=True), resize=_result_shape_list(0))),
+        **each(aten("new_zeros new_empty"), OpSpec(rule=factory(zero=True), resize=_result_shape_list(1))),
+        **each(aten("ones full"), OpSpec(rule=factory(zero=False), resize=_result_shape_list(0))),
+        **each(aten("new_ones new_full"), OpSpec(rule=factory(zero=False), resize=_result_shape_list(1))),
+    },
+    operators=_GENERIC,
+)

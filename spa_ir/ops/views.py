@@ -73,7 +73,12 @@ def reshape(p: Propagation, op: Operation) -> None:
     p.set(r, out, zero=p.is_zero(x))
 
 
-_SIZE_LIST_ARG = {"torch.aten.view": 1, "torch.aten.reshape": 1, "torch.aten._unsafe_view": 1, "torch.aten.view_copy": 1}
+_SIZE_LIST_ARG = {
+    "torch.aten.view": 1,
+    "torch.aten.reshape": 1,
+    "torch.aten._unsafe_view": 1,
+    "torch.aten.view_copy": 1,
+}
 """Reshapes whose target sizes are an operand (a list the pruner rewrites where a dim shrinks)."""
 
 
@@ -215,7 +220,7 @@ def _unflatten(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None
     dim = const(op.operands[1])
     sizes = const(op.operands[2])
     dim = dim + len(shapes.old(op.operands[0])) if dim < 0 else dim
-    new = shapes.new(r)[dim:dim + len(sizes)]
+    new = shapes.new(r)[dim : dim + len(sizes)]
     replace_int_list(op, 2, [s if s == -1 else n for s, n in zip(sizes, new)], rewriter)
 
 
@@ -235,18 +240,24 @@ _AS_RESHAPE = OpSpec(rule=reshape, resize=_shape_list(1), emit_as="torch.aten.re
 _GENERIC = ["torch.aten.squeeze.dims", "torch.aten.view_as"]
 """Ops with no class in the torch dialect: they arrive as a generic `torch.operator`."""
 
-OPS = table({
-    "torch.aten.reshape": OpSpec(rule=reshape, resize=_shape_list(1)),
-    **each(aten("view _unsafe_view view_copy"), _AS_RESHAPE),
-    "torch.aten.unflatten.int": OpSpec(rule=reshape, resize=_unflatten),
-    # same arguments, same result; the aten op also exports to ONNX (prims.collapse has no ONNX function)
-    "torch.prims.collapse": OpSpec(rule=reshape, emit_as="torch.aten.flatten.using_ints"),
-    # ONNX Squeeze: prims.squeeze(x, dims) requires the dims to be 1, aten.squeeze.dims skips others
-    "torch.prims.squeeze": OpSpec(rule=reshape, emit_adapter=_same_as("squeeze.dims")),
-    **each(aten("flatten.using_ints squeeze.dim squeeze squeeze.dims unsqueeze reshape_as view_as"), OpSpec(rule=reshape)),
-    "torch.aten.permute": OpSpec(rule=permute),
-    "torch.aten.transpose.int": OpSpec(rule=transpose),
-    **each(aten("t numpy_T"), OpSpec(rule=t)),
-    "torch.aten.expand": OpSpec(rule=expand, resize=_shape_list(1)),
-    **each(aten("expand_as broadcast_to"), OpSpec(rule=expand)),
-}, operators=_GENERIC)
+OPS = table(
+    {
+        "torch.aten.reshape": OpSpec(rule=reshape, resize=_shape_list(1)),
+        **each(aten("view _unsafe_view view_copy"), _AS_RESHAPE),
+        "torch.aten.unflatten.int": OpSpec(rule=reshape, resize=_unflatten),
+        # same arguments, same result; the aten op also exports to ONNX (prims.collapse has no ONNX function)
+        "torch.prims.collapse": OpSpec(rule=reshape, emit_as="torch.aten.flatten.using_ints"),
+        # ONNX Squeeze: prims.squeeze(x, dims) requires the dims to be 1, aten.squeeze.dims skips others
+        "torch.prims.squeeze": OpSpec(rule=reshape, emit_adapter=_same_as("squeeze.dims")),
+        **each(
+            aten("flatten.using_ints squeeze.dim squeeze squeeze.dims unsqueeze reshape_as view_as"),
+            OpSpec(rule=reshape),
+        ),
+        "torch.aten.permute": OpSpec(rule=permute),
+        "torch.aten.transpose.int": OpSpec(rule=transpose),
+        **each(aten("t numpy_T"), OpSpec(rule=t)),
+        "torch.aten.expand": OpSpec(rule=expand, resize=_shape_list(1)),
+        **each(aten("expand_as broadcast_to"), OpSpec(rule=expand)),
+    },
+    operators=_GENERIC,
+)

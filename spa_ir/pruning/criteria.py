@@ -16,6 +16,7 @@ import torch
 
 from spa_ir.channels.groups import IndexMap
 
+
 @dataclass(frozen=True)
 class Member:
     param: str
@@ -25,8 +26,8 @@ class Member:
 
 @dataclass(frozen=True)
 class Magnitude:
-    """The L1 (p=1) or L2 (p=2) norm of each channel's weights. `per_index` reduces a member's weight once per dim (|w|^p
-    summed over the other dims; a weight in many groups, like a layer after a concat, is reduced once);
+    """The L1 (p=1) or L2 (p=2) norm of each channel's weights. `per_index` reduces a member's weight once per
+    dim (|w|^p summed over the other dims; a weight in many groups, like a layer after a concat, is reduced once);
     `combine` sums each channel's indices (and takes the square root for L2)."""
 
     p: int

@@ -19,7 +19,10 @@ FUNC_NAME = "main"
 # attribute's type): the lists `prim.tolist` of a literal can be rebuilt from constants.
 _LIST_CONSTANTS: dict[str, tuple[type[ir.DenseElementsAttr], str, str, Callable[[], ir.Type]]] = {
     "!torch.list<int>": (
-        ir.DenseIntElementsAttr, "torch.constant.int", "!torch.int", lambda: ir.IntegerType.get_signless(64),
+        ir.DenseIntElementsAttr,
+        "torch.constant.int",
+        "!torch.int",
+        lambda: ir.IntegerType.get_signless(64),
     ),
     "!torch.list<float>": (ir.DenseFPElementsAttr, "torch.constant.float", "!torch.float", ir.F64Type.get),
 }
@@ -43,8 +46,9 @@ def fold_literal_tolist(module: ir.Module) -> int:
         literal = _defining_op(op.operands[0])
         with ir.InsertionPoint(op), op.location:
             items = [
-                ir.Operation.create(const_name, results=[ir.Type.parse(const_type)],
-                                    attributes={"value": _scalar_attr(attr_type(), v)}).result
+                ir.Operation.create(
+                    const_name, results=[ir.Type.parse(const_type)], attributes={"value": _scalar_attr(attr_type(), v)}
+                ).result
                 for v in values
             ]
             listed = ir.Operation.create("torch.prim.ListConstruct", results=[op.results[0].type], operands=items)

@@ -16,12 +16,20 @@ from spa_ir.core.errors import SpaError, first_line
 DEFAULT_DOMAINS = frozenset({"", "ai.onnx"})
 """The domains of standard ONNX ops (the only ones the converter and the reference runtime know)."""
 
-FLOAT_TYPES = frozenset({
-    onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16,
-})
+FLOAT_TYPES = frozenset(
+    {
+        onnx.TensorProto.FLOAT,
+        onnx.TensorProto.DOUBLE,
+        onnx.TensorProto.FLOAT16,
+        onnx.TensorProto.BFLOAT16,
+    }
+)
 
 _CONSTANT_ATTR_DTYPES = {
-    "value_float": np.float32, "value_floats": np.float32, "value_int": np.int64, "value_ints": np.int64,
+    "value_float": np.float32,
+    "value_floats": np.float32,
+    "value_int": np.int64,
+    "value_ints": np.int64,
 }
 
 Dim = int | str | None
@@ -71,8 +79,9 @@ def inferred_shapes(model: onnx.ModelProto) -> dict[str, Shape]:
     for info in [*model.graph.input, *model.graph.value_info, *model.graph.output]:
         tensor_type = info.type.tensor_type
         if info.type.HasField("tensor_type") and tensor_type.HasField("shape"):
-            shapes[info.name] = tuple(d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
-                                      for d in tensor_type.shape.dim)
+            shapes[info.name] = tuple(
+                d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in tensor_type.shape.dim
+            )
     return shapes
 
 

@@ -31,10 +31,17 @@ __all__ = ["fold_shape_arithmetic", "fold_shapes", "remove_dead_nodes"]
 
 # Shape arithmetic on constants is folded up to this size (larger integer tensors are data, e.g. ids).
 _MAX_FOLDED_ELEMENTS = 4096
-_NOT_FOLDABLE = frozenset({
-    "RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial", "Bernoulli",
-    "Dropout",
-})
+_NOT_FOLDABLE = frozenset(
+    {
+        "RandomNormal",
+        "RandomNormalLike",
+        "RandomUniform",
+        "RandomUniformLike",
+        "Multinomial",
+        "Bernoulli",
+        "Dropout",
+    }
+)
 
 # Rounds of (fold Shape of static tensors, infer shapes): a folded Reshape shape can make later
 # tensors static. Each round is one shape inference of the weightless graph.
@@ -103,14 +110,17 @@ def fold_shape_arithmetic(model: onnx.ModelProto, shapes: Mapping[str, Shape] | 
     return rewritten
 
 
-
-
 class _ShapeRead:
     """One node, seen as reading shapes: its inputs as object arrays of `Dim`s where they are shape reads
     (`entries`) or integer constants (`known`)."""
 
-    def __init__(self, node: onnx.NodeProto, shapes: Mapping[str, Shape], known: Mapping[str, np.ndarray],
-                 entries: Mapping[str, np.ndarray]):
+    def __init__(
+        self,
+        node: onnx.NodeProto,
+        shapes: Mapping[str, Shape],
+        known: Mapping[str, np.ndarray],
+        entries: Mapping[str, np.ndarray],
+    ):
         self.node, self.shapes, self.known, self.entries = node, shapes, known, entries
         self.ins = list(node.input)
         self.attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
@@ -132,7 +142,7 @@ def _read_shape(r: _ShapeRead) -> np.ndarray | None:
     dims = r.shapes.get(r.ins[0])
     if dims is None:
         return None
-    return np.asarray(dims[r.attrs.get("start", 0):r.attrs.get("end", len(dims))], dtype=object)
+    return np.asarray(dims[r.attrs.get("start", 0) : r.attrs.get("end", len(dims))], dtype=object)
 
 
 def _read_size(r: _ShapeRead) -> np.ndarray | None:
@@ -203,7 +213,7 @@ def _read_slice(r: _ShapeRead) -> np.ndarray | None:
         return None  # a bound read at run time, or several axes
     if (axes is not None and int(axes.flat[0]) != 0) or (steps is not None and int(steps.flat[0]) != 1):
         return None
-    return data[int(starts.flat[0]):int(ends.flat[0])]
+    return data[int(starts.flat[0]) : int(ends.flat[0])]
 
 
 _SHAPE_READS: dict[str, Callable[[_ShapeRead], np.ndarray | None]] = {
@@ -221,8 +231,12 @@ _SHAPE_READS: dict[str, Callable[[_ShapeRead], np.ndarray | None]] = {
 """Op type -> its output, entry by entry, when it reads shapes (`Dim`s: sizes or dim symbols), else None."""
 
 
-def _shape_entries(node: onnx.NodeProto, shapes: Mapping[str, Shape], known: Mapping[str, np.ndarray],
-                   entries: Mapping[str, np.ndarray]) -> np.ndarray | None:
+def _shape_entries(
+    node: onnx.NodeProto,
+    shapes: Mapping[str, Shape],
+    known: Mapping[str, np.ndarray],
+    entries: Mapping[str, np.ndarray],
+) -> np.ndarray | None:
     """The output of a node that reads a shape, as an object array of `Dim`s, else None (`_SHAPE_READS`)."""
     read = _SHAPE_READS.get(node.op_type)
     if read is None or len(node.output) != 1 or not node.input:
