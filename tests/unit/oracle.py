@@ -162,7 +162,7 @@ class PruneSession:
         report.inexact = sum(1 for g in groups if not g["exact"])
         for g in groups:
             for r in g["frozen"]:
-                key = r.split(" at ")[0] if r.startswith("no channel rule") else r.split(":")[0]
+                key = f"{r['kind']}: {r['op']}" if r["kind"] == "no channel rule for op" else r["kind"]
                 report.frozen_reasons[key] = report.frozen_reasons.get(key, 0) + 1
         eligible = [g for g in groups if not g["frozen"] and (g["exact"] or not only_exact)]
         report.eligible = len(eligible)
