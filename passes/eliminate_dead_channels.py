@@ -99,7 +99,7 @@ class EliminateDeadChannels(ModulePass):
         for inner in list(fn.body.block.ops):
             for r in list(inner.results):
                 if shapes.changed(r):
-                    new_type = r.type.with_shape(shapes.new(r))  # type: ignore[attr-defined]
+                    new_type = r.type.with_shape(shapes.new(r))  # type: ignore[attr-defined]  # only tensors have shapes in Shapes
                     Rewriter.replace_value_with_new_type(r, new_type)
         strip(op)
         leave_plan(ctx, plan, self.name)

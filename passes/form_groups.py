@@ -35,7 +35,7 @@ class FormGroups(ModulePass):
             dims = value_dims(p.result)
             if dims is None:
                 raise SpaError(f"spa.param '{p.weight_name}' has no spa.dims: run spa-propagate-channels first")
-            shape = p.result.type.get_shape()  # type: ignore[attr-defined]
+            shape = p.result.type.get_shape()  # type: ignore[attr-defined]  # spa.param results are tensors
             for d, layout in enumerate(dims):
                 for sid, coords in spaces.coordinates(fill_anon(layout, shape[d])).items():
                     try:

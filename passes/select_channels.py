@@ -57,7 +57,7 @@ class SelectChannels(ModulePass):
         return min(size, math.ceil(kept / self.round_to) * self.round_to)
 
     def _lowest(self, g: GroupOp, n: int) -> np.ndarray:
-        scores = np.asarray(g.scores.get_values(), dtype=np.float64)  # type: ignore[union-attr]
+        scores = np.asarray(g.scores.get_values(), dtype=np.float64)  # type: ignore[union-attr]  # groups without scores were refused above
         return np.argsort(scores, kind="stable")[:n]
 
     def _local(self, groups: list[GroupOp]) -> list[np.ndarray]:
@@ -71,7 +71,7 @@ class SelectChannels(ModulePass):
     def _global(self, groups: list[GroupOp]) -> list[np.ndarray]:
         entries: list[tuple[float, int]] = []
         for gi, g in enumerate(groups):
-            scores = np.asarray(g.scores.get_values(), dtype=np.float64)  # type: ignore[union-attr]
+            scores = np.asarray(g.scores.get_values(), dtype=np.float64)  # type: ignore[union-attr]  # groups without scores were refused above
             mean = scores.mean()
             entries.extend((s / mean if mean > 0 else s, gi) for s in scores)
         budget = math.floor(self.ratio * len(entries))

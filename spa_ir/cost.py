@@ -30,7 +30,7 @@ def program_cost(program: Program) -> Cost:
     cost = Cost()
     for op in main_function(program.module).body.block.ops:
         if isinstance(op, ParamOp):
-            n = prod(op.result.type.get_shape())  # type: ignore[attr-defined]
+            n = prod(op.result.type.get_shape())  # type: ignore[attr-defined]  # spa.param results are tensors
             if op.is_buffer:
                 cost.buffers += n
             else:

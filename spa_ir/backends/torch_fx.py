@@ -101,7 +101,7 @@ class _Emitter:
         t = op.results[0].type
         # A torch.vtensor.literal (spa_ir/ops/sources.py routes only those here): `value` is its dense attribute,
         # its result a vtensor; the generic Operation does not say so.
-        data = literal_tensor(op.value, t.get_shape(), torch_dtype(str(t.dtype)))  # type: ignore[attr-defined]
+        data = literal_tensor(op.value, t.get_shape(), torch_dtype(str(t.dtype)))  # type: ignore[attr-defined]  # a literal's result is a tensor
         name = f"_literal{len(self.attr_nodes)}"
         _set_nested(self.root, name, data, buffer=True)
         self.attr_nodes[name] = self.graph.get_attr(name)

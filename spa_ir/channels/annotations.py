@@ -78,8 +78,8 @@ def value_dims(value: SSAValue) -> tuple[Layout, ...] | None:
     owner = value.owner
     if isinstance(owner, Operation):
         dims = annotated_dims(owner)
-        if dims is not None and value.index < len(dims):  # type: ignore[attr-defined]
-            return dims[value.index]  # type: ignore[attr-defined]
+        if dims is not None and value.index < len(dims):  # type: ignore[attr-defined]  # an op's value is an OpResult
+            return dims[value.index]  # type: ignore[attr-defined]  # an op's value is an OpResult
     return None
 
 

@@ -54,8 +54,8 @@ def member_maps(coords: np.ndarray, size: int) -> list[IndexMap]:
     starts = first[::block]
     for ways in (w for w in range(1, len(starts) + 1) if len(starts) % w == 0):
         maps = [_progression(starts[i::ways], stride, block) for i in range(ways)]
-        if all(m is not None for m in maps) and _reproduces(maps, coords, size):  # type: ignore[arg-type]
-            return maps  # type: ignore[return-value]
+        if all(m is not None for m in maps) and _reproduces(maps, coords, size):  # type: ignore[arg-type]  # checked not None on the same line
+            return maps  # type: ignore[return-value]  # checked not None above
     raise SpaError("channel index map is not regular")
 
 

@@ -233,7 +233,7 @@ class Spaces:
                         for lo, hi in itertools.pairwise(bounds)
                     )
                     refined = self.refine(p, Cat(pieces), where)
-                    out.extend(refined.parts)  # type: ignore[union-attr]
+                    out.extend(refined.parts)  # type: ignore[union-attr]  # refine of a Cat returns a Cat
                 else:
                     out.extend(Anon(hi - lo) for lo, hi in itertools.pairwise(bounds))
             else:

@@ -125,10 +125,10 @@ class WeightStore(Mapping[str, torch.Tensor]):
 def param_shape_dtype(op: ParamOp) -> tuple[tuple[int, ...], torch.dtype]:
     """Static shape and torch dtype of a `spa.param`'s result type."""
     t = op.result.type
-    shape = tuple(t.get_shape())  # type: ignore[attr-defined]
+    shape = tuple(t.get_shape())  # type: ignore[attr-defined]  # spa.param results are tensors
     if any(d < 0 for d in shape):
         raise SpaError(f"spa.param '{op.weight_name}' must have a static shape, got {shape}")
-    return shape, torch_dtype(str(t.dtype))  # type: ignore[attr-defined]
+    return shape, torch_dtype(str(t.dtype))  # type: ignore[attr-defined]  # spa.param results are tensors
 
 
 def param_tensor(op: ParamOp, weights: Mapping[str, torch.Tensor]) -> torch.Tensor:

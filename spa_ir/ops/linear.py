@@ -91,7 +91,7 @@ def einsum(p: Propagation, op: Operation) -> None:
         return p.freeze_op(op, "einsum with an ellipsis, implicit output or unknown operands")
     lhs, out_letters = equation.replace(" ", "").split("->")
     in_letters = lhs.split(",")
-    if len(in_letters) != len(items) or any(len(ls) != len(it) for ls, it in zip(in_letters, items)):  # type: ignore[arg-type]
+    if len(in_letters) != len(items) or any(len(ls) != len(it) for ls, it in zip(in_letters, items)):  # type: ignore[arg-type]  # items checked free of None above
         return p.freeze_op(op, "einsum equation does not match its operands")
     where = site(op)
     by_letter: dict[str, list[Layout]] = {}
@@ -99,7 +99,7 @@ def einsum(p: Propagation, op: Operation) -> None:
         shape = p.shape(value) or ()
         for k, letter in enumerate(letters):
             if shape[k] != 1:
-                by_letter.setdefault(letter, []).append(layout[k])  # type: ignore[index]
+                by_letter.setdefault(letter, []).append(layout[k])  # type: ignore[index]  # items checked free of None above
     coupled = {letter: unify_all(p, layouts, where) for letter, layouts in by_letter.items()}
     result = op.results[0]
     rshape = p.shape(result) or ()

@@ -81,7 +81,7 @@ def getitem_list(p: Propagation, op: Operation) -> None:
     idx = p.const_int(op.operands[1])
     if items is None or idx is None or items[idx] is None:
         return p.freeze_op(op, "indexing an unknown list")
-    p.set(op.results[0], items[idx], zero=False)  # type: ignore[arg-type]
+    p.set(op.results[0], items[idx], zero=False)  # type: ignore[arg-type]  # checked not None above
 
 
 def split(p: Propagation, op: Operation) -> None:

@@ -155,7 +155,7 @@ def _slice(e: Emitter, op: Operation, overload: Any, args: list[Any], kwargs: di
     x, dim, start, end, step = args
     if not (isinstance(step, int) and step < 0):
         return call_overload(e, overload, args, kwargs)
-    shape = tuple(op.operands[0].type.get_shape())  # type: ignore[attr-defined]
+    shape = tuple(op.operands[0].type.get_shape())  # type: ignore[attr-defined]  # slice's input is a tensor
     if not isinstance(dim, int) or not all(v is None or isinstance(v, int) for v in (start, end)):
         raise SpaError("slice with a negative step needs a constant dim and bounds")
     dim %= len(shape)

@@ -23,7 +23,7 @@ from spa_ir.pruning.shapes import Shapes, replace_int_list
 def param(p: Propagation, op: Operation) -> None:
     """`spa.param`: every dim of a weight is a channel space of its own until ops couple them."""
     r = op.results[0]
-    name = op.weight_name  # type: ignore[attr-defined]
+    name = op.weight_name  # type: ignore[attr-defined]  # rules get Operation; this one is a spa.param
     p.param_values[name] = r
     p.set(r, [fresh(p, n, f"{name}[{d}]") for d, n in enumerate(p.shape(r) or ())], zero=True)
 
@@ -112,7 +112,7 @@ def _drop_stale_assertion(op: Operation, shapes: Shapes, rewriter: PatternRewrit
 
 
 def _constant(op: Operation) -> Any:
-    value = op.value  # type: ignore[attr-defined]
+    value = op.value  # type: ignore[attr-defined]  # torch.constant.* ops all have `value`
     data = getattr(value, "value", value)
     return getattr(data, "data", data)
 
@@ -143,7 +143,7 @@ def _sym_size(e: Emitter, op: Operation) -> Any:
 def _runtime_assert(e: Emitter, op: Operation) -> Any:
     import torch
 
-    return e.graph.call_function(torch._assert, (e.value(op.operands[0]), op.message.data))  # type: ignore[attr-defined]
+    return e.graph.call_function(torch._assert, (e.value(op.operands[0]), op.message.data))  # type: ignore[attr-defined]  # torch.runtime.assert has `message`
 
 
 def _constant_as(convert: Any) -> OpSpec:
