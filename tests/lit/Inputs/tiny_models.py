@@ -1,5 +1,6 @@
-"""Tiny PyTorch models for the lit tests: the spa-translate test imports them (PYTHONPATH=%inputs);
-the per-op-family tests hold IR generated once from them (see below)."""
+"""Tiny PyTorch models for the lit tests. The spa-translate test imports `two_conv` (PYTHONPATH=%inputs); the
+other modules are where the IR of the per-op-family tests came from (see below): nothing regenerates that IR
+from them, and nothing checks that it still matches."""
 
 import torch
 import torch.nn.functional as F
@@ -27,11 +28,14 @@ def two_conv() -> nn.Module:
 
 
 # ---------------------------------------------------------------------------------------------
-# One tiny module per op family. The lit tests under spa-propagate-channels/, spa-form-groups/ and
-# spa-eliminate-dead-channels/ hold IR generated once from these (and trimmed by hand), e.g.
+# One tiny module per op family. The IR in the lit tests under spa-propagate-channels/, spa-form-groups/ and
+# spa-eliminate-dead-channels/ ("IR from tests/lit/Inputs/tiny_models.py: <name>") was written once from the
+# output of, e.g.,
 #   PYTHONPATH=tests/lit/Inputs spa-translate --import-torch tiny_models:conv1d --input-shape 1,2,8
-# Lit never imports them (no torch at lit time); they document where each test's IR comes from.
-# Channel counts differ on purpose, so that each space is recognizable by its size.
+# and then edited by hand: trimmed, weights written as literals, values renamed, several modules in one file. It is not
+# generated and cannot be regenerated; the tests are the source of truth. A module here says which model a test
+# means and gives fresh IR to start from when an op's import changes. Lit never imports them (no torch at lit
+# time). Channel counts differ on purpose, so that each space is recognizable by its size.
 # ---------------------------------------------------------------------------------------------
 
 
