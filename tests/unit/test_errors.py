@@ -3,7 +3,8 @@
 traceback, and no output file (nor temp file) left behind; an output that existed before is untouched.
 
 Every case runs in its own directory; the cases run concurrently in one module-scoped fixture (each
-tool process costs seconds), and each test then checks one case.
+tool process costs seconds), and each test then checks one case. The module's tests are one xdist group:
+spread over two workers, each worker ran the whole fixture (every case twice).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 BIN = Path(sys.executable).parent
+
+pytestmark = pytest.mark.xdist_group("errors")
 
 # ----------------------------------------------------------------------------------------------------
 # Inputs
