@@ -6,12 +6,14 @@ every group (only_exact=False: shapes and finiteness). These pin down channel-ru
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from oracle import NothingPruned, Session, check_model
+from oracle import NothingPruned, Session
 from spa_ir import api
 from spa_ir.verify import masked
 from zoo import flat_outputs, max_relative_error
@@ -602,15 +604,41 @@ def _build(name: str) -> nn.Module:
     return _randomize_bn(SMALL[name][0]()).eval()
 
 
-@pytest.mark.parametrize("name", list(SMALL))
-def test_small_model_prunes_exactly(name: str) -> None:
-    model, inputs = _build(name), SMALL[name][1]()
+SessionOf = Callable[[str], Session]
+
+
+@pytest.fixture(scope="module")
+def session() -> SessionOf:
+    """The model of SMALL captured once for all the tests that look at it (each prune works on a clone of the
+    program, the masked original is restored after each use)."""
+    sessions: dict[str, Session] = {}
+
+    def get(name: str) -> Session:
+        if name not in sessions:
+            sessions[name] = Session(_build(name), SMALL[name][1](), name)
+        return sessions[name]
+
+    return get
+
+
+def same_worker(name: str) -> pytest.MarkDecorator:
+    """Under pytest-xdist (--dist loadgroup) the tests of one model run in one worker: it is captured once."""
+    return pytest.mark.xdist_group(f"small/{name}")
+
+
+def per_model(names: list[str]) -> list[object]:
+    return [pytest.param(n, marks=same_worker(n)) for n in names]
+
+
+@pytest.mark.parametrize("name", per_model(list(SMALL)))
+def test_small_model_prunes_exactly(name: str, session: SessionOf) -> None:
+    s = session(name)
     if name in NOT_PRUNABLE:
         with pytest.raises(NothingPruned, match=NOT_PRUNABLE[name]):
-            Session(model, inputs, name).check_exact(0.5)
-        Session(model, inputs, name).check_runs()
+            s.check_exact(0.5)
+        s.check_runs()
         return
-    reports = check_model(model, inputs, name)
+    reports = s.check_model()
     assert all(r.pruned > 0 for r in reports[:2])
 
 
@@ -618,8 +646,9 @@ def _groups_by_param(plan: dict, param: str, dim: int) -> list[dict]:  # type: i
     return [g for g in plan["groups"] if any(m["param"] == param and m["dim"] == dim for m in g["members"])]
 
 
-def test_layernorm_group_is_inexact_and_left_alone() -> None:
-    s = Session(_build("layernorm_mlp"), SMALL["layernorm_mlp"][1](), "layernorm_mlp")
+@same_worker("layernorm_mlp")
+def test_layernorm_group_is_inexact_and_left_alone(session: SessionOf) -> None:
+    s = session("layernorm_mlp")
     _, plan, _ = s.prune(0.5, only_exact=True)
     (norm,) = _groups_by_param(plan, "norm.weight", 0)
     assert not norm["exact"] and not norm["removed"]
@@ -630,8 +659,9 @@ def test_layernorm_group_is_inexact_and_left_alone() -> None:
     assert len(norm["removed"]) == 16
 
 
-def test_depthwise_conv_couples_in_and_out() -> None:
-    s = Session(_build("depthwise_conv"), SMALL["depthwise_conv"][1](), "depthwise_conv")
+@same_worker("depthwise_conv")
+def test_depthwise_conv_couples_in_and_out(session: SessionOf) -> None:
+    s = session("depthwise_conv")
     _, plan, _ = s.prune(0.5, only_exact=True)
     (g,) = _groups_by_param(plan, "dw.0.weight", 0)
     params = {(m["param"], m["dim"]) for m in g["members"]}
@@ -639,18 +669,20 @@ def test_depthwise_conv_couples_in_and_out() -> None:
     assert plan["params"]["dw.0.weight"]["0"] == plan["params"]["stem.0.weight"]["0"]
 
 
-def test_residual_add_couples_both_branches() -> None:
-    s = Session(_build("residual_add"), SMALL["residual_add"][1](), "residual_add")
+@same_worker("residual_add")
+def test_residual_add_couples_both_branches(session: SessionOf) -> None:
+    s = session("residual_add")
     _, plan, _ = s.prune(0.5, only_exact=True)
     (g,) = _groups_by_param(plan, "stem.0.weight", 0)
     params = {(m["param"], m["dim"]) for m in g["members"]}
     assert {("a.1.weight", 0), ("b.1.weight", 0), ("head.fc.weight", 1)} <= params
 
 
-def test_mha_prunes_whole_heads() -> None:
+@same_worker("mha")
+def test_mha_prunes_whole_heads(session: SessionOf) -> None:
     """nn.MultiheadAttention (32 wide, 4 heads of 8): heads are one exact group, the head dim is inexact
     (the default scale 1/sqrt(head_dim) changes); halving the heads drops 2 x 8 rows of each of q, k, v."""
-    s = Session(_build("mha"), SMALL["mha"][1](), "mha")
+    s = session("mha")
     _, plan, _ = s.prune(0.5, only_exact=True)
     heads = [g for g in _groups_by_param(plan, "attn.in_proj_weight", 0) if g["size"] == 4]
     dims = [g for g in _groups_by_param(plan, "attn.in_proj_weight", 0) if g["size"] == 8]
@@ -660,9 +692,10 @@ def test_mha_prunes_whole_heads() -> None:
     assert len(plan["params"]["attn.out_proj.weight"]["1"]) == 2 * 8
 
 
-def test_gqa_prunes_kv_heads_with_their_query_heads() -> None:
+@same_worker("gqa_sdpa")
+def test_gqa_prunes_kv_heads_with_their_query_heads(session: SessionOf) -> None:
     """4 query heads over 2 kv heads (SDPA enable_gqa): removing a kv head removes its 2 query heads."""
-    s = Session(_build("gqa_sdpa"), SMALL["gqa_sdpa"][1](), "gqa_sdpa")
+    s = session("gqa_sdpa")
     _, plan, _ = s.prune(0.5, only_exact=True)
     (kv,) = [g for g in _groups_by_param(plan, "v.weight", 0) if g["size"] == 2]
     params = {(m["param"], m["dim"]) for m in kv["members"]}
@@ -670,10 +703,11 @@ def test_gqa_prunes_kv_heads_with_their_query_heads() -> None:
     assert kv["exact"] and len(kv["removed"]) == 1
 
 
-def test_einsum_couples_heads_and_head_dims() -> None:
+@same_worker("einsum_attention")
+def test_einsum_couples_heads_and_head_dims(session: SessionOf) -> None:
     """24 wide, 4 heads of 6. The einsums couple the heads of q, k, v; q's and k's head dims (contracted;
     no softmax scale here, so exact); v's head dim with proj's columns."""
-    s = Session(_build("einsum_attention"), SMALL["einsum_attention"][1](), "einsum_attention")
+    s = session("einsum_attention")
     _, plan, _ = s.prune(0.5, only_exact=True)
     (heads,) = [g for g in _groups_by_param(plan, "q.weight", 0) if g["size"] == 4]
     assert {("k.weight", 0), ("v.weight", 0), ("proj.weight", 1)} <= {(m["param"], m["dim"]) for m in heads["members"]}
@@ -684,9 +718,10 @@ def test_einsum_couples_heads_and_head_dims() -> None:
     assert all(g["exact"] and len(g["removed"]) == g["size"] // 2 for g in (heads, qk_dim, v_dim))
 
 
-def test_rotary_pairs_are_channels() -> None:
+@same_worker("rotary_pairs")
+def test_rotary_pairs_are_channels(session: SessionOf) -> None:
     """Each rotated pair (2j, 2j+1) is one channel: q's rows, cos/sin columns and out's columns by twos."""
-    s = Session(_build("rotary_pairs"), SMALL["rotary_pairs"][1](), "rotary_pairs")
+    s = session("rotary_pairs")
     _, plan, _ = s.prune(0.5, only_exact=True)
     (pairs,) = [g for g in _groups_by_param(plan, "q.weight", 0) if g["size"] == 8]
     assert pairs["exact"] and len(pairs["removed"]) == 4
@@ -694,11 +729,12 @@ def test_rotary_pairs_are_channels() -> None:
     assert all(i // 2 in pairs["removed"] for i in plan["params"]["q.weight"]["0"])
 
 
-def test_multiscale_heads_factor_both_views() -> None:
+@same_worker("multiscale_heads")
+def test_multiscale_heads_factor_both_views(session: SessionOf) -> None:
     """[heads, 3 * head_dim] ~ [3 * heads, head_dim] refines to [heads, 3, head_dim] (2 heads of 4): a head owns 12
     consecutive qkv channels and the aggregate's 3 conv groups of it; q, k, v share the head-dim group
     (the grouped conv's input channels); the 3 (q/k/v) is no channel."""
-    s = Session(_build("multiscale_heads"), SMALL["multiscale_heads"][1](), "multiscale_heads")
+    s = session("multiscale_heads")
     _, plan, _ = s.prune(0.5, only_exact=True)
     (heads,) = [g for g in _groups_by_param(plan, "qkv.weight", 0) if g["size"] == 2]
     assert {("aggreg.1.weight", 0), ("proj.weight", 1)} <= {(m["param"], m["dim"]) for m in heads["members"]}
@@ -712,11 +748,11 @@ def test_multiscale_heads_factor_both_views() -> None:
     assert not _groups_by_param(plan, "qkv.weight", 0)[0]["frozen"]
 
 
-@pytest.mark.parametrize("name", ["relpos_bias_swin", "relpos_bias_levit"])
-def test_relative_position_bias_prunes_heads(name: str) -> None:
+@pytest.mark.parametrize("name", per_model(["relpos_bias_swin", "relpos_bias_levit"]))
+def test_relative_position_bias_prunes_heads(name: str, session: SessionOf) -> None:
     """index.Tensor: the bias table's heads dim is in the heads group, which is exact and loses 2 of 4 heads
     (table columns / rows with them); the relative-offset dim, indexed by a tensor, is frozen."""
-    s = Session(_build(name), SMALL[name][1](), name)
+    s = session(name)
     s.check_exact(0.5)
     _, plan, _ = s.prune(0.5, only_exact=True)
     heads_dim, rel_dim = (0, 1) if "levit" in name else (1, 0)
@@ -729,9 +765,10 @@ def test_relative_position_bias_prunes_heads(name: str) -> None:
     assert any(r["kind"] == "indexed by a tensor" for r in rel["frozen"])
 
 
-def test_repeat_tiles_channel_groups() -> None:
+@same_worker("repeat_channels")
+def test_repeat_tiles_channel_groups(session: SessionOf) -> None:
     """repeat: channel k of c1 owns columns k and k + 16 of c2's weight; both go when k is removed."""
-    s = Session(_build("repeat_channels"), SMALL["repeat_channels"][1](), "repeat_channels")
+    s = session("repeat_channels")
     s.check_exact(0.5)
     _, plan, _ = s.prune(0.5, only_exact=True)
     (g,) = _groups_by_param(plan, "c1.0.weight", 0)
@@ -740,10 +777,11 @@ def test_repeat_tiles_channel_groups() -> None:
     assert plan["params"]["c2.0.weight"]["1"] == sorted(removed + [k + 16 for k in removed])
 
 
-def test_gather_couples_index_channels() -> None:
+@same_worker("gather_tokens")
+def test_gather_couples_index_channels(session: SessionOf) -> None:
     """gather along the tokens: the index buffer's channel dim (same size as the hidden dim) is pruned
     with the hidden channels; the token dim of the gathered input is frozen."""
-    s = Session(_build("gather_tokens"), SMALL["gather_tokens"][1](), "gather_tokens")
+    s = session("gather_tokens")
     s.check_exact(0.5)
     _, plan, _ = s.prune(0.5, only_exact=True)
     (g,) = _groups_by_param(plan, "inp.weight", 0)
@@ -752,10 +790,11 @@ def test_gather_couples_index_channels() -> None:
     assert plan["params"]["pick"]["2"] == plan["params"]["inp.weight"]["0"]
 
 
-def test_weight_standardization_prunes_outputs_not_inputs() -> None:
+@same_worker("weight_standardization")
+def test_weight_standardization_prunes_outputs_not_inputs(session: SessionOf) -> None:
     """Training-mode batch norm of a conv weight: its output channels are exact to prune (per-channel
     statistics), its input channels are inexact (they are in every output channel's mean and variance)."""
-    s = Session(_build("weight_standardization"), SMALL["weight_standardization"][1](), "weight_standardization")
+    s = session("weight_standardization")
     s.check_exact(0.5)
     _, plan, _ = s.prune(0.5, only_exact=True)
     (into,) = _groups_by_param(plan, "c1.weight", 0)
@@ -768,9 +807,10 @@ def test_weight_standardization_prunes_outputs_not_inputs() -> None:
     assert last["exact"] and len(last["removed"]) == 6
 
 
-def test_instance_norm_statistics_over_channels_are_inexact() -> None:
+@same_worker("instance_norm_over_channels")
+def test_instance_norm_statistics_over_channels_are_inexact(session: SessionOf) -> None:
     """instance_norm mixes the channels of dims 2.. into its statistics: that group is left alone."""
-    s = Session(_build("instance_norm_over_channels"), SMALL["instance_norm_over_channels"][1](), "instance_norm_over_channels")
+    s = session("instance_norm_over_channels")
     s.check_exact(0.5)
     _, plan, _ = s.prune(0.5, only_exact=True)
     (mixed,) = _groups_by_param(plan, "inp.weight", 0)
@@ -779,10 +819,10 @@ def test_instance_norm_statistics_over_channels_are_inexact() -> None:
     assert hidden["exact"] and len(hidden["removed"]) == 16
 
 
-@pytest.mark.parametrize("name", ["conv_bn_relu", "manual_attention_sdpa", "lstm"])
-def test_oracle_sees_a_wrong_plan(name: str) -> None:
+@pytest.mark.parametrize("name", per_model(["conv_bn_relu", "manual_attention_sdpa", "lstm"]))
+def test_oracle_sees_a_wrong_plan(name: str, session: SessionOf) -> None:
     """Negative control of the harness: masking other channels than those removed must be caught."""
-    s = Session(_build(name), SMALL[name][1](), name)
+    s = session(name)
     prog, plan, _ = s.prune(0.5, only_exact=True)
     with torch.no_grad():
         got = flat_outputs(api.to_torch(prog)(*s.inputs))
