@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -112,6 +112,37 @@ def _session(name: str, directory: Path, randomize: bool = True) -> OnnxSession:
     return OnnxSession(path, [x], name)
 
 
+SHARED = ["resnet18", "shufflenet_v2_x0_5", "swin_t"]
+"""Models whose exported and imported session later tests reuse (dynamic batch, Constant nodes)."""
+
+SessionOf = Callable[[str], OnnxSession]
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> SessionOf:
+    """`_session(name)`, made once for the models of SHARED (the others are not kept: they are big)."""
+    kept: dict[str, OnnxSession] = {}
+
+    def get(name: str) -> OnnxSession:
+        if name in kept:
+            return kept[name]
+        made = _session(name, tmp_path_factory.mktemp(name.replace("/", "_")))
+        if name in SHARED:
+            kept[name] = made
+        return made
+
+    return get
+
+
+def same_worker(name: str) -> pytest.MarkDecorator:
+    """Under pytest-xdist (--dist loadgroup) the tests of one shared model run in one worker: exported once."""
+    return pytest.mark.xdist_group(f"onnx/{name}")
+
+
+def per_model(names: list[str]) -> list[object]:
+    return [pytest.param(n, marks=same_worker(n)) if n in SHARED else n for n in names]
+
+
 # -- tests -------------------------------------------------------------------------------------------
 
 
@@ -119,25 +150,25 @@ def test_not_prunable_names_exist() -> None:
     assert set(NOT_PRUNABLE) <= set(MODELS) - set(KNOWN_FAILURES)
 
 
-@pytest.mark.parametrize("name", list(MODELS))
-def test_onnx_model_prunes_exactly(name: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", per_model(list(MODELS)))
+def test_onnx_model_prunes_exactly(name: str, tmp_path: Path, session: SessionOf) -> None:
     if name in KNOWN_FAILURES:
         with pytest.raises(SpaError, match=KNOWN_FAILURES[name]):
             _session(name, tmp_path)
         return
-    session = _session(name, tmp_path)
+    s = session(name)
     if name in NOT_PRUNABLE:
         with pytest.raises(NothingPruned) as info:
-            session.check_exact(0.5)
+            s.check_exact(0.5)
         assert re.search(NOT_PRUNABLE[name], str(info.value)), f"{name} failed differently: {info.value}"
-        print(session.check_runs(0.5).summary())
+        print(s.check_runs(0.5).summary())
         return
-    for report in session.check_model((0.3, 0.5)):
+    for report in s.check_model((0.3, 0.5)):
         print(report.summary())
 
 
-@pytest.mark.parametrize("name", ["shufflenet_v2_x0_5", "swin_t"])
-def test_dynamic_batch_prunes_as_static(name: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", per_model(["shufflenet_v2_x0_5", "swin_t"]))
+def test_dynamic_batch_prunes_as_static(name: str, tmp_path: Path, session: SessionOf) -> None:
     """Exported with a dynamic batch, the graph computes reshape targets from `Shape` at run time (channel
     shuffle's group width, Swin's windows). The frontend folds the reads of static dims, the batch read
     stays and freezes nothing, and reshapes merging the batch with window counts match around it: as many
@@ -145,7 +176,7 @@ def test_dynamic_batch_prunes_as_static(name: str, tmp_path: Path) -> None:
     a batch of 2."""
     model = perturb(MODELS[name][0]())
     x = example_input(name)
-    static = OnnxSession(export_onnx(model, (x,), tmp_path / "static.onnx"), [x], name)
+    static = session(name)  # the same model (seeded build, seeded perturbation) exported with a static batch
     dynamic_path = export_onnx(model, (x,), tmp_path / "dynamic.onnx", input_names=["x"], dynamic_axes={"x": {0: "batch"}})
     batch = torch.cat([x, torch.randn(x.shape, generator=torch.Generator().manual_seed(2))])
     dynamic = OnnxSession(dynamic_path, [batch], name)
@@ -173,12 +204,14 @@ def test_oracle_sees_a_wrong_plan(tmp_path: Path) -> None:
 
 
 
-def test_weights_held_in_constant_nodes(tmp_path: Path) -> None:
+@same_worker("resnet18")
+def test_weights_held_in_constant_nodes(tmp_path: Path, session: SessionOf) -> None:
     """The third kind of weight: tensors held in `Constant` nodes (TF/Keras exports) are pruned and
     masked there; the exporter's Identity copies of them stay weights of their own."""
-    model = perturb(MODELS["resnet18"][0]())
-    x = example_input("resnet18")
-    original = onnx.load(str(export_onnx(model, (x,), tmp_path / "init.onnx")))
+    exported = session("resnet18")  # resnet18 exported the usual way, weights as initializers
+    x = exported.inputs[0]
+    original = onnx.ModelProto()
+    original.CopyFrom(exported.original)
     graph = original.graph
     constants = [onnx.helper.make_node("Constant", [], [i.name], name=f"const_{i.name}", value=i)
                  for i in graph.initializer if i.data_type == onnx.TensorProto.FLOAT]
