@@ -530,6 +530,7 @@ def onnx_texts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, t
     yield texts
 
 
+@pytest.mark.xdist_group("onnx_texts")  # one worker makes the module fixture (two ONNX exports) once
 @pytest.mark.parametrize("name", ["mobilenet_v3_small", "if"])
 def test_onnx_model_interchangeable(
     xctx: Context, onnx_texts: dict[str, tuple[str, str]], name: str
