@@ -24,7 +24,7 @@ from xdsl.passes import PassPipeline
 from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
 from xdsl.xdsl_opt_main import xDSLOptMain
 
-from spa_ir.core.errors import SpaError
+from spa_ir.core.errors import SpaError, first_line, located_parse_error
 
 if TYPE_CHECKING:
     from spa_ir.core.program import Program
@@ -192,12 +192,10 @@ def _has_locations(module: ModuleOp) -> bool:
 
 def _one_line(e: BaseException) -> str:
     if isinstance(e, ParseError):
-        loc = e.span.get_location()
-        return f"{loc.file}:{loc.line}:{loc.col}: {e.msg.splitlines()[0] if e.msg else 'parse error'}"
+        return str(located_parse_error(e))
     if isinstance(e, FileNotFoundError) and e.filename is not None:
         return f"{e.filename}: file not found"
-    text = str(e).strip().splitlines()
-    return text[0] if text else type(e).__name__
+    return first_line(e)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -26,9 +26,6 @@ class IndexMap:
     def _inner(self) -> np.ndarray:
         return (np.arange(self.block)[None, :] + self.period * np.arange(self.count)[:, None]).ravel()
 
-    def indices(self, channel: int) -> np.ndarray:
-        return self.offset + channel * self.stride + self._inner()
-
     def all_indices(self, size: int) -> np.ndarray:
         """[size, block*count] array: row k = the indices of channel k."""
         return self.offset + self.stride * np.arange(size)[:, None] + self._inner()[None, :]

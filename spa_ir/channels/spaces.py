@@ -76,9 +76,6 @@ class Spaces:
     def info(self, atom: Atom | int) -> SpaceInfo:
         return self._info[self.find(atom.space if isinstance(atom, Atom) else atom)]
 
-    def roots(self) -> list[int]:
-        return [s for s in range(len(self._parent)) if self.find(s) == s and self._info[s].refined is None]
-
     def size(self, layout: Layout) -> int:
         match layout:
             case Atom(s):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from xdsl.utils.exceptions import ParseError
+
 
 class SpaError(Exception):
     """A user-facing error: one line, naming the place (file, op, location)."""
@@ -20,3 +22,10 @@ def first_line(e: BaseException, *, named: bool = False) -> str:
     if not lines:
         return type(e).__name__
     return f"{type(e).__name__}: {lines[0]}" if named else lines[0]
+
+
+def located_parse_error(e: ParseError) -> SpaError:
+    """xDSL's parse error (a message with a caret drawing) as one line at `file:line:col`."""
+    loc = e.span.get_location()
+    message = e.msg.splitlines()[0] if e.msg else "parse error"
+    return SpaError(message, where=f"{loc.file}:{loc.line}:{loc.col}")

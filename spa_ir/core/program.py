@@ -24,7 +24,7 @@ from xdsl.utils.lexer import Span
 
 from spa.dialects.spa import ParamOp
 from spa_ir.core.context import SpaContext, make_context
-from spa_ir.core.errors import SpaError
+from spa_ir.core.errors import SpaError, located_parse_error
 from spa_ir.core.fileio import atomic_outputs
 from spa_ir.core.ir import params
 from spa_ir.core.weights import WeightStore, param_shape_dtype, param_tensor
@@ -69,9 +69,7 @@ def parse_module(text: str, name: str = "<stdin>") -> ModuleOp:
     try:
         module = parser.parse_module()
     except ParseError as e:
-        loc = e.span.get_location()
-        message = e.msg.splitlines()[0] if e.msg else "parse error"
-        raise SpaError(message, where=f"{loc.file}:{loc.line}:{loc.col}") from None
+        raise located_parse_error(e) from None
     verify_located(module, parser.op_spans, name)
     return module
 

@@ -9,14 +9,14 @@ from spa_ir.channels.propagation import Propagation
 from spa_ir.channels.spaces import Prod, Reason
 from spa_ir.core.ir import NOT_CONST, site
 from spa_ir.ops.common import fresh, norm_dim
-from spa_ir.ops.spec import OpSpec, aten, each, table
+from spa_ir.ops.spec import OpSpec, arg, aten, each, has_arg, table
 from spa_ir.pruning.shapes import static_shape
 
 
 def softmax(p: Propagation, op: Operation) -> None:
-    x = op.operands[0]
+    x = arg(op, "self_")
     xl = p.layout(x)
-    d = p.const_int(op.operands[1])
+    d = p.const_int(arg(op, "dim"))
     if d is None:
         return p.freeze_op(op, "softmax over a non-constant dim")
     d = norm_dim(d, len(xl))
@@ -30,7 +30,7 @@ def sdpa(p: Propagation, op: Operation) -> None:
 
     Heads are coupled across q/k/v (with grouped-query attention, q heads = kv heads x repeat); q/k head
     dims are coupled (the default scale 1/sqrt(E) makes pruning them inexact); v's head dim is the output's."""
-    q, k, v = op.operands[0], op.operands[1], op.operands[2]
+    q, k, v = arg(op, "query"), arg(op, "key"), arg(op, "value")
     ql, kl, vl = p.layout(q), p.layout(k), p.layout(v)
     if not (len(ql) == len(kl) == len(vl) == 4):
         return p.freeze_op(op, "attention on tensors of rank != 4")
@@ -42,12 +42,12 @@ def sdpa(p: Propagation, op: Operation) -> None:
     else:
         p.spaces.unify(ql[1], Prod((kl[1], fresh(p, hq // hk, f"{where} kv repeat"))), where)
     p.spaces.unify(ql[3], kl[3], where)
-    scale = p.const(op.operands[6]) if len(op.operands) > 6 else None
+    scale = p.const(arg(op, "scale")) if has_arg(op, "scale") else None
     if p.has_channels(p.spaces.resolve(ql[3])) and (
         scale is None or scale is NOT_CONST or not (p.is_zero(q) or p.is_zero(k))
     ):
         p.spaces.mark_inexact(ql[3], Reason("attention head dim sets the softmax scale", where))
-    mask = op.operands[3]
+    mask = arg(op, "attn_mask")
     if p.is_tensor(mask):  # broadcast against the scores [B, Hq, L, S]: a per-head bias couples to the heads
         scores = [ql[0], p.spaces.resolve(ql[1]), ql[2], kl[2]]
         mshape = p.shape(mask) or ()
@@ -62,7 +62,7 @@ def sdpa(p: Propagation, op: Operation) -> None:
 
 
 def _sdpa_flops(op: Operation) -> int:
-    q, k, v = (static_shape(op.operands[i]) for i in range(3))
+    q, k, v = (static_shape(arg(op, name)) for name in ("query", "key", "value"))
     b, h, sq, d = q
     sk, dv = k[-2], v[-1]
     return 2 * b * h * sq * sk * d + 2 * b * h * sq * sk * dv

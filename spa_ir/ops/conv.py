@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from math import prod
 
 from xdsl.ir import Operation, SSAValue
@@ -12,9 +11,9 @@ from xdsl.pattern_rewriter import PatternRewriter
 
 from spa_ir.channels.propagation import NOT_CHANNEL, Propagation
 from spa_ir.channels.spaces import Anon, Prod, Reason
-from spa_ir.core.ir import const, site
+from spa_ir.core.ir import const, op_key, site
 from spa_ir.ops.common import fresh
-from spa_ir.ops.spec import OpSpec, Resize, each, table
+from spa_ir.ops.spec import OpSpec, arg, aten, each, has_arg, table
 from spa_ir.pruning.shapes import Shapes, replace_int, static_shape
 
 
@@ -57,66 +56,44 @@ def _conv(
     p.set(r, out, zero=True)
 
 
+def _transposed(op: Operation) -> bool | None:
+    """Whether the convolution is transposed: named by the op, or its `transposed` operand (None: not constant)."""
+    if has_arg(op, "transposed"):
+        flag = const(arg(op, "transposed"))
+        return flag if isinstance(flag, bool) else None
+    return "conv_transpose" in op_key(op)
+
+
 def conv(p: Propagation, op: Operation) -> None:
-    """aten.conv{1,2,3}d(input, weight, bias, stride, padding, dilation, groups)."""
-    x, w, b = op.operands[0], op.operands[1], op.operands[2]
-    _conv(p, op, x, w, b, p.const_int(op.operands[6]), transposed=False)
-
-
-def conv_transpose(p: Propagation, op: Operation) -> None:
-    """aten.conv_transpose{1,2,3}d.input(input, weight, bias, stride, padding, output_padding, groups, dilation)."""
-    _conv(p, op, op.operands[0], op.operands[1], op.operands[2], p.const_int(op.operands[6]), transposed=True)
-
-
-def convolution(p: Propagation, op: Operation) -> None:
-    """aten.convolution(input, weight, bias, stride, padding, dilation, transposed, output_padding, groups)."""
-    transposed = p.const(op.operands[6])
-    if not isinstance(transposed, bool):
+    """conv{1,2,3}d[.padding], conv_transpose{1,2,3}d.input, convolution, _convolution: (input, weight, bias,
+    ..., groups), with `transposed` for the last two."""
+    transposed = _transposed(op)
+    if transposed is None:
         return p.freeze_op(op, "convolution with non-constant 'transposed'")
-    _conv(p, op, op.operands[0], op.operands[1], op.operands[2], p.const_int(op.operands[8]), transposed=transposed)
+    groups = p.const_int(arg(op, "groups"))
+    _conv(p, op, arg(op, "input"), arg(op, "weight"), arg(op, "bias"), groups, transposed=transposed)
 
 
-def _conv_groups(groups_index: int, transposed_index: int | None = None, transposed: bool = False) -> Resize:
-    def rule(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None:
-        groups = const(op.operands[groups_index])
-        if not isinstance(groups, int) or groups == 1:
-            return
-        is_t = transposed if transposed_index is None else bool(const(op.operands[transposed_index]))
-        w = op.operands[1]
-        per_group = shapes.new(w)[1]
-        channels = shapes.new(op.results[0])[1] if is_t else shapes.new(op.operands[0])[1]
-        replace_int(op, groups_index, channels // per_group, rewriter)
-
-    return rule
+def _conv_groups(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None:
+    """The group count after pruning: channels per group are what the weight keeps."""
+    groups = const(arg(op, "groups"))
+    if not isinstance(groups, int) or groups == 1:
+        return
+    per_group = shapes.new(arg(op, "weight"))[1]
+    channels = shapes.new(op.results[0])[1] if _transposed(op) else shapes.new(arg(op, "input"))[1]
+    replace_int(op, "groups", channels // per_group, rewriter)
 
 
-def _conv_flops(transposed_index: int | None = None, transposed: bool = False) -> Callable[[Operation], int]:
-    def flops(op: Operation) -> int:
-        x, w, out = static_shape(op.operands[0]), static_shape(op.operands[1]), static_shape(op.results[0])
-        is_t = transposed if transposed_index is None else bool(const(op.operands[transposed_index]))
-        spatial = x[2:] if is_t else out[2:]
-        return 2 * x[0] * prod(w) * prod(spatial)
-
-    return flops
+def _conv_flops(op: Operation) -> int:
+    x, w, out = static_shape(arg(op, "input")), static_shape(arg(op, "weight")), static_shape(op.results[0])
+    spatial = x[2:] if _transposed(op) else out[2:]
+    return 2 * x[0] * prod(w) * prod(spatial)
 
 
-_CONV = [f"torch.aten.conv{k}d" for k in (1, 2, 3)] + [f"torch.aten.conv{k}d.padding" for k in (1, 2, 3)]
-_CONV_TRANSPOSE = [f"torch.aten.conv_transpose{k}d.input" for k in (1, 2, 3)]
-
-_GENERIC = ["torch.aten.conv_transpose1d.input"]
-"""Ops with no class in the torch dialect: they arrive as a generic `torch.operator`."""
+_CONV = aten("conv1d conv2d conv3d conv1d.padding conv2d.padding conv3d.padding convolution _convolution")
+_CONV += aten("conv_transpose1d.input conv_transpose2d.input conv_transpose3d.input")
 
 OPS = table(
-    {
-        **each(_CONV, OpSpec(rule=conv, resize=_conv_groups(6), flops=_conv_flops())),
-        **each(
-            _CONV_TRANSPOSE,
-            OpSpec(rule=conv_transpose, resize=_conv_groups(6, transposed=True), flops=_conv_flops(transposed=True)),
-        ),
-        **each(
-            ["torch.aten.convolution", "torch.aten._convolution"],
-            OpSpec(rule=convolution, resize=_conv_groups(8, transposed_index=6), flops=_conv_flops(transposed_index=6)),
-        ),
-    },
-    operators=_GENERIC,
+    each(_CONV, OpSpec(rule=conv, resize=_conv_groups, flops=_conv_flops)),
+    operators={"torch.aten.conv_transpose1d.input": "input weight bias stride padding output_padding groups dilation"},
 )

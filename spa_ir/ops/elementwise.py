@@ -12,14 +12,26 @@ from spa_ir.channels.propagation import Propagation
 from spa_ir.channels.spaces import Reason
 from spa_ir.core.ir import site
 from spa_ir.ops.common import broadcast_dims
-from spa_ir.ops.spec import Adapter, Emitter, OpSpec, Rule, aten, aten_overload, call_overload, each, table
+from spa_ir.ops.spec import (
+    Adapter,
+    Emitter,
+    OpSpec,
+    Rule,
+    arg,
+    aten,
+    aten_overload,
+    call_overload,
+    each,
+    subject,
+    table,
+)
 
 
 def unary(zero_preserving: bool) -> Rule:
     """Element-wise on one tensor (activations, casts, scalar arithmetic): same layout out as in."""
 
     def rule(p: Propagation, op: Operation) -> None:
-        x = op.operands[0]
+        x = subject(op)
         r = op.results[0]
         if p.shape(x) != p.shape(r) and len(p.shape(x) or ()) != len(p.shape(r) or ()):
             return p.freeze_op(op, "unary op changes rank")
@@ -32,16 +44,17 @@ def scalar_arith(zero_if_scalar_zero: bool) -> Rule:
     """`x op scalar` (add.Scalar, mul.Scalar, ...): zero-preserving for mul/div, and for add/sub of 0."""
 
     def rule(p: Propagation, op: Operation) -> None:
-        x = op.operands[0]
-        scalar = p.const(op.operands[1])
+        x = arg(op, "self_")
+        scalar = p.const(arg(op, "other"))
         keeps_zero = (not zero_if_scalar_zero) or scalar == 0
         p.set(op.results[0], p.layout(x), zero=keeps_zero and p.is_zero(x))
 
     return rule
 
 
-def broadcast(operands: tuple[int, ...], zero: str) -> Rule:
-    """Broadcasting element-wise ops: dims aligned from the right are unified unless of size 1.
+def broadcast(operands: tuple[str, ...], zero: str) -> Rule:
+    """Broadcasting element-wise ops over the tensor `operands` (by name; scalars among them are skipped):
+    dims aligned from the right are unified unless of size 1.
 
     zero: "all" (add, sub, where: zero if every operand is), "any" (mul: zero if one is),
     "first" (masked_fill: zero if the input is), "divide" (like "first"; and a channel in the divisor is
@@ -51,7 +64,7 @@ def broadcast(operands: tuple[int, ...], zero: str) -> Rule:
 
     def rule(p: Propagation, op: Operation) -> None:
         r = op.results[0]
-        tensors = [op.operands[i] for i in operands if i < len(op.operands) and p.is_tensor(op.operands[i])]
+        tensors = [v for v in (arg(op, name) for name in operands) if p.is_tensor(v)]
         where = site(op)
         out = broadcast_dims(p, tensors, p.shape(r) or (), where)
         zeros = [p.is_zero(t) for t in tensors]
@@ -71,7 +84,7 @@ def broadcast(operands: tuple[int, ...], zero: str) -> Rule:
 
 def prelu(p: Propagation, op: Operation) -> None:
     """prelu(input, weight): a per-channel slope on dim 1 (or one shared slope)."""
-    x, w = op.operands[0], op.operands[1]
+    x, w = arg(op, "self_"), arg(op, "weight")
     xl = p.layout(x)
     if (p.shape(w) or (1,))[0] > 1:
         p.spaces.unify(p.layout(w)[0], xl[1], site(op))
@@ -102,8 +115,7 @@ def _int_div_spec(rule: Rule, mode_overload: str) -> OpSpec:
     return OpSpec(rule=rule, emit_adapter=_int_div(mode_overload))
 
 
-_GENERIC = ["torch.aten._prelu_kernel"]
-"""Ops with no class in the torch dialect: they arrive as a generic `torch.operator`."""
+_BINARY = ("self_", "other")
 
 OPS = table(
     {
@@ -112,17 +124,16 @@ OPS = table(
         **each(aten("mul.Scalar"), OpSpec(rule=scalar_arith(False))),
         **each(aten("add.Scalar sub.Scalar rsub.Scalar"), OpSpec(rule=scalar_arith(True))),
         "torch.aten.div.Scalar": _int_div_spec(scalar_arith(False), "div.Scalar_mode"),
-        **each(
-            aten("add.Tensor sub.Tensor maximum minimum where.ScalarOther"), OpSpec(rule=broadcast((0, 1), zero="all"))
-        ),
-        "torch.aten.where.self": OpSpec(rule=broadcast((0, 1, 2), zero="all")),
-        "torch.aten.where.ScalarSelf": OpSpec(rule=broadcast((0, 2), zero="all")),
-        "torch.aten.mul.Tensor": OpSpec(rule=broadcast((0, 1), zero="any")),
-        "torch.aten.div.Tensor": _int_div_spec(broadcast((0, 1), zero="divide"), "div.Tensor_mode"),
-        "torch.aten.masked_fill.Scalar": OpSpec(rule=broadcast((0, 1), zero="first")),
-        "torch.aten.addcmul": OpSpec(rule=broadcast((0, 1, 2), zero="addcmul")),
-        **each(aten("eq.Tensor lt.Tensor gt.Tensor"), OpSpec(rule=broadcast((0, 1), zero="none"))),
+        **each(aten("add.Tensor sub.Tensor maximum minimum"), OpSpec(rule=broadcast(_BINARY, zero="all"))),
+        "torch.aten.where.self": OpSpec(rule=broadcast(("condition", "self_", "other"), zero="all")),
+        "torch.aten.where.ScalarOther": OpSpec(rule=broadcast(("condition", "self_"), zero="all")),
+        "torch.aten.where.ScalarSelf": OpSpec(rule=broadcast(("condition", "other"), zero="all")),
+        "torch.aten.mul.Tensor": OpSpec(rule=broadcast(_BINARY, zero="any")),
+        "torch.aten.div.Tensor": _int_div_spec(broadcast(_BINARY, zero="divide"), "div.Tensor_mode"),
+        "torch.aten.masked_fill.Scalar": OpSpec(rule=broadcast(("self_", "mask"), zero="first")),
+        "torch.aten.addcmul": OpSpec(rule=broadcast(("self_", "tensor1", "tensor2"), zero="addcmul")),
+        **each(aten("eq.Tensor lt.Tensor gt.Tensor"), OpSpec(rule=broadcast(_BINARY, zero="none"))),
         **each(aten("prelu _prelu_kernel"), OpSpec(rule=prelu)),
     },
-    operators=_GENERIC,
+    operators={"torch.aten._prelu_kernel": "self_ weight"},
 )

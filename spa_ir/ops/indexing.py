@@ -10,12 +10,12 @@ from spa_ir.channels.propagation import Dims, Propagation
 from spa_ir.channels.spaces import Anon, Prod, Reason
 from spa_ir.core.ir import site
 from spa_ir.ops.common import broadcast_dims, norm_dim
-from spa_ir.ops.spec import OpSpec, aten, each, table
+from spa_ir.ops.spec import OpSpec, arg, aten, each, table
 
 
 def embedding(p: Propagation, op: Operation) -> None:
     """embedding(weight[V, D], indices, ...): the output's last dim is D; rows are token ids (frozen)."""
-    w, idx = op.operands[0], op.operands[1]
+    w, idx = arg(op, "weight"), arg(op, "indices")
     wl = p.layout(w)
     p.spaces.freeze(wl[0], Reason("embedding rows are looked up by index", site(op)))
     p.set(op.results[0], [*p.layout(idx), wl[1]], zero=True)
@@ -23,9 +23,9 @@ def embedding(p: Propagation, op: Operation) -> None:
 
 def select(p: Propagation, op: Operation) -> None:
     """select.int(x, dim, index): picking one fixed index freezes the channels of that dim."""
-    x, r = op.operands[0], op.results[0]
+    x, r = arg(op, "self_"), op.results[0]
     xl = p.layout(x)
-    dim = p.const_int(op.operands[1])
+    dim = p.const_int(arg(op, "dim"))
     if dim is None:
         return p.freeze_op(op, "select with a non-constant dim")
     dim = norm_dim(dim, len(xl))
@@ -37,15 +37,15 @@ def index_select(p: Propagation, op: Operation) -> None:
     """index_select(x, dim, index) (ONNX Gather: Swin's relative position bias, picking q/k/v): fixed
     indices freeze the channels of that dim, which becomes the index's length; other dims pass through.
     The index tensor (a buffer, or an ONNX initializer) is data: its entries are never pruned."""
-    x, r = op.operands[0], op.results[0]
+    x, r = arg(op, "self_"), op.results[0]
     xl = p.layout(x)
-    dim = p.const_int(op.operands[1])
+    dim = p.const_int(arg(op, "dim"))
     if dim is None:
         return p.freeze_op(op, "index_select with a non-constant dim")
     dim = norm_dim(dim, len(xl))
     where = site(op)
     p.spaces.freeze(xl[dim], Reason("selects fixed indices", where))
-    for d in p.operand_dims(op.operands[2]):
+    for d in p.operand_dims(arg(op, "index")):
         p.spaces.freeze(d, Reason("index values are data", where))
     out = list(xl)
     out[dim] = Anon((p.shape(r) or ())[dim])
@@ -82,8 +82,8 @@ def index_tensor(p: Propagation, op: Operation) -> None:
     indices' own layouts (as embedding's rows carry the ids'). By PyTorch's rule B replaces the indexed
     dims in place when they are adjacent, and goes first otherwise; the other dims of x pass through.
     Relative-position bias (`table[rel_index]`, table [num_rel, heads]) keeps the heads dim this way."""
-    x, r = op.operands[0], op.results[0]
-    indices = _optional_tensors(p, op.operands[1])
+    x, r = arg(op, "self_"), op.results[0]
+    indices = _optional_tensors(p, arg(op, "indices"))
     xl = p.layout(x)
     rshape = p.shape(r) or ()
     if indices is None or len(indices) > len(xl):
@@ -113,8 +113,8 @@ def gather(p: Propagation, op: Operation) -> None:
     x's entries along `dim` are picked by value (frozen); the result's dims are index's. On every other
     dim out, index and x share positions: coupled when x and index have the same size there, frozen
     when the index covers only a prefix of x's dim (removing a channel would shift the prefix)."""
-    x, idx, r = op.operands[0], op.operands[2], op.results[0]
-    dim = p.const_int(op.operands[1])
+    x, idx, r = arg(op, "self_"), arg(op, "index"), op.results[0]
+    dim = p.const_int(arg(op, "dim"))
     xl, il = p.layout(x), p.layout(idx)
     xs, ishape = p.shape(x) or (), p.shape(idx) or ()
     if dim is None:
@@ -140,9 +140,9 @@ def repeat(p: Propagation, op: Operation) -> None:
     """repeat(x, repeats): tiles x. A dim repeated f times holds f copies of its layout one after the
     other, `Prod(Anon(f), layout)`: channel k owns one index in each copy; new leading dims hold no
     channel. The factors stay valid when channels go, so there is no size constant to rewrite."""
-    x, r = op.operands[0], op.results[0]
+    x, r = arg(op, "self_"), op.results[0]
     xl, xs, rs = p.layout(x), p.shape(x) or (), p.shape(r) or ()
-    factors = p.const_ints(op.operands[1])
+    factors = p.const_ints(arg(op, "repeats"))
     if factors is None or len(factors) < len(xl) or len(rs) != len(factors):
         return p.freeze_op(op, "repeat with non-constant factors")
     lead = len(factors) - len(xl)
@@ -160,9 +160,9 @@ def repeat(p: Propagation, op: Operation) -> None:
 
 def roll(p: Propagation, op: Operation) -> None:
     """roll(x, shifts, dims): values move along the rolled dims (their channels are frozen)."""
-    x = op.operands[0]
+    x = arg(op, "self_")
     xl = p.layout(x)
-    dims = p.const(op.operands[2])
+    dims = p.const(arg(op, "dims"))
     dims = [dims] if isinstance(dims, int) else dims
     if not isinstance(dims, list) or not all(isinstance(d, int) for d in dims):
         return p.freeze_op(op, "roll over non-constant dims")
@@ -170,9 +170,6 @@ def roll(p: Propagation, op: Operation) -> None:
         p.spaces.freeze(xl[norm_dim(d, len(xl))], Reason("rolled dim", site(op)))
     p.set(op.results[0], xl, zero=p.is_zero(x))
 
-
-_GENERIC = ["torch.aten._unsafe_index.Tensor"]
-"""Ops with no class in the torch dialect: they arrive as a generic `torch.operator`."""
 
 OPS = table(
     {
@@ -184,5 +181,7 @@ OPS = table(
         "torch.aten.repeat": OpSpec(rule=repeat),
         "torch.aten.roll": OpSpec(rule=roll),
     },
-    operators=_GENERIC,
+    operators={  # no op classes: these arrive as `torch.operator`
+        "torch.aten._unsafe_index.Tensor": "self_ indices",
+    },
 )

@@ -3,7 +3,6 @@ are coupled; contracting channels that are not zero on both sides is inexact."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from math import prod
 
 from xdsl.ir import Operation, SSAValue
@@ -12,13 +11,13 @@ from spa_ir.channels.propagation import Dims, Propagation
 from spa_ir.channels.spaces import Anon, Layout, Reason
 from spa_ir.core.ir import site
 from spa_ir.ops.common import unify_all
-from spa_ir.ops.spec import OpSpec, aten, each, table
+from spa_ir.ops.spec import OpSpec, arg, aten, each, has_arg, table
 from spa_ir.pruning.shapes import static_shape
 
 
 def linear(p: Propagation, op: Operation) -> None:
     """aten.linear(input, weight[out, in], bias[out])."""
-    x, w, b = op.operands[0], op.operands[1], op.operands[2]
+    x, w, b = arg(op, "input"), arg(op, "weight"), arg(op, "bias")
     where = site(op)
     xl, wl = p.layout(x), p.layout(w)
     if len(wl) != 2:
@@ -54,7 +53,7 @@ def _matmul_dims(p: Propagation, op: Operation, a: SSAValue, b: SSAValue) -> Dim
 
 def matmul(p: Propagation, op: Operation) -> None:
     """matmul / mm / bmm: the contracted dims are coupled; batch dims broadcast."""
-    a, b = op.operands[0], op.operands[1]
+    a, b = _factors(op)
     out = _matmul_dims(p, op, a, b)
     if out is None:
         return p.freeze_op(op, "matmul of a vector")
@@ -63,7 +62,7 @@ def matmul(p: Propagation, op: Operation) -> None:
 
 def addmm(p: Propagation, op: Operation) -> None:
     """aten.addmm(bias, a, b, beta, alpha) = beta*bias + alpha*(a @ b) (ONNX Gemm)."""
-    bias, a, b = op.operands[0], op.operands[1], op.operands[2]
+    bias, (a, b) = arg(op, "self_"), _factors(op)
     out = _matmul_dims(p, op, a, b)
     if out is None:
         return p.freeze_op(op, "addmm of a vector")
@@ -80,7 +79,8 @@ def einsum(p: Propagation, op: Operation) -> None:
     the result (a contracted letter is a matmul's inner dim: removing a channel from every operand that
     sums over it is zeroing its terms); size-1 dims broadcast. An ellipsis freezes (not worth the rank
     arithmetic until a model needs it)."""
-    equation, items, values = p.const(op.operands[0]), p.lists.get(op.operands[1]), p.list_items.get(op.operands[1], [])
+    tensors = arg(op, "tensors")
+    equation, items, values = p.const(arg(op, "equation")), p.lists.get(tensors), p.list_items.get(tensors, [])
     if (
         not isinstance(equation, str)
         or "->" not in equation
@@ -107,24 +107,29 @@ def einsum(p: Propagation, op: Operation) -> None:
     p.set(result, [p.spaces.resolve(d) for d in out], zero=all(p.is_zero(v) for v in values))
 
 
-def _matmul_flops(a_index: int, b_index: int) -> Callable[[Operation], int]:
-    def flops(op: Operation) -> int:
-        a, b, out = static_shape(op.operands[a_index]), static_shape(op.operands[b_index]), static_shape(op.results[0])
-        return 2 * prod(out) * a[-1] if len(a) > 1 and len(b) > 1 else 2 * prod(out) * b[0]
+def _factors(op: Operation) -> tuple[SSAValue, SSAValue]:
+    """The two matrices of matmul(self, other), mm / bmm(self, mat2) and addmm(self, mat1, mat2)."""
+    if has_arg(op, "mat1"):
+        return arg(op, "mat1"), arg(op, "mat2")
+    return arg(op, "self_"), arg(op, "mat2" if has_arg(op, "mat2") else "other")
 
-    return flops
+
+def _matmul_flops(op: Operation) -> int:
+    a, b = (static_shape(v) for v in _factors(op))
+    out = static_shape(op.results[0])
+    return 2 * prod(out) * a[-1] if len(a) > 1 and len(b) > 1 else 2 * prod(out) * b[0]
 
 
 def _linear_flops(op: Operation) -> int:
-    x, w = static_shape(op.operands[0]), static_shape(op.operands[1])
+    x, w = static_shape(arg(op, "input")), static_shape(arg(op, "weight"))
     return 2 * prod(x[:-1]) * w[0] * w[1]
 
 
 OPS = table(
     {
         "torch.aten.linear": OpSpec(rule=linear, flops=_linear_flops),
-        **each(aten("matmul mm bmm"), OpSpec(rule=matmul, flops=_matmul_flops(0, 1))),
-        "torch.aten.addmm": OpSpec(rule=addmm, flops=_matmul_flops(1, 2)),
+        **each(aten("matmul mm bmm"), OpSpec(rule=matmul, flops=_matmul_flops)),
+        "torch.aten.addmm": OpSpec(rule=addmm, flops=_matmul_flops),
         "torch.aten.einsum": OpSpec(rule=einsum),
     }
 )

@@ -8,7 +8,7 @@ import operator
 from typing import Any
 
 import numpy as np
-from xdsl.ir import Operation
+from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter
 from xdsl.rewriter import InsertPoint
 
@@ -17,13 +17,13 @@ from spa_ir.channels.spaces import Anon, Cat, Reason
 from spa_ir.core.ir import const, site
 from spa_ir.ops.common import norm_dim, unify_all
 from spa_ir.ops.slicing import slice_dim
-from spa_ir.ops.spec import Emitter, OpSpec, aten, each, table
+from spa_ir.ops.spec import Emitter, OpSpec, arg, aten, each, has_arg, table
 from spa_ir.pruning.shapes import Shapes, make_int, pruned_dim, replace_int_list, torch_op
 
 
 def _joined_items(p: Propagation, op: Operation) -> tuple[list[Dims], int, int] | None:
     """cat / stack: the layouts of the list's tensors, the (normalized) dim and the result's rank."""
-    items, d = p.lists.get(op.operands[0]), p.const_int(op.operands[1])
+    items, d = p.lists.get(arg(op, "tensors")), p.const_int(arg(op, "dim"))
     if items is None or any(i is None for i in items) or d is None:
         return None
     rank = len(p.shape(op.results[0]) or ())
@@ -31,7 +31,7 @@ def _joined_items(p: Propagation, op: Operation) -> tuple[list[Dims], int, int] 
 
 
 def _all_items_zero(p: Propagation, op: Operation) -> bool:
-    return all(p.is_zero(s) for s in p.list_items.get(op.operands[0], []))
+    return all(p.is_zero(s) for s in p.list_items.get(arg(op, "tensors"), []))
 
 
 def cat(p: Propagation, op: Operation) -> None:
@@ -68,7 +68,7 @@ def list_construct(p: Propagation, op: Operation) -> None:
 
 
 def list_unpack(p: Propagation, op: Operation) -> None:
-    items = p.lists.get(op.operands[0])
+    items = p.lists.get(arg(op, "operand"))
     if items is None or len(items) != len(op.results):
         return p.freeze_op(op, "unpacking an unknown list")
     for r, dims in zip(op.results, items):
@@ -77,8 +77,8 @@ def list_unpack(p: Propagation, op: Operation) -> None:
 
 
 def getitem_list(p: Propagation, op: Operation) -> None:
-    items = p.lists.get(op.operands[0])
-    idx = p.const_int(op.operands[1])
+    items = p.lists.get(arg(op, "list"))
+    idx = p.const_int(arg(op, "idx"))
     if items is None or idx is None or items[idx] is None:
         return p.freeze_op(op, "indexing an unknown list")
     p.set(op.results[0], items[idx], zero=False)  # type: ignore[arg-type]  # checked not None above
@@ -87,11 +87,10 @@ def getitem_list(p: Propagation, op: Operation) -> None:
 def split(p: Propagation, op: Operation) -> None:
     """split.Tensor(x, size, dim) / split_with_sizes(x, sizes, dim) / chunk(x, n, dim) / unbind(x, dim):
     a list result whose items are consecutive slices (the split dim becomes a concatenation)."""
-    x, r = op.operands[0], op.results[0]
+    x, r = arg(op, "self_"), op.results[0]
     xl = p.layout(x)
     name = op.name
-    dim_arg = 1 if "unbind" in name else 2
-    dim = p.const_int(op.operands[dim_arg])
+    dim = p.const_int(arg(op, "dim"))
     if dim is None:
         return p.freeze_op(op, "split with a non-constant dim")
     dim = norm_dim(dim, len(xl))
@@ -101,14 +100,14 @@ def split(p: Propagation, op: Operation) -> None:
         p.spaces.freeze(xl[dim], Reason("unbind selects fixed indices", where))
         p.lists[r] = [[d for k, d in enumerate(xl) if k != dim]] * size
         return
-    arg = p.const(op.operands[1])
-    if "chunk" in name and isinstance(arg, int):
-        step = -(-size // arg)
+    pieces = p.const(_pieces(op))
+    if "chunk" in name and isinstance(pieces, int):
+        step = -(-size // pieces)
         sizes = [min(step, size - s) for s in range(0, size, step)]
-    elif isinstance(arg, int):
-        sizes = [min(arg, size - s) for s in range(0, size, arg)]
-    elif isinstance(arg, list) and all(isinstance(s, int) for s in arg):
-        sizes = list(arg)
+    elif isinstance(pieces, int):
+        sizes = [min(pieces, size - s) for s in range(0, size, pieces)]
+    elif isinstance(pieces, list) and all(isinstance(s, int) for s in pieces):
+        sizes = list(pieces)
     else:
         return p.freeze_op(op, "split with non-constant sizes")
     items: list[Dims | None] = []
@@ -121,25 +120,30 @@ def split(p: Propagation, op: Operation) -> None:
     p.lists[r] = [[p.spaces.resolve(d) for d in it] for it in items if it is not None]
 
 
+def _pieces(op: Operation) -> SSAValue:
+    """How a split cuts: `split_sizes` (a list), `split_size` (an int, or a list for split.sizes) or `chunks`."""
+    return next(arg(op, name) for name in ("split_sizes", "split_size", "chunks") if has_arg(op, name))
+
+
 def _split_sizes(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None:
     """split_with_sizes(x, sizes, dim): the new sizes are the surviving indices of each piece."""
-    x = op.operands[0]
-    if (dim := pruned_dim(op, shapes, 2)) is None:
+    x = arg(op, "self_")
+    if (dim := pruned_dim(op, shapes)) is None:
         return
-    sizes = const(op.operands[1])
-    bounds = np.cumsum([0, *sizes])
+    bounds = np.cumsum([0, *const(_pieces(op))])
     new = [shapes.kept_before(x, dim, int(b)) for b in bounds]
-    replace_int_list(op, 1, [b - a for a, b in zip(new, new[1:])], rewriter)
+    name = next(n for n in ("split_sizes", "split_size") if has_arg(op, n))
+    replace_int_list(op, name, [b - a for a, b in zip(new, new[1:])], rewriter)
 
 
 def _split_uniform(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None:
     """split.Tensor(x, size, dim) / chunk(x, n, dim): rewritten to split_with_sizes when pieces change."""
-    x = op.operands[0]
-    if (dim := pruned_dim(op, shapes, 2)) is None:
+    x = arg(op, "self_")
+    if (dim := pruned_dim(op, shapes)) is None:
         return
     size = shapes.old(x)[dim]
-    arg = const(op.operands[1])
-    step = -(-size // arg) if "chunk" in op.name else arg
+    pieces = const(_pieces(op))
+    step = -(-size // pieces) if "chunk" in op.name else pieces
     bounds = [*range(0, size, step), size]
     new = [shapes.kept_before(x, dim, b) for b in bounds]
     sizes = [b - a for a, b in zip(new, new[1:])]
@@ -149,7 +153,7 @@ def _split_uniform(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> 
     lst = torch_op("torch.prim.ListConstruct").create(operands=consts, result_types=[ListType(IntType())])
     rewriter.insert(lst, InsertPoint.before(op))
     new_op = torch_op("torch.aten.split_with_sizes").create(
-        operands=[x, lst.results[0], op.operands[2]], result_types=[op.results[0].type]
+        operands=[x, lst.results[0], arg(op, "dim")], result_types=[op.results[0].type]
     )
     rewriter.replace_op(op, new_op)
 
@@ -161,25 +165,24 @@ def _index(e: Emitter, seq: Any, i: Any) -> Any:
 
 
 def _item(e: Emitter, op: Operation) -> Any:
-    return _index(e, e.value(op.operands[0]), e.value(op.operands[1]))
+    """`__getitem__.t(list, idx)` / `TupleIndex(tup, i)`: operands are (sequence, index) in both."""
+    seq, index = op.operands
+    return _index(e, e.value(seq), e.value(index))
 
-
-_GENERIC = ["torch.aten.concat"]
-"""Ops with no class in the torch dialect: they arrive as a generic `torch.operator`."""
 
 OPS = table(
     {
         **each(aten("cat concat"), OpSpec(rule=cat)),
         "torch.aten.stack": OpSpec(rule=stack),
         "torch.prim.ListConstruct": OpSpec(rule=list_construct, emit=lambda e, op: [e.value(v) for v in op.operands]),
-        "torch.prim.ListUnpack": OpSpec(rule=list_unpack, emit=lambda e, op: e.value(op.operands[0])),
+        "torch.prim.ListUnpack": OpSpec(rule=list_unpack, emit=lambda e, op: e.value(arg(op, "operand"))),
         "torch.aten.__getitem__.t": OpSpec(rule=getitem_list, emit=_item),
         "torch.prim.TupleConstruct": OpSpec(emit=lambda e, op: tuple(e.value(v) for v in op.operands)),
-        "torch.prim.TupleUnpack": OpSpec(emit=lambda e, op: e.value(op.operands[0])),
+        "torch.prim.TupleUnpack": OpSpec(emit=lambda e, op: e.value(arg(op, "tup"))),
         "torch.prim.TupleIndex": OpSpec(emit=_item),
         **each(aten("split_with_sizes split.sizes"), OpSpec(rule=split, resize=_split_sizes)),
         **each(aten("split.Tensor chunk"), OpSpec(rule=split, resize=_split_uniform)),
         "torch.aten.unbind.int": OpSpec(rule=split),
     },
-    operators=_GENERIC,
+    operators={"torch.aten.concat": "tensors dim"},
 )

@@ -11,14 +11,14 @@ from spa_ir.channels.propagation import Propagation
 from spa_ir.channels.spaces import Anon, Cat, Reason
 from spa_ir.core.errors import SpaError
 from spa_ir.core.ir import site
-from spa_ir.ops.spec import Emitter, OpSpec, Rule, aten, call_overload, each, table
+from spa_ir.ops.spec import Emitter, OpSpec, Rule, arg, aten, call_overload, each, has_arg, subject, table
 
 
 def keep_leading(n: int, zero_preserving: bool = True) -> Rule:
     """Pooling, upsampling, padding of the trailing (spatial) dims: the first n dims (N, C) pass through."""
 
     def rule(p: Propagation, op: Operation) -> None:
-        x = op.operands[0]
+        x = subject(op)
         xl = p.layout(x)
         for r in op.results:
             if not p.is_tensor(r):
@@ -43,9 +43,9 @@ def constant_pad(p: Propagation, op: Operation) -> None:
     pairs from the last dim backwards. A padded dim is `cat(_, layout, _)`: the new indices are constants,
     no channel, so padding a channel dim (Swin pads [B, H, W, C] by zero on C) stays prunable. Other
     modes copy channels into the border: they freeze like pooling."""
-    x, r = op.operands[0], op.results[0]
-    pads = p.const_ints(op.operands[1])
-    mode = p.const(op.operands[2]) if len(op.operands) == 4 else "constant"  # aten.pad(x, pad, mode, value)
+    x, r = arg(op, "self_"), op.results[0]
+    pads = p.const_ints(arg(op, "pad"))
+    mode = p.const(arg(op, "mode")) if has_arg(op, "mode") else "constant"
     xl = list(p.layout(x))
     if pads is None or len(pads) % 2 or len(pads) // 2 > len(xl) or any(v < 0 for v in pads) or mode != "constant":
         return keep_leading(2)(p, op)
@@ -67,14 +67,6 @@ def _avg_pool(e: Emitter, op: Operation, overload: Any, args: list[Any], kwargs:
     return call_overload(e, overload, args, kwargs)
 
 
-_GENERIC = [
-    "torch.aten.upsample_nearest3d.vec",
-    "torch.aten.upsample_linear1d.vec",
-    "torch.aten.upsample_trilinear3d.vec",
-    "torch.aten.upsample_bicubic2d.vec",
-]
-"""Ops with no class in the torch dialect: they arrive as a generic `torch.operator`."""
-
 OPS = table(
     {
         **each(
@@ -88,5 +80,10 @@ reflection_pad1d reflection_pad2d replication_pad1d replication_pad2d"""),
         **{f"torch.aten.avg_pool{k}d": OpSpec(rule=keep_leading(2), emit_adapter=_avg_pool) for k in (1, 2, 3)},
         **each(aten("constant_pad_nd pad"), OpSpec(rule=constant_pad)),
     },
-    operators=_GENERIC,
+    operators={  # no op classes: these arrive as `torch.operator`
+        "torch.aten.upsample_nearest3d.vec": "input output_size scale_factors",
+        "torch.aten.upsample_linear1d.vec": "input output_size scale_factors",
+        "torch.aten.upsample_trilinear3d.vec": "input output_size scale_factors",
+        "torch.aten.upsample_bicubic2d.vec": "input output_size scale_factors",
+    },
 )

@@ -9,7 +9,7 @@ from spa_ir.channels.propagation import Propagation
 from spa_ir.channels.spaces import Anon, Cat, Layout, Prod, Reason
 from spa_ir.core.ir import site
 from spa_ir.ops.common import fresh, unify_all
-from spa_ir.ops.spec import OpSpec, Rule, table
+from spa_ir.ops.spec import OpSpec, Rule, arg, table
 
 
 def recurrent(gates: int, hidden_list: bool) -> Rule:
@@ -22,10 +22,10 @@ def recurrent(gates: int, hidden_list: bool) -> Rule:
     gates see 0, so their cell and hidden states stay 0."""
 
     def rule(p: Propagation, op: Operation) -> None:
-        x = op.operands[0]
-        items = p.list_items.get(op.operands[2])
-        has_biases, layers = p.const(op.operands[3]), p.const_int(op.operands[4])
-        bidirectional = p.const(op.operands[7])  # batch_first (operand 8) moves only non-channel dims
+        x = arg(op, "input")
+        items = p.list_items.get(arg(op, "params"))
+        has_biases, layers = p.const(arg(op, "has_biases")), p.const_int(arg(op, "num_layers"))
+        bidirectional = p.const(arg(op, "bidirectional"))  # batch_first moves only non-channel dims
         if items is None or layers is None or not isinstance(bidirectional, bool) or not isinstance(has_biases, bool):
             return p.freeze_op(op, "recurrent layer with non-constant configuration")
         dirs, per = (2 if bidirectional else 1), (4 if has_biases else 2)
@@ -49,7 +49,8 @@ def recurrent(gates: int, hidden_list: bool) -> Rule:
             prev = p.spaces.resolve(Cat(tuple(outs)) if dirs == 2 else outs[0])
             hidden.extend(outs)
         state = unify_all(p, hidden, where) if hidden else Anon(1)
-        states = p.list_items.get(op.operands[1], []) if hidden_list else [op.operands[1]]
+        hx = arg(op, "hx")
+        states = p.list_items.get(hx, []) if hidden_list else [hx]
         for v in states:
             if p.is_tensor(v):
                 p.spaces.unify(p.layout(v)[-1], state, where)
@@ -63,13 +64,15 @@ def recurrent(gates: int, hidden_list: bool) -> Rule:
     return rule
 
 
-_GENERIC = ["torch.aten.lstm.input", "torch.aten.gru.input"]
-"""Ops with no class in the torch dialect: they arrive as a generic `torch.operator`."""
+_RECURRENT = "input hx params has_biases num_layers dropout train bidirectional batch_first"
 
 OPS = table(
     {
         "torch.aten.lstm.input": OpSpec(rule=recurrent(gates=4, hidden_list=True)),
         "torch.aten.gru.input": OpSpec(rule=recurrent(gates=3, hidden_list=False)),
     },
-    operators=_GENERIC,
+    operators={  # no op classes: they arrive as `torch.operator`
+        "torch.aten.lstm.input": _RECURRENT,
+        "torch.aten.gru.input": _RECURRENT,
+    },
 )

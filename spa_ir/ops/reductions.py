@@ -9,21 +9,22 @@ from spa_ir.channels.propagation import Propagation
 from spa_ir.channels.spaces import Anon, Reason
 from spa_ir.core.ir import site
 from spa_ir.ops.common import norm_dim
-from spa_ir.ops.spec import OpSpec, Rule, aten, each, table
+from spa_ir.ops.spec import OpSpec, Rule, arg, aten, each, has_arg, table
 
 
-def reduce(dims_arg: int | None, keepdim_arg: int | None, kind: str) -> Rule:
-    """Reductions: reduced dims disappear (or become size 1). Summing channels is exact only if they are
-    zero; averaging/normalizing over them never is (the count changes); max is never exact."""
+def reduce(kind: str) -> Rule:
+    """Reductions (self, [dim, ..., keepdim, ...]): reduced dims disappear (or become size 1); without `dim`
+    every dim is reduced. Summing channels is exact only if they are zero; averaging/normalizing over them
+    never is (the count changes); max is never exact."""
 
     def rule(p: Propagation, op: Operation) -> None:
-        x = op.operands[0]
+        x = arg(op, "self_")
         xl = p.layout(x)
         rank = len(xl)
-        if dims_arg is None:
+        if not has_arg(op, "dim"):
             reduced = list(range(rank))
         else:
-            c = p.const(op.operands[dims_arg])
+            c = p.const(arg(op, "dim"))
             c = [c] if isinstance(c, int) else c
             if c is None:
                 reduced = list(range(rank))
@@ -31,11 +32,7 @@ def reduce(dims_arg: int | None, keepdim_arg: int | None, kind: str) -> Rule:
                 return p.freeze_op(op, "reduction over non-constant dims")
             else:
                 reduced = [norm_dim(d, rank) for d in c]
-        keep = (
-            bool(p.const(op.operands[keepdim_arg]))
-            if keepdim_arg is not None and keepdim_arg < len(op.operands)
-            else False
-        )
+        keep = bool(p.const(arg(op, "keepdim"))) if has_arg(op, "keepdim") else False
         where = site(op)
         for d in reduced:
             if p.has_channels(xl[d]) and not (kind == "sum" and p.is_zero(x)):
@@ -52,12 +49,12 @@ def reduce(dims_arg: int | None, keepdim_arg: int | None, kind: str) -> Rule:
 
 OPS = table(
     {
-        "torch.aten.mean.dim": OpSpec(rule=reduce(1, 2, "mean")),
-        "torch.aten.mean": OpSpec(rule=reduce(None, None, "mean")),
-        "torch.aten.sum.dim_IntList": OpSpec(rule=reduce(1, 2, "sum")),
-        "torch.aten.sum": OpSpec(rule=reduce(None, None, "sum")),
-        **each(aten("amax max.dim"), OpSpec(rule=reduce(1, 2, "max"))),
-        **each(aten("var.correction var.dim std.correction"), OpSpec(rule=reduce(1, 3, "variance"))),
-        **each(aten("norm.ScalarOpt_dim linalg_vector_norm"), OpSpec(rule=reduce(2, 3, "norm"))),
+        "torch.aten.mean.dim": OpSpec(rule=reduce("mean")),
+        "torch.aten.mean": OpSpec(rule=reduce("mean")),
+        "torch.aten.sum.dim_IntList": OpSpec(rule=reduce("sum")),
+        "torch.aten.sum": OpSpec(rule=reduce("sum")),
+        **each(aten("amax max.dim"), OpSpec(rule=reduce("max"))),
+        **each(aten("var.correction var.dim std.correction"), OpSpec(rule=reduce("variance"))),
+        **each(aten("norm.ScalarOpt_dim linalg_vector_norm"), OpSpec(rule=reduce("norm"))),
     }
 )

@@ -12,8 +12,9 @@ from spa_ir.channels.propagation import Propagation
 from spa_ir.channels.spaces import Anon, Cat, Layout, Prod, Reason
 from spa_ir.core.errors import SpaError
 from spa_ir.core.ir import NOT_CONST, Site, const, site
+from spa_ir.core.ir import shape as shape_of
 from spa_ir.ops.common import fresh, norm_dim
-from spa_ir.ops.spec import Emitter, OpSpec, Resize, call_overload, table
+from spa_ir.ops.spec import Emitter, OpSpec, arg, call_overload, table
 from spa_ir.pruning.shapes import Shapes, pruned_dim, replace_int
 
 
@@ -41,11 +42,11 @@ def slice_dim(p: Propagation, x: SSAValue, dim: int, start: int, end: int, where
     return p.spaces.resolve(middle)
 
 
-def _slice_args(p: Propagation, op: Operation, x: SSAValue, first: int) -> tuple[int, int, int, int] | None:
-    """(dim, start, end, step) of a slice whose operands `first`.. are dim, start, end, step; bounds
-    normalized to [0, size]; None when any is not a constant."""
-    dim, step = p.const_int(op.operands[first]), p.const_int(op.operands[first + 3])
-    start, end = p.const(op.operands[first + 1]), p.const(op.operands[first + 2])
+def _slice_args(p: Propagation, op: Operation, x: SSAValue) -> tuple[int, int, int, int] | None:
+    """(dim, start, end, step) of a slice (its operands of those names); bounds normalized to [0, size];
+    None when any is not a constant."""
+    dim, step = p.const_int(arg(op, "dim")), p.const_int(arg(op, "step"))
+    start, end = p.const(arg(op, "start")), p.const(arg(op, "end"))
     if dim is None or step is None or start is NOT_CONST or end is NOT_CONST:
         return None
     dim = norm_dim(dim, len(p.layout(x)))
@@ -57,9 +58,9 @@ def _slice_args(p: Propagation, op: Operation, x: SSAValue, first: int) -> tuple
 
 def slice_tensor(p: Propagation, op: Operation) -> None:
     """slice.Tensor(x, dim, start, end, step)."""
-    x, r = op.operands[0], op.results[0]
+    x, r = arg(op, "self_"), op.results[0]
     xl = p.layout(x)
-    args = _slice_args(p, op, x, 1)
+    args = _slice_args(p, op, x)
     if args is None:
         return p.freeze_op(op, "slice with non-constant bounds")
     dim, start, end, step = args
@@ -90,9 +91,9 @@ def slice_scatter(p: Propagation, op: Operation) -> None:
     """slice_scatter(x, src, dim, start, end, step): x with x[dim][start:end] replaced by src, the
     functional form of an in-place slice write (Swin V2's `qkv_bias[n:2n].zero_()`): src's dims are x's,
     and its `dim` is that slice of x's."""
-    x, src, r = op.operands[0], op.operands[1], op.results[0]
+    x, src, r = arg(op, "self_"), arg(op, "src"), op.results[0]
     xl, sl = p.layout(x), p.layout(src)
-    args = _slice_args(p, op, x, 2)
+    args = _slice_args(p, op, x)
     if args is None or len(xl) != len(sl):
         return p.freeze_op(op, "slice_scatter with non-constant bounds")
     dim, start, end, step = args
@@ -107,9 +108,9 @@ def slice_scatter(p: Propagation, op: Operation) -> None:
 
 def narrow(p: Propagation, op: Operation) -> None:
     """narrow(x, dim, start, length)."""
-    x, r = op.operands[0], op.results[0]
+    x, r = arg(op, "self_"), op.results[0]
     xl = p.layout(x)
-    dim, start, length = (p.const_int(op.operands[k]) for k in (1, 2, 3))
+    dim, start, length = (p.const_int(arg(op, name)) for name in ("dim", "start", "length"))
     if dim is None or start is None or length is None:
         return p.freeze_op(op, "narrow with non-constant bounds")
     dim = norm_dim(dim, len(xl))
@@ -118,33 +119,28 @@ def narrow(p: Propagation, op: Operation) -> None:
     p.set(r, [p.spaces.resolve(d) for d in out], zero=p.is_zero(x))
 
 
-def _slice_bounds(dim_arg: int) -> Resize:
+def _slice_bounds(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None:
     """slice.Tensor(x, dim, start, end, step) / slice_scatter(x, src, dim, start, end, step): start and
     end count the kept indices before them."""
-
-    def rewrite(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None:
-        x = op.operands[0]
-        if (dim := pruned_dim(op, shapes, dim_arg, (dim_arg + 1, dim_arg + 2))) is None:
-            return
-        size = shapes.old(x)[dim]
-        step = const(op.operands[dim_arg + 3])
-        # a strided slice over whole blocks (x[..., 1::2]) keeps its start: whole blocks were removed
-        for k in (dim_arg + 1, dim_arg + 2) if step == 1 else (dim_arg + 2,):
-            bound = const(op.operands[k])
-            if bound is None:
-                continue
-            bound = bound + size if bound < 0 else min(bound, size)
-            replace_int(op, k, shapes.kept_before(x, dim, bound), rewriter)
-
-    return rewrite
+    x = arg(op, "self_")
+    if (dim := pruned_dim(op, shapes, ("start", "end"))) is None:
+        return
+    size = shapes.old(x)[dim]
+    # a strided slice over whole blocks (x[..., 1::2]) keeps its start: whole blocks were removed
+    for name in ("start", "end") if const(arg(op, "step")) == 1 else ("end",):
+        bound = const(arg(op, name))
+        if bound is None:
+            continue
+        bound = bound + size if bound < 0 else min(bound, size)
+        replace_int(op, name, shapes.kept_before(x, dim, bound), rewriter)
 
 
 def _narrow(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None:
-    x, r = op.operands[0], op.results[0]
-    if (dim := pruned_dim(op, shapes, 1, (2, 3))) is None:
+    x, r = arg(op, "self_"), op.results[0]
+    if (dim := pruned_dim(op, shapes, ("start", "length"))) is None:
         return
-    replace_int(op, 2, shapes.kept_before(x, dim, const(op.operands[2])), rewriter)
-    replace_int(op, 3, shapes.new(r)[dim], rewriter)
+    replace_int(op, "start", shapes.kept_before(x, dim, const(arg(op, "start"))), rewriter)
+    replace_int(op, "length", shapes.new(r)[dim], rewriter)
 
 
 def _slice(e: Emitter, op: Operation, overload: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
@@ -155,7 +151,8 @@ def _slice(e: Emitter, op: Operation, overload: Any, args: list[Any], kwargs: di
     x, dim, start, end, step = args
     if not (isinstance(step, int) and step < 0):
         return call_overload(e, overload, args, kwargs)
-    shape = tuple(op.operands[0].type.get_shape())  # type: ignore[attr-defined]  # slice's input is a tensor
+    shape = shape_of(arg(op, "self_"))
+    assert shape is not None, "slice's input is a ranked tensor"
     if not isinstance(dim, int) or not all(v is None or isinstance(v, int) for v in (start, end)):
         raise SpaError("slice with a negative step needs a constant dim and bounds")
     dim %= len(shape)
@@ -171,8 +168,8 @@ def _slice(e: Emitter, op: Operation, overload: Any, args: list[Any], kwargs: di
 
 OPS = table(
     {
-        "torch.aten.slice.Tensor": OpSpec(rule=slice_tensor, resize=_slice_bounds(1), emit_adapter=_slice),
-        "torch.aten.slice_scatter": OpSpec(rule=slice_scatter, resize=_slice_bounds(2)),
+        "torch.aten.slice.Tensor": OpSpec(rule=slice_tensor, resize=_slice_bounds, emit_adapter=_slice),
+        "torch.aten.slice_scatter": OpSpec(rule=slice_scatter, resize=_slice_bounds),
         "torch.aten.narrow": OpSpec(rule=narrow, resize=_narrow),
     }
 )

@@ -16,7 +16,7 @@ from spa_ir.channels.propagation import Propagation
 from spa_ir.channels.spaces import Anon, Reason
 from spa_ir.core.ir import location, site
 from spa_ir.ops.common import fresh
-from spa_ir.ops.spec import Emit, Emitter, OpSpec, Resize, Rule, aten, each, table
+from spa_ir.ops.spec import Emit, Emitter, OpSpec, Rule, arg, aten, each, table
 from spa_ir.pruning.shapes import Shapes, replace_int_list
 
 
@@ -51,7 +51,7 @@ def shape_as_tensor(p: Propagation, op: Operation) -> None:
     flows. Where the shape's uses pick only dynamic dims (the batch size for a Reshape), channels are
     untouched; a channel dim whose size is read otherwise is frozen, since the number may be used as
     data that pruning would change."""
-    x, r = op.operands[0], op.results[0]
+    x, r = arg(op, "self_"), op.results[0]
     xs, xl = p.shape(x) or (), p.layout(x)
     where = site(op)
     for d in _dims_read(p, r, len(xs)):
@@ -67,12 +67,13 @@ def _dims_read(p: Propagation, shape: SSAValue, rank: int) -> set[int]:
     for use in shape.uses:
         user = use.operation
         picked: list[int] | None = None
-        if use.index == 0 and len(user.operands) == 3 and p.const_int(user.operands[1]) == 0:
+        picks = user.name in ("torch.aten.select.int", "torch.aten.index_select")
+        if picks and arg(user, "self_") is shape and p.const_int(arg(user, "dim")) == 0:
             if user.name == "torch.aten.select.int":
-                k = p.const_int(user.operands[2])
+                k = p.const_int(arg(user, "index"))
                 picked = None if k is None else [k]
-            elif user.name == "torch.aten.index_select":
-                picked = _literal_ints(user.operands[2])
+            else:
+                picked = _literal_ints(arg(user, "index"))
         if picked is None or any(not -rank <= k < rank for k in picked):
             return set(range(rank))
         read.update(k % rank for k in picked)
@@ -94,15 +95,11 @@ def assertion(p: Propagation, op: Operation) -> None:
     """Run-time checks (`_assert_tensor_metadata`, ...): they read shapes, produce nothing, couple nothing."""
 
 
-def _result_shape_list(index: int) -> Resize:
+def _result_shape(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None:
     """zeros(size, ...) / new_zeros(self, size, ...): the size list is the result's shape."""
-
-    def rule(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None:
-        r = op.results[0]
-        if shapes.changed(r):
-            replace_int_list(op, index, list(shapes.new(r)), rewriter)
-
-    return rule
+    r = op.results[0]
+    if shapes.changed(r):
+        replace_int_list(op, "size", list(shapes.new(r)), rewriter)
 
 
 def _drop_stale_assertion(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None:
@@ -119,7 +116,7 @@ def _constant(op: Operation) -> Any:
 
 def _python_operator(fn: Callable[[Any, Any], Any]) -> Emit:
     """Scalar int ops as Python operators: aten's `ge.int` etc. reject the SymInts of dynamic sizes."""
-    return lambda e, op: e.graph.call_function(fn, (e.value(op.operands[0]), e.value(op.operands[1])))
+    return lambda e, op: e.graph.call_function(fn, tuple(e.value(v) for v in op.operands))
 
 
 def _num_to_tensor(e: Emitter, op: Operation) -> Any:
@@ -129,7 +126,7 @@ def _num_to_tensor(e: Emitter, op: Operation) -> Any:
     from spa_ir.backends.torch_fx import result_dtype
 
     return e.graph.call_function(
-        torch.ops.aten.scalar_tensor.default, (e.value(op.operands[0]),), {"dtype": result_dtype(op)}
+        torch.ops.aten.scalar_tensor.default, (e.value(arg(op, "a")),), {"dtype": result_dtype(op)}
     )
 
 
@@ -137,13 +134,13 @@ def _sym_size(e: Emitter, op: Operation) -> Any:
     """aten.size.int makes torch.export specialize a dynamic dim to its example size; sym_size keeps it symbolic."""
     import torch
 
-    return e.graph.call_function(torch.ops.aten.sym_size.int, (e.value(op.operands[0]), e.value(op.operands[1])))
+    return e.graph.call_function(torch.ops.aten.sym_size.int, (e.value(arg(op, "self_")), e.value(arg(op, "dim"))))
 
 
 def _runtime_assert(e: Emitter, op: Operation) -> Any:
     import torch
 
-    return e.graph.call_function(torch._assert, (e.value(op.operands[0]), op.message.data))  # type: ignore[attr-defined]  # torch.runtime.assert has `message`
+    return e.graph.call_function(torch._assert, (e.value(arg(op, "condition")), op.message.data))  # type: ignore[attr-defined]  # torch.runtime.assert has `message`
 
 
 def _constant_as(convert: Any) -> OpSpec:
@@ -164,9 +161,6 @@ _SCALAR_INT_OPS = {
     "remainder": operator.mod,
 }
 """Scalar int arithmetic on sizes: no channels; emitted as Python operators (SymInt-safe)."""
-
-_GENERIC = ["torch.aten._assert_async.msg", "torch.aten.sym_size.int"]
-"""Ops with no class in the torch dialect: they arrive as a generic `torch.operator`."""
 
 OPS = table(
     {
@@ -195,10 +189,13 @@ OPS = table(
             for name, fn in _SCALAR_INT_OPS.items()
         },
         "torch.aten._shape_as_tensor": OpSpec(rule=shape_as_tensor),
-        **each(aten("zeros empty.memory_format"), OpSpec(rule=factory(zero=True), resize=_result_shape_list(0))),
-        **each(aten("new_zeros new_empty"), OpSpec(rule=factory(zero=True), resize=_result_shape_list(1))),
-        **each(aten("ones full"), OpSpec(rule=factory(zero=False), resize=_result_shape_list(0))),
-        **each(aten("new_ones new_full"), OpSpec(rule=factory(zero=False), resize=_result_shape_list(1))),
+        **each(
+            aten("zeros empty.memory_format new_zeros new_empty"), OpSpec(rule=factory(zero=True), resize=_result_shape)
+        ),
+        **each(aten("ones full new_ones new_full"), OpSpec(factory(zero=False), _result_shape)),
     },
-    operators=_GENERIC,
+    operators={  # no op classes: these arrive as `torch.operator`
+        "torch.aten._assert_async.msg": "self_ assert_msg",
+        "torch.aten.sym_size.int": "self_ dim",
+    },
 )

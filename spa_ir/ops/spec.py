@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from xdsl.ir import Operation, SSAValue
 
+from spa_ir.core.ir import op_key
+
 if TYPE_CHECKING:
     from xdsl.pattern_rewriter import PatternRewriter
 
@@ -84,13 +86,53 @@ def _dialect_op_names() -> frozenset[str]:
     return frozenset(op.name for d in (Torch, Spa) for op in d.operations)
 
 
-def table(entries: Mapping[str, OpSpec], *, operators: Iterable[str] = ()) -> dict[str, OpSpec]:
-    """A family's table, with every name checked (see the module docstring)."""
-    generic = set(operators)
+def table(entries: Mapping[str, OpSpec], *, operators: Mapping[str, str] | None = None) -> dict[str, OpSpec]:
+    """A family's table, with every name checked (see the module docstring). `operators`: the ops of the
+    table that arrive as a generic `torch.operator`, with their aten schema's operand names (`"input weight
+    bias"`; `self` is `self_`, as in the generated op classes), so their rules read operands by name too."""
+    generic = dict(operators or {})
     unknown = [n for n in entries if n not in generic and n not in _dialect_op_names()]
     if unknown:
         raise ValueError(f"op names without an op class (declare them as torch.operator names): {unknown}")
+    for name, operand_names in generic.items():
+        _GENERIC_OPERANDS[name] = tuple(operand_names.split())
     return dict(entries)
+
+
+_GENERIC_OPERANDS: dict[str, tuple[str, ...]] = {}
+"""Operand names of the ops that arrive as `torch.operator` (declared by their families' tables)."""
+
+
+@cache
+def _class_operand_names(cls: type[Operation]) -> tuple[str, ...]:
+    definition = getattr(cls, "get_irdl_definition", None)
+    return tuple(name for name, _ in definition().operands) if definition is not None else ()
+
+
+def operand_names(op: Operation) -> tuple[str, ...]:
+    """The names of the op's operands: its op class's, or the declared schema of a generic `torch.operator`."""
+    if op.name == "torch.operator":
+        return _GENERIC_OPERANDS.get(op_key(op), ())
+    return _class_operand_names(type(op))
+
+
+def subject(op: Operation) -> SSAValue:
+    """The tensor a unary, spatial or view op maps: its first operand in every aten and prims schema (named
+    `self`, `input` or `a` there), read positionally because the families span all three spellings."""
+    return op.operands[0]
+
+
+def has_arg(op: Operation, name: str) -> bool:
+    names = operand_names(op)
+    return name in names and names.index(name) < len(op.operands)
+
+
+def arg(op: Operation, name: str) -> SSAValue:
+    """The operand the op's schema calls `name`: rules read operands by name, not by position."""
+    names = operand_names(op)
+    if name not in names or names.index(name) >= len(op.operands):
+        raise KeyError(f"'{op_key(op)}' has no operand '{name}' (operands: {', '.join(names) or 'unnamed'})")
+    return op.operands[names.index(name)]
 
 
 def each(names: Iterable[str], spec: OpSpec) -> dict[str, OpSpec]:

@@ -16,23 +16,23 @@ from spa_ir.channels.spaces import Anon, Layout, Prod, Reason
 from spa_ir.core.errors import SpaError
 from spa_ir.core.ir import NOT_CONST, Site, const, location, site
 from spa_ir.ops.common import fresh, norm_dim
-from spa_ir.ops.spec import Adapter, Emitter, OpSpec, Resize, aten, aten_overload, each, table
+from spa_ir.ops.spec import Adapter, Emitter, OpSpec, Resize, arg, aten, aten_overload, each, has_arg, subject, table
 from spa_ir.pruning.shapes import Shapes, replace_int_list
 
 
 def permute(p: Propagation, op: Operation) -> None:
-    x = op.operands[0]
+    x = arg(op, "self_")
     xl = p.layout(x)
-    perm = p.const_ints(op.operands[1])
+    perm = p.const_ints(arg(op, "dims"))
     if perm is None:
         return p.freeze_op(op, "permute with non-constant dims")
     p.set(op.results[0], [xl[norm_dim(d, len(xl))] for d in perm], zero=p.is_zero(x))
 
 
 def transpose(p: Propagation, op: Operation) -> None:
-    x = op.operands[0]
+    x = arg(op, "self_")
     xl = p.layout(x)
-    d0, d1 = p.const_int(op.operands[1]), p.const_int(op.operands[2])
+    d0, d1 = p.const_int(arg(op, "dim0")), p.const_int(arg(op, "dim1"))
     if d0 is None or d1 is None:
         return p.freeze_op(op, "transpose with non-constant dims")
     d0, d1 = norm_dim(d0, len(xl)), norm_dim(d1, len(xl))
@@ -42,7 +42,7 @@ def transpose(p: Propagation, op: Operation) -> None:
 
 
 def t(p: Propagation, op: Operation) -> None:
-    x = op.operands[0]
+    x = arg(op, "self_")
     p.set(op.results[0], list(reversed(p.layout(x))), zero=p.is_zero(x))
 
 
@@ -56,10 +56,10 @@ def reshape(p: Propagation, op: Operation) -> None:
     With dynamic dims (`?`), runs are matched from both ends and the dims in between are one run: a
     dynamic dim alone on each side (batch, sequence) keeps its layout; several dims merged with a dynamic
     one (Swin's windows, `[B, nH, nW] -> [B * nH * nW]`) freeze their channels."""
-    x, r = op.operands[0], op.results[0]
+    x, r = subject(op), op.results[0]
     xs, rs = list(p.shape(x) or ()), list(p.shape(r) or ())
-    index = _SIZE_LIST_ARG.get(op.name)
-    copied = _copied_dims(p, x, op.operands[index], len(xs)) if index is not None else {}
+    sizes = _target_sizes(op)
+    copied = _copied_dims(p, x, sizes, len(xs)) if sizes is not None else {}
     runs = _reshape_runs(xs, rs, lambda i, j: copied.get(j) == i)
     if runs is None:
         return p.freeze_op(op, "reshape with mismatched sizes")
@@ -68,18 +68,17 @@ def reshape(p: Propagation, op: Operation) -> None:
     out: Dims = []
     for gi, gj in runs:
         out.extend(_run_layouts(p, [xl[k] for k in gi], [xs[k] for k in gi], [rs[k] for k in gj], where))
-    if index is not None:
-        _freeze_run_time_sizes(p, op.operands[index], out, rs, where)
+    if sizes is not None:
+        _freeze_run_time_sizes(p, sizes, out, rs, where)
     p.set(r, out, zero=p.is_zero(x))
 
 
-_SIZE_LIST_ARG = {
-    "torch.aten.view": 1,
-    "torch.aten.reshape": 1,
-    "torch.aten._unsafe_view": 1,
-    "torch.aten.view_copy": 1,
-}
-"""Reshapes whose target sizes are an operand (a list the pruner rewrites where a dim shrinks)."""
+def _target_sizes(op: Operation) -> SSAValue | None:
+    """The target size list of view / reshape (`size` / `shape`: a list the pruner rewrites where a dim
+    shrinks); None for the reshapes whose sizes follow from other operands (flatten, squeeze, ...)."""
+    if op.name not in ("torch.aten.view", "torch.aten.reshape", "torch.aten._unsafe_view", "torch.aten.view_copy"):
+        return None
+    return arg(op, "shape" if has_arg(op, "shape") else "size")
 
 
 def _freeze_run_time_sizes(p: Propagation, sizes: SSAValue, out: Dims, rs: list[int], where: Site) -> None:
@@ -123,8 +122,8 @@ def _copied_dims(p: Propagation, x: SSAValue, sizes: SSAValue, rank: int) -> dic
     copied: dict[int, int] = {}
     for j, entry in enumerate(owner.operands):
         read = entry.owner
-        if isinstance(read, Operation) and read.name == "torch.aten.size.int" and read.operands[0] == x:
-            i = p.const_int(read.operands[1])
+        if isinstance(read, Operation) and read.name == "torch.aten.size.int" and arg(read, "self_") == x:
+            i = p.const_int(arg(read, "dim"))
             if i is not None and -rank <= i < rank:
                 copied[j] = i % rank
     return copied
@@ -187,28 +186,29 @@ def _greedy_runs(xs: list[int], rs: list[int], same: Callable[[int, int], bool])
 
 def expand(p: Propagation, op: Operation) -> None:
     """expand(x, sizes): broadcast size-1 dims (and new leading dims); other dims keep their layout."""
-    x, r = op.operands[0], op.results[0]
+    x, r = arg(op, "self_"), op.results[0]
     xl, xs, rs = p.layout(x), p.shape(x) or (), p.shape(r) or ()
     lead = len(rs) - len(xs)
     out = [Anon(rs[k]) if k < lead or xs[k - lead] == 1 else xl[k - lead] for k in range(len(rs))]
     p.set(r, out, zero=p.is_zero(x))
 
 
-def _shape_list(index: int) -> Resize:
-    """view/reshape(x, shape): the shape list becomes the new result shape (-1 and dynamic entries kept)."""
+def _shape_list(name: str) -> Resize:
+    """view/reshape(x, shape) / expand(x, size): the list `name` becomes the new result shape (-1 and
+    dynamic entries kept)."""
 
     def rule(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None:
         r = op.results[0]
         if not shapes.changed(r):
             return
-        current = const(op.operands[index])
+        current = const(arg(op, name))
         new = shapes.new(r)
         if not isinstance(current, list) or len(current) != len(new):
             raise SpaError(f"cannot rewrite the shape of {location(op)}")
         if any(c is NOT_CONST and o != n for c, o, n in zip(current, shapes.old(r), new)):
             raise SpaError(f"a size computed at run time would shrink: {location(op)}")
         values = [c if c is NOT_CONST or c == -1 else n for c, n in zip(current, new)]
-        replace_int_list(op, index, values, rewriter)
+        replace_int_list(op, name, values, rewriter)
 
     return rule
 
@@ -217,11 +217,11 @@ def _unflatten(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None
     r = op.results[0]
     if not shapes.changed(r):
         return
-    dim = const(op.operands[1])
-    sizes = const(op.operands[2])
-    dim = dim + len(shapes.old(op.operands[0])) if dim < 0 else dim
+    dim = const(arg(op, "dim"))
+    sizes = const(arg(op, "sizes"))
+    dim = dim + len(shapes.old(arg(op, "self_"))) if dim < 0 else dim
     new = shapes.new(r)[dim : dim + len(sizes)]
-    replace_int_list(op, 2, [s if s == -1 else n for s, n in zip(sizes, new)], rewriter)
+    replace_int_list(op, "sizes", [s if s == -1 else n for s, n in zip(sizes, new)], rewriter)
 
 
 def _same_as(name: str) -> Adapter:
@@ -234,15 +234,12 @@ def _same_as(name: str) -> Adapter:
     return adapt
 
 
-_AS_RESHAPE = OpSpec(rule=reshape, resize=_shape_list(1), emit_as="torch.aten.reshape")
+_AS_RESHAPE = OpSpec(rule=reshape, resize=_shape_list("size"), emit_as="torch.aten.reshape")
 """Stride-dependent views become reshapes (a no-copy view whenever the strides allow one)."""
-
-_GENERIC = ["torch.aten.squeeze.dims", "torch.aten.view_as"]
-"""Ops with no class in the torch dialect: they arrive as a generic `torch.operator`."""
 
 OPS = table(
     {
-        "torch.aten.reshape": OpSpec(rule=reshape, resize=_shape_list(1)),
+        "torch.aten.reshape": OpSpec(rule=reshape, resize=_shape_list("shape")),
         **each(aten("view _unsafe_view view_copy"), _AS_RESHAPE),
         "torch.aten.unflatten.int": OpSpec(rule=reshape, resize=_unflatten),
         # same arguments, same result; the aten op also exports to ONNX (prims.collapse has no ONNX function)
@@ -256,8 +253,8 @@ OPS = table(
         "torch.aten.permute": OpSpec(rule=permute),
         "torch.aten.transpose.int": OpSpec(rule=transpose),
         **each(aten("t numpy_T"), OpSpec(rule=t)),
-        "torch.aten.expand": OpSpec(rule=expand, resize=_shape_list(1)),
+        "torch.aten.expand": OpSpec(rule=expand, resize=_shape_list("size")),
         **each(aten("expand_as broadcast_to"), OpSpec(rule=expand)),
     },
-    operators=_GENERIC,
+    operators={"torch.aten.squeeze.dims": "self_ dim", "torch.aten.view_as": "self_ other"},
 )

@@ -12,6 +12,7 @@ from xdsl.rewriter import InsertPoint
 
 from spa_ir.core.errors import SpaError
 from spa_ir.core.ir import NOT_CONST, const, location, shape
+from spa_ir.ops.spec import arg, operand_names
 
 
 class Shapes:
@@ -66,14 +67,17 @@ def make_int(value: int, before: Operation, rewriter: PatternRewriter) -> SSAVal
     return new.results[0]
 
 
-def replace_int(op: Operation, index: int, value: int, rewriter: PatternRewriter) -> None:
+def replace_int(op: Operation, name: str, value: int, rewriter: PatternRewriter) -> None:
+    """Set the int operand `name` to `value` (a new constant: the old one may be shared)."""
+    index = operand_names(op).index(name)
     if const(op.operands[index]) != value:
         op.operands[index] = make_int(value, op, rewriter)
         rewriter.notify_op_modified(op)
 
 
-def replace_int_list(op: Operation, index: int, values: list[int], rewriter: PatternRewriter) -> None:
-    """Replace a constant int list operand, keeping the non-constant entries (dynamic sizes)."""
+def replace_int_list(op: Operation, name: str, values: list[int], rewriter: PatternRewriter) -> None:
+    """Replace the constant int list operand `name`, keeping the non-constant entries (dynamic sizes)."""
+    index = operand_names(op).index(name)
     old = op.operands[index].owner
     if not isinstance(old, Operation) or old.name != "torch.prim.ListConstruct":
         raise SpaError(f"size list is not a list construct: {location(op)}")
@@ -89,16 +93,16 @@ def replace_int_list(op: Operation, index: int, values: list[int], rewriter: Pat
     rewriter.notify_op_modified(op)
 
 
-def pruned_dim(op: Operation, shapes: Shapes, dim_arg: int, bounds: tuple[int, ...] = ()) -> int | None:
-    """The op's `dim` operand (normalized) when that dim of its first operand lost indices, else None.
-    Bounds (operand positions) known only at run time (propagation froze the dim for them) can only be
+def pruned_dim(op: Operation, shapes: Shapes, bounds: tuple[str, ...] = ()) -> int | None:
+    """The op's `dim` operand (normalized) when that dim of its input `self` lost indices, else None.
+    Bounds (operand names) known only at run time (propagation froze the dim for them) can only be
     left alone on a dim that kept every channel; on a shrunk one they are an error, not a wrong slice."""
-    x = op.operands[0]
-    dim = const(op.operands[dim_arg])
+    x = arg(op, "self_")
+    dim = const(arg(op, "dim"))
     dim = dim + len(shapes.old(x)) if dim < 0 else dim
     if shapes.kept(x)[dim] is None or shapes.new(x)[dim] == shapes.old(x)[dim]:
         return None
-    if any(const(op.operands[k]) is NOT_CONST for k in bounds):
+    if any(const(arg(op, k)) is NOT_CONST for k in bounds):
         raise SpaError(f"cannot rewrite a run-time bound on a pruned dim: {location(op)}")
     return dim
 

@@ -37,7 +37,7 @@ def test_an_op_in_two_families_is_refused() -> None:
 def test_a_mistyped_op_name_fails_when_the_table_is_built() -> None:
     with pytest.raises(ValueError, match="softplus?"):
         table({"torch.aten.softplus?": OpSpec()})
-    assert "torch.aten.fancy" in table({"torch.aten.fancy": OpSpec()}, operators=["torch.aten.fancy"])
+    assert "torch.aten.fancy" in table({"torch.aten.fancy": OpSpec()}, operators={"torch.aten.fancy": "self_ dim"})
 
 
 def _op_name_literals(path: Path) -> int:
@@ -58,3 +58,21 @@ def test_no_per_op_table_outside_the_op_family_modules() -> None:
                 continue  # the op families; the dialect itself and its generator define the ops
             counts[str(rel)] = _op_name_literals(path)
     assert {p: n for p, n in counts.items() if n > 4} == {}
+
+
+def test_rules_read_operands_by_name() -> None:
+    """A typed op's operands by its class's names; a generic `torch.operator` by the names its family declared;
+    an unknown name is a KeyError naming the op and its operands."""
+    from xdsl.dialects.builtin import StringAttr
+
+    from spa.dialects.torch import AtenConv2dOp, OperatorOp
+    from spa_ir.ops.spec import arg, has_arg, operand_names
+
+    assert operand_names(AtenConv2dOp.__new__(AtenConv2dOp))[:3] == ("input", "weight", "bias")
+    generic = OperatorOp.__new__(OperatorOp)
+    generic.properties = {"name": StringAttr("torch.aten._native_batch_norm_legit_no_training")}
+    generic.attributes = {}
+    assert operand_names(generic) == ("input", "weight", "bias", "running_mean", "running_var", "momentum", "eps")
+    assert not has_arg(generic, "training")
+    with pytest.raises(KeyError, match="has no operand 'training'"):
+        arg(generic, "training")
