@@ -17,8 +17,12 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 
 
 def pytest_collection_finish(session: object) -> None:
-    """Move what the imports made (torch, torchvision, xDSL, onnx: about 350k objects, alive for the whole
-    run) out of the garbage collector's sight. Every full collection walked them all: 0.2 s for each of the
-    oracle's three gc.collect() per model, and as much for each automatic one."""
+    """Garbage collection took 14% of the oracle's time. Move what the imports made (torch, torchvision,
+    xDSL, onnx: about 350k objects, alive for the whole run) out of the collector's sight: every full
+    collection walked them all (0.1-0.2 s each). And make full collections 10x rarer (3 per zoo model
+    before): imports and pruning allocate heavily (fx graphs, xDSL IR), and a full collection walks every
+    live object. Pruned programs of big models are still collected at once (oracle._release)."""
     gc.collect()
     gc.freeze()
+    threshold0, threshold1, _ = gc.get_threshold()
+    gc.set_threshold(threshold0, threshold1, 100)

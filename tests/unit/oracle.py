@@ -15,6 +15,7 @@ Set SPA_ORACLE_LOG=path to append one JSON line per run (timings, group counts, 
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
@@ -103,12 +104,16 @@ def clone_program(prog: Program) -> Program:
     return Program(prog.module.clone(), WeightStore(dict(prog.weights.items())), prog.source)
 
 
+BIG_PROGRAM_BYTES = 256 * 2**20
+"""Pruned programs of more weights than this are collected as soon as they are checked (`_release`)."""
+
+
 def _release(prog: Program) -> None:
     """Drop a pruned program (and its weights) now, before the next prune of a big model. Nothing else holds
-    it: passes get the weights from the context of one Program.run (spa_ir/core/context.py)."""
-    import gc
-
-    gc.collect()
+    it: passes get the weights from the context of one Program.run (spa_ir/core/context.py). Only big ones:
+    a full collection costs 0.05-0.2 s, three per model, and smaller garbage can wait for the collector."""
+    if sum(t.numel() * t.element_size() for t in prog.weights.values()) > BIG_PROGRAM_BYTES:
+        gc.collect()
 
 
 def _forward(model: Any, inputs: Sequence[Any]) -> list[torch.Tensor]:
