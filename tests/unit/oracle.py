@@ -20,10 +20,11 @@ import json
 import math
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+import pytest
 import torch
 
 from spa_ir import api
@@ -94,6 +95,38 @@ def perturb(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
                 m.running_mean.copy_(0.1 * torch.randn(m.running_mean.shape, generator=g))
                 m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=g))
     return model
+
+
+# -- one capture per model and test session ---------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def reused(make: Callable[[str], T], keep: Collection[str] | None = None) -> Callable[[str], T]:
+    """`make(name)`, kept for later calls with the same name (every name, or only those of `keep`): the body
+    of a module fixture that captures each model once for all the tests that look at it."""
+    kept: dict[str, T] = {}
+
+    def get(name: str) -> T:
+        if name not in kept:
+            made = make(name)
+            if keep is not None and name not in keep:
+                return made
+            kept[name] = made
+        return kept[name]
+
+    return get
+
+
+def same_worker(group: str) -> pytest.MarkDecorator:
+    """Under pytest-xdist (--dist loadgroup) the tests of one group run in one worker, one after another: a
+    model `reused` by them is captured once."""
+    return pytest.mark.xdist_group(group)
+
+
+def per_model(names: Sequence[str], prefix: str, only: Collection[str] | None = None) -> list[Any]:
+    """`names` as test parameters, each (or each of `only`) in its own group `prefix/name` (`same_worker`)."""
+    return [pytest.param(n, marks=same_worker(f"{prefix}/{n}")) if only is None or n in only else n for n in names]
 
 
 # -- running ------------------------------------------------------------------------------------------

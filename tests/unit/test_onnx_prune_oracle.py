@@ -32,7 +32,7 @@ import pytest
 import torch
 
 from onnx_zoo import KNOWN_FAILURES, MODELS, example_input, export_onnx
-from oracle import TOLERANCE, NothingPruned, PruneSession, RunReport, perturb
+from oracle import TOLERANCE, NothingPruned, PruneSession, RunReport, per_model, perturb, reused, same_worker
 from spa_ir import api
 from spa_ir.core.ir import main_function
 from spa_ir.core.errors import SpaError
@@ -121,26 +121,7 @@ SessionOf = Callable[[str], OnnxSession]
 @pytest.fixture(scope="module")
 def session(tmp_path_factory: pytest.TempPathFactory) -> SessionOf:
     """`_session(name)`, made once for the models of SHARED (the others are not kept: they are big)."""
-    kept: dict[str, OnnxSession] = {}
-
-    def get(name: str) -> OnnxSession:
-        if name in kept:
-            return kept[name]
-        made = _session(name, tmp_path_factory.mktemp(name.replace("/", "_")))
-        if name in SHARED:
-            kept[name] = made
-        return made
-
-    return get
-
-
-def same_worker(name: str) -> pytest.MarkDecorator:
-    """Under pytest-xdist (--dist loadgroup) the tests of one shared model run in one worker: exported once."""
-    return pytest.mark.xdist_group(f"onnx/{name}")
-
-
-def per_model(names: list[str]) -> list[object]:
-    return [pytest.param(n, marks=same_worker(n)) if n in SHARED else n for n in names]
+    return reused(lambda name: _session(name, tmp_path_factory.mktemp(name.replace("/", "_"))), keep=SHARED)
 
 
 # -- tests -------------------------------------------------------------------------------------------
@@ -150,7 +131,7 @@ def test_not_prunable_names_exist() -> None:
     assert set(NOT_PRUNABLE) <= set(MODELS) - set(KNOWN_FAILURES)
 
 
-@pytest.mark.parametrize("name", per_model(list(MODELS)))
+@pytest.mark.parametrize("name", per_model(list(MODELS), "onnx", only=SHARED))
 def test_onnx_model_prunes_exactly(name: str, tmp_path: Path, session: SessionOf) -> None:
     if name in KNOWN_FAILURES:
         with pytest.raises(SpaError, match=KNOWN_FAILURES[name]):
@@ -167,7 +148,7 @@ def test_onnx_model_prunes_exactly(name: str, tmp_path: Path, session: SessionOf
         print(report.summary())
 
 
-@pytest.mark.parametrize("name", per_model(["shufflenet_v2_x0_5", "swin_t"]))
+@pytest.mark.parametrize("name", per_model(["shufflenet_v2_x0_5", "swin_t"], "onnx", only=SHARED))
 def test_dynamic_batch_prunes_as_static(name: str, tmp_path: Path, session: SessionOf) -> None:
     """Exported with a dynamic batch, the graph computes reshape targets from `Shape` at run time (channel
     shuffle's group width, Swin's windows). The frontend folds the reads of static dims, the batch read
@@ -204,7 +185,7 @@ def test_oracle_sees_a_wrong_plan(tmp_path: Path) -> None:
 
 
 
-@same_worker("resnet18")
+@same_worker("onnx/resnet18")
 def test_weights_held_in_constant_nodes(tmp_path: Path, session: SessionOf) -> None:
     """The third kind of weight: tensors held in `Constant` nodes (TF/Keras exports) are pruned and
     masked there; the exporter's Identity copies of them stay weights of their own."""

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from oracle import NothingPruned, Session
+from oracle import NothingPruned, Session, per_model, reused, same_worker
 from spa_ir import api
 from spa_ir.verify import masked
 from zoo import flat_outputs, max_relative_error
@@ -611,26 +611,10 @@ SessionOf = Callable[[str], Session]
 def session() -> SessionOf:
     """The model of SMALL captured once for all the tests that look at it (each prune works on a clone of the
     program, the masked original is restored after each use)."""
-    sessions: dict[str, Session] = {}
-
-    def get(name: str) -> Session:
-        if name not in sessions:
-            sessions[name] = Session(_build(name), SMALL[name][1](), name)
-        return sessions[name]
-
-    return get
+    return reused(lambda name: Session(_build(name), SMALL[name][1](), name))
 
 
-def same_worker(name: str) -> pytest.MarkDecorator:
-    """Under pytest-xdist (--dist loadgroup) the tests of one model run in one worker: it is captured once."""
-    return pytest.mark.xdist_group(f"small/{name}")
-
-
-def per_model(names: list[str]) -> list[object]:
-    return [pytest.param(n, marks=same_worker(n)) for n in names]
-
-
-@pytest.mark.parametrize("name", per_model(list(SMALL)))
+@pytest.mark.parametrize("name", per_model(list(SMALL), "small"))
 def test_small_model_prunes_exactly(name: str, session: SessionOf) -> None:
     s = session(name)
     if name in NOT_PRUNABLE:
@@ -646,7 +630,7 @@ def _groups_by_param(plan: dict, param: str, dim: int) -> list[dict]:  # type: i
     return [g for g in plan["groups"] if any(m["param"] == param and m["dim"] == dim for m in g["members"])]
 
 
-@same_worker("layernorm_mlp")
+@same_worker("small/layernorm_mlp")
 def test_layernorm_group_is_inexact_and_left_alone(session: SessionOf) -> None:
     s = session("layernorm_mlp")
     _, plan, _ = s.prune(0.5, only_exact=True)
@@ -659,7 +643,7 @@ def test_layernorm_group_is_inexact_and_left_alone(session: SessionOf) -> None:
     assert len(norm["removed"]) == 16
 
 
-@same_worker("depthwise_conv")
+@same_worker("small/depthwise_conv")
 def test_depthwise_conv_couples_in_and_out(session: SessionOf) -> None:
     s = session("depthwise_conv")
     _, plan, _ = s.prune(0.5, only_exact=True)
@@ -669,7 +653,7 @@ def test_depthwise_conv_couples_in_and_out(session: SessionOf) -> None:
     assert plan["params"]["dw.0.weight"]["0"] == plan["params"]["stem.0.weight"]["0"]
 
 
-@same_worker("residual_add")
+@same_worker("small/residual_add")
 def test_residual_add_couples_both_branches(session: SessionOf) -> None:
     s = session("residual_add")
     _, plan, _ = s.prune(0.5, only_exact=True)
@@ -678,7 +662,7 @@ def test_residual_add_couples_both_branches(session: SessionOf) -> None:
     assert {("a.1.weight", 0), ("b.1.weight", 0), ("head.fc.weight", 1)} <= params
 
 
-@same_worker("mha")
+@same_worker("small/mha")
 def test_mha_prunes_whole_heads(session: SessionOf) -> None:
     """nn.MultiheadAttention (32 wide, 4 heads of 8): heads are one exact group, the head dim is inexact
     (the default scale 1/sqrt(head_dim) changes); halving the heads drops 2 x 8 rows of each of q, k, v."""
@@ -692,7 +676,7 @@ def test_mha_prunes_whole_heads(session: SessionOf) -> None:
     assert len(plan["params"]["attn.out_proj.weight"]["1"]) == 2 * 8
 
 
-@same_worker("gqa_sdpa")
+@same_worker("small/gqa_sdpa")
 def test_gqa_prunes_kv_heads_with_their_query_heads(session: SessionOf) -> None:
     """4 query heads over 2 kv heads (SDPA enable_gqa): removing a kv head removes its 2 query heads."""
     s = session("gqa_sdpa")
@@ -703,7 +687,7 @@ def test_gqa_prunes_kv_heads_with_their_query_heads(session: SessionOf) -> None:
     assert kv["exact"] and len(kv["removed"]) == 1
 
 
-@same_worker("einsum_attention")
+@same_worker("small/einsum_attention")
 def test_einsum_couples_heads_and_head_dims(session: SessionOf) -> None:
     """24 wide, 4 heads of 6. The einsums couple the heads of q, k, v; q's and k's head dims (contracted;
     no softmax scale here, so exact); v's head dim with proj's columns."""
@@ -718,7 +702,7 @@ def test_einsum_couples_heads_and_head_dims(session: SessionOf) -> None:
     assert all(g["exact"] and len(g["removed"]) == g["size"] // 2 for g in (heads, qk_dim, v_dim))
 
 
-@same_worker("rotary_pairs")
+@same_worker("small/rotary_pairs")
 def test_rotary_pairs_are_channels(session: SessionOf) -> None:
     """Each rotated pair (2j, 2j+1) is one channel: q's rows, cos/sin columns and out's columns by twos."""
     s = session("rotary_pairs")
@@ -729,7 +713,7 @@ def test_rotary_pairs_are_channels(session: SessionOf) -> None:
     assert all(i // 2 in pairs["removed"] for i in plan["params"]["q.weight"]["0"])
 
 
-@same_worker("multiscale_heads")
+@same_worker("small/multiscale_heads")
 def test_multiscale_heads_factor_both_views(session: SessionOf) -> None:
     """[heads, 3 * head_dim] ~ [3 * heads, head_dim] refines to [heads, 3, head_dim] (2 heads of 4): a head owns 12
     consecutive qkv channels and the aggregate's 3 conv groups of it; q, k, v share the head-dim group
@@ -748,7 +732,7 @@ def test_multiscale_heads_factor_both_views(session: SessionOf) -> None:
     assert not _groups_by_param(plan, "qkv.weight", 0)[0]["frozen"]
 
 
-@pytest.mark.parametrize("name", per_model(["relpos_bias_swin", "relpos_bias_levit"]))
+@pytest.mark.parametrize("name", per_model(["relpos_bias_swin", "relpos_bias_levit"], "small"))
 def test_relative_position_bias_prunes_heads(name: str, session: SessionOf) -> None:
     """index.Tensor: the bias table's heads dim is in the heads group, which is exact and loses 2 of 4 heads
     (table columns / rows with them); the relative-offset dim, indexed by a tensor, is frozen."""
@@ -765,7 +749,7 @@ def test_relative_position_bias_prunes_heads(name: str, session: SessionOf) -> N
     assert any(r["kind"] == "indexed by a tensor" for r in rel["frozen"])
 
 
-@same_worker("repeat_channels")
+@same_worker("small/repeat_channels")
 def test_repeat_tiles_channel_groups(session: SessionOf) -> None:
     """repeat: channel k of c1 owns columns k and k + 16 of c2's weight; both go when k is removed."""
     s = session("repeat_channels")
@@ -777,7 +761,7 @@ def test_repeat_tiles_channel_groups(session: SessionOf) -> None:
     assert plan["params"]["c2.0.weight"]["1"] == sorted(removed + [k + 16 for k in removed])
 
 
-@same_worker("gather_tokens")
+@same_worker("small/gather_tokens")
 def test_gather_couples_index_channels(session: SessionOf) -> None:
     """gather along the tokens: the index buffer's channel dim (same size as the hidden dim) is pruned
     with the hidden channels; the token dim of the gathered input is frozen."""
@@ -790,7 +774,7 @@ def test_gather_couples_index_channels(session: SessionOf) -> None:
     assert plan["params"]["pick"]["2"] == plan["params"]["inp.weight"]["0"]
 
 
-@same_worker("weight_standardization")
+@same_worker("small/weight_standardization")
 def test_weight_standardization_prunes_outputs_not_inputs(session: SessionOf) -> None:
     """Training-mode batch norm of a conv weight: its output channels are exact to prune (per-channel
     statistics), its input channels are inexact (they are in every output channel's mean and variance)."""
@@ -807,7 +791,7 @@ def test_weight_standardization_prunes_outputs_not_inputs(session: SessionOf) ->
     assert last["exact"] and len(last["removed"]) == 6
 
 
-@same_worker("instance_norm_over_channels")
+@same_worker("small/instance_norm_over_channels")
 def test_instance_norm_statistics_over_channels_are_inexact(session: SessionOf) -> None:
     """instance_norm mixes the channels of dims 2.. into its statistics: that group is left alone."""
     s = session("instance_norm_over_channels")
@@ -819,7 +803,7 @@ def test_instance_norm_statistics_over_channels_are_inexact(session: SessionOf) 
     assert hidden["exact"] and len(hidden["removed"]) == 16
 
 
-@pytest.mark.parametrize("name", per_model(["conv_bn_relu", "manual_attention_sdpa", "lstm"]))
+@pytest.mark.parametrize("name", per_model(["conv_bn_relu", "manual_attention_sdpa", "lstm"], "small"))
 def test_oracle_sees_a_wrong_plan(name: str, session: SessionOf) -> None:
     """Negative control of the harness: masking other channels than those removed must be caught."""
     s = session(name)
