@@ -2,6 +2,8 @@ import gc
 import os
 import sys
 
+import pytest
+
 # Test helpers (zoo.py) live beside the tests; the xdsl wheel ships a top-level `tests` package,
 # so they are imported by path, not as `tests.unit...`.
 sys.path.insert(0, os.path.dirname(__file__))
@@ -26,3 +28,17 @@ def pytest_collection_finish(session: object) -> None:
     gc.freeze()
     threshold0, threshold1, _ = gc.get_threshold()
     gc.set_threshold(threshold0, threshold1, 100)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Make `--dist loadgroup` (make test-unit) keep each xdist_group on one worker again. pytest-xdist 3.8 tags
+    a test of a group by rewriting `item._nodeid` to `<id>@<group>`, which pytest 9.2 no longer reads (node ids
+    are structured, `item._id`): every group was silently spread over the workers, so module fixtures meant to
+    run once ran on each (pytest-dev/pytest-xdist#1386). Carry the tag over to the id the scheduler sees."""
+    for item in items:
+        tagged = vars(item).get("_nodeid")
+        if isinstance(tagged, str) and tagged != item.nodeid and hasattr(item, "_id"):
+            from _pytest.nodeid import NodeId  # only pytest >= 9.2 has it, and only then is the tag lost
+
+            item._id = NodeId.parse(tagged)
