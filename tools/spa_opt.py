@@ -81,7 +81,7 @@ class SpaOptMain(xDSLOptMain):
             self.ctx.register_dialect(dialect.name, _constant(dialect))
 
     def register_all_frontends(self) -> None:
-        from spa_ir.core.program import SpaParser
+        from spa_ir.core.parsing import SpaParser
 
         super().register_all_frontends()
 
@@ -125,7 +125,8 @@ class SpaOptMain(xDSLOptMain):
         )
 
     def parse_chunk(self, chunk: IO[bytes], file_extension: str, start_offset: int = 0) -> ModuleOp | None:
-        from spa_ir.core.program import Program, verify_located, weights_path_for
+        from spa_ir.core.parsing import verify_located
+        from spa_ir.core.program import Program, weights_path_for
 
         module = super().parse_chunk(chunk, file_extension, start_offset)
         if module is None:

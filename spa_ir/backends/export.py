@@ -16,7 +16,8 @@ from spa_ir.backends.torch_fx import main_function, to_graph_module
 from spa_ir.core.dtypes import torch_dtype
 from spa_ir.core.errors import SpaError, first_line
 from spa_ir.core.fileio import write_with_atomic
-from spa_ir.core.program import Program, print_module
+from spa_ir.core.parsing import print_module
+from spa_ir.core.program import Program
 from spa_ir.frontends.torch import random_input
 
 DYNAMIC_DIM_EXAMPLE = 8

@@ -8,25 +8,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.ir import Operation
-from xdsl.parser import Parser
 from xdsl.passes import ModulePass, PassPipeline
-from xdsl.printer import Printer
-from xdsl.utils.exceptions import ParseError, VerifyException
-from xdsl.utils.lexer import Span
 
 from spa.dialects.spa import ParamOp
 from spa_ir.core.context import SpaContext, make_context
-from spa_ir.core.errors import SpaError, located_parse_error
+from spa_ir.core.errors import SpaError
 from spa_ir.core.fileio import atomic_outputs
 from spa_ir.core.ir import params
+from spa_ir.core.parsing import parse_module, print_module
 from spa_ir.core.weights import WeightStore, param_shape_dtype, param_tensor
 
 if TYPE_CHECKING:
@@ -36,69 +32,6 @@ if TYPE_CHECKING:
 def weights_path_for(mlir_path: str | os.PathLike[str]) -> Path:
     """`model.mlir` -> `model.safetensors` (same stem, same folder)."""
     return Path(mlir_path).with_suffix(".safetensors")
-
-
-class SpaParser(Parser):
-    """xDSL's parser, with 'Operation X is not registered' located at the op name (xDSL points past it),
-    and the source position of every op kept (`op_spans`) so verification errors can name it."""
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.op_spans: dict[Operation, Span] = {}
-
-    def parse_operation(self) -> Operation:
-        span = self._current_token.span
-        op = super().parse_operation()
-        self.op_spans[op] = span
-        return op
-
-    def _get_op_by_name(self, name: str) -> type[Operation]:
-        if self.ctx.get_optional_op(name, dialect_stack=self._parser_state.dialect_stack) is None:
-            content = self.lexer.input.content
-            start = content.rfind(name.encode() if isinstance(content, bytes) else name, 0, self.pos)
-            if start >= 0:
-                start -= content[start - 1 : start] in ('"', b'"')  # generic form: point at the quote
-                span = Span(start, start + len(name), self.lexer.input)
-                self.raise_error(f"Operation {name} is not registered", span)
-        return super()._get_op_by_name(name)
-
-
-def parse_module(text: str, name: str = "<stdin>") -> ModuleOp:
-    """Parse and verify MLIR text; errors become one-line `file:line:col: message`."""
-    parser = SpaParser(make_context(), text, name)
-    try:
-        module = parser.parse_module()
-    except ParseError as e:
-        raise located_parse_error(e) from None
-    verify_located(module, parser.op_spans, name)
-    return module
-
-
-def verify_located(module: ModuleOp, op_spans: dict[Operation, Span], name: str, line_offset: int = 0) -> None:
-    """Verify; a failure is a one-line SpaError `file:line:col: 'op.name' op: message` at the failing op."""
-    try:
-        module.verify()
-    except VerifyException as e:
-        error, where = e, name
-        for op in module.walk():  # find the op whose own verifier fails
-            try:
-                op.verify(verify_nested_ops=False)
-            except VerifyException as op_error:
-                error, span = op_error, op_spans.get(op)
-                where = str(replace(span, line_offset=line_offset).get_location()) if span is not None else name
-                where = f"{where}: '{op.name}' op"
-                break
-        message = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
-        raise SpaError(message, where=where) from None
-
-
-def print_module(module: ModuleOp, *, debuginfo: bool = False, generic: bool = False) -> str:
-    import io
-
-    out = io.StringIO()
-    Printer(stream=out, print_debuginfo=debuginfo, print_generic_format=generic).print_op(module)
-    out.write("\n")
-    return out.getvalue()
 
 
 def external_weight_names(module: ModuleOp) -> list[str]:
