@@ -26,12 +26,12 @@ from typing import Any, TypeVar
 
 import pytest
 import torch
+from zoo import flat_outputs, max_relative_error
 
 from spa_ir import api
-from spa_ir.verify import masked
 from spa_ir.core.program import Program
 from spa_ir.core.weights import WeightStore
-from zoo import flat_outputs, max_relative_error
+from spa_ir.verify import masked
 
 TOLERANCE = 1e-4
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spa_ir.channels.spaces import Anon, Atom, Cat, Prod, Reason, Spaces
-from spa_ir.core.ir import Site
-from spa_ir.core.errors import SpaError
 from spa_ir.channels.groups import IndexMap, member_maps
+from spa_ir.channels.spaces import Anon, Atom, Cat, Prod, Reason, Spaces
+from spa_ir.core.errors import SpaError
+from spa_ir.core.ir import Site
 
 
 def test_atoms_merge_and_keep_reasons() -> None:

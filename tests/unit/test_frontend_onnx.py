@@ -18,9 +18,9 @@ from torch_mlir import ir
 from torch_mlir.dialects import torch as torch_d
 
 from spa_ir import api
+from spa_ir.backends.export import export_program
 from spa_ir.core.dtypes import torch_dtype
 from spa_ir.core.errors import SpaError
-from spa_ir.backends.export import export_program
 from spa_ir.frontends.onnx import import_onnx_to_mlir, prepare_onnx_model
 
 _VTENSOR = re.compile(r"!torch\.vtensor<\[([^\]]*)\],(\w+)>")

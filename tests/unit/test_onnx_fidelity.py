@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from onnx_zoo import KNOWN_FAILURES, MODELS, example_input, export_onnx
+from zoo import build, flat_outputs, max_relative_error
+
 from spa_ir import api
 from spa_ir.backends.torch_fx import main_function
 from spa_ir.core.errors import SpaError
-from zoo import build, flat_outputs, max_relative_error
 
 TOLERANCE = 1e-4
 

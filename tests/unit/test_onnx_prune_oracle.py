@@ -30,16 +30,16 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
-
 from onnx_zoo import KNOWN_FAILURES, MODELS, example_input, export_onnx
 from oracle import TOLERANCE, NothingPruned, PruneSession, RunReport, per_model, perturb, reused, same_worker
-from spa_ir import api
-from spa_ir.core.ir import main_function
-from spa_ir.core.errors import SpaError
-from spa_ir.backends.export import save_onnx
-from spa_ir.verify import PlanParams, masked_onnx, weight_values
-from spa_ir.core.program import Program
 from zoo import flat_outputs, max_relative_error
+
+from spa_ir import api
+from spa_ir.backends.export import save_onnx
+from spa_ir.core.errors import SpaError
+from spa_ir.core.ir import main_function
+from spa_ir.core.program import Program
+from spa_ir.verify import PlanParams, masked_onnx, weight_values
 
 # model -> regex of the reason only_exact=True prunes nothing (the test asserts it).
 NOT_PRUNABLE: dict[str, str] = {

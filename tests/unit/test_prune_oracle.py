@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import re
 
+import models_extra
 import pytest
 import torch
 import torchvision
-
-import models_extra
 import zoo
 from oracle import NothingPruned, Session, check_model
+
 from spa_ir.core.errors import SpaError
 
 DATA_DEPENDENT = r"cannot capture model with torch\.export: GuardOnDataDependentSymNode"

@@ -11,12 +11,12 @@ from collections.abc import Callable
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
-
 from oracle import NothingPruned, Session, per_model, reused, same_worker
+from torch import nn
+from zoo import flat_outputs, max_relative_error
+
 from spa_ir import api
 from spa_ir.verify import masked
-from zoo import flat_outputs, max_relative_error
 
 
 def _img(c: int = 3, size: int = 16, batch: int = 1) -> torch.Tensor:
