@@ -18,7 +18,7 @@ from spa_ir.core.ir import const, site
 from spa_ir.ops.common import norm_dim, unify_all
 from spa_ir.ops.slicing import slice_dim
 from spa_ir.ops.spec import Emitter, OpSpec, arg, aten, each, has_arg, table
-from spa_ir.pruning.shapes import Shapes, make_int, pruned_dim, replace_int_list, torch_op
+from spa_ir.pruning.shapes import Shapes, make_int, pruned_dim, replace_int_list
 
 
 def _joined_items(p: Propagation, op: Operation) -> tuple[list[Dims], int, int] | None:
@@ -120,9 +120,13 @@ def split(p: Propagation, op: Operation) -> None:
     p.lists[r] = [[p.spaces.resolve(d) for d in it] for it in items if it is not None]
 
 
-def _pieces(op: Operation) -> SSAValue:
+def _pieces_name(op: Operation) -> str:
     """How a split cuts: `split_sizes` (a list), `split_size` (an int, or a list for split.sizes) or `chunks`."""
-    return next(arg(op, name) for name in ("split_sizes", "split_size", "chunks") if has_arg(op, name))
+    return next(name for name in ("split_sizes", "split_size", "chunks") if has_arg(op, name))
+
+
+def _pieces(op: Operation) -> SSAValue:
+    return arg(op, _pieces_name(op))
 
 
 def _split_sizes(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None:
@@ -132,8 +136,7 @@ def _split_sizes(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> No
         return
     bounds = np.cumsum([0, *const(_pieces(op))])
     new = [shapes.kept_before(x, dim, int(b)) for b in bounds]
-    name = next(n for n in ("split_sizes", "split_size") if has_arg(op, n))
-    replace_int_list(op, name, [b - a for a, b in zip(new, new[1:])], rewriter)
+    replace_int_list(op, _pieces_name(op), [b - a for a, b in zip(new, new[1:])], rewriter)
 
 
 def _split_uniform(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None:
@@ -147,12 +150,12 @@ def _split_uniform(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> 
     bounds = [*range(0, size, step), size]
     new = [shapes.kept_before(x, dim, b) for b in bounds]
     sizes = [b - a for a, b in zip(new, new[1:])]
-    from spa.dialects.torch import IntType, ListType
+    from spa.dialects.torch import AtenSplitWithSizesOp, IntType, ListType, PrimListConstructOp
 
     consts = [make_int(s, op, rewriter) for s in sizes]
-    lst = torch_op("torch.prim.ListConstruct").create(operands=consts, result_types=[ListType(IntType())])
+    lst = PrimListConstructOp.create(operands=consts, result_types=[ListType(IntType())])
     rewriter.insert(lst, InsertPoint.before(op))
-    new_op = torch_op("torch.aten.split_with_sizes").create(
+    new_op = AtenSplitWithSizesOp.create(
         operands=[x, lst.results[0], arg(op, "dim")], result_types=[op.results[0].type]
     )
     rewriter.replace_op(op, new_op)

@@ -49,10 +49,8 @@ def reduce(kind: str) -> Rule:
 
 OPS = table(
     {
-        "torch.aten.mean.dim": OpSpec(rule=reduce("mean")),
-        "torch.aten.mean": OpSpec(rule=reduce("mean")),
-        "torch.aten.sum.dim_IntList": OpSpec(rule=reduce("sum")),
-        "torch.aten.sum": OpSpec(rule=reduce("sum")),
+        **each(aten("mean mean.dim"), OpSpec(rule=reduce("mean"))),
+        **each(aten("sum sum.dim_IntList"), OpSpec(rule=reduce("sum"))),
         **each(aten("amax max.dim"), OpSpec(rule=reduce("max"))),
         **each(aten("var.correction var.dim std.correction"), OpSpec(rule=reduce("variance"))),
         **each(aten("norm.ScalarOpt_dim linalg_vector_norm"), OpSpec(rule=reduce("norm"))),

@@ -48,15 +48,6 @@ class Shapes:
         return index if kept is None else int(np.searchsorted(kept, index))
 
 
-def torch_op(name: str) -> type[Operation]:
-    from spa.dialects.torch import Torch
-
-    for op in Torch.operations:
-        if op.name == name:
-            return op
-    raise SpaError(f"torch dialect has no op '{name}'")
-
-
 def make_int(value: int, before: Operation, rewriter: PatternRewriter) -> SSAValue:
     """A new `torch.constant.int` before `before`, named as torch-mlir names them (`%int-1`)."""
     from spa.dialects.torch import ConstantIntOp, IntType
