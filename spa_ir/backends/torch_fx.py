@@ -179,7 +179,11 @@ def _where(op: Operation) -> str:
 
 
 def _set_nested(root: torch.nn.Module, dotted: str, tensor: torch.Tensor, *, buffer: bool) -> None:
-    """Register `layer1.0.conv1.weight` on root, creating the intermediate modules."""
+    """Register `layer1.0.conv1.weight` on root, creating the intermediate modules.
+
+    Floating-point weights become trainable parameters (fine-tuning is the user's own loop); like
+    `torch.export`'s `ep.module()`, they share storage with the Program's weight store (no copy at emission):
+    train a `copy.deepcopy` of the module to leave the Program (and the model it was imported from) as it was."""
     *path, leaf = dotted.split(".")
     mod = root
     for part in path:
@@ -191,7 +195,7 @@ def _set_nested(root: torch.nn.Module, dotted: str, tensor: torch.Tensor, *, buf
     if buffer or not tensor.is_floating_point():
         mod.register_buffer(leaf, tensor)
     else:
-        mod.register_parameter(leaf, torch.nn.Parameter(tensor, requires_grad=False))
+        mod.register_parameter(leaf, torch.nn.Parameter(tensor, requires_grad=True))
 
 
 def main_function(program: Program) -> func.FuncOp:
