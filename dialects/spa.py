@@ -263,6 +263,8 @@ class GroupOp(IRDLOperation):
     frozen = opt_attr_def(ArrayAttr[ReasonAttr])
     inexact = opt_attr_def(ArrayAttr[ReasonAttr])
     scores = opt_attr_def(DenseArrayBase)
+    criterion = opt_attr_def(StringAttr)
+    """The criterion that gave the scores (spa-annotate-importance)."""
     removed = opt_attr_def(DenseArrayBase)
 
     assembly_format = "$sym_name attr-dict"

@@ -2,45 +2,63 @@
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import DenseArrayBase, ModuleOp, f64
+from xdsl.dialects.builtin import DenseArrayBase, ModuleOp, StringAttr, f64
 from xdsl.passes import ModulePass
 
 from spa_ir.channels.annotations import group_ops
-from spa_ir.channels.groups import from_member_attr
 from spa_ir.core.context import weights_of
-from spa_ir.core.errors import SpaError
 from spa_ir.core.ir import params
 from spa_ir.core.weights import param_tensor
-from spa_ir.pruning.criteria import GroupScorer, Member, known_criteria
+from spa_ir.pruning.criteria import criterion
+from spa_ir.pruning.importance import score_groups
 
 
 @dataclass(frozen=True)
 class AnnotateImportance(ModulePass):
-    """Score the channels of each non-frozen `spa.group` (`scores = array<f64: ...>`).
+    """Score the channels of each non-frozen `spa.group` (`scores = array<f64: ...>`, and the criterion that
+    gave them as `criterion = "..."`).
 
-    criterion: l1 | l2 (magnitude of each channel's slice in every member, summed over members after
-    normalizing each member by its mean) | random (uniform, from `seed` and the group name).
+    criterion: an entry of spa_ir/pruning/criteria's table — data-free `l1`, `l2`, `random`, `bn-scale`, `fpgm`,
+    `lamp`; after training, from the calibration statistics spa-collect-stats leaves, `taylor`, `hessian`,
+    `obd-c`, `hrank`, `thinet`, `cp`, `wanda-sp`, `flap`; at initialization `snip`, `grasp`, `crop`.
+    agg: how the members' score vectors (each over its mean magnitude) combine: sum | mean | max | prod | first.
+    norm: applied to the group's vector before selection: none | mean | max | sum | standard | lamp (default:
+    the criterion's own: lamp for `lamp`, none for the others).
+    seed: the random criterion's seed (each group draws from it and its name).
     """
 
     name = "spa-annotate-importance"
 
     criterion: str = "l1"
+    agg: str = "sum"
+    norm: str | None = None
     seed: int = 0
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        if self.criterion not in known_criteria():
-            raise SpaError(f"unknown criterion '{self.criterion}' (known: {', '.join(known_criteria())})")
+        entry = criterion(self.criterion)
+        if not any(not g.frozen for g in group_ops(op)):
+            return
         weights = weights_of(ctx, self.name)
         inline = {p.weight_name: param_tensor(p, weights) for p in params(op) if p.value is not None}
-        scorer = GroupScorer(self.criterion, {**weights, **inline} if inline else weights)
-        for group in group_ops(op):
-            if group.frozen:
-                continue
-            members = [Member(*from_member_attr(m)) for m in group.members.data]
-            seed = self.seed * 1_000_003 + zlib.crc32(group.sym_name.data.encode())
-            scores = scorer.scores(members, group.size.value.data, seed)
-            group.attributes["scores"] = DenseArrayBase.from_list(f64, [float(s) for s in scores])
+        stats = None
+        if entry.needs:
+            from spa_ir.core.context import stats_of
+
+            stats = stats_of(ctx, self.name)
+            stats.check_matches(op, self.name)
+        scores = score_groups(
+            op,
+            {**weights, **inline} if inline else weights,
+            self.criterion,
+            stats=stats,
+            agg=self.agg,
+            norm=self.norm,
+            seed=self.seed,
+        )
+        for g in group_ops(op):
+            if g.sym_name.data in scores:
+                g.attributes["criterion"] = StringAttr(self.criterion)
+                g.attributes["scores"] = DenseArrayBase.from_list(f64, scores[g.sym_name.data])

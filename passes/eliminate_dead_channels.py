@@ -70,6 +70,7 @@ class EliminateDeadChannels(ModulePass):
                     "size": g.size.value.data,
                     "removed": gone,
                     "exact": bool(g.exact.value.data),
+                    **({"criterion": g.criterion.data} if g.criterion is not None else {}),
                     "frozen": [reason_json(r) for r in reasons(g.frozen)],
                     "members": [{"param": p, "dim": d, **vars(m)} for p, d, m in map(from_member_attr, g.members.data)],
                 }

@@ -1,0 +1,106 @@
+"""Criteria that choose channels so the next layer's input is best reconstructed without them: ThiNet (greedy)
+and channel pruning by LASSO (He et al. 2017). Both work on the Gram matrix of the channels' contributions to
+the consumers' outputs: for a consumer y = Σ_c W_c x_c, G[c, d] = E[(W_c x_c)·(W_d x_d)], computed from the
+weight and the consumer's input second-moment matrix (IN_COV). Removing a set S changes the output by
+Σ_{c∈S} W_c x_c, whose mean square is 1_Sᵀ G 1_S. The order in which channels leave is the ranking (the refit
+of the kept weights is compensation, the next issue's pass, not part of the criterion)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from spa_ir.calibration import kinds
+from spa_ir.pruning.criteria.base import Group, Inputs, Member
+
+
+def contribution_gram(inputs: Inputs, group: Group, m: Member, name: str) -> np.ndarray:
+    """G over the group's channels for one consumer member (the channels' indices in its input dim summed)."""
+    w = inputs.weight(m.param)
+    cols = np.moveaxis(w, m.dim, 0)  # [C, O, kernel...] for a conv (dim 1), [C, O] for a linear or x @ W
+    c = cols.shape[0]
+    if m.dim == 0:  # x @ W: W is [C, O]
+        wf = cols.reshape(c, -1, 1)
+    else:
+        wf = np.moveaxis(w.reshape(w.shape[0], c, -1), 0, 1)  # [C, O, K], K = kernel positions
+    k = wf.shape[2]
+    count = float(inputs.stat(group, m.param, kinds.IN_COUNT, name).reshape(-1)[0])
+    cov = inputs.stat(group, m.param, kinds.IN_COV, name).reshape(c, k, c, k) / max(count, 1.0)
+    gram = np.einsum("aok,bol,akbl->ab", wf, wf, cov, optimize=True)
+    idx = m.index_map.all_indices(group.size)
+    return gram[idx[:, :, None, None], idx[None, None, :, :]].sum(axis=(1, 3))
+
+
+def group_gram(inputs: Inputs, group: Group, name: str) -> np.ndarray:
+    grams = [
+        contribution_gram(inputs, group, m, name)
+        for m in group.members
+        if (c := inputs.consumer(m)) is not None and c.groups == 1
+    ]
+    if not grams:
+        raise group.fail(f"{name} needs a conv, linear or matmul that reads the group's channels as inputs")
+    return np.sum(grams, axis=0)
+
+
+def rank_by_removal_order(order: list[int], size: int) -> np.ndarray:
+    """Scores from a removal order: the first channel removed scores lowest."""
+    scores = np.empty(size)
+    scores[np.asarray(order, dtype=np.int64)] = np.arange(1, size + 1, dtype=np.float64)
+    return scores
+
+
+def thinet_order(gram: np.ndarray) -> list[int]:
+    """ThiNet (Luo et al. 2017): remove, one at a time, the channel whose removal adds least to the
+    reconstruction error 1_Sᵀ G 1_S of the removed set S."""
+    size = gram.shape[0]
+    cross = np.zeros(size)  # Σ_{s∈S} G[s, c]
+    left = np.ones(size, dtype=bool)
+    order = []
+    for _ in range(size):
+        increase = np.where(left, 2 * cross + np.diag(gram), np.inf)
+        c = int(np.argmin(increase))
+        order.append(c)
+        left[c] = False
+        cross += gram[c]
+    return order
+
+
+def lasso_order(gram: np.ndarray, steps: int = 40, iterations: int = 200) -> list[int]:
+    """Channel selection by LASSO (He et al. 2017): min_β (β−1)ᵀG(β−1) + λ‖β‖₁ along a growing λ (FISTA,
+    warm-started); a channel leaves when its β reaches zero. Channels still kept at the largest λ leave in
+    order of |β|."""
+    size = gram.shape[0]
+    lipschitz = 2 * float(np.linalg.eigvalsh(gram)[-1]) + 1e-12
+    lam_max = 2 * float(np.abs(gram.sum(axis=1)).max()) + 1e-12  # β = 0 is optimal from here on
+    beta = np.ones(size)
+    dropped_at = np.full(size, np.inf)
+    for step, lam in enumerate(np.geomspace(lam_max * 1e-4, lam_max, steps)):
+        z, prev, t = beta.copy(), beta.copy(), 1.0
+        for _ in range(iterations):
+            grad = 2 * gram @ (z - 1)
+            nxt = z - grad / lipschitz
+            nxt = np.sign(nxt) * np.maximum(np.abs(nxt) - lam / lipschitz, 0.0)
+            t_next = (1 + np.sqrt(1 + 4 * t * t)) / 2
+            z = nxt + (t - 1) / t_next * (nxt - prev)
+            prev, t = nxt, t_next
+        beta = prev
+        newly = (beta == 0) & np.isinf(dropped_at)
+        dropped_at[newly] = step
+    return sorted(range(size), key=lambda c: (dropped_at[c], abs(beta[c])))
+
+
+@dataclass(frozen=True)
+class Reconstruction:
+    name: str
+    default_norm: str = "none"
+    needs: frozenset[str] = frozenset({kinds.IN_COV, kinds.IN_COUNT})
+
+    def scores(self, inputs: Inputs, group: Group) -> list[np.ndarray]:
+        gram = group_gram(inputs, group, self.name)
+        order = thinet_order(gram) if self.name == "thinet" else lasso_order(gram)
+        return [rank_by_removal_order(order, group.size)]
+
+
+THINET = Reconstruction("thinet")
+CP = Reconstruction("cp")

@@ -1,0 +1,59 @@
+"""Scoring the groups of a module with one criterion: the walk spa-annotate-importance runs, as a function."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import torch
+from xdsl.dialects.builtin import ModuleOp
+
+from spa.dialects.spa import GroupOp, ParamOp
+from spa_ir.channels.annotations import group_ops
+from spa_ir.channels.groups import from_member_attr
+from spa_ir.core.ir import Site, op_key, params, site
+from spa_ir.ops.spec import operand_names
+from spa_ir.pruning.criteria import Group, Inputs, score_group
+from spa_ir.pruning.criteria.base import Member, Use
+
+if TYPE_CHECKING:
+    from spa_ir.calibration.store import StatsStore
+
+
+def weight_uses(module: ModuleOp) -> dict[str, tuple[Use, ...]]:
+    """Weight name -> the ops that read it directly, with the operand's schema name."""
+    uses: dict[str, list[Use]] = {}
+    for p in params(module):
+        for use in p.result.uses:
+            names = operand_names(use.operation)
+            operand = names[use.index] if use.index < len(names) else str(use.index)
+            uses.setdefault(p.weight_name, []).append(Use(op_key(use.operation), operand))
+    return {k: tuple(v) for k, v in uses.items()}
+
+
+def as_group(g: GroupOp, param_ops: Mapping[str, ParamOp]) -> Group:
+    members = tuple(Member(*from_member_attr(m)) for m in g.members.data)
+    first = param_ops.get(members[0].param) if members else None
+    user = next((u.operation for u in first.result.uses), None) if first is not None else None
+    where = site(user) if user is not None else Site("spa.group", g.sym_name.data)
+    return Group(g.sym_name.data, g.size.value.data, members, where)
+
+
+def score_groups(
+    module: ModuleOp,
+    weights: Mapping[str, torch.Tensor],
+    criterion: str,
+    *,
+    stats: StatsStore | None = None,
+    agg: str = "sum",
+    norm: str | None = None,
+    seed: int = 0,
+) -> dict[str, list[float]]:
+    """Group name -> per-channel scores, for every non-frozen group (`weights` must include inline params)."""
+    param_ops = {p.weight_name: p for p in params(module)}
+    inputs = Inputs(weights, weight_uses(module), stats, seed)
+    return {
+        g.sym_name.data: score_group(criterion, inputs, as_group(g, param_ops), agg, norm)
+        for g in group_ops(module)
+        if not g.frozen
+    }
