@@ -181,9 +181,10 @@ def _where(op: Operation) -> str:
 def _set_nested(root: torch.nn.Module, dotted: str, tensor: torch.Tensor, *, buffer: bool) -> None:
     """Register `layer1.0.conv1.weight` on root, creating the intermediate modules.
 
-    Floating-point weights become trainable parameters (fine-tuning is the user's own loop); like
-    `torch.export`'s `ep.module()`, they share storage with the Program's weight store (no copy at emission):
-    train a `copy.deepcopy` of the module to leave the Program (and the model it was imported from) as it was."""
+    Floating-point weights become trainable parameters (fine-tuning is the user's own loop), each a copy: the
+    weight store holds the tensors of the model the Program was imported from, which training the emitted module
+    must not change (nor the Program, nor a second module emitted from it). Buffers stay shared: the emitted
+    graph is functional and never writes them."""
     *path, leaf = dotted.split(".")
     mod = root
     for part in path:
@@ -195,7 +196,7 @@ def _set_nested(root: torch.nn.Module, dotted: str, tensor: torch.Tensor, *, buf
     if buffer or not tensor.is_floating_point():
         mod.register_buffer(leaf, tensor)
     else:
-        mod.register_parameter(leaf, torch.nn.Parameter(tensor, requires_grad=True))
+        mod.register_parameter(leaf, torch.nn.Parameter(tensor.clone(), requires_grad=True))
 
 
 def main_function(program: Program) -> func.FuncOp:

@@ -293,7 +293,9 @@ def _total(terms: list[torch.Tensor]) -> torch.Tensor:
     return torch.stack(terms).sum()
 
 
-REGULARIZERS: dict[str, type[GroupLasso] | type[GroupNorm] | type[GrowingReg] | type[BNScaleL1]] = {
+Regularizer = GroupLasso | GroupNorm | GrowingReg | BNScaleL1
+
+REGULARIZERS: dict[str, type[Regularizer]] = {
     "group-lasso": GroupLasso,
     "group-norm": GroupNorm,
     "growing-reg": GrowingReg,
