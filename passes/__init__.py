@@ -21,6 +21,7 @@ from spa.passes.prune_groups import PRUNE_GROUPS, Pipeline
 _PASSES: dict[str, tuple[str, str]] = {
     "spa-propagate-channels": ("spa.passes.propagate_channels", "PropagateChannels"),
     "spa-form-groups": ("spa.passes.form_groups", "FormGroups"),
+    "spa-collect-stats": ("spa.passes.collect_stats", "CollectStats"),
     "spa-annotate-importance": ("spa.passes.annotate_importance", "AnnotateImportance"),
     "spa-select-channels": ("spa.passes.select_channels", "SelectChannels"),
     "spa-eliminate-dead-channels": ("spa.passes.eliminate_dead_channels", "EliminateDeadChannels"),

@@ -34,7 +34,8 @@ class Pipeline:
     aliases: tuple[str, ...] = ()
 
     def options(self) -> list[str]:
-        return [o for s in self.stages for o in s.options]
+        """Every option once, in stage order (an option several stages own, as `criterion`, goes to each)."""
+        return list(dict.fromkeys(o for s in self.stages for o in s.options))
 
     def expand(self, options: Mapping[str, V], called: str | None = None) -> list[tuple[str, dict[str, V]]]:
         """(pass name, its options) per stage, in order; option names may be kebab or snake case. `called`:
@@ -50,6 +51,7 @@ class Pipeline:
 STAGES: tuple[Stage, ...] = (
     Stage("spa-propagate-channels"),
     Stage("spa-form-groups"),
+    Stage("spa-collect-stats", ("criterion",)),
     Stage("spa-annotate-importance", ("criterion", "seed")),
     Stage("spa-select-channels", ("ratio", "scope", "min-keep", "min-keep-ratio", "round-to", "only-exact")),
     Stage("spa-eliminate-dead-channels"),

@@ -27,6 +27,8 @@ from spa.dialects.torch import Torch
 from spa_ir.core.errors import SpaError
 
 if TYPE_CHECKING:
+    from spa_ir.calibration.data import Calibration
+    from spa_ir.calibration.store import StatsStore
     from spa_ir.core.plan import Plan
     from spa_ir.core.weights import WeightStore
 
@@ -41,6 +43,10 @@ class SpaContext(Context):
     """The tensors behind the `spa.param`s without an inline value (None: the driver handed none over)."""
     plan: Plan | None = None
     """Where spa-eliminate-dead-channels leaves what it removed (the driver saves it or returns it)."""
+    stats: StatsStore | None = None
+    """Calibration statistics: loaded beside the IR by the driver, or left by spa-collect-stats."""
+    calib: Calibration | None = None
+    """The calibration data spa-collect-stats runs the model on (spa-opt's --calib, the API's calib=)."""
 
     @classmethod
     def extending(cls, base: Context, weights: WeightStore | None = None) -> SpaContext:
@@ -51,7 +57,7 @@ class SpaContext(Context):
         """A copy that keeps the resources (xDSL's apply_to_clone clones the context with the module); the
         clone's weights are a copy-on-write view, so a pass run on the clone leaves this program's alone."""
         copy = SpaContext.extending(super().clone(), self.weights.copy() if self.weights is not None else None)
-        copy.plan = self.plan
+        copy.plan, copy.stats, copy.calib = self.plan, self.stats, self.calib
         return copy
 
 
@@ -72,8 +78,25 @@ def weights_of(ctx: Context, needed_by: str) -> WeightStore:
     )
 
 
+def stats_of(ctx: Context, needed_by: str) -> StatsStore:
+    """The calibration statistics a pass reads: collected by spa-collect-stats or loaded beside the IR."""
+    if isinstance(ctx, SpaContext) and ctx.stats is not None:
+        return ctx.stats
+    raise SpaError(
+        f"{needed_by} needs calibration statistics: run spa-collect-stats with --calib FILE (or calib= in the API)"
+    )
+
+
+def calib_of(ctx: Context, needed_by: str) -> Calibration:
+    """The calibration data its driver handed over (spa-opt's --calib, the API's calib=)."""
+    if isinstance(ctx, SpaContext) and ctx.calib is not None:
+        return ctx.calib
+    raise SpaError(f"{needed_by} needs calibration data: give --calib FILE (or calib= in the API)")
+
+
 def leave_plan(ctx: Context, plan: Plan, left_by: str) -> None:
-    """Leave a pruning plan where the driver picks it up."""
+    """Leave a pruning plan where the driver picks it up; a later one in the same pipeline (iterative steps)
+    is composed with it, so the plan stays in the indexing of the pipeline's input."""
     if not isinstance(ctx, SpaContext):
         raise SpaError(f"{left_by} leaves a plan in a SpaContext: run it with Program.run or spa-opt")
-    ctx.plan = plan
+    ctx.plan = plan if ctx.plan is None else ctx.plan.then(plan)

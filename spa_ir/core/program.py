@@ -1,4 +1,5 @@
-"""A program = the IR module + its weight store, read from and written to `model.mlir` + `model.safetensors`.
+"""A program = the IR module + its weight store, read from and written to `model.mlir` + `model.safetensors`
+(+ the calibration statistics collected on it, `model.stats.safetensors`, when there are any).
 
 Passes reach the weights only through the context `Program.run` (or spa-opt) hands them (see
 spa_ir/core/context.py); nothing maps a module back to its Program.
@@ -26,6 +27,8 @@ from spa_ir.core.parsing import parse_module, print_module
 from spa_ir.core.weights import WeightStore, param_shape_dtype, param_tensor
 
 if TYPE_CHECKING:
+    from spa_ir.calibration.data import Calibration
+    from spa_ir.calibration.store import StatsStore
     from spa_ir.core.plan import Plan
 
 
@@ -48,6 +51,8 @@ class Program:
     source: str = "<memory>"
     plan: Plan | None = None
     """Set by spa-eliminate-dead-channels: what was removed, in the original indexing."""
+    stats: StatsStore | None = None
+    """Calibration statistics (spa-collect-stats, or the file beside the IR); saved beside it while they match it."""
 
     @classmethod
     def load(cls, mlir_path: str | os.PathLike[str], weights_path: str | os.PathLike[str] | None = None) -> Program:
@@ -55,15 +60,28 @@ class Program:
         path = Path(mlir_path)
         if not path.exists():
             raise SpaError("file not found", where=str(path))
+        from spa_ir.calibration.store import stats_path_for
+
         return cls.from_module(
-            parse_module(path.read_text(), str(path)), weights_path or weights_path_for(path), str(path)
+            parse_module(path.read_text(), str(path)),
+            weights_path or weights_path_for(path),
+            str(path),
+            stats_path=stats_path_for(path),
         )
 
     @classmethod
-    def from_module(cls, module: ModuleOp, weights_path: str | os.PathLike[str] | None, source: str) -> Program:
+    def from_module(
+        cls,
+        module: ModuleOp,
+        weights_path: str | os.PathLike[str] | None,
+        source: str,
+        *,
+        stats_path: str | os.PathLike[str] | None = None,
+    ) -> Program:
         """The one loader (Program.load and spa-opt): a parsed module and the weights file its `spa.param`s
         name, checked against each other. The file is read when a param needs it or when it exists; IR whose
-        params are all inline needs none (`weights_path` None: IR read from stdin)."""
+        params are all inline needs none (`weights_path` None: IR read from stdin). The statistics file
+        (`stats_path`) is read when it exists; passes that read it check that it was collected on this IR."""
         needs_store = any(p.value is None for p in params(module))
         if needs_store and weights_path is None:
             raise SpaError("IR read from stdin has spa.param weights: pass --weights FILE")
@@ -71,6 +89,10 @@ class Program:
         store = WeightStore.load(wpath) if wpath is not None and (needs_store or wpath.exists()) else WeightStore()
         program = cls(module, store, source)
         program.check_weights()
+        if stats_path is not None and Path(stats_path).exists():
+            from spa_ir.calibration.store import StatsStore
+
+            program.stats = StatsStore.load(stats_path)
         return program
 
     @classmethod
@@ -118,27 +140,46 @@ class Program:
         """Names of the stored tensors the IR refers to (params with an inline value excluded)."""
         return external_weight_names(self.module)
 
-    def context(self, base: Context | None = None) -> SpaContext:
-        """The context this program's passes run in: `base`'s dialects (default: spa's) and these weights."""
-        return SpaContext.extending(base, self.weights) if base is not None else make_context(weights=self.weights)
+    def context(self, base: Context | None = None, calib: Calibration | None = None) -> SpaContext:
+        """The context this program's passes run in: `base`'s dialects (default: spa's), these weights and
+        statistics, and the calibration data given."""
+        ctx = SpaContext.extending(base, self.weights) if base is not None else make_context(weights=self.weights)
+        ctx.stats, ctx.calib = self.stats, calib
+        return ctx
 
-    def run(self, passes: PassPipeline | Sequence[ModulePass], base: Context | None = None) -> None:
-        """Apply a pipeline (or passes in order) to this program in place, handing the passes its weights in
-        a SpaContext; the plan a pruning pass leaves becomes `self.plan`."""
+    def run(
+        self,
+        passes: PassPipeline | Sequence[ModulePass],
+        base: Context | None = None,
+        calib: Calibration | None = None,
+    ) -> None:
+        """Apply a pipeline (or passes in order) to this program in place, handing the passes its weights,
+        statistics and `calib` in a SpaContext; the plan a pruning pass leaves becomes `self.plan`, the
+        statistics spa-collect-stats leaves `self.stats`."""
         pipeline = passes if isinstance(passes, PassPipeline) else PassPipeline(tuple(passes))
-        ctx = self.context(base)
+        ctx = self.context(base, calib)
         pipeline.apply(ctx, self.module)
         if ctx.plan is not None:
             self.plan = ctx.plan
+        self.stats = ctx.stats
 
     def save(self, mlir_path: str | os.PathLike[str], text: str | None = None) -> None:
-        """Write `x.mlir` (and `x.safetensors` if the IR has stored weights): all complete, or none replaced."""
+        """Write `x.mlir` (and `x.safetensors` if the IR has stored weights, `x.stats.safetensors` if it has
+        statistics collected on this IR; a store of an earlier IR, e.g. before pruning, is not written): all
+        complete, or none replaced."""
         from safetensors.torch import save_file
+
+        from spa_ir.calibration.store import ir_hash, stats_path_for
 
         mlir_path = Path(mlir_path)
         names = self.external_weight_names()
         targets = [mlir_path, weights_path_for(mlir_path)] if names else [mlir_path]
+        stats = self.stats if self.stats is not None and self.stats.meta.get("ir_hash") == ir_hash(self.module) else None
+        if stats is not None:
+            targets.append(stats_path_for(mlir_path))
         with atomic_outputs(targets) as temps:
             temps[0].write_text(self.text(debuginfo=True) if text is None else text)
             if names:
                 save_file({n: self.weights[n].detach().contiguous().clone() for n in names}, str(temps[1]))
+            if stats is not None:
+                stats.write(temps[-1])

@@ -124,7 +124,22 @@ def import_exported(ep: torch.export.ExportedProgram, source: str = "model") -> 
         raise SpaError(f"torch-mlir FX import failed: {first_line(e, named=True)}", where=source) from None
     module = to_xdsl(importer.module, source)
     _name_function_locations(module, source)
+    _record_input_names(module, [str(n) for n in ep.graph_signature.user_inputs])
     return Program(module, WeightStore(tensors), source)
+
+
+def _record_input_names(module: Any, names: list[str]) -> None:
+    """The ExportedProgram's user-input names (`x`, `input_ids`) as `spa.input_names` on the function, so
+    calibration data can be given by name (printed and parsed with the IR). Not recorded when they do not
+    line up with the function's arguments."""
+    from xdsl.dialects import func
+    from xdsl.dialects.builtin import ArrayAttr, StringAttr
+
+    from spa_ir.calibration.store import INPUT_NAMES_ATTR
+
+    for fn in module.ops:
+        if isinstance(fn, func.FuncOp) and len(fn.body.block.args) == len(names):
+            fn.attributes[INPUT_NAMES_ATTR] = ArrayAttr([StringAttr(n) for n in names])
 
 
 def _name_function_locations(module: Any, source: str) -> None:

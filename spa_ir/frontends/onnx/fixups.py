@@ -107,7 +107,8 @@ def args_to_params(func: ir.Operation, arg_names: list[str], weights: Collection
     """Replace each weight argument of `func` by a `spa.param` op and drop it from the signature.
 
     `arg_names` are the ONNX input names in argument order; the arguments left are the model's real
-    inputs. The function is renamed `main`, like the PyTorch frontend's.
+    inputs, whose names are recorded as `spa.input_names` on the function. The function is renamed `main`,
+    like the PyTorch frontend's.
     """
     entry = func.regions[0].blocks[0]
     first_op = entry.operations[0]
@@ -123,6 +124,9 @@ def args_to_params(func: ir.Operation, arg_names: list[str], weights: Collection
         new = ir.FunctionType.get([a.type for a in entry.arguments], old.results)
         func.attributes["function_type"] = ir.TypeAttr.get(new)
         func.attributes["sym_name"] = ir.StringAttr.get(FUNC_NAME)
+        # the model's input names, for calibration data by name (spa_ir/calibration/data.py)
+        inputs = [n for n in arg_names if n not in weights]
+        func.attributes["spa.input_names"] = ir.ArrayAttr.get([ir.StringAttr.get(n) for n in inputs])
 
 
 def verify_module(module: ir.Module, path: Path) -> None:

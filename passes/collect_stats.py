@@ -1,0 +1,75 @@
+"""spa-collect-stats: run the model on the calibration data and keep the statistics its criteria need."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass
+
+from spa_ir.core.context import SpaContext, calib_of, weights_of
+from spa_ir.core.errors import SpaError
+
+
+def needed(criterion: str, kinds: str) -> frozenset[str]:
+    """The kinds named by `kinds=` plus those `criterion` declares (spa_ir.pruning.criteria.needed_kinds, read
+    lazily: without it, `kinds=` alone)."""
+    out = {k.strip() for k in kinds.split(",") if k.strip()}
+    if criterion:
+        try:
+            from spa_ir.pruning.criteria import needed_kinds
+        except ImportError:
+            return frozenset(out)
+        out |= set(needed_kinds(criterion))
+    return frozenset(out)
+
+
+@dataclass(frozen=True)
+class CollectStats(ModulePass):
+    """Collect calibration statistics (spa_ir/calibration/kinds.py) into the context's store, for the passes
+    after it (spa-annotate-importance) and for the file beside the output (`model.stats.safetensors`).
+
+    criterion: collect what this criterion needs (empty: nothing from a criterion); the pipeline's own option.
+    kinds: statistic kinds to collect as well, comma separated (`grad,fisher,hg,in_sum,in_sq,in_count,in_cov,
+    out_rank`).
+
+    Nothing needed: a no-op that needs no data. A store already in the context (collected earlier, or loaded
+    beside the input) that matches this IR and holds the needed kinds is reused; missing kinds are collected and
+    added. The data comes from the driver (spa-opt's --calib, --calib-batch, --loss; the API's calib=).
+    """
+
+    name = "spa-collect-stats"
+
+    criterion: str = ""
+    kinds: str = ""
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        from spa_ir.calibration import kinds as K
+
+        wanted = needed(self.criterion, self.kinds)
+        unknown = sorted(wanted - K.ALL_KINDS)
+        if unknown:
+            raise SpaError(f"{self.name}: unknown kind '{unknown[0]}' (known: {', '.join(sorted(K.ALL_KINDS))})")
+        if not wanted:
+            return
+        existing = ctx.stats if isinstance(ctx, SpaContext) else None
+        if existing is not None and _matches(existing, op):
+            missing = frozenset(k for k in K.closure(wanted) if k not in existing.kinds())
+            if not missing:
+                return
+        else:
+            existing, missing = None, wanted
+        calib = calib_of(ctx, self.name)
+        from spa_ir.calibration.collect import collect
+
+        weights = weights_of(ctx, self.name)
+        stats = collect(op, weights, calib.source, calib, missing)
+        assert isinstance(ctx, SpaContext)  # calib_of returned
+        ctx.stats = existing.merged(stats) if existing is not None else stats
+
+
+def _matches(stats: object, op: ModuleOp) -> bool:
+    from spa_ir.calibration.store import StatsStore, ir_hash
+
+    return isinstance(stats, StatsStore) and stats.meta.get("ir_hash") == ir_hash(op)
