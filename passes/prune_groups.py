@@ -8,7 +8,7 @@ that owns it, and its default is that pass's own default. Adding a stage is addi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -32,6 +32,9 @@ class Pipeline:
     name: str
     stages: tuple[Stage, ...]
     aliases: tuple[str, ...] = ()
+    steps: str | None = None
+    """The option (`steps=N`) that repeats all the stages N times: iterative pruning, everything recomputed
+    between steps. The stages owning it are told which step they run (`step=k`, 1..N)."""
 
     def options(self) -> list[str]:
         """Every option once, in stage order (an option several stages own, as `criterion`, goes to each)."""
@@ -45,16 +48,37 @@ class Pipeline:
         for key in given:
             if key not in known:
                 raise SpaError(f"{called or self.name}: unknown option '{key}' (known: {', '.join(known)})")
-        return [(s.pass_name, {o: given[o] for o in s.options if o in given}) for s in self.stages]
+        once = [(s.pass_name, {o: given[o] for o in s.options if o in given}) for s in self.stages]
+        if self.steps is None or self.steps not in given or _count(given[self.steps], called or self.name) == 1:
+            return once
+        n = _count(given[self.steps], called or self.name)
+        step: Callable[[int], V] = _like(given[self.steps])  # type: ignore[assignment]  # the driver's value shape
+        owners = {s.pass_name for s in self.stages if self.steps in s.options}
+        return [(p, {**o, "step": step(k)} if p in owners else o) for k in range(1, n + 1) for p, o in once]
 
+
+def _count(value: object, where: str) -> int:
+    """`steps`, as xDSL's parser gives it (a one-element tuple) or as a Python value."""
+    n = value[0] if isinstance(value, tuple) and len(value) == 1 else value
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise SpaError(f"{where}: steps must be an integer >= 1, got {value}")
+    return n
+
+
+def _like(value: object) -> Callable[[int], object]:
+    """A maker of option values shaped as `value` is (xDSL's one-element tuples, or plain values)."""
+    return (lambda k: (k,)) if isinstance(value, tuple) else (lambda k: k)
+
+
+_SELECT = "ratio keep-flops keep-params scope min-keep min-keep-ratio round-to only-exact ignore overrides steps"
 
 STAGES: tuple[Stage, ...] = (
     Stage("spa-propagate-channels"),
     Stage("spa-form-groups"),
     Stage("spa-collect-stats", ("criterion",)),
     Stage("spa-annotate-importance", ("criterion", "seed")),
-    Stage("spa-select-channels", ("ratio", "scope", "min-keep", "min-keep-ratio", "round-to", "only-exact")),
+    Stage("spa-select-channels", tuple(_SELECT.split())),
     Stage("spa-eliminate-dead-channels"),
 )
 
-PRUNE_GROUPS = Pipeline("spa-prune-groups", STAGES, aliases=("prune-groups",))
+PRUNE_GROUPS = Pipeline("spa-prune-groups", STAGES, aliases=("prune-groups",), steps="steps")

@@ -1,7 +1,12 @@
 """The pruning plan: everything the pruner deletes, in the original indexing, as JSON.
 
 {"params": {"<weight>": {"<dim>": [removed indices]}},
- "groups": [{"id", "size", "removed", "exact", "members": [...]}]}
+ "groups": [{"id", "size", "removed", "exact", "members": [...]}],
+ "selection": {"scope", "target": {"kind": "ratio|keep-flops|keep-params", "value"},
+               "achieved": {"flops": fraction, "params": fraction}, ["step", "steps"]}}
+
+`selection` (spa-select-channels' record; absent in plans written before it existed) says what was aimed at
+and what the pruned model keeps, as fractions of the original.
 """
 
 from __future__ import annotations
@@ -20,17 +25,40 @@ from spa_ir.core.fileio import write_text_atomic
 class Plan:
     params: dict[str, dict[int, list[int]]] = field(default_factory=dict)
     groups: list[dict[str, Any]] = field(default_factory=list)
+    selection: dict[str, Any] | None = None
 
     def remove(self, param: str, dim: int, indices: np.ndarray) -> None:
         if len(indices):
             dims = self.params.setdefault(param, {})
             dims[dim] = sorted(set(dims.get(dim, [])) | set(indices.tolist()))
 
+    def then(self, later: Plan) -> Plan:
+        """This plan followed by `later` (made on the model this one leaves: an iterative step), in this
+        plan's indexing. A later group is matched to an earlier one by its members' (weight, dim)s;
+        one without a match (the analysis grouped channels differently) is kept as it is."""
+        params = {p: dict(dims) for p, dims in self.params.items()}
+        for p, dims in later.params.items():
+            for d, gone in dims.items():
+                before = params.setdefault(p, {}).get(d, [])
+                params[p][d] = sorted(set(before) | set(_lift(before, gone)))
+        groups = [dict(g) for g in self.groups]
+        by_member = {_members(g): g for g in groups}
+        for g in later.groups:
+            earlier = by_member.get(_members(g))
+            if earlier is None:
+                groups.append(g)
+            else:
+                earlier["removed"] = sorted(set(earlier["removed"]) | set(_lift(earlier["removed"], g["removed"])))
+        return Plan(params, groups, later.selection if later.selection is not None else self.selection)
+
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "params": {p: {str(d): idx for d, idx in sorted(dims.items())} for p, dims in sorted(self.params.items())},
             "groups": self.groups,
         }
+        if self.selection is not None:
+            out["selection"] = self.selection
+        return out
 
     def save(self, path: str | os.PathLike[str]) -> None:
         write_text_atomic(path, json.dumps(self.to_json(), indent=1) + "\n")
@@ -38,4 +66,25 @@ class Plan:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Plan:
         data = json.loads(open(path).read())
-        return cls({p: {int(d): idx for d, idx in dims.items()} for p, dims in data["params"].items()}, data["groups"])
+        params = {p: {int(d): idx for d, idx in dims.items()} for p, dims in data["params"].items()}
+        return cls(params, data["groups"], data.get("selection"))
+
+
+def _lift(removed_before: list[int], later: list[int]) -> list[int]:
+    """Indices `later` of what survived `removed_before`, as indices before it: the j-th surviving index of
+    0, 1, 2, ... (no size needed: every later index lies below the surviving count)."""
+    if not later:
+        return []
+    gone = set(removed_before)
+    survivors: list[int] = []
+    i, need = 0, max(later) + 1
+    while len(survivors) < need:
+        if i not in gone:
+            survivors.append(i)
+        i += 1
+    return [survivors[j] for j in later]
+
+
+def _members(group: dict[str, Any]) -> tuple[tuple[str, int], ...]:
+    """A group's identity across steps: the (weight, dim)s of its members (offsets change as channels go)."""
+    return tuple(sorted({(m["param"], m["dim"]) for m in group.get("members") or []}))

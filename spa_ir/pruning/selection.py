@@ -1,0 +1,145 @@
+"""How many channels of each group go, and which: the counting rules of spa-select-channels, as data.
+
+A `Candidate` is one prunable group (its channels weakest first, the floor it keeps, a removal ratio of its own
+from `overrides`). Under local scope one ratio applies to every group (`local_counts`); under global and
+protected scope channels leave in the order of their normalized scores across groups (`GlobalOrder`). Both
+apply the min-keep floors and then round each kept count up to a multiple of round-to, so every count a
+target search tries is one the pass could produce.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from spa_ir.core.errors import SpaError
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One prunable group: `order` lists its channels weakest first (stable in the channel index)."""
+
+    name: str
+    space: int
+    order: np.ndarray
+    normalized: np.ndarray
+    """Its scores over their mean (when positive): comparable across groups, in channel order."""
+    floor: int
+    """Channels it keeps at least (min-keep, min-keep-ratio)."""
+    round_to: int = 1
+    fixed: float | None = None
+    """A removal ratio of its own (`overrides`), outside any target search; 0 keeps it whole."""
+
+    @property
+    def size(self) -> int:
+        return len(self.order)
+
+    def rounded(self, removed: int) -> int:
+        """`removed` capped by the floor, then fewer so that the kept count is a multiple of round-to (or all)."""
+        kept = max(self.size - removed, self.floor)
+        kept = min(self.size, math.ceil(kept / self.round_to) * self.round_to)
+        return self.size - kept
+
+    def at_ratio(self, ratio: float) -> int:
+        return self.rounded(math.floor(ratio * self.size))
+
+    def removed(self, count: int) -> np.ndarray:
+        return np.sort(self.order[:count])
+
+    def mask(self, count: int) -> np.ndarray:
+        """The removed channels as spa-eliminate-dead-channels' mask: one entry per channel, plus a False one."""
+        mask = np.zeros(self.size + 1, dtype=bool)
+        mask[self.order[:count]] = True
+        return mask
+
+
+def candidate(
+    name: str, space: int, scores: Sequence[float], floor: int, round_to: int, fixed: float | None
+) -> Candidate:
+    values = np.asarray(scores, dtype=np.float64)
+    mean = values.mean() if len(values) else 0.0
+    normalized = values / mean if mean > 0 else values
+    order = np.argsort(values, kind="stable")
+    return Candidate(name, space, order, normalized, min(len(values), floor), round_to, fixed)
+
+
+def floor_of(size: int, min_keep: int, min_keep_ratio: float) -> int:
+    return min(size, max(min_keep, math.ceil(min_keep_ratio * size), 1))
+
+
+def local_counts(groups: Sequence[Candidate], ratio: float) -> list[int]:
+    return [g.at_ratio(ratio) for g in groups]
+
+
+class GlobalOrder:
+    """The channels of several groups in one order (normalized score, then group, then rank in the group),
+    each group's list cut at its floor: removing the first `n` is global pruning of `n` channels."""
+
+    def __init__(self, groups: Sequence[Candidate]) -> None:
+        self.groups = list(groups)
+        entries = [
+            (float(g.normalized[c]), gi, rank)
+            for gi, g in enumerate(self.groups)
+            for rank, c in enumerate(g.order[: g.size - g.floor])
+        ]
+        entries.sort()
+        self._sequence = np.asarray([gi for _, gi, _ in entries], dtype=np.int64)
+        self.total = sum(g.size for g in self.groups)
+        """Channels of all the groups, floors included (a ratio is a fraction of these)."""
+
+    @property
+    def removable(self) -> int:
+        return len(self._sequence)
+
+    def counts(self, n: int) -> list[int]:
+        raw = np.bincount(self._sequence[: max(n, 0)], minlength=len(self.groups))
+        return [g.rounded(int(c)) for g, c in zip(self.groups, raw)]
+
+
+@dataclass(frozen=True)
+class NameRules:
+    """`ignore` (a regex) and `overrides` (`pattern:ratio,...`) over the members' weight names. A pattern
+    matches a group when `re.search` finds it in any member's weight name; the first matching override wins."""
+
+    ignore: re.Pattern[str] | None
+    overrides: tuple[tuple[re.Pattern[str], float], ...]
+
+    @classmethod
+    def parse(cls, ignore: str, overrides: str, where: str) -> NameRules:
+        return cls(_regex(ignore, "ignore", where) if ignore else None, _overrides(overrides, where))
+
+    def ignored(self, names: Sequence[str]) -> bool:
+        return self.ignore is not None and any(self.ignore.search(n) for n in names)
+
+    def fixed_ratio(self, names: Sequence[str]) -> float | None:
+        for pattern, ratio in self.overrides:
+            if any(pattern.search(n) for n in names):
+                return ratio
+        return None
+
+
+def _regex(text: str, option: str, where: str) -> re.Pattern[str]:
+    try:
+        return re.compile(text)
+    except re.error as e:
+        raise SpaError(f"{where}: {option}: '{text}' is not a regular expression ({e})") from None
+
+
+def _overrides(text: str, where: str) -> tuple[tuple[re.Pattern[str], float], ...]:
+    out = []
+    for item in (s.strip() for s in text.split(",")):
+        if not item:
+            continue
+        pattern, colon, value = item.rpartition(":")
+        try:
+            ratio = float(value)
+        except ValueError:
+            ratio = -1.0
+        if not colon or not pattern or not 0.0 <= ratio < 1.0:
+            raise SpaError(f"{where}: overrides: '{item}' is not pattern:ratio with a ratio in [0, 1)")
+        out.append((_regex(pattern, "overrides", where), ratio))
+    return tuple(out)
