@@ -51,7 +51,8 @@ def score_groups(
 ) -> dict[str, list[float]]:
     """Group name -> per-channel scores, for every non-frozen group (`weights` must include inline params)."""
     param_ops = {p.weight_name: p for p in params(module)}
-    inputs = Inputs(weights, weight_uses(module), stats, seed)
+    buffers = frozenset(p.weight_name for p in param_ops.values() if p.is_buffer)
+    inputs = Inputs(weights, weight_uses(module), stats, seed, buffers)
     return {
         g.sym_name.data: score_group(criterion, inputs, as_group(g, param_ops), agg, norm)
         for g in group_ops(module)

@@ -59,11 +59,17 @@ class Inputs:
     uses: Mapping[str, tuple[Use, ...]] = field(default_factory=dict)
     stats: StatsStore | None = None
     seed: int = 0
+    buffers: frozenset[str] = frozenset()
+    """Weights that are buffers (running statistics): no gradient, no parameter."""
     _cache: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
 
     def weight(self, name: str) -> np.ndarray:
         """The weight as float64 numpy (single-threaded: these small reductions ran 10x slower in torch's pool)."""
         return self.cached(("weight", name), lambda: self.weights[name].detach().double().numpy())
+
+    def trainable(self, name: str) -> bool:
+        """A parameter the loss has a gradient for (not a buffer, a float tensor)."""
+        return name not in self.buffers and self.weights[name].is_floating_point()
 
     def cached(self, key: tuple[str, ...], compute: Callable[[], np.ndarray]) -> np.ndarray:
         """One computation per key across all groups (a weight in many groups is reduced once)."""

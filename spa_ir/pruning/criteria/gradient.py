@@ -61,7 +61,7 @@ class GradientCriterion:
     def scores(self, inputs: Inputs, group: Group) -> list[np.ndarray]:
         out = []
         for m in group.members:
-            if not inputs.weights[m.param].is_floating_point():
+            if not inputs.trainable(m.param):
                 continue
             if self.outputs_only and not (m.dim == 0 and inputs.is_read_as(m.param, CONV_LINEAR, "weight")):
                 continue
