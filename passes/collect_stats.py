@@ -12,10 +12,10 @@ from spa_ir.core.context import SpaContext, calib_of, weights_of
 from spa_ir.core.errors import SpaError
 
 
-def needed(criterion: str, kinds: str) -> frozenset[str]:
+def needed(criterion: str, kinds: tuple[str, ...]) -> frozenset[str]:
     """The kinds named by `kinds=` plus those `criterion` declares (spa_ir.pruning.criteria.needed_kinds, read
     lazily: without it, `kinds=` alone)."""
-    out = {k.strip() for k in kinds.split(",") if k.strip()}
+    out = {k.strip() for k in kinds if k.strip()}
     if criterion:
         try:
             from spa_ir.pruning.criteria import needed_kinds
@@ -31,8 +31,8 @@ class CollectStats(ModulePass):
     after it (spa-annotate-importance) and for the file beside the output (`model.stats.safetensors`).
 
     criterion: collect what this criterion needs (empty: nothing from a criterion); the pipeline's own option.
-    kinds: statistic kinds to collect as well, comma separated (`grad,fisher,hg,in_sum,in_sq,in_count,in_cov,
-    out_rank`).
+    kinds: statistic kinds to collect as well (`kinds=grad,fisher`; known: grad, fisher, hg, in_sum, in_sq,
+    in_count, in_cov, in_cov_count, out_rank).
 
     Nothing needed: a no-op that needs no data. A store already in the context (collected earlier, or loaded
     beside the input) that matches this IR and holds the needed kinds is reused; missing kinds are collected and
@@ -42,7 +42,7 @@ class CollectStats(ModulePass):
     name = "spa-collect-stats"
 
     criterion: str = ""
-    kinds: str = ""
+    kinds: tuple[str, ...] = ()
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         from spa_ir.calibration import kinds as K

@@ -8,7 +8,7 @@ gm = spa_ir.api.to_torch(prog)              # torch.fx.GraphModule with the orig
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -34,12 +34,30 @@ def load(mlir_path: str | os.PathLike[str]) -> Program:
     return Program.load(mlir_path)
 
 
-def prune(program: Program, **options: Any) -> Plan:
+def prune(
+    program: Program,
+    calib: Any = None,
+    *,
+    calib_batch: int = 32,
+    loss: str | Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor] | None = None,
+    **options: Any,
+) -> Plan:
     """Run the pruning pipeline (`spa-prune-groups`, options as there: ratio, criterion, seed, scope,
-    min_keep, min_keep_ratio, round_to, only_exact) in place; return the plan of what was removed."""
+    min_keep, min_keep_ratio, round_to, only_exact) in place; return the plan of what was removed.
+
+    calib: calibration data for the data-driven criteria: a `.pt`/`.npz` path, a tensor, a dict
+    `{"inputs", "targets"}`, an iterable of batches (tensors, tuples of tensors, `(inputs, targets)`, dicts) or
+    a `spa_ir.calibration.data.Calibration`; `calib_batch` samples per forward; `loss` a name
+    (cross-entropy | mse | output-norm) or a callable `(output, targets) -> per-sample losses`."""
     from spa.passes import pipeline_passes
 
-    program.run(pipeline_passes("spa-prune-groups", **options))
+    data = None
+    if calib is not None:
+        from spa_ir.calibration.data import calibration_from
+
+        data = calibration_from(calib, batch=calib_batch, loss=loss)
+        data.bind(program.module)  # data that does not fit the model fails before any pass runs
+    program.run(pipeline_passes("spa-prune-groups", **options), calib=data)
     assert program.plan is not None
     return program.plan
 

@@ -5,7 +5,9 @@ expanded into its passes before anything runs. Each input chunk is loaded as a P
 the weights file beside the input, `x.mlir` -> `x.safetensors`, or `--weights FILE`), and its pipeline runs
 in a SpaContext holding that program's weights; they are written beside `-o` when the output has weights.
 mlir-opt style `--<pass-name>[=opts]` flags append to the `-p` pipeline, in order. Output files are written
-atomically: on any error nothing is left behind.
+atomically: on any error nothing is left behind. Calibration statistics are read from beside the input
+(`x.stats.safetensors`) and written beside `-o` while they match its IR; `--calib FILE` (with `--calib-batch`,
+`--loss`) is the data spa-collect-stats runs the model on, checked against the input's IR before any pass runs.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import io
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Dialect
@@ -27,6 +29,7 @@ from xdsl.xdsl_opt_main import xDSLOptMain
 from spa_ir.core.errors import SpaError, first_line, located_parse_error
 
 if TYPE_CHECKING:
+    from spa_ir.calibration.data import Calibration
     from spa_ir.core.program import Program
 
 
@@ -55,7 +58,7 @@ def _pass_flags_to_pipeline(argv: Sequence[str], pass_names: set[str]) -> list[s
             continue
         name, eq, opts = arg[2:].partition("=")
         if arg.startswith("--") and name in pass_names:
-            opts = opts.strip().strip("'\"")
+            opts = _unquoted(opts.strip())
             pipeline.append(f"{name}{{{opts}}}" if opts else name)
         else:
             rest.append(arg)
@@ -70,6 +73,7 @@ class SpaOptMain(xDSLOptMain):
         argv = list(sys.argv[1:] if args is None else args)
         flags = _pass_flags_to_pipeline(argv, set(ALL_PASSES) | set(PIPELINES))
         self._programs: list[Program] = []
+        self._calib: Calibration | None = None
         description = f"spa-opt: run spa passes over torch-dialect IR (pipelines: {', '.join(PIPELINES)})"
         super().__init__(description=description, args=flags)
         self._out = _Captured()
@@ -123,6 +127,19 @@ class SpaOptMain(xDSLOptMain):
             metavar="FILE",
             help="write the pruning plan (JSON) of --prune-groups / spa-eliminate-dead-channels",
         )
+        arg_parser.add_argument(
+            "--calib",
+            metavar="FILE",
+            help="calibration data for spa-collect-stats (.pt: tensor, tuple or {inputs, targets}; .npz by input name)",
+        )
+        arg_parser.add_argument(
+            "--calib-batch", type=int, default=32, metavar="N", help="samples per calibration forward (default 32)"
+        )
+        arg_parser.add_argument(
+            "--loss",
+            choices=("cross-entropy", "mse", "output-norm"),
+            help="calibration loss (default: cross-entropy on the targets, else on the model's own prediction)",
+        )
 
     def parse_chunk(self, chunk: IO[bytes], file_extension: str, start_offset: int = 0) -> ModuleOp | None:
         from spa_ir.core.parsing import verify_located
@@ -142,14 +159,24 @@ class SpaOptMain(xDSLOptMain):
             if self.args.weights
             else (weights_path_for(self.args.input_file) if self.args.input_file else None)
         )
-        self._programs.append(Program.from_module(module, wpath, self.get_input_name()))
+        from spa_ir.calibration.store import stats_path_for
+
+        spath = stats_path_for(self.args.input_file) if self.args.input_file else None
+        program = Program.from_module(module, wpath, self.get_input_name(), stats_path=spath)
+        if self.args.calib:
+            from spa_ir.calibration.data import load_calibration
+
+            if self._calib is None:
+                self._calib = load_calibration(self.args.calib, batch=self.args.calib_batch, loss=self.args.loss)
+            self._calib.bind(module)  # a file that does not fit the model fails here, before any pass
+        self._programs.append(program)
         return module
 
     def apply_passes(self, prog: ModuleOp) -> None:
         """Run the pipeline over the chunk just parsed, in a context holding its program's weights."""
         program = self._programs[-1]
         assert program.module is prog
-        program.run(self.pipeline, self.ctx)
+        program.run(self.pipeline, self.ctx, calib=self._calib)
 
     def prepare_output(self) -> IO[str]:
         return self._out
@@ -179,6 +206,30 @@ class SpaOptMain(xDSLOptMain):
             plan = self._programs[0].plan
             assert plan is not None
             plan.save(self.args.plan)
+        for program in self._programs:
+            if program.plan is not None and program.plan.selection is not None:
+                print(f"spa-opt: {pruning_summary(program.plan.selection, program.plan.groups)}", file=sys.stderr)
+
+
+def _unquoted(opts: str) -> str:
+    """`'ratio=0.5'` -> `ratio=0.5`: one pair of quotes around the whole option text goes (a quoted value at
+    the end, `ignore="fc"`, keeps its quotes)."""
+    if len(opts) >= 2 and opts[0] == opts[-1] and opts[0] in "'\"" and opts[0] not in opts[1:-1]:
+        return opts[1:-1]
+    return opts
+
+
+def pruning_summary(selection: dict[str, Any], groups: Sequence[dict[str, Any]]) -> str:
+    """The line spa-opt prints after pruning (from the plan's `selection` record): criterion, scope, target and
+    what the pruned model keeps of the original."""
+    target, achieved = selection["target"], selection.get("achieved", {})
+    criteria = sorted({g["criterion"] for g in groups if "criterion" in g})
+    names = {"flops": "FLOPs", "params": "parameters"}
+    kept = ", ".join(f"{achieved[k]:.3f} of the {what}" for k, what in names.items() if k in achieved)
+    parts = [f"criterion {'/'.join(criteria)}"] if criteria else []
+    parts += [f"scope {selection['scope']}", f"{target['kind']}={target['value']:g}"]
+    steps = f" in {selection['steps']} steps" if "steps" in selection else ""
+    return f"pruned ({', '.join(parts)}{steps}): kept {kept or 'an uncounted share'}"
 
 
 def _constant(dialect: Dialect) -> Callable[[], Dialect]:
