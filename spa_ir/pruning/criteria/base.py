@@ -97,9 +97,15 @@ class Inputs:
 
 
 class Criterion(Protocol):
-    needs: frozenset[str]
-    """The statistic kinds (spa_ir/calibration/kinds.py) spa-collect-stats must collect for it."""
-    default_norm: str
+    @property
+    def needs(self) -> frozenset[str]:
+        """The statistic kinds (spa_ir/calibration/kinds.py) spa-collect-stats must collect for it."""
+        ...
+
+    @property
+    def default_norm(self) -> str:
+        """The `norm` it applies when the user names none."""
+        ...
 
     def scores(self, inputs: Inputs, group: Group) -> list[np.ndarray]:
         """Per-channel score vectors (higher = more important), one per member that has one, or one for the group.
