@@ -138,7 +138,9 @@ def instrument(gm: fx.GraphModule, sites: list[Site], taps_in: bool, taps_out: b
 # ----------------------------------------------------------------------------------------------- losses
 
 
-def per_sample_loss(out: Any, targets: torch.Tensor | None, mask: torch.Tensor | None, calib: Calibration) -> torch.Tensor:
+def per_sample_loss(
+    out: Any, targets: torch.Tensor | None, mask: torch.Tensor | None, calib: Calibration
+) -> torch.Tensor:
     """ℓ_i for each sample of a batch, [B]: the masked positions left out."""
     if isinstance(out, (tuple, list)):
         out = out[0]
@@ -263,10 +265,14 @@ def _conv_rows(x: torch.Tensor, site: Site) -> torch.Tensor:
     """The conv's input feature rows [rows, C_in/g·kh·kw] (weight.reshape(C_out, -1)'s column order)."""
     c = site.consumer
     if site.conv["transposed"] or len(c.kernel) not in (1, 2):
-        raise SpaError(f"in_cov of a {len(c.kernel)}-D{' transposed' if site.conv['transposed'] else ''} conv is "
-                       f"not supported", where=site.weight)
-    geo = {k: [int(v) for v in site.conv[k]] if not isinstance(site.conv[k], str) else site.conv[k]
-           for k in ("stride", "padding", "dilation")}
+        raise SpaError(
+            f"in_cov of a {len(c.kernel)}-D{' transposed' if site.conv['transposed'] else ''} conv is not supported",
+            where=site.weight,
+        )
+    geo = {
+        k: [int(v) for v in site.conv[k]] if not isinstance(site.conv[k], str) else site.conv[k]
+        for k in ("stride", "padding", "dilation")
+    }
     kernel = list(c.kernel)
     pad = geo["padding"]
     if isinstance(pad, str):
@@ -279,14 +285,19 @@ def _conv_rows(x: torch.Tensor, site: Site) -> torch.Tensor:
     stride, dil = geo["stride"], geo["dilation"]
     if len(kernel) == 1:
         x, kernel, pad, stride, dil = x.unsqueeze(2), [1, *kernel], [0, *pad], [1, *stride], [1, *dil]
-    cols = F.unfold(x.to(torch.float64), kernel, dilation=dil, padding=pad, stride=stride)  # [B, C·kk, L]
+    cols = F.unfold(x.to(torch.float64), tuple(kernel), tuple(dil), tuple(pad), tuple(stride))  # [B, C·kk, L]
     b, fk, length = cols.shape
     per_group = fk // c.groups
     return cols.reshape(b, c.groups, per_group, length).permute(0, 1, 3, 2).reshape(-1, per_group)
 
 
-def add_activations(acc: Accumulators, sites: list[Site], taps: tuple[torch.Tensor, ...], kinds: frozenset[str],
-                    mask: torch.Tensor | None) -> None:
+def add_activations(
+    acc: Accumulators,
+    sites: list[Site],
+    taps: tuple[torch.Tensor, ...],
+    kinds: frozenset[str],
+    mask: torch.Tensor | None,
+) -> None:
     for s in sites:
         if s.tap_x is not None:
             x = taps[s.tap_x].detach()
@@ -324,7 +335,9 @@ def _grads(loss: torch.Tensor, params: Tensors, *, create_graph: bool = False) -
 # -------------------------------------------------------------------------------------------- the driver
 
 
-def collect(module: ModuleOp, weights: WeightStore, source: str, calib: Calibration, kinds: frozenset[str]) -> StatsStore:
+def collect(
+    module: ModuleOp, weights: WeightStore, source: str, calib: Calibration, kinds: frozenset[str]
+) -> StatsStore:
     """Run the module on the calibration data and return the statistics of `kinds` (and their companions)."""
     from spa_ir.backends.torch_fx import to_graph_module
     from spa_ir.core.program import Program
@@ -430,8 +443,14 @@ def _finish(acc: Accumulators, used: int, kinds: frozenset[str]) -> Tensors:
     return out
 
 
-def _fisher(runner: Runner, params: Tensors, inputs: tuple[torch.Tensor, ...], targets: torch.Tensor | None,
-            mask: torch.Tensor | None, calib: Calibration) -> tuple[Tensors, str]:
+def _fisher(
+    runner: Runner,
+    params: Tensors,
+    inputs: tuple[torch.Tensor, ...],
+    targets: torch.Tensor | None,
+    mask: torch.Tensor | None,
+    calib: Calibration,
+) -> tuple[Tensors, str]:
     """Σ over the batch's samples of each squared per-sample gradient, and how it was computed."""
     sums: Tensors = {}
 
@@ -440,6 +459,7 @@ def _fisher(runner: Runner, params: Tensors, inputs: tuple[torch.Tensor, ...], t
         sums[n] = sums[n] + v if n in sums else v
 
     if runner.path == "chunks":
+
         def losses(p: Tensors) -> torch.Tensor:
             return per_sample_loss(runner.call(p, inputs)[0], targets, mask, calib)
 

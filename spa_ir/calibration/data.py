@@ -136,9 +136,10 @@ class Calibration:
                 raise self.fail(f"input {spec.label} has {t.shape[0]} samples but input {specs[0].label} has {n}")
         if n is None or n == 0:
             raise self.fail("no calibration samples")
-        for what, t in ((TARGETS, self.targets), (MASK, mask)):
-            if t is not None and (t.dim() == 0 or int(t.shape[0]) != n):
-                raise self.fail(f"{what} has {t.shape[0] if t.dim() else 0} samples but the inputs have {n}")
+        for what, extra in ((TARGETS, self.targets), (MASK, mask)):
+            if extra is not None and (extra.dim() == 0 or int(extra.shape[0]) != n):
+                count = extra.shape[0] if extra.dim() else 0
+                raise self.fail(f"{what} has {count} samples but the inputs have {n}")
         if mask is not None and mask.dim() != 2:
             raise self.fail(f"{MASK} must be [samples, positions], got {list(mask.shape)}")
         return Bound(tensors, self.targets, None if mask is None else mask.to(torch.bool))
@@ -187,9 +188,7 @@ class Calibration:
                 raise self.fail(f"input {spec.label} dim {d} is {got} but the model's is static {want}")
 
 
-def load_calibration(
-    path: str | os.PathLike[str], *, batch: int = 32, loss: str | None = None
-) -> Calibration:
+def load_calibration(path: str | os.PathLike[str], *, batch: int = 32, loss: str | None = None) -> Calibration:
     """A `.pt` or `.npz` calibration file (formats in the module docstring)."""
     p = Path(path)
     if not p.exists():
@@ -238,8 +237,9 @@ def from_value(
     elif isinstance(data, Mapping):
         inputs_ = {str(k): v for k, v in data.items()}
     else:
-        raise SpaError(f"calibration data must be a tensor, a tuple/list or a dict, got {type(data).__name__}",
-                       where=source)
+        raise SpaError(
+            f"calibration data must be a tensor, a tuple/list or a dict, got {type(data).__name__}", where=source
+        )
     values = inputs_.values() if isinstance(inputs_, dict) else inputs_
     bad = [v for v in (*values, targets, mask) if v is not None and not isinstance(v, torch.Tensor)]
     if bad:

@@ -110,8 +110,9 @@ class StatsStore:
         if name in self._file_keys and self._path is not None:
             with safe_open(str(self._path), framework="pt") as f:
                 return f.get_tensor(name).to(torch.float64)
-        raise SpaError(f"no '{kind}' statistics for '{weight}' (collected: {', '.join(sorted(self.kinds()))})",
-                       where=self.where)
+        raise SpaError(
+            f"no '{kind}' statistics for '{weight}' (collected: {', '.join(sorted(self.kinds()))})", where=self.where
+        )
 
     def consumer(self, weight: str) -> Consumer | None:
         return self._consumers.get(weight)
@@ -179,8 +180,9 @@ class StatsStore:
             raise SpaError(f"cannot read statistics file: {first_line(e)}", where=str(p)) from None
         try:
             raw = json.loads(meta.pop("consumers", "{}"))
-            consumers = {w: Consumer(c["op"], int(c["in_dim"]), int(c["groups"]), tuple(c["kernel"]))
-                         for w, c in raw.items()}
+            consumers = {
+                w: Consumer(c["op"], int(c["in_dim"]), int(c["groups"]), tuple(c["kernel"])) for w, c in raw.items()
+            }
         except (ValueError, KeyError, TypeError) as e:
             raise SpaError(f"statistics file has malformed consumers metadata: {first_line(e)}", where=str(p)) from None
         return cls(meta=meta, consumers=consumers, path=p, file_keys=keys)

@@ -174,7 +174,9 @@ class Program:
         mlir_path = Path(mlir_path)
         names = self.external_weight_names()
         targets = [mlir_path, weights_path_for(mlir_path)] if names else [mlir_path]
-        stats = self.stats if self.stats is not None and self.stats.meta.get("ir_hash") == ir_hash(self.module) else None
+        stats = self.stats
+        if stats is not None and stats.meta.get("ir_hash") != ir_hash(self.module):
+            stats = None  # collected on an earlier IR (before pruning): not this file's statistics
         if stats is not None:
             targets.append(stats_path_for(mlir_path))
         with atomic_outputs(targets) as temps:

@@ -17,7 +17,7 @@ from spa.passes import parse_pipeline
 from spa.passes.collect_stats import CollectStats
 from spa_ir.api import import_torch
 from spa_ir.calibration import kinds as K
-from spa_ir.calibration.data import from_value
+from spa_ir.calibration.data import Calibration, from_value, load_calibration
 from spa_ir.calibration.store import StatsStore, ir_hash
 from spa_ir.core.errors import SpaError
 from spa_ir.core.program import Program
@@ -131,7 +131,6 @@ def test_hg_equals_explicit_hessian_times_gradient() -> None:
         return F.cross_entropy(torch.func.functional_call(net, parts, (x,)), y)
 
     hess = torch.autograd.functional.hessian(loss, flat)
-    g = torch.autograd.grad(loss(flat.clone().requires_grad_()), flat.clone().requires_grad_(), allow_unused=True)
     theta = flat.clone().requires_grad_()
     g = torch.autograd.grad(loss(theta), theta)[0]
     hg = hess @ g
@@ -201,8 +200,9 @@ def test_onnx_program_calibrates_from_npz_by_input_names(tmp_path: Path) -> None
 
     torch.manual_seed(6)
     net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)).eval()
-    torch.onnx.export(net, (torch.randn(1, 3),), tmp_path / "m.onnx", input_names=["feats"], dynamo=False,
-                      do_constant_folding=False)
+    torch.onnx.export(
+        net, (torch.randn(1, 3),), tmp_path / "m.onnx", input_names=["feats"], dynamo=False, do_constant_folding=False
+    )
     prog = import_onnx(tmp_path / "m.onnx")
     x = torch.randn(6, 3)
     np.savez(tmp_path / "c.npz", feats=x.numpy())
@@ -221,10 +221,8 @@ def test_onnx_program_calibrates_from_npz_by_input_names(tmp_path: Path) -> None
         _load(tmp_path / "bad.npz").bind(prog.module)
 
 
-def _load(path: Path, **kw: object) -> object:
-    from spa_ir.calibration.data import load_calibration
-
-    return load_calibration(path, **kw)  # type: ignore[arg-type]  # batch/loss keywords
+def _load(path: Path) -> Calibration:
+    return load_calibration(path)
 
 
 @pytest.fixture(scope="module")
@@ -244,7 +242,10 @@ def two_inputs() -> Program:
         ({"x": torch.randn(2, 3, 4)}, r"model input 'ids' is missing"),
         ((torch.randn(2, 3, 4), torch.ones(2, 3)), r"input 'ids' is f32 but the model takes si64"),
         ((torch.randn(2, 3), torch.ones(2, 3, dtype=torch.int64)), r"input 'x' has rank 2 \[2, 3\] but the model's"),
-        ((torch.randn(2, 3, 5), torch.ones(2, 3, dtype=torch.int64)), r"input 'x' dim 2 is 5 but the model's is static 4"),
+        (
+            (torch.randn(2, 3, 5), torch.ones(2, 3, dtype=torch.int64)),
+            r"input 'x' dim 2 is 5 but the model's is static 4",
+        ),
         ((torch.randn(2, 3, 4), torch.ones(3, 3, dtype=torch.int64)), r"input 'ids' has 3 samples but input 'x' has 2"),
     ],
 )
@@ -287,15 +288,35 @@ def test_split_pipeline_equals_one_call(tmp_path: Path, data: tuple[torch.Tensor
     torch.save({"inputs": x, "targets": y}, tmp_path / "c.pt")
     analyse = "spa-propagate-channels,spa-form-groups"
     common = ["--calib-batch", "4"]
-    one = [str(tmp_path / "m.mlir"), "-p", f"{analyse},spa-collect-stats{{criterion=taylor}},"
-           "spa-annotate-importance{criterion=taylor}", "--calib", str(tmp_path / "c.pt"), *common,
-           "-o", str(tmp_path / "one.mlir")]
+    one = [
+        str(tmp_path / "m.mlir"),
+        "-p",
+        f"{analyse},spa-collect-stats{{criterion=taylor}},spa-annotate-importance{{criterion=taylor}}",
+        "--calib",
+        str(tmp_path / "c.pt"),
+        *common,
+        "-o",
+        str(tmp_path / "one.mlir"),
+    ]
     assert main(one) == 0
-    first = [str(tmp_path / "m.mlir"), "-p", f"{analyse},spa-collect-stats{{criterion=taylor}}", "--calib",
-             str(tmp_path / "c.pt"), *common, "-o", str(tmp_path / "a.mlir")]
+    first = [
+        str(tmp_path / "m.mlir"),
+        "-p",
+        f"{analyse},spa-collect-stats{{criterion=taylor}}",
+        "--calib",
+        str(tmp_path / "c.pt"),
+        *common,
+        "-o",
+        str(tmp_path / "a.mlir"),
+    ]
     assert main(first) == 0 and (tmp_path / "a.stats.safetensors").exists()
-    second = [str(tmp_path / "a.mlir"), "-p", "spa-annotate-importance{criterion=taylor}", "-o",
-              str(tmp_path / "two.mlir")]
+    second = [
+        str(tmp_path / "a.mlir"),
+        "-p",
+        "spa-annotate-importance{criterion=taylor}",
+        "-o",
+        str(tmp_path / "two.mlir"),
+    ]
     assert main(second) == 0
     scores = [line for line in (tmp_path / "one.mlir").read_text().splitlines() if "scores" in line]
     assert scores and scores == [line for line in (tmp_path / "two.mlir").read_text().splitlines() if "scores" in line]
@@ -303,8 +324,12 @@ def test_split_pipeline_equals_one_call(tmp_path: Path, data: tuple[torch.Tensor
 
 @pytest.mark.parametrize(
     ("loss", "with_targets", "source"),
-    [(None, True, "targets"), (None, False, "own-prediction"), ("output-norm", False, "output-norm"),
-     ("mse", True, "targets")],
+    [
+        (None, True, "targets"),
+        (None, False, "own-prediction"),
+        ("output-norm", False, "output-norm"),
+        ("mse", True, "targets"),
+    ],
 )
 def test_loss_options_set_the_label_source(loss: str | None, with_targets: bool, source: str) -> None:
     torch.manual_seed(7)
