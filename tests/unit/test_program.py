@@ -138,10 +138,11 @@ def test_context_clone_keeps_weights_and_plan_and_leaves_the_original_alone(impo
 
 def test_prune_groups_expands_into_its_stages_with_todays_defaults() -> None:
     passes = pipeline_passes("spa-prune-groups")
-    assert [p.name for p in passes] == ["spa-propagate-channels", "spa-form-groups", "spa-annotate-importance",
-                                         "spa-select-channels", "spa-eliminate-dead-channels"]
-    assert passes[2] == AnnotateImportance(criterion="l1", seed=0)
-    assert passes[3] == SelectChannels(ratio=0.5, scope="local", min_keep=1, min_keep_ratio=0.0, round_to=1,
+    assert [p.name for p in passes] == ["spa-propagate-channels", "spa-form-groups", "spa-collect-stats",
+                                         "spa-annotate-importance", "spa-select-channels",
+                                         "spa-eliminate-dead-channels"]
+    assert passes[3] == AnnotateImportance(criterion="l1", seed=0)
+    assert passes[4] == SelectChannels(ratio=0.5, scope="local", min_keep=1, min_keep_ratio=0.0, round_to=1,
                                        only_exact=False)
     text = ("prune-groups{ratio=0.3 criterion=random seed=2 scope=global min-keep=2 min-keep-ratio=0.1 round-to=4 "
             "only-exact=true}")
@@ -150,7 +151,7 @@ def test_prune_groups_expands_into_its_stages_with_todays_defaults() -> None:
     assert parse_pipeline(text) == want == parse_pipeline("spa-" + text)
     assert want[3] == SelectChannels(ratio=0.3, scope="global", min_keep=2, min_keep_ratio=0.1, round_to=4,
                                      only_exact=True)
-    assert parse_pipeline("spa-propagate-channels,prune-groups,spa-report-groups")[1:6] == passes
+    assert parse_pipeline("spa-propagate-channels,prune-groups,spa-report-groups")[1:7] == passes
 
 
 def test_pipeline_unknown_option_is_one_line_naming_it() -> None:
