@@ -149,7 +149,7 @@ def test_prune_groups_expands_into_its_stages_with_todays_defaults() -> None:
     want = pipeline_passes("prune-groups", ratio=0.3, criterion="random", seed=2, scope="global", min_keep=2,
                            min_keep_ratio=0.1, round_to=4, only_exact=True)
     assert parse_pipeline(text) == want == parse_pipeline("spa-" + text)
-    assert want[3] == SelectChannels(ratio=0.3, scope="global", min_keep=2, min_keep_ratio=0.1, round_to=4,
+    assert want[4] == SelectChannels(ratio=0.3, scope="global", min_keep=2, min_keep_ratio=0.1, round_to=4,
                                      only_exact=True)
     assert parse_pipeline("spa-propagate-channels,prune-groups,spa-report-groups")[1:7] == passes
 
