@@ -76,7 +76,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("spa-propagate-channels"),
     Stage("spa-form-groups"),
     Stage("spa-collect-stats", ("criterion",)),
-    Stage("spa-annotate-importance", ("criterion", "seed")),
+    Stage("spa-annotate-importance", ("criterion", "agg", "norm", "seed")),
     Stage("spa-select-channels", tuple(_SELECT.split())),
     Stage("spa-eliminate-dead-channels"),
 )
