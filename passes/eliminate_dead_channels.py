@@ -24,6 +24,7 @@ from spa_ir.core.program import external_weight_names
 from spa_ir.core.weights import WeightStore, param_tensor
 from spa_ir.ops.registry import spec_of
 from spa_ir.pruning.shapes import Shapes
+from spa_ir.pruning.targets import take_selection
 
 
 def removed_mask(size: int, removed: list[int]) -> np.ndarray:
@@ -58,7 +59,7 @@ class EliminateDeadChannels(ModulePass):
         weights = weights_of(ctx, self.name)
         spaces = spaces_from_module(op)
         removed: dict[int, np.ndarray] = {}
-        plan = Plan()
+        plan = Plan(selection=take_selection(op))  # spa-select-channels' record of the target, into the plan
         for g in group_ops(op):
             gone = [int(i) for i in g.removed.get_values()] if g.removed is not None else []
             sid = int(g.space.data[1:])
