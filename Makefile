@@ -41,6 +41,8 @@ bench: venv
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) bench/import.py
 	$(PY) bench/prune_vs_peer.py
+	$(PY) bench/criteria_mnist.py
+	$(PY) bench/prune_at_init.py
 
 clean:
 	rm -rf $(VENV) .demo build *.egg-info
