@@ -126,6 +126,11 @@ def channel_sums(
         p = _parameter(module, s.param, group.name)
         if p is None:
             continue
+        if s.dim >= p.ndim or int(s.indices.max()) >= p.shape[s.dim]:
+            have = tuple(p.shape)
+            raise SpaError(
+                f"group {group.name}: '{s.param}' is {have} in the module, the group needs more of dim {s.dim}"
+            )
         _, dims = by_param.setdefault(id(p), (p, {}))
         dims.setdefault(s.dim, []).append(s.indices)
     total: torch.Tensor | None = None
