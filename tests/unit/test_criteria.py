@@ -211,6 +211,7 @@ def _consumer_stats(x: torch.Tensor, weight: str = "fc2.weight") -> tuple[dict[s
         f"{weight}:{K.IN_SQ}": (xs**2).sum(0),
         f"{weight}:{K.IN_COUNT}": torch.tensor(float(len(xs)), dtype=torch.float64),
         f"{weight}:{K.IN_COV}": xs.T @ xs,
+        f"{weight}:{K.IN_COV_COUNT}": torch.tensor(float(len(xs)), dtype=torch.float64),
     }
     return tensors, {weight: Consumer("linear", 1)}
 
@@ -257,7 +258,7 @@ def test_contribution_gram_is_the_mean_product_of_the_channels_contributions() -
     act = torch.randn(8, 4, 6, 6)
     cols = nn.functional.unfold(act.double(), 3, padding=1).transpose(1, 2).reshape(-1, 4 * 9)  # c-major, then kernel
     store = StatsStore(
-        {"conv2.weight:" + K.IN_COV: cols.T @ cols, "conv2.weight:" + K.IN_COUNT: torch.tensor(float(len(cols)))},
+        {"conv2.weight:" + K.IN_COV: cols.T @ cols, "conv2.weight:" + K.IN_COV_COUNT: torch.tensor(float(len(cols)))},
         consumers={"conv2.weight": Consumer("conv", 1, 1, (3, 3))},
     )
     gram = group_gram(Inputs(conv.weights, {}, store), _group(conv, hidden(conv)), "thinet")

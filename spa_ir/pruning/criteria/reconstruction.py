@@ -25,7 +25,7 @@ def contribution_gram(inputs: Inputs, group: Group, m: Member, name: str) -> np.
     else:
         wf = np.moveaxis(w.reshape(w.shape[0], c, -1), 0, 1)  # [C, O, K], K = kernel positions
     k = wf.shape[2]
-    count = float(inputs.stat(group, m.param, kinds.IN_COUNT, name).reshape(-1)[0])
+    count = float(inputs.stat(group, m.param, kinds.IN_COV_COUNT, name).reshape(-1)[0])
     cov = inputs.stat(group, m.param, kinds.IN_COV, name).reshape(c, k, c, k) / max(count, 1.0)
     gram = np.einsum("aok,bol,akbl->ab", wf, wf, cov, optimize=True)
     idx = m.index_map.all_indices(group.size)
@@ -94,7 +94,7 @@ def lasso_order(gram: np.ndarray, steps: int = 40, iterations: int = 200) -> lis
 class Reconstruction:
     name: str
     default_norm: str = "none"
-    needs: frozenset[str] = frozenset({kinds.IN_COV, kinds.IN_COUNT})
+    needs: frozenset[str] = frozenset({kinds.IN_COV, kinds.IN_COV_COUNT})
 
     def scores(self, inputs: Inputs, group: Group) -> list[np.ndarray]:
         gram = group_gram(inputs, group, self.name)
