@@ -135,6 +135,37 @@ def instrument(gm: fx.GraphModule, sites: list[Site], taps_in: bool, taps_out: b
     gm.recompile()
 
 
+def _batch_norm_no_training(
+    x: torch.Tensor,
+    weight: torch.Tensor | None,
+    bias: torch.Tensor | None,
+    mean: torch.Tensor,
+    var: torch.Tensor,
+    momentum: float,
+    eps: float,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Eval-mode batch norm from ops vmap has rules for (aten's fused kernel has none: vmap would loop over
+    samples inside it, with a warning per call)."""
+    shape = [1, -1] + [1] * (x.dim() - 2)
+    y = (x - mean.view(shape)) * torch.rsqrt(var + eps).view(shape)
+    if weight is not None:
+        y = y * weight.view(shape)
+    if bias is not None:
+        y = y + bias.view(shape)
+    return y, x.new_empty(0), x.new_empty(0)
+
+
+_VMAPPABLE = {torch.ops.aten._native_batch_norm_legit_no_training.default: _batch_norm_no_training}
+
+
+def vmappable(gm: fx.GraphModule) -> None:
+    """Replace the calls vmap has no batching rule for by equivalent compositions."""
+    for node in gm.graph.nodes:
+        if node.op == "call_function" and node.target in _VMAPPABLE:
+            node.target = _VMAPPABLE[node.target]
+    gm.recompile()
+
+
 # ----------------------------------------------------------------------------------------------- losses
 
 
@@ -354,6 +385,7 @@ def collect(
     params: Tensors = {n: p.detach() for n, p in gm.named_parameters() if n in stored and p.is_floating_point()}
     sites = find_sites(gm, set(params), {n: tuple(p.shape) for n, p in params.items()})
     instrument(gm, sites, bool(kinds & K.INPUT_KINDS), K.OUT_RANK in kinds)
+    vmappable(gm)
     try:
         run = _Run(Runner(gm, path, chunk), params, sites, kinds, calib)
         run.over(bound, samples)

@@ -358,3 +358,31 @@ def test_mse_without_targets_and_missing_data_are_errors(two_inputs: Program) ->
         prog.run([CollectStats(kinds=("grad",))])
     prog.run([CollectStats(criterion="l1")])  # nothing needed: no data required
     assert prog.stats is None
+
+
+class BNNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.bn = nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3)
+        self.fc = nn.Linear(3, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.relu(self.bn(self.conv(x))).mean((2, 3)))
+
+
+def test_batch_norm_calibrates_under_vmap_as_in_batches(data: tuple[torch.Tensor, ...]) -> None:
+    """aten's eval-mode batch norm has no vmap batching rule (vmap would loop over samples inside it, warning
+    per call): it runs as its composition, giving the statistics a dynamic-batch capture gives."""
+    x, y = data
+    torch.manual_seed(0)
+    net = BNNet().to(D).eval()
+    net.bn.running_mean.normal_()
+    net.bn.running_var.uniform_(0.5, 2.0)
+    ep = torch.export.export(net, (x[:2],), dynamic_shapes={"x": {0: torch.export.Dim("b")}}, strict=False)
+    dynamic = _collect(import_exported(ep.run_decompositions({})), {"inputs": x, "targets": y}, batch=8)
+    batch1 = _collect(import_torch(net, [x[:1]]), {"inputs": x, "targets": y}, batch=4)
+    assert batch1.meta["batching"].startswith("vmap over samples")
+    assert batch1.meta["fisher"] == "vmap(grad) over samples"
+    for key in batch1.keys():
+        w, kind = K.split_key(key)
+        assert torch.allclose(batch1.get(w, kind), dynamic.get(w, kind)), key
