@@ -17,6 +17,10 @@ nothing can remove their channels, so nothing should push them towards zero.
   raises each reg_k by delta scaled to [0, 1] by how weak channel k is (the weakest by delta, the strongest not at
   all), as Torch-Pruning's GrowingRegPruner.update_reg; `limit` caps reg_k.
 - `BNScaleL1`: network slimming: strength * sum |gamma| over the BatchNorm weights in the groups.
+
+    reg = GroupLasso(program, strength=1e-4)        # or GroupLasso(model, example_inputs=[x])
+    model = api.to_torch(program)                   # or the nn.Module the program came from
+    loss = F.cross_entropy(model(x), y) + reg.penalty(model)
 """
 
 from __future__ import annotations

@@ -12,7 +12,17 @@ from torch import nn
 from spa_ir import api
 from spa_ir.core.errors import SpaError
 from spa_ir.core.program import Program
-from spa_ir.pruning.regularizers import BNScaleL1, GroupLasso, GroupNorm, GrowingReg, Regularizer, channel_groups
+from spa_ir.pruning.regularizers import (
+    BNScaleL1,
+    ChannelGroup,
+    GroupLasso,
+    GroupNorm,
+    GrowingReg,
+    Regularizer,
+    Slice,
+    channel_groups,
+    channel_sums,
+)
 
 
 class Residual(nn.Module):
@@ -119,6 +129,18 @@ def test_penalty_reads_any_module_with_the_names(residual: tuple[Residual, Progr
     torch.testing.assert_close(lasso.penalty(model), lasso.penalty(api.to_torch(program)))
     from_module = GroupLasso(model, example_inputs=[torch.randn(1, 3)])
     torch.testing.assert_close(from_module.penalty(model), lasso.penalty(model))
+
+
+def test_tied_weights_are_one_parameter() -> None:
+    """Two names of one Parameter (tied weights) in one group channel: their shared entries count once."""
+    tied = nn.Module()
+    tied.a = nn.Linear(3, 3, bias=False)
+    tied.b = tied.a
+    k = torch.arange(3)[:, None]
+    group = ChannelGroup("@g0", 3, (Slice("a.weight", 0, k), Slice("b.weight", 1, k)))
+    w = tied.a.weight.detach()
+    want = w.pow(2).sum(1) + w.pow(2).sum(0) - w.diagonal().pow(2)
+    torch.testing.assert_close(channel_sums(group, tied), want)
 
 
 def test_group_norm_scales_the_weakest_channel_by_two_to_alpha(residual: tuple[Residual, Program]) -> None:
