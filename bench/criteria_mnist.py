@@ -5,20 +5,23 @@
 The dense model (bench/mnist_common.py: 4,000 training digits, BASE_EPOCHS fixed, seed fixed) is trained once and
 cached under out/bench/cache/. For each FLOPs target and each criterion: prune (spa: `api.prune(criterion=...,
 keep_flops=..., scope=..., calib=250 training digits with labels)`; Torch-Pruning: its `pruning_ratio` bisected to
-the FLOPs spa reached), measure the kept FLOPs with torch.utils.flop_counter on the pruned module, held-out accuracy
-before and after the same fine-tune (FT_EPOCHS of Adam, cosine, the same seed for every method), and the pruning
-time (spa: the `api.prune` call, calibration included; Torch-Pruning: its gradient passes and `pruner.step()`). A
-criterion or option the installed spa does not accept yet is skipped with its reason printed. Prints a table and the
-wall time; writes out/bench/criteria_mnist.{json,png}.
+the FLOPs spa reached), then measure the kept FLOPs (torch.utils.flop_counter on the pruned module), the held-out
+accuracy before and after the same fine-tunes (FT_EPOCHS of Adam, cosine, one per --ft-seeds data order, the same
+for every method; the table gives their mean and standard deviation), and the pruning time (spa: the `api.prune`
+call, calibration included; Torch-Pruning: its gradient passes and `pruner.step()`). A criterion or option the
+installed spa does not accept yet is skipped with its reason printed. Prints a table and the wall time; writes
+out/bench/criteria_mnist.{json,png}.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
+import statistics
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -56,21 +59,33 @@ class Row:
     target: float
     flops_kept: float = 0.0
     acc_pruned: float = 0.0
-    acc_finetuned: float = 0.0
+    acc_finetuned: list[float] = field(default_factory=list)  # one per fine-tune seed
     prune_s: float = 0.0
-    finetune_s: float = 0.0
+    finetune_s: float = 0.0  # per fine-tune
     target_by: str = ""
     skipped: str = ""
 
+    @property
+    def tuned(self) -> float:
+        return statistics.fmean(self.acc_finetuned)
 
-def measure(row: Row, module: torch.nn.Module, base: torch.nn.Module, data: Digits, dense_flops: int) -> Row:
+    @property
+    def spread(self) -> float:
+        return statistics.pstdev(self.acc_finetuned)
+
+
+def measure(
+    row: Row, module: torch.nn.Module, base: torch.nn.Module, data: Digits, dense_flops: int, seeds: int
+) -> Row:
+    """FLOPs of the pruned module, its accuracy, and its accuracy after the same fine-tune from each seed."""
     row.flops_kept = flops(module) / dense_flops
     eager = rebuilt(base, module)
     row.acc_pruned = accuracy(eager, data)
     t0 = time.perf_counter()
-    train(eager, data, FT_EPOCHS, FT_LR)
-    row.finetune_s = time.perf_counter() - t0
-    row.acc_finetuned = accuracy(eager, data)
+    for seed in range(seeds):
+        net = train(copy.deepcopy(eager), data, FT_EPOCHS, FT_LR, seed)
+        row.acc_finetuned.append(accuracy(net, data))
+    row.finetune_s = (time.perf_counter() - t0) / seeds
     return row
 
 
@@ -80,6 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--targets", default=",".join(map(str, TARGETS)), help="FLOPs fractions to keep")
     ap.add_argument("--scope", default="local", help="spa's scope (Torch-Pruning: global_pruning unless local)")
     ap.add_argument("--no-tp", action="store_true", help="leave Torch-Pruning out")
+    ap.add_argument("--ft-seeds", type=int, default=3, help="fine-tunes per pruned net (data orders); mean and spread")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1: stable timings on a shared machine)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -92,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     dense_acc, dense_flops = accuracy(base, data), flops(base)
     print(
         f"dense: {dense_acc:.2%} held-out, {dense_flops / 50 / 1e6:.2f} MFLOPs/digit"
-        f" ({f'trained in {train_s:.0f} s' if train_s else 'cached'})"
+        f" (trained in {train_s:.0f} s, cached)"
     )
     calib = data.calib()
     spa = SpaPruner(base, args.scope)
@@ -108,8 +124,8 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"  skip spa {c} @ {keep}: {result}", flush=True)
             else:
                 module, row.prune_s, row.target_by = result
-                measure(row, module, base, data, dense_flops)
-                print(f"  spa {c} @ {keep}: {row.acc_finetuned:.2%} at FLOPs {row.flops_kept:.3f}", flush=True)
+                measure(row, module, base, data, dense_flops, args.ft_seeds)
+                print(f"  spa {c} @ {keep}: {row.tuned:.2%} at FLOPs {row.flops_kept:.3f}", flush=True)
             rows.append(row)
         if not args.no_tp:
             # the FLOPs spa reached at this target (the nominal target where no spa criterion ran)
@@ -122,20 +138,20 @@ def main(argv: list[str] | None = None) -> None:
                 row = Row("torch-pruning", name, keep, target_by=f"ratio {ratio:.3f}")
                 try:
                     model, row.prune_s = tp_prune(name, base, ratio, calib, global_pruning)
-                    measure(row, model, base, data, dense_flops)
-                    print(f"  {name} @ {keep}: {row.acc_finetuned:.2%} at FLOPs {row.flops_kept:.3f}", flush=True)
+                    measure(row, model, base, data, dense_flops, args.ft_seeds)
+                    print(f"  {name} @ {keep}: {row.tuned:.2%} at FLOPs {row.flops_kept:.3f}", flush=True)
                 except Exception as e:  # a peer criterion that fails on this model is reported, not fatal
                     row.skipped = f"{type(e).__name__}: {e}"[:160]
                 rows.append(row)
 
     print()
-    head = f"{'tool':<14}{'criterion':<14}{'target':>7}{'FLOPs':>7}{'pruned':>8}{'tuned':>8}"
+    head = f"{'tool':<14}{'criterion':<14}{'target':>7}{'FLOPs':>7}{'pruned':>8}{'tuned':>8}{'+-':>6}"
     print(f"{head}{'prune s':>9}{'tune s':>8}  target by")
     for r in rows:
         if not r.skipped:
             print(
                 f"{r.tool:<14}{r.criterion:<14}{r.target:>7.2f}{r.flops_kept:>7.3f}{r.acc_pruned:>8.2%}"
-                f"{r.acc_finetuned:>8.2%}{r.prune_s:>9.2f}{r.finetune_s:>8.1f}  {r.target_by}"
+                f"{r.tuned:>8.2%}{100 * r.spread:>6.2f}{r.prune_s:>9.2f}{r.finetune_s:>8.1f}  {r.target_by}"
             )
     skipped = {(r.tool, r.criterion): r.skipped for r in rows if r.skipped}
     if skipped:
@@ -150,11 +166,12 @@ def main(argv: list[str] | None = None) -> None:
         "scope": args.scope,
         "base_epochs": BASE_EPOCHS,
         "ft_epochs": FT_EPOCHS,
+        "ft_seeds": args.ft_seeds,
         "rows": [asdict(r) for r in rows],
     }
     write_text_atomic(OUT / "criteria_mnist.json", json.dumps(summary, indent=1))
     series = {
-        tool: [(r.flops_kept, r.acc_finetuned, r.criterion) for r in rows if r.tool == tool and not r.skipped]
+        tool: [(r.flops_kept, r.tuned, r.criterion) for r in rows if r.tool == tool and not r.skipped]
         for tool in ("spa", "torch-pruning")
     }
     save_plot(OUT / "criteria_mnist.png", f"MNIST BN ResNet, after {FT_EPOCHS} fine-tune epoch(s)", series, dense_acc)

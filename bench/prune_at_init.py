@@ -7,8 +7,9 @@ The net is bench/mnist_common.py's BN ResNet at its fixed-seed initialization; i
 first set from the 250 calibration digits (one cumulative pass, weights untouched), so the captured graph, whose batch
 norms use running statistics, sees at initialization what a training-mode forward would. spa prunes it
 (`api.prune(criterion=..., keep_flops=..., scope=..., calib=those digits with labels)`); the pruned net is trained
-from scratch (BASE_EPOCHS, the same schedule and seed as the dense baseline, which is the cached dense model of
-bench/criteria_mnist.py: same initialization, same training). A criterion or option the installed spa does not
+from scratch (BASE_EPOCHS, the same schedule and seed as the dense baseline: for seed 0 the cached dense model of
+bench/criteria_mnist.py, same initialization, same training). --seeds initializations (each with its own data
+order); the table gives the mean accuracy and its standard deviation. A criterion or option the installed spa does not
 accept yet is skipped with its reason printed. Prints a table and the wall times; writes out/bench/prune_at_init.json.
 """
 
@@ -16,9 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -51,9 +53,9 @@ class Row:
     target: float
     flops_kept: float = 1.0
     params_kept: float = 1.0
-    accuracy: float = 0.0
-    prune_s: float = 0.0
-    train_s: float = 0.0
+    accuracy: list[float] = field(default_factory=list)  # one per seed
+    prune_s: float = 0.0  # mean over seeds
+    train_s: float = 0.0  # mean over seeds
     target_by: str = ""
     skipped: str = ""
 
@@ -82,61 +84,71 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--criteria", default=CRITERIA, help="spa criteria, comma-separated")
     ap.add_argument("--targets", default=",".join(map(str, TARGETS)), help="FLOPs fractions to keep")
     ap.add_argument("--scope", default="local", help="spa's scope")
+    ap.add_argument("--seeds", type=int, default=3, help="initializations (and data orders); mean and spread")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1: stable timings on a shared machine)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     wall = time.perf_counter()
     data = load_digits()
-
-    dense, dense_s = cached_base(data, BASE_EPOCHS, LR)
-    dense_row = Row(
-        "dense", 1.0, accuracy=accuracy(dense, data), train_s=dense_s, target_by="cached" if not dense_s else ""
-    )
-    init = with_batch_statistics(seeded_model(), data)
-    dense_flops, dense_params = flops(init), params(init)
-    spa = SpaPruner(init, args.scope)
-    print(f"spa targets: {spa.target_mode}, scope {args.scope}")
     calib = data.calib()
+    criteria = [c for c in args.criteria.split(",") if c]
+    targets = [float(t) for t in args.targets.split(",")]
 
-    rows = [dense_row]
-    for keep in [float(t) for t in args.targets.split(",")]:
-        for c in [c for c in args.criteria.split(",") if c]:
-            row = Row(c, keep)
-            result = spa.prune(c, keep, calib)
-            if isinstance(result, str):
-                row.skipped = result
-                print(f"  skip {c} @ {keep}: {result}", flush=True)
-                rows.append(row)
-                continue
-            module, row.prune_s, row.target_by = result
-            row.flops_kept = flops(module) / dense_flops
-            net = rebuilt(init, module)
-            row.params_kept = params(net) / dense_params
-            t0 = time.perf_counter()
-            train(net, data, BASE_EPOCHS, LR)
-            row.train_s = time.perf_counter() - t0
-            row.accuracy = accuracy(net, data)
-            print(f"  {c} @ {keep}: {row.accuracy:.2%} ({row.train_s:.0f} s)", flush=True)
-            rows.append(row)
+    rows = {("dense", 1.0): Row("dense", 1.0)}
+    rows.update({(c, t): Row(c, t) for t in targets for c in criteria})
+    modes = set()
+    for seed in range(args.seeds):
+        dense, dense_s = cached_base(data, BASE_EPOCHS, LR, seed)
+        rows["dense", 1.0].accuracy.append(accuracy(dense, data))
+        rows["dense", 1.0].train_s += dense_s / args.seeds
+        init = with_batch_statistics(seeded_model(seed), data)
+        dense_flops, dense_params = flops(init), params(init)
+        spa = SpaPruner(init, args.scope)
+        modes.add(spa.target_mode)
+        for keep in targets:
+            for c in criteria:
+                row = rows[c, keep]
+                if row.skipped:
+                    continue
+                result = spa.prune(c, keep, calib)
+                if isinstance(result, str):
+                    row.skipped = result
+                    print(f"  skip {c} @ {keep}: {result}", flush=True)
+                    continue
+                module, prune_s, row.target_by = result
+                row.flops_kept = flops(module) / dense_flops
+                net = rebuilt(init, module)
+                row.params_kept = params(net) / dense_params
+                t0 = time.perf_counter()
+                train(net, data, BASE_EPOCHS, LR, seed)
+                row.train_s += (time.perf_counter() - t0) / args.seeds
+                row.prune_s += prune_s / args.seeds
+                row.accuracy.append(accuracy(net, data))
+                print(f"  seed {seed} {c} @ {keep}: {row.accuracy[-1]:.2%} at FLOPs {row.flops_kept:.3f}", flush=True)
 
     print()
-    head = f"{'criterion':<10}{'target':>7}{'FLOPs':>7}{'params':>8}{'accuracy':>10}"
+    print(
+        f"{args.seeds} seed(s), {BASE_EPOCHS} epochs each, spa targets by {'/'.join(sorted(modes))}, scope {args.scope}"
+    )
+    head = f"{'criterion':<10}{'target':>7}{'FLOPs':>7}{'params':>8}{'accuracy':>10}{'+-':>6}"
     print(f"{head}{'prune s':>9}{'train s':>9}  target by")
-    for r in rows:
+    for r in rows.values():
         if not r.skipped:
+            mean, spread = statistics.fmean(r.accuracy), statistics.pstdev(r.accuracy)
             print(
-                f"{r.criterion:<10}{r.target:>7.2f}{r.flops_kept:>7.3f}{r.params_kept:>8.3f}{r.accuracy:>10.2%}"
-                f"{r.prune_s:>9.2f}{r.train_s:>9.1f}  {r.target_by}"
+                f"{r.criterion:<10}{r.target:>7.2f}{r.flops_kept:>7.3f}{r.params_kept:>8.3f}{mean:>10.2%}"
+                f"{100 * spread:>6.2f}{r.prune_s:>9.2f}{r.train_s:>9.1f}  {r.target_by}"
             )
-    skipped = {r.criterion: r.skipped for r in rows if r.skipped}
-    for c, why in skipped.items():
-        print(f"skipped {c}: {why}")
+    for r in rows.values():
+        if r.skipped:
+            print(f"skipped {r.criterion} @ {r.target}: {r.skipped}")
     OUT.mkdir(parents=True, exist_ok=True)
     summary = {
         "epochs": BASE_EPOCHS,
-        "spa_targets": spa.target_mode,
+        "seeds": args.seeds,
+        "spa_targets": sorted(modes),
         "scope": args.scope,
-        "rows": [asdict(r) for r in rows],
+        "rows": [asdict(r) for r in rows.values()],
     }
     write_text_atomic(OUT / "prune_at_init.json", json.dumps(summary, indent=1))
     print(f"wrote {OUT / 'prune_at_init.json'}")
