@@ -265,6 +265,8 @@ class GroupOp(IRDLOperation):
     scores = opt_attr_def(DenseArrayBase)
     criterion = opt_attr_def(StringAttr)
     """The criterion that gave the scores (spa-annotate-importance)."""
+    norm = opt_attr_def(StringAttr)
+    """The normalization the scores already had (absent: none; global selection then divides by the mean)."""
     removed = opt_attr_def(DenseArrayBase)
 
     assembly_format = "$sym_name attr-dict"

@@ -58,7 +58,10 @@ class AnnotateImportance(ModulePass):
             norm=self.norm,
             seed=self.seed,
         )
+        norm = entry.default_norm if self.norm is None else self.norm
         for g in group_ops(op):
             if g.sym_name.data in scores:
                 g.attributes["criterion"] = StringAttr(self.criterion)
+                if norm != "none":
+                    g.attributes["norm"] = StringAttr(norm)
                 g.attributes["scores"] = DenseArrayBase.from_list(f64, scores[g.sym_name.data])

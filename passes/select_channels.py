@@ -151,7 +151,10 @@ class SelectChannels(ModulePass):
             size = g.size.value.data
             scores = g.scores.get_values()  # type: ignore[union-attr]  # groups without scores were refused above
             floor = floor_of(size, self.min_keep, keep_ratio)
-            out.append(candidate(g.sym_name.data, int(g.space.data[1:]), scores, floor, self.round_to, fixed))
+            comparable = g.norm is not None  # normalized by spa-annotate-importance's norm already
+            out.append(
+                candidate(g.sym_name.data, int(g.space.data[1:]), scores, floor, self.round_to, fixed, comparable)
+            )
         return out
 
     def _original(self, op: ModuleOp, cost: PrunedCost) -> tuple[int, int]:

@@ -58,11 +58,19 @@ class Candidate:
 
 
 def candidate(
-    name: str, space: int, scores: Sequence[float], floor: int, round_to: int, fixed: float | None
+    name: str,
+    space: int,
+    scores: Sequence[float],
+    floor: int,
+    round_to: int,
+    fixed: float | None,
+    comparable: bool = False,
 ) -> Candidate:
+    """`comparable`: the scores were normalized across groups already (spa-annotate-importance's `norm`), so
+    the global order takes them as they are; else each group's scores over their mean."""
     values = np.asarray(scores, dtype=np.float64)
     mean = values.mean() if len(values) else 0.0
-    normalized = values / mean if mean > 0 else values
+    normalized = values if comparable or mean <= 0 else values / mean
     order = np.argsort(values, kind="stable")
     return Candidate(name, space, order, normalized, min(len(values), floor), round_to, fixed)
 

@@ -342,3 +342,31 @@ def test_a_group_lacking_its_criterions_statistics_is_an_error_naming_it() -> No
         scores(p, "taylor", hidden(p), store)
     with pytest.raises(SpaError, match="wanda-sp needs a conv, linear or matmul that reads the group's channels"):
         scores(p, "wanda-sp", hidden(p), StatsStore())
+
+
+def test_global_selection_ranks_normalized_scores_as_they_are() -> None:
+    """Scores that spa-annotate-importance normalized (a `norm` recorded on the group) are compared across
+    groups; without one, each group's scores are divided by their mean first. Group a scores 1, 2, 3, 4 and
+    group b 10, 20, 60, 70: over their means (2.5, 40) the two weakest are b's 10 (0.25) and a's 1 (0.4); as
+    they are (norm=max, say), a's 1 and 2."""
+    from pathlib import Path
+
+    from xdsl.dialects.builtin import DenseArrayBase, StringAttr, f64
+
+    from spa.passes.select_channels import SelectChannels
+
+    def removed(norm: str | None) -> dict[str, list[int]]:
+        p = Program.load(Path(__file__).parents[1] / "lit/Inputs/two_groups.mlir")
+        p.run(parse_pipeline("spa-propagate-channels,spa-form-groups"))
+        prunable = [g for g in group_ops(p.module) if not g.frozen]
+        assert len(prunable) == 2
+        for g, s in zip(prunable, ([1.0, 2.0, 3.0, 4.0], [10.0, 20.0, 60.0, 70.0])):
+            g.attributes["scores"] = DenseArrayBase.from_list(f64, s)
+            if norm is not None:
+                g.attributes["norm"] = StringAttr(norm)
+        p.run([SelectChannels(ratio=0.25, scope="global")])
+        return {g.sym_name.data: [int(i) for i in g.removed.get_values()] for g in prunable if g.removed is not None}
+
+    by_mean, as_they_are = removed(None), removed("max")
+    assert sorted(by_mean.values()) == [[0], [0]]
+    assert sorted(as_they_are.values()) == [[], [0, 1]]

@@ -11,7 +11,7 @@
 // agg=max: channel 0 takes bn.weight's 0.9/0.45 = 2, channel 1 conv1's 6/3.25.
 // MAX: criterion = "l1", scores = array<f64: 1.99{{[0-9]+}}, 1.84{{[0-9]+}}, 1.20{{[0-9]+}}, 1.59{{[0-9]+}}>}
 // norm=sum: |gamma| / sum |gamma| = 0.9/1.8, 0.1/1.8, 0.5/1.8, 0.3/1.8.
-// SUM: criterion = "bn-scale", scores = array<f64: 0.49{{[0-9]+}}, 0.055{{[0-9]+}}, 0.27{{[0-9]+}}, 0.16{{[0-9]+}}>}
+// SUM: criterion = "bn-scale", norm = "sum", scores = array<f64: 0.49{{[0-9]+}}, 0.055{{[0-9]+}}, 0.27{{[0-9]+}}, 0.16{{[0-9]+}}>}
 // Through the pipeline: agg=first removes conv1's two smallest filters, 0 and 2 (BN keeps scales -0.1, 0.3).
 // PIPE: spa.param "conv1.weight" = dense<{{\[\[\[\[}}3.000000e+00]], {{\[\[}}3.000000e+00]]], {{\[\[\[}}2.000000e+00]], {{\[\[}}-2.000000e+00]]]]>
 // PIPE: spa.param "bn.weight" = dense<[-1.000000e-01, 3.000000e-01]>
