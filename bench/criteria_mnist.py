@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mnist_common import (  # noqa: E402  (the bench folder is not a package)
     OUT,
     Digits,
+    Point,
     SpaPruner,
     accuracy,
     cached_base,
@@ -170,11 +171,8 @@ def main(argv: list[str] | None = None) -> None:
         "rows": [asdict(r) for r in rows],
     }
     write_text_atomic(OUT / "criteria_mnist.json", json.dumps(summary, indent=1))
-    series = {
-        tool: [(r.flops_kept, r.tuned, r.criterion) for r in rows if r.tool == tool and not r.skipped]
-        for tool in ("spa", "torch-pruning")
-    }
-    save_plot(OUT / "criteria_mnist.png", f"MNIST BN ResNet, after {FT_EPOCHS} fine-tune epoch(s)", series, dense_acc)
+    points = [Point(r.tool, r.criterion, r.flops_kept, tuple(r.acc_finetuned)) for r in rows if not r.skipped]
+    save_plot(OUT / "criteria_mnist.png", f"MNIST BN ResNet, after {FT_EPOCHS} fine-tune epoch(s)", points, dense_acc)
     print(f"wrote {OUT / 'criteria_mnist.json'}, {OUT / 'criteria_mnist.png'}")
     print(f"wall time: {time.perf_counter() - wall:.0f} s")
 

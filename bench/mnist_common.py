@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import gzip
 import importlib.util
+import statistics
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -353,25 +354,43 @@ def tp_ratio_for(name: str, base: nn.Module, keep: float, calib: list[Any], glob
     return best[1]
 
 
-def save_plot(path: Path, title: str, series: dict[str, list[tuple[float, float, str]]], dense: float) -> None:
-    """Accuracy vs FLOPs kept: one marker style per series, each point labelled with its criterion."""
+@dataclass(frozen=True)
+class Point:
+    """One pruned net on the plot: which tool and criterion, the FLOPs it kept, its accuracies (one per seed)."""
+
+    tool: str
+    criterion: str
+    flops_kept: float
+    accuracies: tuple[float, ...]
+
+
+def save_plot(path: Path, title: str, points: list[Point], dense: float) -> None:
+    """Accuracy vs FLOPs kept, one panel per FLOPs level (methods at one level share its x: a panel spreads them
+    out, best first, so every label stays readable); bars: the seeds' standard deviation; dashed: dense."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for (label, points), marker in zip(series.items(), "os^vD"):
-        if not points:
-            continue
-        ax.scatter([p[0] for p in points], [100 * p[1] for p in points], marker=marker, label=label)
-        for x, y, name in points:
-            ax.annotate(name, (x, 100 * y), fontsize=6, xytext=(3, 2), textcoords="offset points")
-    ax.axhline(100 * dense, color="gray", linestyle="--", label="dense")
-    ax.set_xlabel("FLOPs kept (fraction of dense)")
-    ax.set_ylabel("held-out accuracy (%)")
-    ax.set_title(title)
-    ax.legend(fontsize=8)
+    levels = sorted({round(p.flops_kept, 3) for p in points}, reverse=True)
+    fig, axes = plt.subplots(1, max(len(levels), 1), figsize=(7 * max(len(levels), 1), 5), sharey=True, squeeze=False)
+    colours = {tool: f"C{i}" for i, tool in enumerate(dict.fromkeys(p.tool for p in points))}
+    for ax, level in zip(axes[0], levels):
+        here = sorted(
+            (p for p in points if round(p.flops_kept, 3) == level), key=lambda p: -statistics.fmean(p.accuracies)
+        )
+        for i, p in enumerate(here):
+            mean, spread = statistics.fmean(p.accuracies), statistics.pstdev(p.accuracies)
+            ax.errorbar(i, 100 * mean, yerr=100 * spread, fmt="o", color=colours[p.tool], capsize=2)
+        ax.set_xticks(range(len(here)), [p.criterion for p in here], rotation=70, fontsize=7)
+        ax.axhline(100 * dense, color="gray", linestyle="--")
+        ax.set_title(f"FLOPs kept {level:.3f}", fontsize=10)
+    axes[0][0].set_ylabel("held-out accuracy (%)")
+    for tool, colour in colours.items():
+        axes[0][0].plot([], [], "o", color=colour, label=tool)
+    axes[0][0].plot([], [], "--", color="gray", label="dense")
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(title)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_with_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight"))
     plt.close(fig)

@@ -10,7 +10,8 @@ norms use running statistics, sees at initialization what a training-mode forwar
 from scratch (BASE_EPOCHS, the same schedule and seed as the dense baseline: for seed 0 the cached dense model of
 bench/criteria_mnist.py, same initialization, same training). --seeds initializations (each with its own data
 order); the table gives the mean accuracy and its standard deviation. A criterion or option the installed spa does not
-accept yet is skipped with its reason printed. Prints a table and the wall times; writes out/bench/prune_at_init.json.
+accept yet is skipped with its reason printed. Prints a table and the wall times; writes
+out/bench/prune_at_init.{json,png}.
 """
 
 from __future__ import annotations
@@ -31,12 +32,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mnist_common import (  # noqa: E402  (the bench folder is not a package)
     OUT,
     Digits,
+    Point,
     SpaPruner,
     accuracy,
     cached_base,
     flops,
     load_digits,
     rebuilt,
+    save_plot,
     seeded_model,
     train,
 )
@@ -151,7 +154,10 @@ def main(argv: list[str] | None = None) -> None:
         "rows": [asdict(r) for r in rows.values()],
     }
     write_text_atomic(OUT / "prune_at_init.json", json.dumps(summary, indent=1))
-    print(f"wrote {OUT / 'prune_at_init.json'}")
+    points = [Point("spa", r.criterion, r.flops_kept, tuple(r.accuracy)) for r in rows.values() if r.accuracy]
+    dense_mean = statistics.fmean(rows["dense", 1.0].accuracy)
+    save_plot(OUT / "prune_at_init.png", f"Pruned at initialization, trained {BASE_EPOCHS} epochs", points, dense_mean)
+    print(f"wrote {OUT / 'prune_at_init.json'}, {OUT / 'prune_at_init.png'}")
     print(f"wall time: {time.perf_counter() - wall:.0f} s")
 
 
