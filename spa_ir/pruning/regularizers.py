@@ -101,7 +101,7 @@ def _prunable(program: Program) -> list[ChannelGroup]:
         for attr in op.members.data:
             param, dim, index_map = from_member_attr(attr)
             slices.append(Slice(param, dim, torch.from_numpy(index_map.all_indices(size).astype(np.int64))))
-        groups.append(ChannelGroup(op.sym_name.data, size, tuple(slices)))
+        groups.append(ChannelGroup(f"@{op.sym_name.data}", size, tuple(slices)))
     return groups
 
 
