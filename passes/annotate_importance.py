@@ -13,7 +13,7 @@ from spa_ir.core.context import weights_of
 from spa_ir.core.ir import params
 from spa_ir.core.weights import param_tensor
 from spa_ir.pruning.criteria import criterion
-from spa_ir.pruning.importance import score_groups
+from spa_ir.pruning.importance import record_importance, score_groups
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,9 @@ class AnnotateImportance(ModulePass):
     norm: applied to the group's vector before selection: none | mean | max | sum | standard | lamp (default:
     the criterion's own: lamp for `lamp`, none for the others).
     seed: the random criterion's seed (each group draws from it and its name).
+
+    It leaves `spa.importance` on the module (criterion, agg, norm, and the labels of the statistics used), which
+    spa-eliminate-dead-channels moves into the plan.
     """
 
     name = "spa-annotate-importance"
@@ -59,6 +62,7 @@ class AnnotateImportance(ModulePass):
             seed=self.seed,
         )
         norm = entry.default_norm if self.norm is None else self.norm
+        record_importance(op, self.criterion, self.agg, norm, stats)
         for g in group_ops(op):
             if g.sym_name.data in scores:
                 g.attributes["criterion"] = StringAttr(self.criterion)

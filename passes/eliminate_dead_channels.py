@@ -23,6 +23,7 @@ from spa_ir.core.plan import Plan
 from spa_ir.core.program import external_weight_names
 from spa_ir.core.weights import WeightStore, param_tensor
 from spa_ir.ops.registry import spec_of
+from spa_ir.pruning.importance import take_importance
 from spa_ir.pruning.shapes import Shapes
 from spa_ir.pruning.targets import take_selection
 
@@ -59,7 +60,8 @@ class EliminateDeadChannels(ModulePass):
         weights = weights_of(ctx, self.name)
         spaces = spaces_from_module(op)
         removed: dict[int, np.ndarray] = {}
-        plan = Plan(selection=take_selection(op))  # spa-select-channels' record of the target, into the plan
+        # the records spa-select-channels and spa-annotate-importance left on the module, into the plan
+        plan = Plan(selection=take_selection(op), importance=take_importance(op))
         for g in group_ops(op):
             gone = [int(i) for i in g.removed.get_values()] if g.removed is not None else []
             sid = int(g.space.data[1:])

@@ -18,7 +18,7 @@ import io
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Dialect
@@ -30,6 +30,7 @@ from spa_ir.core.errors import SpaError, first_line, located_parse_error
 
 if TYPE_CHECKING:
     from spa_ir.calibration.data import Calibration
+    from spa_ir.core.plan import Plan
     from spa_ir.core.program import Program
 
 
@@ -208,7 +209,7 @@ class SpaOptMain(xDSLOptMain):
             plan.save(self.args.plan)
         for program in self._programs:
             if program.plan is not None and program.plan.selection is not None:
-                print(f"spa-opt: {pruning_summary(program.plan.selection, program.plan.groups)}", file=sys.stderr)
+                print(f"spa-opt: {pruning_summary(program.plan)}", file=sys.stderr)
 
 
 def _unquoted(opts: str) -> str:
@@ -219,14 +220,19 @@ def _unquoted(opts: str) -> str:
     return opts
 
 
-def pruning_summary(selection: dict[str, Any], groups: Sequence[dict[str, Any]]) -> str:
-    """The line spa-opt prints after pruning (from the plan's `selection` record): criterion, scope, target and
-    what the pruned model keeps of the original."""
+def pruning_summary(plan: Plan) -> str:
+    """The line spa-opt prints after pruning (from the plan's `selection` and `importance` records): criterion,
+    where its labels came from, scope, target and what the pruned model keeps of the original."""
+    selection = plan.selection or {}
     target, achieved = selection["target"], selection.get("achieved", {})
-    criteria = sorted({g["criterion"] for g in groups if "criterion" in g})
+    criteria = sorted({g["criterion"] for g in plan.groups if "criterion" in g})
     names = {"flops": "FLOPs", "params": "parameters"}
     kept = ", ".join(f"{achieved[k]:.3f} of the {what}" for k, what in names.items() if k in achieved)
     parts = [f"criterion {'/'.join(criteria)}"] if criteria else []
+    importance = plan.importance or {}
+    if "label_source" in importance:
+        labels = f"labels {importance['label_source']}, loss {importance.get('loss', '?')}"
+        parts.append(f"{labels}, {importance.get('samples', '?')} samples")
     parts += [f"scope {selection['scope']}", f"{target['kind']}={target['value']:g}"]
     steps = f" in {selection['steps']} steps" if "steps" in selection else ""
     return f"pruned ({', '.join(parts)}{steps}): kept {kept or 'an uncounted share'}"

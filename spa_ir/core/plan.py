@@ -3,7 +3,8 @@
 {"params": {"<weight>": {"<dim>": [removed indices]}},
  "groups": [{"id", "size", "removed", "exact", "members": [...]}],
  "selection": {"scope", "target": {"kind": "ratio|keep-flops|keep-params", "value"},
-               "achieved": {"flops": fraction, "params": fraction}, ["step", "steps"]}}
+               "achieved": {"flops": fraction, "params": fraction}, ["step", "steps"]},
+ "importance": {"criterion", "agg", "norm", ["loss", "label_source", "samples"]}}
 
 `selection` (spa-select-channels' record; absent in plans written before it existed) says what was aimed at
 and what the pruned model keeps, as fractions of the original.
@@ -26,6 +27,8 @@ class Plan:
     params: dict[str, dict[int, list[int]]] = field(default_factory=dict)
     groups: list[dict[str, Any]] = field(default_factory=list)
     selection: dict[str, Any] | None = None
+    importance: dict[str, str] | None = None
+    """spa-annotate-importance's record: criterion, agg, norm, and the labels of the statistics it read."""
 
     def remove(self, param: str, dim: int, indices: np.ndarray) -> None:
         if len(indices):
@@ -49,7 +52,12 @@ class Plan:
                 groups.append(g)
             else:
                 earlier["removed"] = sorted(set(earlier["removed"]) | set(_lift(earlier["removed"], g["removed"])))
-        return Plan(params, groups, later.selection if later.selection is not None else self.selection)
+        return Plan(
+            params,
+            groups,
+            later.selection if later.selection is not None else self.selection,
+            later.importance if later.importance is not None else self.importance,
+        )
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -58,6 +66,8 @@ class Plan:
         }
         if self.selection is not None:
             out["selection"] = self.selection
+        if self.importance is not None:
+            out["importance"] = self.importance
         return out
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -67,7 +77,7 @@ class Plan:
     def load(cls, path: str | os.PathLike[str]) -> Plan:
         data = json.loads(open(path).read())
         params = {p: {int(d): idx for d, idx in dims.items()} for p, dims in data["params"].items()}
-        return cls(params, data["groups"], data.get("selection"))
+        return cls(params, data["groups"], data.get("selection"), data.get("importance"))
 
 
 def _lift(removed_before: list[int], later: list[int]) -> list[int]:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import torch
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import DictionaryAttr, ModuleOp, StringAttr
 
 from spa.dialects.spa import GroupOp, ParamOp
 from spa_ir.channels.annotations import group_ops
@@ -58,3 +58,23 @@ def score_groups(
         for g in group_ops(module)
         if not g.frozen
     }
+
+
+IMPORTANCE_ATTR = "spa.importance"
+"""The module attribute spa-annotate-importance leaves for the plan: criterion, agg, norm and, for a
+data-driven criterion, where its labels came from (the statistics' loss, label source and sample count)."""
+
+
+def record_importance(module: ModuleOp, criterion: str, agg: str, norm: str, stats: StatsStore | None = None) -> None:
+    fields = {"criterion": criterion, "agg": agg, "norm": norm}
+    if stats is not None:
+        fields |= {k: stats.meta[k] for k in ("loss", "label_source", "samples") if k in stats.meta}
+    module.attributes[IMPORTANCE_ATTR] = DictionaryAttr({k: StringAttr(v) for k, v in fields.items()})
+
+
+def take_importance(module: ModuleOp) -> dict[str, str] | None:
+    """Remove the record from the module and return it as the plan's `importance`."""
+    attr = module.attributes.pop(IMPORTANCE_ATTR, None)
+    if not isinstance(attr, DictionaryAttr):
+        return None
+    return {k: v.data for k, v in attr.data.items() if isinstance(v, StringAttr)}

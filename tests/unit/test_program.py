@@ -142,8 +142,8 @@ def test_prune_groups_expands_into_its_stages_with_todays_defaults() -> None:
                                          "spa-annotate-importance", "spa-select-channels",
                                          "spa-eliminate-dead-channels"]
     assert passes[3] == AnnotateImportance(criterion="l1", seed=0)
-    assert passes[4] == SelectChannels(ratio=0.5, scope="local", min_keep=1, min_keep_ratio=0.0, round_to=1,
-                                       only_exact=False)
+    assert passes[4] == SelectChannels(ratio=None, scope="local", min_keep=1, min_keep_ratio=None, round_to=1,
+                                       only_exact=False)  # ratio 0.5 when no target; min-keep-ratio by scope
     text = ("prune-groups{ratio=0.3 criterion=random seed=2 scope=global min-keep=2 min-keep-ratio=0.1 round-to=4 "
             "only-exact=true}")
     want = pipeline_passes("prune-groups", ratio=0.3, criterion="random", seed=2, scope="global", min_keep=2,
@@ -157,8 +157,8 @@ def test_prune_groups_expands_into_its_stages_with_todays_defaults() -> None:
 def test_pipeline_unknown_option_is_one_line_naming_it() -> None:
     with pytest.raises(SpaError) as e:
         parse_pipeline("prune-groups{ratio=0.5 bogus=1}")
-    assert str(e.value) == ("prune-groups: unknown option 'bogus' (known: criterion, seed, ratio, scope, min-keep, "
-                            "min-keep-ratio, round-to, only-exact)")
+    assert str(e.value) == ("prune-groups: unknown option 'bogus' (known: criterion, agg, norm, seed, ratio, keep-flops, "
+                            "keep-params, scope, min-keep, min-keep-ratio, round-to, only-exact, ignore, overrides, steps)")
     with pytest.raises(SpaError, match="spa-prune-groups: unknown option 'min-kept'"):
         pipeline_passes("spa-prune-groups", min_kept=1)
 

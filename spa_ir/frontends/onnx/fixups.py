@@ -103,8 +103,21 @@ def _ops_named(module: ir.Module, name: str) -> list[ir.Operation]:
     return found
 
 
+_RUNNING_STATISTICS = {"torch.aten.batch_norm": (3, 4), "torch.aten.native_batch_norm": (3, 4)}
+"""Operand positions of a batch norm's running mean and variance: initializers there are buffers, not
+parameters (no gradient, and the emitted module must not make them trainable)."""
+
+
+def _is_running_statistic(arg: ir.Value) -> bool:
+    return any(
+        use.owner.name in _RUNNING_STATISTICS and use.operand_number in _RUNNING_STATISTICS[use.owner.name]
+        for use in arg.uses
+    )
+
+
 def args_to_params(func: ir.Operation, arg_names: list[str], weights: Collection[str]) -> None:
-    """Replace each weight argument of `func` by a `spa.param` op and drop it from the signature.
+    """Replace each weight argument of `func` by a `spa.param` op and drop it from the signature (a buffer
+where it is a batch norm's running statistic).
 
     `arg_names` are the ONNX input names in argument order; the arguments left are the model's real
     inputs, whose names are recorded as `spa.input_names` on the function. The function is renamed `main`,
@@ -115,7 +128,7 @@ def args_to_params(func: ir.Operation, arg_names: list[str], weights: Collection
     weight_args = [(i, n, a) for i, (n, a) in enumerate(zip(arg_names, entry.arguments)) if n in weights]
     for _, name, arg in weight_args:
         with ir.InsertionPoint(first_op), arg.location:
-            param = make_param_op(name, arg.type)
+            param = make_param_op(name, arg.type, buffer=_is_running_statistic(arg))
         arg.replace_all_uses_with(param)
     for index, _, _ in reversed(weight_args):
         entry.erase_argument(index)

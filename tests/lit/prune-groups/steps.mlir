@@ -11,13 +11,13 @@
 // the second aims at 0.375 of the original and removes the record. The plan is in the original indexing.
 
 // CHECK: IR after spa-select-channels:
-// CHECK: builtin.module attributes {spa.original_cost = {flops = 64 : i64, params = 32 : i64}, spa.selection = {{{.*}}flops = 6.562500e-01 : f64{{.*}}, step = 1 : i64, steps = 2 : i64}}
+// CHECK: builtin.module attributes {spa.importance = {criterion = "l1", agg = "sum", norm = "none"}, spa.original_cost = {flops = 64 : i64, params = 32 : i64}, spa.selection = {{{.*}}flops = 6.562500e-01 : f64{{.*}}, step = 1 : i64, steps = 2 : i64}}
 // CHECK: IR after spa-eliminate-dead-channels:
 // CHECK: spa.param "conv1.weight" {{.*}} : !torch.vtensor<[3,2,1,1],f32>
 // CHECK: IR after spa-propagate-channels:
 // CHECK: IR after spa-select-channels:
 // CHECK-NOT: spa.original_cost
-// CHECK: builtin.module attributes {spa.selection = {{{.*}}flops = 3.750000e-01 : f64{{.*}}, step = 2 : i64, steps = 2 : i64}}
+// CHECK: builtin.module attributes {spa.importance = {{{.*}}}, spa.selection = {{{.*}}flops = 3.750000e-01 : f64{{.*}}, step = 2 : i64, steps = 2 : i64}}
 // CHECK-NOT: IR after
 // SUMMARY: {{^}}spa-opt: pruned (criterion l1, scope local, keep-flops=0.375 in 2 steps): kept 0.375 of the FLOPs, 0.375 of the parameters
 

@@ -29,3 +29,15 @@
 // SHAPE: spa-opt: error: {{.*}}.bad.pt: input #0 dim 3 is 3 but the model's is static 2
 // RUN: not spa-opt %inputs/conv_bn_linear.mlir -p 'spa-collect-stats{kinds=grad}' --calib %t.x.pt --loss mse 2>&1 | filecheck %s --check-prefix=MSE
 // MSE: spa-opt: error: {{.*}}.x.pt: --loss mse needs targets in the calibration data
+
+// Through --prune-groups: the plan and the summary say the criterion, where its labels came from, and the scope.
+// RUN: spa-opt %inputs/conv_bn_linear.mlir --prune-groups='criterion=taylor ratio=0.5 scope=protected' --calib %t.pt --plan %t.plan.json -o %t.p.mlir 2>&1 | filecheck %s --check-prefix=SUMMARY
+// SUMMARY: spa-opt: pruned (criterion taylor, labels targets, loss cross-entropy, 6 samples, scope protected, ratio=0.5): kept {{.*}} of the parameters
+// RUN: filecheck %s --check-prefix=PLAN < %t.plan.json
+// PLAN: "importance": {
+// PLAN-NEXT: "criterion": "taylor",
+// PLAN-NEXT: "agg": "sum",
+// PLAN-NEXT: "norm": "none",
+// PLAN-NEXT: "loss": "cross-entropy",
+// PLAN-NEXT: "label_source": "targets",
+// PLAN-NEXT: "samples": "6"
