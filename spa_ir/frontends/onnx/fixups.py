@@ -117,11 +117,11 @@ def _is_running_statistic(arg: ir.Value) -> bool:
 
 def args_to_params(func: ir.Operation, arg_names: list[str], weights: Collection[str]) -> None:
     """Replace each weight argument of `func` by a `spa.param` op and drop it from the signature (a buffer
-where it is a batch norm's running statistic).
+    where it is a batch norm's running statistic).
 
-    `arg_names` are the ONNX input names in argument order; the arguments left are the model's real
-    inputs, whose names are recorded as `spa.input_names` on the function. The function is renamed `main`,
-    like the PyTorch frontend's.
+        `arg_names` are the ONNX input names in argument order; the arguments left are the model's real
+        inputs, whose names are recorded as `spa.input_names` on the function. The function is renamed `main`,
+        like the PyTorch frontend's.
     """
     entry = func.regions[0].blocks[0]
     first_op = entry.operations[0]
