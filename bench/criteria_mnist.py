@@ -10,7 +10,7 @@ accuracy before and after the same fine-tunes (FT_EPOCHS of Adam, cosine, one pe
 for every method; the table gives their mean and standard deviation), and the pruning time (spa: the `api.prune`
 call, calibration included; Torch-Pruning: its gradient passes and `pruner.step()`). A criterion or option the
 installed spa does not accept yet is skipped with its reason printed. Prints a table and the wall time; writes
-out/bench/criteria_mnist.{json,png}.
+out/bench/criteria_mnist.{json,png} (criteria_mnist_<scope>.* for another scope).
 """
 
 from __future__ import annotations
@@ -170,10 +170,12 @@ def main(argv: list[str] | None = None) -> None:
         "ft_seeds": args.ft_seeds,
         "rows": [asdict(r) for r in rows],
     }
-    write_text_atomic(OUT / "criteria_mnist.json", json.dumps(summary, indent=1))
+    stem = OUT / ("criteria_mnist" if args.scope == "local" else f"criteria_mnist_{args.scope}")
+    write_text_atomic(stem.with_suffix(".json"), json.dumps(summary, indent=1))
     points = [Point(r.tool, r.criterion, r.flops_kept, tuple(r.acc_finetuned)) for r in rows if not r.skipped]
-    save_plot(OUT / "criteria_mnist.png", f"MNIST BN ResNet, after {FT_EPOCHS} fine-tune epoch(s)", points, dense_acc)
-    print(f"wrote {OUT / 'criteria_mnist.json'}, {OUT / 'criteria_mnist.png'}")
+    title = f"MNIST BN ResNet, scope {args.scope}, after {FT_EPOCHS} fine-tune epoch(s)"
+    save_plot(stem.with_suffix(".png"), title, points, dense_acc)
+    print(f"wrote {stem.with_suffix('.json')}, {stem.with_suffix('.png')}")
     print(f"wall time: {time.perf_counter() - wall:.0f} s")
 
 
