@@ -70,7 +70,8 @@ def _like(value: object) -> Callable[[int], object]:
     return (lambda k: (k,)) if isinstance(value, tuple) else (lambda k: k)
 
 
-_SELECT = "ratio keep-flops keep-params scope min-keep min-keep-ratio round-to only-exact ignore overrides steps"
+_SELECT = "ratio keep-flops keep-params scope min-keep min-keep-ratio round-to only-exact ignore overrides"
+_SELECT += " heads uniform steps"
 
 STAGES: tuple[Stage, ...] = (
     Stage("spa-propagate-channels"),

@@ -14,7 +14,17 @@ from spa_ir.channels.annotations import group_ops
 from spa_ir.channels.groups import from_member_attr
 from spa_ir.core.errors import SpaError
 from spa_ir.cost import Cost, PrunedCost
-from spa_ir.pruning.selection import Candidate, GlobalOrder, NameRules, candidate, floor_of, local_counts
+from spa_ir.pruning.selection import (
+    Candidate,
+    GlobalOrder,
+    NameRules,
+    candidate,
+    floor_of,
+    layer_signature,
+    local_counts,
+    uniform_counts,
+    within_heads,
+)
 from spa_ir.pruning.targets import (
     ORIGINAL_ATTR,
     TOLERANCE,
@@ -49,6 +59,11 @@ class SelectChannels(ModulePass):
     ignore: a regex; groups with a member whose weight name it matches (`re.search`) stay whole.
     overrides: `pattern:ratio,...`; a group with a member matching a pattern (the first that matches) loses
     that ratio of its channels, outside the target search (0 keeps it whole); patterns hold no commas.
+    heads: prune attention heads only as whole heads: groups whose channel is a coordinate inside every head
+    (head dims, rotary halves) stay whole; with grouped-query attention the unit the analysis finds is one kv
+    head together with the q heads that share it.
+    uniform: corresponding groups of every layer (same size and members once layer indices are taken out of
+    the weight names) keep the same number of channels, as Hugging Face configs need.
     step, steps: step k of an N-step schedule (spa-prune-groups{steps=N} sets them): a ratio removes
     1-(1-R)^(1/N) of the current channels per step; a keep-* target aims at F^(k/N) of the original cost,
     which the first step records on the module (`spa.original_cost`) and the last one removes.
@@ -66,6 +81,8 @@ class SelectChannels(ModulePass):
     only_exact: bool = False
     ignore: str = ""
     overrides: str = ""
+    heads: bool = False
+    uniform: bool = False
     step: int = 1
     steps: int = 1
 
@@ -85,9 +102,11 @@ class SelectChannels(ModulePass):
         cost = PrunedCost(op)
         original = self._original(op, cost)
         order = GlobalOrder(free) if self.scope != "local" else None
+        classes = _classes(free, groups) if self.uniform else None
 
         def counts_at(x: float) -> list[int]:
-            return local_counts(free, x) if order is None else order.counts(int(x))
+            counts = local_counts(free, x) if order is None else order.counts(int(x))
+            return counts if classes is None else uniform_counts(free, counts, classes)
 
         def achieved(counts: list[int]) -> Cost:
             removed = {c.space: c.mask(n) for c, n in zip(free, counts)}
@@ -95,8 +114,14 @@ class SelectChannels(ModulePass):
             return cost.cost(removed)
 
         goal = target.at_step(self.step, self.steps)
-        if target.kind == "ratio":
+        if target.kind == "ratio" and (order is None or classes is None):
             counts = counts_at(goal if order is None else math.floor(goal * order.total))
+        elif target.kind == "ratio" and order is not None:  # uniform classes round: the count kept is searched
+
+            def kept(n: float) -> float:
+                return 1 - sum(counts_at(n)) / order.total
+
+            counts = counts_at(search(kept, 0.0, float(order.removable), 1 - goal, integer=True)[0])
         else:
             measure = target.measure
 
@@ -140,8 +165,9 @@ class SelectChannels(ModulePass):
         )
         out = []
         for g in groups:
-            names = [from_member_attr(m)[0] for m in g.members.data]
-            if rules.ignored(names):
+            members = [from_member_attr(m) for m in g.members.data]
+            names = [name for name, _, _ in members]
+            if rules.ignored(names) or (self.heads and within_heads(members)):
                 continue
             fixed = rules.fixed_ratio(names)
             if fixed == 0.0:
@@ -168,6 +194,18 @@ class SelectChannels(ModulePass):
         if recorded is None:
             raise SpaError(f"{self.name}: step {self.step} of {self.steps} needs {ORIGINAL_ATTR}, which step 1 records")
         return recorded
+
+
+def _classes(cands: list[Candidate], groups: list[GroupOp]) -> list[int]:
+    """For uniform=true: the class of corresponding groups (one per layer signature) of each candidate."""
+    by_name = {g.sym_name.data: g for g in groups}
+    ids: dict[tuple[object, ...], int] = {}
+    out = []
+    for c in cands:
+        g = by_name[c.name]
+        sig = layer_signature(g.size.value.data, [from_member_attr(m) for m in g.members.data])
+        out.append(ids.setdefault(sig, len(ids)))
+    return out
 
 
 def _fraction(cost: Cost, measure: str, original: tuple[int, int], where: str) -> float:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from spa_ir.channels.groups import IndexMap
 from spa_ir.core.errors import SpaError
 
 
@@ -151,3 +152,34 @@ def _overrides(text: str, where: str) -> tuple[tuple[re.Pattern[str], float], ..
             raise SpaError(f"{where}: overrides: '{item}' is not pattern:ratio with a ratio in [0, 1)")
         out.append((_regex(pattern, "overrides", where), ratio))
     return tuple(out)
+
+
+Member = tuple[str, int, IndexMap]
+"""(weight name, dim, index map): a group member as spa_ir.channels.groups.from_member_attr reads it."""
+
+
+def within_heads(members: Sequence[Member]) -> bool:
+    """A group whose channel is one coordinate inside every head (a head dim: each channel's indices recur
+    once per head, `count > 1` single indices), rather than whole heads or plain channels. heads=true keeps
+    these whole. (The inner factor of a channel shuffle has the same shape and is kept whole too.)"""
+    return any(m.count > 1 and m.block == 1 for _, _, m in members)
+
+
+_LAYER_INDEX = re.compile(r"(?<=\.)\d+(?=\.)|^\d+(?=\.)")
+
+
+def layer_signature(size: int, members: Sequence[Member]) -> tuple[object, ...]:
+    """What a group is apart from its layer: its size and its members with the layer indices of their weight
+    names (`encoder.layer.3.` -> `encoder.layer.#.`) taken out. Groups with one signature correspond across
+    layers (uniform=true gives them one kept count, what Hugging Face configs can express)."""
+    return (size, tuple(sorted((_LAYER_INDEX.sub("#", p), d, m) for p, d, m in members)))
+
+
+def uniform_counts(groups: Sequence[Candidate], counts: Sequence[int], classes: Sequence[int]) -> list[int]:
+    """Each class of corresponding groups removes the same number of channels: the mean of what its groups
+    would remove (rounded), then each group's floor and round-to."""
+    by_class: dict[int, list[int]] = {}
+    for cls, n in zip(classes, counts):
+        by_class.setdefault(cls, []).append(n)
+    mean = {cls: round(sum(ns) / len(ns)) for cls, ns in by_class.items()}
+    return [g.rounded(mean[cls]) for g, cls in zip(groups, classes)]

@@ -263,3 +263,37 @@ class _Cumsum(nn.Module):
 
 def no_rule() -> nn.Module:  # input 1,2,3,3: cumsum has no channel rule
     return _Seq(lambda m, x: m.c2(m.acc(m.c1(x))), c1=nn.Conv2d(2, 4, 1), acc=_Cumsum(), c2=nn.Conv2d(4, 3, 1))
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention (2 heads of 4 dims over a width of 8) and an MLP, with residuals."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.q, self.k, self.v, self.o = (nn.Linear(8, 8) for _ in range(4))
+        self.up, self.down = nn.Linear(8, 6), nn.Linear(6, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        def heads(t: torch.Tensor) -> torch.Tensor:
+            return t.view(1, 4, 2, 4).transpose(1, 2)
+
+        a = F.scaled_dot_product_attention(heads(self.q(x)), heads(self.k(x)), heads(self.v(x)))
+        x = x + self.o(a.transpose(1, 2).reshape(1, 4, 8))
+        return x + self.down(torch.relu(self.up(x)))
+
+
+class TwoAttentionLayers(nn.Module):
+    """Two Attention blocks (lit tests of heads=true and uniform=true: input 1,4,8)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList([Attention(), Attention()])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+def two_attention_layers() -> nn.Module:
+    return TwoAttentionLayers()
