@@ -130,3 +130,21 @@ def test_collected_gradients_score_like_torch_pruning(criterion: str) -> None:
             assert _spearman(ours, theirs) > 0.999, key
             compared += 1
     assert compared == 2
+
+
+def test_steps_recollect_the_statistics_on_the_pruned_model() -> None:
+    """steps=2 with a data-driven criterion: the second step's statistics are collected again on the model the
+    first step left (a store from the first would be refused by its IR hash), and the plan, in the original
+    indexing, still gives the masked original."""
+    model = small_cnn()
+    x, y = torch.randn(16, 3, 8, 8), torch.randint(0, 4, (16,))
+    program = api.import_torch(model, [torch.randn(1, 3, 8, 8)])
+    plan = api.prune(
+        program, criterion="taylor", keep_flops=0.4, steps=2, only_exact=True, calib={"inputs": x, "targets": y}
+    )
+    assert plan.selection is not None and plan.selection["steps"] == 2
+    assert abs(plan.selection["achieved"]["flops"] - 0.4) <= 0.02
+    assert program.stats is not None and program.stats.meta["samples"] == "16"
+    probe = torch.randn(1, 3, 8, 8)
+    with torch.no_grad(), masked(model, plan.params) as reference:
+        assert torch.allclose(api.to_torch(program)(probe), reference(probe), atol=1e-5)
