@@ -208,6 +208,8 @@ class SpaOptMain(xDSLOptMain):
             assert plan is not None
             plan.save(self.args.plan)
         for program in self._programs:
+            if self._calib is not None and program.stats is not None and "samples" in program.stats.meta:
+                print(f"spa-opt: {calibration_summary(program.stats.meta)}", file=sys.stderr)
             if program.plan is not None and program.plan.selection is not None:
                 print(f"spa-opt: {pruning_summary(program.plan)}", file=sys.stderr)
 
@@ -218,6 +220,16 @@ def _unquoted(opts: str) -> str:
     if len(opts) >= 2 and opts[0] == opts[-1] and opts[0] in "'\"" and opts[0] not in opts[1:-1]:
         return opts[1:-1]
     return opts
+
+
+def calibration_summary(meta: dict[str, str]) -> str:
+    """The line spa-opt prints after collecting statistics: data, how it was batched, labels, memory."""
+    megabytes = int(meta.get("bytes", "0")) / 2**20
+    return (
+        f"calibrated on {meta['samples']} samples of {meta.get('source', '?')} ({meta.get('batching', '?')}; "
+        f"labels {meta.get('label_source', '?')}, loss {meta.get('loss', '?')}): {meta.get('kinds', '')}, "
+        f"{megabytes:.1f} MiB of float64 accumulators"
+    )
 
 
 def pruning_summary(plan: Plan) -> str:

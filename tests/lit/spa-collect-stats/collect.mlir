@@ -32,6 +32,7 @@
 
 // Through --prune-groups: the plan and the summary say the criterion, where its labels came from, and the scope.
 // RUN: spa-opt %inputs/conv_bn_linear.mlir --prune-groups='criterion=taylor ratio=0.5 scope=protected' --calib %t.pt --plan %t.plan.json -o %t.p.mlir 2>&1 | filecheck %s --check-prefix=SUMMARY
+// SUMMARY: spa-opt: calibrated on 6 samples of {{.*}}.pt (vmap over samples of a batch-1 capture, batches of 32; labels targets, loss cross-entropy): grad, {{[0-9.]+}} MiB of float64 accumulators
 // SUMMARY: spa-opt: pruned (criterion taylor, labels targets, loss cross-entropy, 6 samples, scope protected, ratio=0.5): kept {{.*}} of the parameters
 // RUN: filecheck %s --check-prefix=PLAN < %t.plan.json
 // PLAN: "importance": {
