@@ -4,19 +4,16 @@ collected statistics against Torch-Pruning's implementations on the same data.""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
+from criteria_helpers import layer_groups, spearman
 from torch import nn
 
 from spa.passes import parse_pipeline
 from spa_ir import api
 from spa_ir.calibration.data import from_value
-from spa_ir.channels.annotations import group_ops
-from spa_ir.core.ir import params
 from spa_ir.pruning.criteria import CRITERIA, Inputs
-from spa_ir.pruning.criteria.base import Group
-from spa_ir.pruning.importance import as_group, weight_uses
+from spa_ir.pruning.importance import weight_uses
 from spa_ir.verify import masked
 
 DATA_DRIVEN = [name for name, entry in CRITERIA.items() if entry.needs]
@@ -72,21 +69,6 @@ def test_every_data_driven_criterion_prunes_exactly_from_calibration_data() -> N
     assert sum(r != l1_removed for r in removed.values()) >= len(DATA_DRIVEN) - 2, removed
 
 
-def _layers(program: api.Program) -> dict[str, Group]:
-    param_ops = {q.weight_name: q for q in params(program.module)}
-    out = {}
-    for g in group_ops(program.module):
-        if not g.frozen:
-            group = as_group(g, param_ops)
-            out |= {f"{m.param}[{m.dim}]": Group(group.name, group.size, (m,), group.site) for m in group.members}
-    return out
-
-
-def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    ra, rb = (np.argsort(np.argsort(v, kind="stable")).astype(float) for v in (a, b))
-    return float(np.corrcoef(ra, rb)[0, 1])
-
-
 @pytest.mark.parametrize("criterion", ["taylor", "hessian"])
 def test_collected_gradients_score_like_torch_pruning(criterion: str) -> None:
     """Torch-Pruning's Taylor (|θ·g| of the batch's mean loss) and OBD (θ²·mean of per-sample squared
@@ -103,7 +85,7 @@ def test_collected_gradients_score_like_torch_pruning(criterion: str) -> None:
     )
     assert program.stats is not None
     inputs = Inputs(program.weights, weight_uses(program.module), program.stats)
-    layers = _layers(program)
+    layers = layer_groups(program)
 
     model.zero_grad()
     if criterion == "taylor":
@@ -127,7 +109,7 @@ def test_collected_gradients_score_like_torch_pruning(criterion: str) -> None:
         if key in layers:
             theirs = imp(group).numpy()
             ours = CRITERIA[criterion].scores(inputs, layers[key])[0]
-            assert _spearman(ours, theirs) > 0.999, key
+            assert spearman(ours, theirs) > 0.999, key
             compared += 1
     assert compared == 2
 

@@ -9,24 +9,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from criteria_helpers import layer_groups, spearman
 from torch import nn
 
 from spa.passes import parse_pipeline
 from spa_ir import api
 from spa_ir.calibration import kinds as K
 from spa_ir.calibration.store import StatsStore
-from spa_ir.channels.annotations import group_ops
-from spa_ir.core.ir import params
 from spa_ir.pruning.criteria import CRITERIA, Inputs
 from spa_ir.pruning.criteria.base import Group
-from spa_ir.pruning.importance import as_group, weight_uses
+from spa_ir.pruning.importance import weight_uses
 
 tp = pytest.importorskip("torch_pruning")
-
-
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    ra, rb = (np.argsort(np.argsort(v, kind="stable")).astype(float) for v in (a, b))
-    return float(np.corrcoef(ra, rb)[0, 1])
 
 
 @pytest.fixture(scope="module")
@@ -44,14 +38,7 @@ def resnet() -> tuple[nn.Module, api.Program, dict[str, Group], StatsStore]:
     model.zero_grad()
     nn.functional.cross_entropy(model(torch.randn(8, 3, 32, 32)), torch.randint(0, 10, (8,))).backward()
     store = StatsStore({f"{n}:{K.GRAD}": q.grad.double() for n, q in model.named_parameters()})
-    param_ops = {q.weight_name: q for q in params(program.module)}
-    layers = {}
-    for g in group_ops(program.module):
-        if g.frozen:
-            continue
-        group = as_group(g, param_ops)
-        for m in group.members:
-            layers[f"{m.param}[{m.dim}]"] = Group(group.name, group.size, (m,), group.site)
+    layers = layer_groups(program)
     return model, program, layers, store
 
 
