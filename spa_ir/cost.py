@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from math import prod
+from typing import TYPE_CHECKING
 
 import numpy as np
 from xdsl.dialects.builtin import ModuleOp
@@ -22,9 +23,11 @@ from xdsl.ir import Block, Operation, SSAValue
 from spa.dialects.spa import ParamOp
 from spa_ir.channels.annotations import annotated_dims, fill_anon, spaces_from_module
 from spa_ir.core.ir import main_function, op_key, shape
-from spa_ir.core.program import Program
 from spa_ir.ops.registry import spec_of
 from spa_ir.ops.spec import Flops
+
+if TYPE_CHECKING:
+    from spa_ir.core.program import Program  # its module imports torch; spa-opt's select stage must not
 
 
 @dataclass

@@ -12,7 +12,7 @@ from spa_ir.channels.propagation import Propagation
 from spa_ir.channels.spaces import Layout, Prod, Reason
 from spa_ir.core.ir import const, site
 from spa_ir.ops.common import fresh, no_channels_value
-from spa_ir.ops.spec import Emitter, OpSpec, arg, aten, call_overload, each, has_arg, table
+from spa_ir.ops.spec import BN_SCALE, Emitter, OpSpec, arg, aten, call_overload, each, has_arg, table
 from spa_ir.pruning.shapes import Shapes, replace_int_list
 
 
@@ -152,7 +152,7 @@ OPS = table(
                 "batch_norm native_batch_norm _native_batch_norm_legit _native_batch_norm_legit_functional"
                 " _native_batch_norm_legit_no_training _native_batch_norm_legit.no_stats"
             ),
-            OpSpec(rule=batch_norm),
+            OpSpec(rule=batch_norm, roles=(("weight", BN_SCALE),)),
         ),
         "torch.aten.instance_norm": OpSpec(rule=instance_norm),
         **each(

@@ -7,11 +7,12 @@ import pkgutil
 from functools import cache
 from types import ModuleType
 
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 
 import spa_ir.ops
-from spa_ir.core.ir import op_key
-from spa_ir.ops.spec import OpSpec, Rule
+from spa_ir.core.ir import op_key, params
+from spa_ir.ops.spec import OpSpec, Rule, operand_names
 
 _NOT_FAMILIES = frozenset({"registry", "spec", "common"})
 
@@ -40,6 +41,19 @@ OPS: dict[str, OpSpec] = merge(families())
 
 def spec_of(op: Operation) -> OpSpec | None:
     return OPS.get(op_key(op))
+
+
+def weight_roles(module: ModuleOp) -> dict[str, frozenset[str]]:
+    """Weight name -> the roles (spa_ir/ops/spec.py: FILTER, BN_SCALE) of the operands it is read as directly."""
+    roles: dict[str, set[str]] = {}
+    for p in params(module):
+        for use in p.result.uses:
+            spec = spec_of(use.operation)
+            names = operand_names(use.operation)
+            if spec is None or use.index >= len(names):
+                continue
+            roles.setdefault(p.weight_name, set()).update(r for operand, r in spec.roles if operand == names[use.index])
+    return {name: frozenset(r) for name, r in roles.items() if r}
 
 
 @cache

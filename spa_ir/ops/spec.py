@@ -67,6 +67,12 @@ def aten_overload(name: str) -> Any:
     return getattr(getattr(torch.ops.aten, packet), overload or "default")
 
 
+FILTER = "filter"
+"""A weight operand whose dim 0 indexes the op's output channels (conv and linear weights)."""
+BN_SCALE = "batch-norm scale"
+"""A batch norm's per-channel scale γ (the `weight` operand)."""
+
+
 @dataclass(frozen=True)
 class OpSpec:
     rule: Rule | None = None
@@ -76,6 +82,8 @@ class OpSpec:
     emit_adapter: Adapter | None = None
     emit_as: str | None = None
     """Emit as this other op (same operands): the IR has value semantics, so e.g. views become reshapes."""
+    roles: tuple[tuple[str, str], ...] = ()
+    """(operand name, role) for the weights criteria and regularizers treat specially (FILTER, BN_SCALE)."""
 
 
 @cache

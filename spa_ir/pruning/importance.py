@@ -11,24 +11,13 @@ from xdsl.dialects.builtin import DictionaryAttr, ModuleOp, StringAttr
 from spa.dialects.spa import GroupOp, ParamOp
 from spa_ir.channels.annotations import group_ops
 from spa_ir.channels.groups import from_member_attr
-from spa_ir.core.ir import Site, op_key, params, site
-from spa_ir.ops.spec import operand_names
+from spa_ir.core.ir import Site, params, site
+from spa_ir.ops.registry import weight_roles
 from spa_ir.pruning.criteria import Group, Inputs, score_group
-from spa_ir.pruning.criteria.base import Member, Use
+from spa_ir.pruning.criteria.base import Member
 
 if TYPE_CHECKING:
     from spa_ir.calibration.store import StatsStore
-
-
-def weight_uses(module: ModuleOp) -> dict[str, tuple[Use, ...]]:
-    """Weight name -> the ops that read it directly, with the operand's schema name."""
-    uses: dict[str, list[Use]] = {}
-    for p in params(module):
-        for use in p.result.uses:
-            names = operand_names(use.operation)
-            operand = names[use.index] if use.index < len(names) else str(use.index)
-            uses.setdefault(p.weight_name, []).append(Use(op_key(use.operation), operand))
-    return {k: tuple(v) for k, v in uses.items()}
 
 
 def as_group(g: GroupOp, param_ops: Mapping[str, ParamOp]) -> Group:
@@ -52,7 +41,7 @@ def score_groups(
     """Group name -> per-channel scores, for every non-frozen group (`weights` must include inline params)."""
     param_ops = {p.weight_name: p for p in params(module)}
     buffers = frozenset(p.weight_name for p in param_ops.values() if p.is_buffer)
-    inputs = Inputs(weights, weight_uses(module), stats, seed, buffers)
+    inputs = Inputs(weights, weight_roles(module), stats, seed, buffers)
     return {
         g.sym_name.data: score_group(criterion, inputs, as_group(g, param_ops), agg, norm)
         for g in group_ops(module)

@@ -36,16 +36,6 @@ import torch
 from spa_ir.core.errors import SpaError
 from spa_ir.core.program import Program
 
-BATCH_NORMS = frozenset(
-    {
-        "torch.aten.batch_norm",
-        "torch.aten.native_batch_norm",
-        "torch.aten._native_batch_norm_legit",
-        "torch.aten._native_batch_norm_legit_functional",
-        "torch.aten._native_batch_norm_legit_no_training",
-    }
-)
-
 
 @dataclass(frozen=True, eq=False)
 class Slice:
@@ -107,17 +97,10 @@ def _prunable(program: Program) -> list[ChannelGroup]:
 
 def batch_norm_weights(program: Program) -> set[str]:
     """Names of the weights that some batch norm of the program scales by (its `weight` operand)."""
-    from spa.dialects.spa import ParamOp
-    from spa_ir.core.ir import main_function, op_key
-    from spa_ir.ops.spec import arg, has_arg
+    from spa_ir.ops.registry import weight_roles
+    from spa_ir.ops.spec import BN_SCALE
 
-    names = set()
-    for op in main_function(program.module, program.source).walk():
-        if op_key(op) in BATCH_NORMS and has_arg(op, "weight"):
-            owner = arg(op, "weight").owner
-            if isinstance(owner, ParamOp):
-                names.add(owner.weight_name)
-    return names
+    return {name for name, roles in weight_roles(program.module).items() if BN_SCALE in roles}
 
 
 def channel_sums(

@@ -12,8 +12,8 @@ from torch import nn
 from spa.passes import parse_pipeline
 from spa_ir import api
 from spa_ir.calibration.data import from_value
+from spa_ir.ops.registry import weight_roles
 from spa_ir.pruning.criteria import CRITERIA, Inputs
-from spa_ir.pruning.importance import weight_uses
 from spa_ir.verify import masked
 
 DATA_DRIVEN = [name for name, entry in CRITERIA.items() if entry.needs]
@@ -84,7 +84,7 @@ def test_collected_gradients_score_like_torch_pruning(criterion: str) -> None:
         calib=calib,
     )
     assert program.stats is not None
-    inputs = Inputs(program.weights, weight_uses(program.module), program.stats)
+    inputs = Inputs(program.weights, weight_roles(program.module), program.stats)
     layers = layer_groups(program)
 
     model.zero_grad()

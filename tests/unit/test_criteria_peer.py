@@ -16,9 +16,9 @@ from spa.passes import parse_pipeline
 from spa_ir import api
 from spa_ir.calibration import kinds as K
 from spa_ir.calibration.store import StatsStore
+from spa_ir.ops.registry import weight_roles
 from spa_ir.pruning.criteria import CRITERIA, Inputs
 from spa_ir.pruning.criteria.base import Group
-from spa_ir.pruning.importance import weight_uses
 
 tp = pytest.importorskip("torch_pruning")
 
@@ -58,7 +58,7 @@ AGREEMENT = {"l1": 0.999, "l2": 0.999, "lamp": 0.999, "bn-scale": 0.999, "taylor
 @pytest.mark.parametrize("criterion", list(PEERS))
 def test_per_layer_scores_rank_like_torch_pruning(resnet, criterion: str) -> None:  # noqa: ANN001 - the fixture
     model, program, layers, store = resnet
-    inputs = Inputs(program.weights, weight_uses(program.module), store)
+    inputs = Inputs(program.weights, weight_roles(program.module), store)
     names = {m: n for n, m in model.named_modules()}
     dg = tp.DependencyGraph().build_dependency(model, example_inputs=torch.randn(1, 3, 32, 32))
     root_types = [nn.BatchNorm2d] if criterion == "bn-scale" else [nn.Conv2d, nn.Linear]

@@ -9,7 +9,7 @@ DepGraph's group aggregation), combined by `agg`, and the group's vector is norm
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -32,14 +32,6 @@ class Member:
 
 
 @dataclass(frozen=True)
-class Use:
-    """One op reading a weight directly: the op's key (`torch.aten.conv2d`), the operand's schema name."""
-
-    op: str
-    operand: str
-
-
-@dataclass(frozen=True)
 class Group:
     name: str
     size: int
@@ -53,10 +45,11 @@ class Group:
 
 @dataclass
 class Inputs:
-    """Everything criteria read: the weights, how ops use them, the statistics store, the seed."""
+    """Everything criteria read: the weights, the roles ops read them in, the statistics store, the seed."""
 
     weights: Mapping[str, torch.Tensor]
-    uses: Mapping[str, tuple[Use, ...]] = field(default_factory=dict)
+    roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Weight name -> its roles (spa_ir/ops/spec.py: FILTER, BN_SCALE), from spa_ir.ops.registry.weight_roles."""
     stats: StatsStore | None = None
     seed: int = 0
     buffers: frozenset[str] = frozenset()
@@ -92,8 +85,8 @@ class Inputs:
         info = self.stats.consumer(member.param) if self.stats is not None else None
         return info if info is not None and info.in_dim == member.dim else None
 
-    def is_read_as(self, param: str, ops: Sequence[str], operand: str) -> bool:
-        return any(u.operand == operand and u.op in ops for u in self.uses.get(param, ()))
+    def has_role(self, param: str, role: str) -> bool:
+        return role in self.roles.get(param, frozenset())
 
 
 class Criterion(Protocol):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spa_ir.calibration import kinds
+from spa_ir.ops.spec import FILTER
 from spa_ir.pruning.criteria.base import Group, Inputs, Member, per_channel, per_index
 
 Elementwise = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -33,16 +34,6 @@ def _crop(w: np.ndarray, hg: np.ndarray) -> np.ndarray:
     return np.abs(w * hg)
 
 
-CONV_LINEAR = (
-    "torch.aten.conv1d",
-    "torch.aten.conv2d",
-    "torch.aten.conv3d",
-    "torch.aten.convolution",
-    "torch.aten._convolution",
-    "torch.aten.linear",
-)
-
-
 @dataclass(frozen=True)
 class GradientCriterion:
     """`score(θ, statistic)` per weight over the members (all float weights, or with `outputs_only` the output
@@ -63,7 +54,7 @@ class GradientCriterion:
         for m in group.members:
             if not inputs.trainable(m.param):
                 continue
-            if self.outputs_only and not (m.dim == 0 and inputs.is_read_as(m.param, CONV_LINEAR, "weight")):
+            if self.outputs_only and not (m.dim == 0 and inputs.has_role(m.param, FILTER)):
                 continue
             key = (self.name, m.param, str(m.dim))
             out.append(per_channel(inputs.cached(key, lambda m=m: self._per_index(inputs, group, m)), m, group.size))  # type: ignore[misc]  # m bound per member

@@ -7,15 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from spa_ir.ops.spec import BN_SCALE
 from spa_ir.pruning.criteria.base import Group, Inputs, Member, channel_rows, per_channel, per_index
-
-BATCH_NORMS = (
-    "torch.aten.batch_norm",
-    "torch.aten._native_batch_norm_legit_no_training",
-    "torch.aten._native_batch_norm_legit",
-    "torch.aten._native_batch_norm_legit_functional",
-    "torch.aten.native_batch_norm",
-)
 
 
 @dataclass(frozen=True)
@@ -53,7 +46,7 @@ class BNScale:
         out = [
             per_channel(np.abs(inputs.weight(m.param)), m, group.size)
             for m in group.members
-            if inputs.is_read_as(m.param, BATCH_NORMS, "weight")
+            if inputs.has_role(m.param, BN_SCALE)
         ]
         if not out:
             raise group.fail("bn-scale needs a BatchNorm weight among the group's members, and it has none")
