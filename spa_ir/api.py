@@ -42,8 +42,10 @@ def prune(
     loss: str | Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor] | None = None,
     **options: Any,
 ) -> Plan:
-    """Run the pruning pipeline (`spa-prune-groups`, options as there: ratio, criterion, seed, scope,
-    min_keep, min_keep_ratio, round_to, only_exact) in place; return the plan of what was removed.
+    """Run the pruning pipeline (`spa-prune-groups`) in place and return the plan of what was removed. Options
+are the pipeline's, snake case: criterion, agg, norm, seed (spa-annotate-importance); ratio, keep_flops,
+keep_params, scope, min_keep, min_keep_ratio, round_to, only_exact, ignore, overrides, heads, uniform
+(spa-select-channels); steps (the whole pipeline N times).
 
     calib: calibration data for the data-driven criteria: a `.pt`/`.npz` path, a tensor, a dict
     `{"inputs", "targets"}`, an iterable of batches (tensors, tuples of tensors, `(inputs, targets)`, dicts) or
