@@ -43,9 +43,9 @@ def prune(
     **options: Any,
 ) -> Plan:
     """Run the pruning pipeline (`spa-prune-groups`) in place and return the plan of what was removed. Options
-are the pipeline's, snake case: criterion, agg, norm, seed (spa-annotate-importance); ratio, keep_flops,
-keep_params, scope, min_keep, min_keep_ratio, round_to, only_exact, ignore, overrides, heads, uniform
-(spa-select-channels); steps (the whole pipeline N times).
+    are the pipeline's, snake case: criterion, agg, norm, seed (spa-annotate-importance); ratio, keep_flops,
+    keep_params, scope, min_keep, min_keep_ratio, round_to, only_exact, ignore, overrides, heads, uniform
+    (spa-select-channels); steps (the whole pipeline N times).
 
     calib: calibration data for the data-driven criteria: a `.pt`/`.npz` path, a tensor, a dict
     `{"inputs", "targets"}`, an iterable of batches (tensors, tuples of tensors, `(inputs, targets)`, dicts) or
