@@ -71,7 +71,7 @@ def _like(value: object) -> Callable[[int], object]:
 
 
 _SELECT = "ratio keep-flops keep-params scope min-keep min-keep-ratio round-to only-exact ignore overrides"
-_SELECT += " heads uniform steps"
+_SELECT += " heads gqa uniform steps"
 
 STAGES: tuple[Stage, ...] = (
     Stage("spa-propagate-channels"),

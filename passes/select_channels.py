@@ -15,15 +15,16 @@ from spa_ir.channels.groups import from_member_attr
 from spa_ir.core.errors import SpaError
 from spa_ir.cost import Cost, PrunedCost
 from spa_ir.pruning.selection import (
+    GQA_UNITS,
     Candidate,
     GlobalOrder,
     NameRules,
     candidate,
     floor_of,
+    kept_whole_for_heads,
     layer_signature,
     local_counts,
     uniform_counts,
-    within_heads,
 )
 from spa_ir.pruning.targets import (
     ORIGINAL_ATTR,
@@ -60,8 +61,9 @@ class SelectChannels(ModulePass):
     overrides: `pattern:ratio,...`; a group with a member matching a pattern (the first that matches) loses
     that ratio of its channels, outside the target search (0 keeps it whole); patterns hold no commas.
     heads: prune attention heads only as whole heads: groups whose channel is a coordinate inside every head
-    (head dims, rotary halves) stay whole; with grouped-query attention the unit the analysis finds is one kv
-    head together with the q heads that share it.
+    (head dims, rotary halves) stay whole. gqa: with grouped-query attention and heads=true, the unit: `kv`, one
+    kv head together with the q heads that share it; `q-per-kv`, the same q heads of every kv group (the kv
+    heads stay).
     uniform: corresponding groups of every layer (same size and members once layer indices are taken out of
     the weight names) keep the same number of channels, as Hugging Face configs need.
     step, steps: step k of an N-step schedule (spa-prune-groups{steps=N} sets them): a ratio removes
@@ -82,6 +84,7 @@ class SelectChannels(ModulePass):
     ignore: str = ""
     overrides: str = ""
     heads: bool = False
+    gqa: str = "kv"
     uniform: bool = False
     step: int = 1
     steps: int = 1
@@ -154,6 +157,8 @@ class SelectChannels(ModulePass):
             raise SpaError(f"{self.name}: round-to must be >= 1 and min-keep >= 0")
         if self.min_keep_ratio is not None and not 0.0 <= self.min_keep_ratio <= 1.0:
             raise SpaError(f"{self.name}: min-keep-ratio must be in [0, 1], got {self.min_keep_ratio}")
+        if self.gqa not in GQA_UNITS:
+            raise SpaError(f"{self.name}: gqa must be {' or '.join(GQA_UNITS)}; got '{self.gqa}'")
         if not 1 <= self.step <= self.steps:
             raise SpaError(f"{self.name}: step {self.step} of {self.steps}: need 1 <= step <= steps")
         return target
@@ -163,11 +168,12 @@ class SelectChannels(ModulePass):
         keep_ratio = (
             self.min_keep_ratio if self.min_keep_ratio is not None else (0.1 if self.scope == "protected" else 0.0)
         )
+        all_members = [[from_member_attr(m) for m in g.members.data] for g in groups]
+        whole = kept_whole_for_heads(all_members, self.gqa) if self.heads else [False] * len(groups)
         out = []
-        for g in groups:
-            members = [from_member_attr(m) for m in g.members.data]
+        for g, members, head_unit_kept in zip(groups, all_members, whole):
             names = [name for name, _, _ in members]
-            if rules.ignored(names) or (self.heads and within_heads(members)):
+            if rules.ignored(names) or head_unit_kept:
                 continue
             fixed = rules.fixed_ratio(names)
             if fixed == 0.0:

@@ -185,12 +185,22 @@ def _greedy_runs(xs: list[int], rs: list[int], same: Callable[[int, int], bool])
 
 
 def expand(p: Propagation, op: Operation) -> None:
-    """expand(x, sizes): broadcast size-1 dims (and new leading dims); other dims keep their layout."""
+    """expand(x, sizes): new leading dims carry no channel; a size-1 dim broadcast to n > 1 is a fresh space
+    of n copies (removing some is shrinking the expand: grouped-query attention's q heads per kv head, which
+    repeat_kv makes by expanding the kv heads); other dims keep their layout."""
     x, r = arg(op, "self_"), op.results[0]
     xl, xs, rs = p.layout(x), p.shape(x) or (), p.shape(r) or ()
     lead = len(rs) - len(xs)
-    out = [Anon(rs[k]) if k < lead or xs[k - lead] == 1 else xl[k - lead] for k in range(len(rs))]
-    p.set(r, out, zero=p.is_zero(x))
+    out: Dims = []
+    for k in range(len(rs)):
+        if k < lead:
+            out.append(Anon(rs[k]))
+        elif xs[k - lead] == 1:
+            out.append(fresh(p, rs[k], site(op)))
+        else:
+            out.append(xl[k - lead])
+    broadcast = any(k >= lead and xs[k - lead] == 1 and rs[k] > 1 for k in range(len(rs)))
+    p.set(r, out, zero=p.is_zero(x) and not broadcast)
 
 
 def _shape_list(name: str) -> Resize:

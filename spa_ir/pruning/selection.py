@@ -165,6 +165,28 @@ def within_heads(members: Sequence[Member]) -> bool:
     return any(m.count > 1 and m.block == 1 for _, _, m in members)
 
 
+def repeats_heads(members: Sequence[Member]) -> bool:
+    """A group whose channel is one whole head repeated once per kv head: with grouped-query attention, the
+    r-th q head of every kv group (repeat_kv's expanded dim), as opposed to the kv heads themselves."""
+    return any(m.count > 1 and m.block > 1 for _, _, m in members)
+
+
+GQA_UNITS = ("kv", "q-per-kv")
+
+
+def kept_whole_for_heads(groups: Sequence[Sequence[Member]], gqa: str) -> list[bool]:
+    """heads=true: which groups stay whole. Head dims always; with grouped-query attention, under gqa=kv the
+    groups of q heads per kv head (so a kv head goes with all the q heads that share it), under gqa=q-per-kv
+    the kv-head groups that share a weight with such a group (so every kv group keeps the same q heads)."""
+    repeated = [repeats_heads(ms) for ms in groups]
+    shared = {(p, d) for ms, rep in zip(groups, repeated) if rep for p, d, _ in ms}
+    out = []
+    for ms, rep in zip(groups, repeated):
+        kv_heads = not rep and any(m.block > 1 and (p, d) in shared for p, d, m in ms)
+        out.append(within_heads(ms) or (rep if gqa == "kv" else kv_heads))
+    return out
+
+
 _LAYER_INDEX = re.compile(r"(?<=\.)\d+(?=\.)|^\d+(?=\.)")
 
 

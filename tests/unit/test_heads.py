@@ -61,10 +61,15 @@ def test_heads_prunes_whole_heads_and_uniform_keeps_layers_alike() -> None:
 
 @pytest.mark.xdist_group("hf_heads")
 def test_grouped_query_attention_prunes_a_kv_head_with_its_q_heads() -> None:
-    """Llama with 4 q heads over 2 kv heads (head dim 16): the unit is one kv head and its 2 q heads."""
-    _, shapes = _prune(tiny_llama(), ratio=0.5, heads=True)
-    for layer in (0, 1):
-        att = f"model.layers.{layer}.self_attn"
-        q, k, v = (shapes[f"{att}.{p}_proj.weight"][0] for p in ("q", "k", "v"))
-        assert (q, k, v) == (32, 16, 16), (q, k, v)
-        assert shapes[f"{att}.o_proj.weight"][1] == q
+    """Llama with 4 q heads over 2 kv heads (head dim 16). gqa=kv (the default): the unit is one kv head and
+    its 2 q heads; gqa=q-per-kv: the same q head of every kv group, the kv heads all kept."""
+    model = tiny_llama()
+    for gqa, want in (("kv", (32, 16, 16)), ("q-per-kv", (32, 32, 32))):
+        _, shapes = _prune(model, ratio=0.5, heads=True, gqa=gqa)
+        for layer in (0, 1):
+            att = f"model.layers.{layer}.self_attn"
+            q, k, v = (shapes[f"{att}.{p}_proj.weight"][0] for p in ("q", "k", "v"))
+            assert (q, k, v) == want, (gqa, q, k, v)
+            assert shapes[f"{att}.o_proj.weight"][1] == q
+    _, free = _prune(model, ratio=0.5)  # both units and the head dims: 1 kv head, 1 q head of it, 8 dims
+    assert free["model.layers.0.self_attn.q_proj.weight"][0] == 8

@@ -297,3 +297,26 @@ class TwoAttentionLayers(nn.Module):
 
 def two_attention_layers() -> nn.Module:
     return TwoAttentionLayers()
+
+
+class GroupedQueryAttention(nn.Module):
+    """4 q heads over 2 kv heads of 2 dims (width 8), kv heads repeated as Hugging Face's repeat_kv does
+    (lit test of gqa=: input 1,4,8)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.q, self.o = nn.Linear(8, 8), nn.Linear(8, 8)
+        self.k, self.v = nn.Linear(8, 4), nn.Linear(8, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        def repeat_kv(t: torch.Tensor) -> torch.Tensor:
+            t = t.view(1, 4, 2, 2).transpose(1, 2)
+            return t[:, :, None].expand(1, 2, 2, 4, 2).reshape(1, 4, 4, 2)
+
+        q = self.q(x).view(1, 4, 4, 2).transpose(1, 2)
+        a = F.scaled_dot_product_attention(q, repeat_kv(self.k(x)), repeat_kv(self.v(x)))
+        return x + self.o(a.transpose(1, 2).reshape(1, 4, 8))
+
+
+def grouped_query_attention() -> nn.Module:
+    return GroupedQueryAttention()
