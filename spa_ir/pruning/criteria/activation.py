@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spa_ir.calibration import kinds
-from spa_ir.pruning.criteria.base import Group, Inputs, Member, per_channel, per_index
+from spa_ir.pruning.criteria.base import Group, Inputs, Member, per_channel
 
 
 @dataclass(frozen=True)
@@ -81,5 +81,3 @@ class InputChannelCriterion:
 
 WANDA_SP = InputChannelCriterion("wanda-sp")
 FLAP = InputChannelCriterion("flap")
-
-__all__ = ["FLAP", "WANDA_SP", "FeatureRank", "per_index"]
