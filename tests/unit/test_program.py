@@ -159,7 +159,7 @@ def test_pipeline_unknown_option_is_one_line_naming_it() -> None:
         parse_pipeline("prune-groups{ratio=0.5 bogus=1}")
     assert str(e.value) == ("prune-groups: unknown option 'bogus' (known: criterion, agg, norm, seed, ratio, keep-flops, "
                             "keep-params, scope, min-keep, min-keep-ratio, round-to, only-exact, ignore, overrides, "
-                            "heads, uniform, steps)")
+                            "heads, gqa, uniform, steps)")
     with pytest.raises(SpaError, match="spa-prune-groups: unknown option 'min-kept'"):
         pipeline_passes("spa-prune-groups", min_kept=1)
 
