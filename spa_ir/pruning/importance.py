@@ -6,12 +6,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import torch
-from xdsl.dialects.builtin import DictionaryAttr, ModuleOp, StringAttr
+from xdsl.dialects.builtin import ModuleOp
 
 from spa.dialects.spa import GroupOp, ParamOp
 from spa_ir.channels.annotations import group_ops
 from spa_ir.channels.groups import from_member_attr
 from spa_ir.core.ir import Site, params, site
+from spa_ir.core.records import pop_record, put_record
 from spa_ir.ops.registry import weight_roles
 from spa_ir.pruning.criteria import Group, Inputs, score_group
 from spa_ir.pruning.criteria.base import Member
@@ -58,12 +59,10 @@ def record_importance(module: ModuleOp, criterion: str, agg: str, norm: str, sta
     fields = {"criterion": criterion, "agg": agg, "norm": norm}
     if stats is not None:
         fields |= {k: stats.meta[k] for k in ("loss", "label_source", "samples") if k in stats.meta}
-    module.attributes[IMPORTANCE_ATTR] = DictionaryAttr({k: StringAttr(v) for k, v in fields.items()})
+    put_record(module, IMPORTANCE_ATTR, fields)
 
 
 def take_importance(module: ModuleOp) -> dict[str, str] | None:
     """Remove the record from the module and return it as the plan's `importance`."""
-    attr = module.attributes.pop(IMPORTANCE_ATTR, None)
-    if not isinstance(attr, DictionaryAttr):
-        return None
-    return {k: v.data for k, v in attr.data.items() if isinstance(v, StringAttr)}
+    record = pop_record(module, IMPORTANCE_ATTR)
+    return None if record is None else {k: str(v) for k, v in record.items()}

@@ -18,9 +18,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from xdsl.dialects.builtin import DictionaryAttr, FloatAttr, IntegerAttr, ModuleOp, StringAttr, f64, i64
+from xdsl.dialects.builtin import ModuleOp
 
 from spa_ir.core.errors import SpaError
+from spa_ir.core.records import Scalar, get_record, pop_record, put_record
 
 TOLERANCE = 0.02
 """How far (as a fraction of the original) an achieved FLOPs / params value may be from its target."""
@@ -99,45 +100,36 @@ def unreachable(target: Target, goal: float, best: float, scope: str, where: str
 
 
 def original_cost(module: ModuleOp) -> tuple[int, int] | None:
-    attr = module.attributes.get(ORIGINAL_ATTR)
-    if not isinstance(attr, DictionaryAttr):
+    record = get_record(module, ORIGINAL_ATTR)
+    if record is None:
         return None
-    flops, params = attr.data.get("flops"), attr.data.get("params")
-    assert isinstance(flops, IntegerAttr) and isinstance(params, IntegerAttr), f"malformed {ORIGINAL_ATTR}"
-    return flops.value.data, params.value.data
+    return int(record["flops"]), int(record["params"])
 
 
 def record_original_cost(module: ModuleOp, flops: int, params: int) -> None:
-    module.attributes[ORIGINAL_ATTR] = DictionaryAttr(
-        {"flops": IntegerAttr(flops, i64), "params": IntegerAttr(params, i64)}
-    )
+    put_record(module, ORIGINAL_ATTR, {"flops": flops, "params": params})
 
 
 def record_selection(
     module: ModuleOp, scope: str, target: Target, flops: float | None, params: float | None, schedule: Sequence[int]
 ) -> None:
     """`spa.selection` on the module; `schedule` is (step, steps) of an iterative schedule, or empty."""
-    fields: dict[str, Any] = {
-        "scope": StringAttr(scope),
-        "target": StringAttr(target.kind),
-        "value": FloatAttr(target.value, f64),
-    }
+    fields: dict[str, Scalar] = {"scope": scope, "target": target.kind, "value": float(target.value)}
     if flops is not None:
-        fields["flops"] = FloatAttr(round(flops, 6), f64)
+        fields["flops"] = round(flops, 6)
     if params is not None:
-        fields["params"] = FloatAttr(round(params, 6), f64)
+        fields["params"] = round(params, 6)
     if schedule:
-        fields["step"], fields["steps"] = (IntegerAttr(n, i64) for n in schedule)
-    module.attributes[SELECTION_ATTR] = DictionaryAttr(fields)
+        fields["step"], fields["steps"] = schedule
+    put_record(module, SELECTION_ATTR, fields)
 
 
 def take_selection(module: ModuleOp) -> dict[str, Any] | None:
     """Remove `spa.selection` from the module and return it as the plan's JSON record:
     `{"scope", "target": {"kind", "value"}, "achieved": {"flops", "params"}[, "step", "steps"]}`."""
-    attr = module.attributes.pop(SELECTION_ATTR, None)
-    if not isinstance(attr, DictionaryAttr):
+    data = pop_record(module, SELECTION_ATTR)
+    if data is None:
         return None
-    data = {k: _plain(v) for k, v in attr.data.items()}
     out: dict[str, Any] = {
         "scope": data["scope"],
         "target": {"kind": data["target"], "value": data["value"]},
@@ -145,11 +137,3 @@ def take_selection(module: ModuleOp) -> dict[str, Any] | None:
     }
     out.update({k: data[k] for k in ("step", "steps") if k in data})
     return out
-
-
-def _plain(attr: Any) -> Any:
-    if isinstance(attr, StringAttr):
-        return attr.data
-    if isinstance(attr, (IntegerAttr, FloatAttr)):
-        return attr.value.data
-    raise AssertionError(f"unexpected {SELECTION_ATTR} entry {attr}")
