@@ -6,6 +6,7 @@ hash, a pipeline split across two spa-opt calls, and the label source each loss 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -44,8 +45,8 @@ def _net() -> ConvNet:
     return ConvNet().to(D).eval()
 
 
-def _collect(program: Program, data: object, kinds: tuple[str, ...] = ALL, **kw: object) -> StatsStore:
-    calib = from_value(data, **kw)  # type: ignore[arg-type]  # the tests pass the keywords from_value takes
+def _collect(program: Program, data: object, kinds: tuple[str, ...] = ALL, **kw: Any) -> StatsStore:
+    calib = from_value(data, **kw)
     program.run([CollectStats(kinds=kinds)], calib=calib)
     assert program.stats is not None
     return program.stats
@@ -90,8 +91,9 @@ def test_input_moments_and_ranks_equal_hand_computation(batch1: StatsStore, data
     ranks = torch.tensor([[float(torch.linalg.matrix_rank(fmap[b, c])) for c in range(3)] for b in range(10)], dtype=D)
     assert ranks[3].tolist() == [1.0, 1.0, 1.0]  # sample 3 is all zeros: each map is its bias, rank 1
     assert torch.allclose(batch1.get("conv.weight", K.OUT_RANK), ranks.mean(0))
-    assert batch1.consumer("conv.weight") is not None and batch1.consumer("conv.weight").kernel == (3, 3)  # type: ignore[union-attr]  # checked non-None first
-    assert batch1.consumer("fc.weight").in_dim == 1  # type: ignore[union-attr]  # fc is a consumer
+    conv, fc = batch1.consumer("conv.weight"), batch1.consumer("fc.weight")
+    assert conv is not None and conv.kernel == (3, 3)
+    assert fc is not None and fc.in_dim == 1
     assert batch1.consumer("conv.bias") is None
 
 
@@ -376,8 +378,10 @@ def test_batch_norm_calibrates_under_vmap_as_in_batches(data: tuple[torch.Tensor
     x, y = data
     torch.manual_seed(0)
     net = BNNet().to(D).eval()
-    net.bn.running_mean.normal_()
-    net.bn.running_var.uniform_(0.5, 2.0)
+    mean, var = net.bn.running_mean, net.bn.running_var
+    assert mean is not None and var is not None
+    mean.normal_()
+    var.uniform_(0.5, 2.0)
     ep = torch.export.export(net, (x[:2],), dynamic_shapes={"x": {0: torch.export.Dim("b")}}, strict=False)
     dynamic = _collect(import_exported(ep.run_decompositions({})), {"inputs": x, "targets": y}, batch=8)
     batch1 = _collect(import_torch(net, [x[:1]]), {"inputs": x, "targets": y}, batch=4)
