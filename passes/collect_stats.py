@@ -13,15 +13,12 @@ from spa_ir.core.errors import SpaError
 
 
 def needed(criterion: str, kinds: tuple[str, ...]) -> frozenset[str]:
-    """The kinds named by `kinds=` plus those `criterion` declares (spa_ir.pruning.criteria.needed_kinds, read
-    lazily: without it, `kinds=` alone)."""
+    """The kinds named by `kinds=` plus those `criterion` declares (spa_ir.pruning.criteria.needed_kinds)."""
     out = {k.strip() for k in kinds if k.strip()}
     if criterion:
-        try:
-            from spa_ir.pruning.criteria import needed_kinds
-        except ImportError:
-            return frozenset(out)
-        out |= set(needed_kinds(criterion))
+        from spa_ir.pruning.criteria import needed_kinds  # imports torch: only when a criterion is named
+
+        out |= needed_kinds(criterion)
     return frozenset(out)
 
 
