@@ -23,11 +23,13 @@ class AnnotateImportance(ModulePass):
 
     criterion: an entry of spa_ir/pruning/criteria's table — data-free `l1`, `l2`, `random`, `bn-scale`, `fpgm`,
     `lamp`; after training, from the calibration statistics spa-collect-stats leaves, `taylor`, `hessian`,
-    `obd-c`, `hrank`, `thinet`, `cp`, `wanda-sp`, `flap`; at initialization `snip`, `grasp`, `crop`.
+    `obd-c`, `hrank`, `thinet`, `cp`, `wanda-sp`, `flap`, `obspa` (its input moments from spa-collect-stats{source=});
+    at initialization `snip`, `grasp`, `crop`.
     agg: how the members' score vectors (each over its mean magnitude) combine: sum | mean | max | prod | first.
     norm: applied to the group's vector before selection: none | mean | max | sum | standard | lamp (default:
     the criterion's own: lamp for `lamp`, none for the others).
     seed: the random criterion's seed (each group draws from it and its name).
+    damp: obspa's damping, λ in H + λ·mean(diag H)·I (as spa-obspa-compensate's).
 
     It leaves `spa.importance` on the module (criterion, agg, norm, and the labels of the statistics used), which
     spa-eliminate-dead-channels moves into the plan.
@@ -39,6 +41,7 @@ class AnnotateImportance(ModulePass):
     agg: str = "sum"
     norm: str | None = None
     seed: int = 0
+    damp: float = 0.01
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         entry = criterion(self.criterion)
@@ -60,6 +63,7 @@ class AnnotateImportance(ModulePass):
             agg=self.agg,
             norm=self.norm,
             seed=self.seed,
+            damp=self.damp,
         )
         norm = entry.default_norm if self.norm is None else self.norm
         record_importance(op, self.criterion, self.agg, norm, stats)

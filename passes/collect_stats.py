@@ -29,7 +29,11 @@ class CollectStats(ModulePass):
 
     criterion: collect what this criterion needs (empty: nothing from a criterion); the pipeline's own option.
     kinds: statistic kinds to collect as well (`kinds=grad,fisher`; known: grad, fisher, hg, in_sum, in_sq,
-    in_count, in_cov, in_cov_count, out_rank).
+    in_count, in_cov, in_cov_count, in_row_sum, out_rank).
+    source: for criterion=obspa, where its input moments come from: auto (data when --calib is given, else
+    synthetic) | data | synthetic (inputs synthesized from the network's normalization statistics) | stats
+    (analytic per-channel moments) | identity (none); spa-obspa-compensate's option of the same name.
+    seed: the synthetic inputs' seed.
 
     Nothing needed: a no-op that needs no data. A store already in the context (collected earlier, or loaded
     beside the input) that matches this IR and holds the needed kinds is reused; missing kinds are collected and
@@ -40,10 +44,15 @@ class CollectStats(ModulePass):
 
     criterion: str = ""
     kinds: tuple[str, ...] = ()
+    source: str = "auto"
+    seed: int = 0
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         from spa_ir.calibration import kinds as K
 
+        if self.criterion == "obspa":
+            self._obspa(ctx, op)
+            return
         wanted = needed(self.criterion, self.kinds)
         unknown = sorted(wanted - K.ALL_KINDS)
         if unknown:
@@ -64,6 +73,21 @@ class CollectStats(ModulePass):
         stats = collect(op, weights, calib.source, calib, missing)
         assert isinstance(ctx, SpaContext)  # calib_of returned
         ctx.stats = existing.merged(stats) if existing is not None else stats
+
+    def _obspa(self, ctx: Context, op: ModuleOp) -> None:
+        """obspa's input moments from its source: collected on the calibration data or on synthetic inputs,
+        derived analytically (stats), or none (identity)."""
+        from spa_ir.compensation.compensate import Options
+        from spa_ir.compensation.sources import statistics
+
+        existing = ctx.stats if isinstance(ctx, SpaContext) else None
+        if existing is not None and _matches(existing, op) and existing.meta.get("obspa_source") == self.source:
+            return
+        if not isinstance(ctx, SpaContext):
+            raise SpaError(f"{self.name} runs in a SpaContext: run it with Program.run or spa-opt")
+        weights = weights_of(ctx, self.name)
+        options = Options(source=self.source, seed=self.seed)
+        ctx.stats = statistics(options, ctx.calib, ctx.synthetic, op, weights, needed(self.criterion, self.kinds))
 
 
 def _matches(stats: object, op: ModuleOp) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from xdsl.context import Context
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, ModuleOp, TensorType
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import PatternRewriter, PatternRewriteWalker, RewritePattern
@@ -17,11 +17,12 @@ from spa.dialects.spa import ParamOp
 from spa_ir.channels.annotations import annotated_dims, fill_anon, group_ops, reasons, spaces_from_module, strip
 from spa_ir.channels.groups import from_member_attr
 from spa_ir.channels.spaces import Layout, Reason, Spaces
+from spa_ir.compensation.compensate import take_compensation
 from spa_ir.core.context import leave_plan, weights_of
-from spa_ir.core.ir import main_function
+from spa_ir.core.ir import main_function, params
 from spa_ir.core.plan import Plan
 from spa_ir.core.program import external_weight_names
-from spa_ir.core.weights import WeightStore, param_tensor
+from spa_ir.core.weights import WeightStore, param_tensor, store_param
 from spa_ir.ops.registry import spec_of
 from spa_ir.pruning.importance import take_importance
 from spa_ir.pruning.shapes import Shapes
@@ -52,7 +53,8 @@ class EliminateDeadChannels(ModulePass):
     pruning plan), give every value its smaller type, and rewrite the constants that encode sizes
     (view/reshape shapes, split sizes, slice bounds, conv groups, normalized shapes: the `ShrinkSizeConstants`
     pattern),
-    so the emitted model runs without hand edits. Removes the channel annotations afterwards."""
+    so the emitted model runs without hand edits. Removes the channel annotations afterwards. The tensors
+    spa-obspa-compensate changed go into the plan whole, in the original indexing (`plan.safetensors`)."""
 
     name = "spa-eliminate-dead-channels"
 
@@ -62,6 +64,9 @@ class EliminateDeadChannels(ModulePass):
         removed: dict[int, np.ndarray] = {}
         # the records spa-select-channels and spa-annotate-importance left on the module, into the plan
         plan = Plan(selection=take_selection(op), importance=take_importance(op))
+        plan.compensation, changed = take_compensation(op)
+        by_name = {p.weight_name: p for p in params(op)}
+        plan.tensors = {n: param_tensor(by_name[n], weights).clone() for n in changed if n in by_name}
         for g in group_ops(op):
             gone = [int(i) for i in g.removed.get_values()] if g.removed is not None else []
             sid = int(g.space.data[1:])
@@ -119,12 +124,7 @@ class EliminateDeadChannels(ModulePass):
             gone[kept] = False
             plan.remove(p.weight_name, d, np.flatnonzero(gone))
             tensor = tensor.index_select(d, torch.from_numpy(kept))
-        if p.value is not None:  # small literal weights (lit tests) stay inline
-            p.attributes["value"] = DenseIntOrFPElementsAttr.from_list(
-                TensorType(p.value.get_element_type(), tensor.shape), tensor.flatten().tolist()
-            )
-        else:
-            weights.set(p.weight_name, tensor.contiguous())
+        store_param(p, weights, tensor)
 
 
 def reason_json(reason: Reason) -> dict[str, str]:

@@ -23,6 +23,8 @@ class Stage:
 
     pass_name: str
     options: tuple[str, ...] = ()
+    when: Callable[[Mapping[str, object]], bool] | None = None
+    """Whether the stage runs, from the options the user gave (None: always)."""
 
 
 @dataclass(frozen=True)
@@ -35,10 +37,12 @@ class Pipeline:
     steps: str | None = None
     """The option (`steps=N`) that repeats all the stages N times: iterative pruning, everything recomputed
     between steps. The stages owning it are told which step they run (`step=k`, 1..N)."""
+    controls: tuple[str, ...] = ()
+    """Options no pass takes: they decide which stages run (their `when`)."""
 
     def options(self) -> list[str]:
         """Every option once, in stage order (an option several stages own, as `criterion`, goes to each)."""
-        return list(dict.fromkeys(o for s in self.stages for o in s.options))
+        return list(dict.fromkeys([*(o for s in self.stages for o in s.options), *self.controls]))
 
     def expand(self, options: Mapping[str, V], called: str | None = None) -> list[tuple[str, dict[str, V]]]:
         """(pass name, its options) per stage, in order; option names may be kebab or snake case. `called`:
@@ -48,13 +52,32 @@ class Pipeline:
         for key in given:
             if key not in known:
                 raise SpaError(f"{called or self.name}: unknown option '{key}' (known: {', '.join(known)})")
-        once = [(s.pass_name, {o: given[o] for o in s.options if o in given}) for s in self.stages]
+        plain = {k: _scalar(v) for k, v in given.items()}
+        once = [
+            (s.pass_name, {o: given[o] for o in s.options if o in given})
+            for s in self.stages
+            if s.when is None or s.when(plain)
+        ]
         if self.steps is None or self.steps not in given or _count(given[self.steps], called or self.name) == 1:
             return once
         n = _count(given[self.steps], called or self.name)
         step: Callable[[int], V] = _like(given[self.steps])  # type: ignore[assignment]  # the driver's value shape
         owners = {s.pass_name for s in self.stages if self.steps in s.options}
         return [(p, {**o, "step": step(k)} if p in owners else o) for k in range(1, n + 1) for p, o in once]
+
+
+def _scalar(value: object) -> object:
+    """An option's value as written (xDSL's parser gives one-element tuples)."""
+    return value[0] if isinstance(value, tuple) and len(value) == 1 else value
+
+
+def _compensates(options: Mapping[str, object]) -> bool:
+    """`compensate=obspa` adds spa-obspa-compensate to any criterion; `criterion=obspa` runs it unless
+    `compensate=none`."""
+    mode = options.get("compensate")
+    if mode not in (None, "obspa", "none"):
+        raise SpaError(f"spa-prune-groups: unknown compensate '{mode}' (known: obspa, none)")
+    return mode == "obspa" or (mode is None and options.get("criterion") == "obspa")
 
 
 def _count(value: object, where: str) -> int:
@@ -76,10 +99,11 @@ _SELECT += " heads gqa uniform steps"
 STAGES: tuple[Stage, ...] = (
     Stage("spa-propagate-channels"),
     Stage("spa-form-groups"),
-    Stage("spa-collect-stats", ("criterion",)),
-    Stage("spa-annotate-importance", ("criterion", "agg", "norm", "seed")),
+    Stage("spa-collect-stats", ("criterion", "source", "seed")),
+    Stage("spa-annotate-importance", ("criterion", "agg", "norm", "seed", "damp")),
     Stage("spa-select-channels", tuple(_SELECT.split())),
+    Stage("spa-obspa-compensate", ("source", "damp", "sequential", "order", "seed", "samples"), when=_compensates),
     Stage("spa-eliminate-dead-channels"),
 )
 
-PRUNE_GROUPS = Pipeline("spa-prune-groups", STAGES, aliases=("prune-groups",), steps="steps")
+PRUNE_GROUPS = Pipeline("spa-prune-groups", STAGES, aliases=("prune-groups",), steps="steps", controls=("compensate",))

@@ -10,7 +10,7 @@ ONNX files.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -56,12 +56,25 @@ def fill_value(name: str) -> float:
 
 
 @contextlib.contextmanager
-def masked(model: torch.nn.Module, plan_params: PlanParams) -> Iterator[torch.nn.Module]:
-    """The model with the plan's slices zeroed (running_var set to 1), restored on exit."""
-    tensors = named_tensors(model)
+def masked(
+    model: torch.nn.Module, plan_params: PlanParams, plan_tensors: Mapping[str, torch.Tensor] | None = None
+) -> Iterator[torch.nn.Module]:
+    """The model with the plan's tensors written in (compensation's refitted weights, new biases, running
+    statistics) and its slices zeroed (running_var set to 1), restored on exit."""
     saved: list[tuple[torch.Tensor, int, torch.Tensor, torch.Tensor]] = []
+    replaced: list[tuple[torch.Tensor, torch.Tensor]] = []
+    created: list[tuple[torch.nn.Module, str]] = []
     try:
         with torch.no_grad():
+            tensors = named_tensors(model)
+            for name, value in (plan_tensors or {}).items():
+                if name in tensors:
+                    t = tensors[name]
+                    replaced.append((t, t.detach().clone()))
+                    t.copy_(value.to(t.dtype))
+                else:
+                    created.append(_create_parameter(model, name, value))
+            tensors = named_tensors(model)
             for name, dims in plan_params.items():
                 t = _resolve(model, tensors, name)
                 for d, idx in dims.items():
@@ -73,6 +86,22 @@ def masked(model: torch.nn.Module, plan_params: PlanParams) -> Iterator[torch.nn
         with torch.no_grad():
             for t, dim, index, old in reversed(saved):
                 t.index_copy_(dim, index, old)
+            for t, old in replaced:
+                t.copy_(old)
+        for module, attr in created:
+            setattr(module, attr, None)
+
+
+def _create_parameter(model: torch.nn.Module, name: str, value: torch.Tensor) -> tuple[torch.nn.Module, str]:
+    """A parameter compensation created (a bias `<module>.bias` where the module had None)."""
+    owner, _, attr = name.rpartition(".")
+    module = model.get_submodule(owner) if owner else model
+    if getattr(module, attr, "missing") is not None:
+        raise SpaError(f"the plan creates '{name}', but the model has no empty slot of that name")
+    weight = getattr(module, "weight", None)
+    dtype = weight.dtype if isinstance(weight, torch.Tensor) else value.dtype
+    setattr(module, attr, torch.nn.Parameter(value.detach().clone().to(dtype)))
+    return module, attr
 
 
 # A removed slice of a weight used at one of these (op type, input index) positions is set to 1, not 0:
@@ -85,18 +114,29 @@ def _fill_value(model: onnx.ModelProto, name: str) -> float:
     return 1.0 if uses & _ONE_FILLED_INPUTS else 0.0
 
 
-def masked_onnx(model: onnx.ModelProto, plan_params: PlanParams) -> onnx.ModelProto:
-    """A copy of the ONNX `model` with every slice the plan lists masked. Weights are named as the ONNX
-    frontend names them (`weight_values`, its one naming rule): an initializer is masked in place, a
-    Constant node's output or an Identity copy of a weight is replaced by a Constant holding the masked value."""
-    values = weight_values(model)
+def masked_onnx(
+    model: onnx.ModelProto, plan_params: PlanParams, plan_tensors: Mapping[str, torch.Tensor] | None = None
+) -> onnx.ModelProto:
+    """A copy of the ONNX `model` with the plan's tensors written in and every slice the plan lists masked.
+    Weights are named as the ONNX frontend names them (`weight_values`, its one naming rule): an initializer is
+    masked in place, a Constant node's output or an Identity copy of a weight is replaced by a Constant holding the
+    masked value. A bias compensation created (`<node>.spa_bias`) becomes an initializer and the node's bias
+    input (Conv, Gemm), or an Add after it (MatMul)."""
     out = onnx.ModelProto()
     out.CopyFrom(model)
-    masked: dict[str, np.ndarray] = {}
+    given = {
+        n: t.detach().to(torch.float32).numpy() if t.is_floating_point() else t.numpy()
+        for n, t in (plan_tensors or {}).items()
+    }
+    existing = weight_values(out)
+    for name in [n for n in given if n not in existing]:
+        _add_onnx_bias(out, name, given[name])
+    values = weight_values(out)
+    masked: dict[str, np.ndarray] = {n: v.astype(values[n].dtype) for n, v in given.items()}
     for name, dims in plan_params.items():
         if name not in values:
             raise SpaError(f"the plan prunes '{name}', which is no weight of the ONNX model")
-        value = values[name].copy()
+        value = masked.get(name, values[name]).copy()
         for d, idx in dims.items():
             np.put_along_axis(value, _index_along(value, int(d), idx), _fill_value(model, name), axis=int(d))
         masked[name] = value
@@ -122,3 +162,28 @@ def _index_along(value: np.ndarray, dim: int, idx: list[int]) -> np.ndarray:
     shape[dim] = len(idx)
     index = np.asarray(idx, dtype=np.int64).reshape(shape)
     return np.broadcast_to(index, value.shape[:dim] + (len(idx),) + value.shape[dim + 1 :])
+
+
+_BIAS_SUFFIX = ".spa_bias"
+
+
+def _add_onnx_bias(model: onnx.ModelProto, name: str, value: np.ndarray) -> None:
+    """Give the node `<node>` of a created `<node>.spa_bias` that bias: Conv's / Gemm's third input, or an Add
+    after a MatMul."""
+    if not name.endswith(_BIAS_SUFFIX):
+        raise SpaError(f"the plan creates '{name}', which names no ONNX node's bias (<node>{_BIAS_SUFFIX})")
+    node_name = name[: -len(_BIAS_SUFFIX)]
+    nodes = list(model.graph.node)
+    node = next((n for n in nodes if n.name == node_name), None)
+    if node is None:
+        raise SpaError(f"the plan creates '{name}', but the ONNX graph has no node '{node_name}'")
+    model.graph.initializer.append(numpy_helper.from_array(value, name))
+    if node.op_type in ("Conv", "Gemm") and len(node.input) == 2:
+        node.input.append(name)
+        return
+    if node.op_type != "MatMul":
+        raise SpaError(f"the plan creates '{name}', but node '{node_name}' is a {node.op_type}")
+    result = node.output[0]
+    node.output[0] = f"{result}.spa_unbiased"
+    add = onnx.helper.make_node("Add", [node.output[0], name], [result], name=f"{node_name}.spa_bias_add")
+    model.graph.node.insert(nodes.index(node) + 1, add)

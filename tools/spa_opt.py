@@ -212,6 +212,8 @@ class SpaOptMain(xDSLOptMain):
                 print(f"spa-opt: {calibration_summary(program.stats.meta)}", file=sys.stderr)
             if program.plan is not None and program.plan.selection is not None:
                 print(f"spa-opt: {pruning_summary(program.plan)}", file=sys.stderr)
+            if program.plan is not None and program.plan.compensation is not None:
+                print(f"spa-opt: {compensation_summary(program.plan)}", file=sys.stderr)
 
 
 def _unquoted(opts: str) -> str:
@@ -248,6 +250,19 @@ def pruning_summary(plan: Plan) -> str:
     parts += [f"scope {selection['scope']}", f"{target['kind']}={target['value']:g}"]
     steps = f" in {selection['steps']} steps" if "steps" in selection else ""
     return f"pruned ({', '.join(parts)}{steps}): kept {kept or 'an uncounted share'}"
+
+
+def compensation_summary(plan: Plan) -> str:
+    """The line spa-opt prints after spa-obspa-compensate (from the plan's `compensation` record)."""
+    c = plan.compensation or {}
+    method = f": {c['method']}" if c.get("method") else ""
+    return (
+        f"compensated (source {c.get('source')}{method}; order {c.get('order')}, damp {c.get('damp')}"
+        f"{', sequential' if c.get('sequential') else ''}): {c.get('refitted', 0)} consumers refitted, "
+        f"{c.get('plain', 0)} left as plain removal, {c.get('norms', 0)} batch-norm statistics corrected, "
+        f"{c.get('biases', 0)} biases created; largest H held {int(c.get('peak_bytes', 0)) / 2**20:.1f} MiB; "
+        f"{len(plan.tensors)} changed tensors in the plan"
+    )
 
 
 def _constant(dialect: Dialect) -> Callable[[], Dialect]:

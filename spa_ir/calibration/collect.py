@@ -130,7 +130,7 @@ def batching(module: ModuleOp, calib: Calibration, samples: int) -> tuple[str, i
     return "chunks", dim, f"chunks of the static batch {dim}{note}"
 
 
-def _batches(
+def batches(
     bound: Bound, chunk: int, samples: int, exact: bool
 ) -> Iterator[tuple[tuple[torch.Tensor, ...], torch.Tensor | None, torch.Tensor | None]]:
     """Batches of `chunk` samples; `exact` (a static batch): only whole chunks."""
@@ -161,7 +161,7 @@ class Accumulators:
         return sum(t.numel() * t.element_size() for t in self.sums.values())
 
 
-def _conv_rows(x: torch.Tensor, site: Site) -> torch.Tensor:
+def conv_rows(x: torch.Tensor, site: Site) -> torch.Tensor:
     """The conv's input feature rows [rows, C_in/g·kh·kw] (weight.reshape(C_out, -1)'s column order)."""
     c = site.consumer
     if site.conv["transposed"] or len(c.kernel) not in (1, 2):
@@ -208,8 +208,9 @@ def add_activations(
                 acc.add(s.weight, K.IN_SQ, xd.pow(2).sum(dims))
                 acc.add(s.weight, K.IN_COUNT, torch.tensor(float(x.numel() // x.shape[1])))
                 if K.IN_COV in kinds:
-                    rows = _conv_rows(x, s)
+                    rows = conv_rows(x, s)
                     acc.add(s.weight, K.IN_COV, rows.T @ rows)
+                    acc.add(s.weight, K.IN_ROW_SUM, rows.sum(0))
                     acc.add(s.weight, K.IN_COV_COUNT, torch.tensor(float(rows.shape[0])))
             else:
                 rows = x.reshape(-1, x.shape[-1]).to(torch.float64)
@@ -220,6 +221,7 @@ def add_activations(
                 acc.add(s.weight, K.IN_COUNT, torch.tensor(float(rows.shape[0])))
                 if K.IN_COV in kinds:
                     acc.add(s.weight, K.IN_COV, rows.T @ rows)
+                    acc.add(s.weight, K.IN_ROW_SUM, rows.sum(0))
                     acc.add(s.weight, K.IN_COV_COUNT, torch.tensor(float(rows.shape[0])))
         if s.tap_y is not None:
             y = taps[s.tap_y].detach().to(torch.float64)
@@ -302,7 +304,7 @@ class _Run:
     def over(self, bound: Bound, samples: int) -> None:
         exact = self.runner.path == "chunks"
         need_grad = bool(self.kinds & {K.GRAD, K.HG})
-        for inputs, targets, mask in _batches(bound, self.runner.chunk, samples, exact):
+        for inputs, targets, mask in batches(bound, self.runner.chunk, samples, exact):
             if need_grad:
                 live = {n: p.detach().requires_grad_(True) for n, p in self.params.items()}
                 out, taps = self.runner.call(live, inputs)
@@ -324,7 +326,7 @@ class _Run:
     def _hg(self, bound: Bound, samples: int, exact: bool) -> None:
         """Σ_b H_b·g with g the mean gradient: the gradient of g_b·stopgrad(g) (double backward)."""
         mean_grad = [self.acc.sums[K.key(n, K.GRAD)] / self.used for n in self.params]
-        for inputs, targets, mask in _batches(bound, self.runner.chunk, samples, exact):
+        for inputs, targets, mask in batches(bound, self.runner.chunk, samples, exact):
             live = {n: p.detach().requires_grad_(True) for n, p in self.params.items()}
             out, _ = self.runner.call(live, inputs)
             gs = _grads(per_sample_loss(out, targets, mask, self.calib).sum(), live, create_graph=True)

@@ -24,11 +24,14 @@ IN_COV = "in_cov"
 conv (the columns of weight.reshape(C_out, -1)); a grouped conv's groups are summed as rows."""
 IN_COV_COUNT = "in_cov_count"
 """Rows summed into IN_COV (for a conv: samples × output positions × groups; else as IN_COUNT), a scalar."""
+IN_ROW_SUM = "in_row_sum"
+"""Σ over the same rows of each feature, [F] (IN_COV's first moment: with it the augmented second-moment matrix of
+[x; 1] that OBSPA's bias folding needs; a conv's padded positions count as zeros)."""
 OUT_RANK = "out_rank"
 """Mean matrix rank of each output channel's 2-D feature map over samples, [C_out] (hrank; 2-D convs only)."""
 
 GRADIENT_KINDS = frozenset({GRAD, FISHER, HG})
-INPUT_KINDS = frozenset({IN_SUM, IN_SQ, IN_COUNT, IN_COV, IN_COV_COUNT})
+INPUT_KINDS = frozenset({IN_SUM, IN_SQ, IN_COUNT, IN_COV, IN_COV_COUNT, IN_ROW_SUM})
 OUTPUT_KINDS = frozenset({OUT_RANK})
 ALL_KINDS = GRADIENT_KINDS | INPUT_KINDS | OUTPUT_KINDS
 
@@ -51,5 +54,5 @@ def closure(kinds: frozenset[str]) -> frozenset[str]:
     if kinds & {IN_SUM, IN_SQ, IN_COUNT}:
         out |= {IN_SUM, IN_SQ, IN_COUNT}
     if IN_COV in kinds:
-        out |= {IN_COV_COUNT}
+        out |= {IN_COV_COUNT, IN_ROW_SUM}
     return frozenset(out)

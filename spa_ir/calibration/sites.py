@@ -5,7 +5,7 @@ outputs, and the calls vmap has no batching rule for replaced by their compositi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +40,7 @@ def _packet(node: fx.Node) -> str:
     return f"{target.namespace}.{target._schema.name.split('::')[-1]}"
 
 
-def _args(node: fx.Node) -> dict[str, Any]:
+def call_args(node: fx.Node) -> dict[str, Any]:
     """The call's arguments by schema name, defaults filled in."""
     target = node.target
     assert isinstance(target, torch._ops.OpOverload)
@@ -62,7 +62,7 @@ def _weight_of(node: Any, names: set[str]) -> tuple[str, bool] | None:
     if node.op == "get_attr" and str(node.target) in names:
         return str(node.target), False
     if _packet(node) in _TRANSPOSES:
-        a = _args(node)
+        a = call_args(node)
         dims = a.get("dims")
         if dims is not None and [int(d) for d in dims] != [1, 0]:
             return None
@@ -77,7 +77,7 @@ def find_sites(gm: fx.GraphModule, weights: set[str], shapes: Mapping[str, tuple
     for node in gm.graph.nodes:
         packet = _packet(node)
         if packet in _CONVS:
-            a = _args(node)
+            a = call_args(node)
             w = _weight_of(a["weight"], weights)
             if w is None or w[1]:
                 continue
@@ -88,7 +88,7 @@ def find_sites(gm: fx.GraphModule, weights: set[str], shapes: Mapping[str, tuple
             sites.append(Site(w[0], consumer, a["input"], node, geometry))
         elif packet in _LINEAR or packet in _MATMULS:
             x_name, w_name = (_LINEAR | _MATMULS)[packet]
-            a = _args(node)
+            a = call_args(node)
             w = _weight_of(a[w_name], weights)
             if w is None or len(shapes[w[0]]) != 2:
                 continue
@@ -99,8 +99,11 @@ def find_sites(gm: fx.GraphModule, weights: set[str], shapes: Mapping[str, tuple
     return sites
 
 
-def instrument(gm: fx.GraphModule, sites: list[Site], taps_in: bool, taps_out: bool) -> None:
-    """Make the graph return `(original output, (tapped values...))`."""
+def instrument(
+    gm: fx.GraphModule, sites: list[Site], taps_in: bool, taps_out: bool, extra: Sequence[fx.Node] = ()
+) -> list[int]:
+    """Make the graph return `(original output, (tapped values...))`; `extra` nodes are tapped too, at the
+    returned positions."""
     taps: list[fx.Node] = []
     for s in sites:
         if taps_in:
@@ -109,9 +112,12 @@ def instrument(gm: fx.GraphModule, sites: list[Site], taps_in: bool, taps_out: b
         if taps_out and s.consumer.op == "conv" and len(s.consumer.kernel) == 2 and not s.conv["transposed"]:
             s.tap_y = len(taps)
             taps.append(s.y)
+    positions = list(range(len(taps), len(taps) + len(extra)))
+    taps.extend(extra)
     out = next(n for n in gm.graph.nodes if n.op == "output")
     out.args = ((out.args[0], tuple(taps)),)
     gm.recompile()
+    return positions
 
 
 def _batch_norm_no_training(

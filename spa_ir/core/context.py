@@ -15,7 +15,7 @@ This module imports no torch (spa-opt imports it at start-up): the store and pla
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 from xdsl.context import Context
@@ -47,6 +47,8 @@ class SpaContext(Context):
     """Calibration statistics: loaded beside the IR by the driver, or left by spa-collect-stats."""
     calib: Calibration | None = None
     """The calibration data spa-collect-stats runs the model on (spa-opt's --calib, the API's calib=)."""
+    synthetic: dict[str, Calibration | None] = field(default_factory=dict)
+    """Synthetic calibration inputs made for an IR (OBSPA's data-free source), shared by the passes that use them."""
 
     @classmethod
     def extending(cls, base: Context, weights: WeightStore | None = None) -> SpaContext:
@@ -57,7 +59,7 @@ class SpaContext(Context):
         """A copy that keeps the resources (xDSL's apply_to_clone clones the context with the module); the
         clone's weights are a copy-on-write view, so a pass run on the clone leaves this program's alone."""
         copy = SpaContext.extending(super().clone(), self.weights.copy() if self.weights is not None else None)
-        copy.plan, copy.stats, copy.calib = self.plan, self.stats, self.calib
+        copy.plan, copy.stats, copy.calib, copy.synthetic = self.plan, self.stats, self.calib, self.synthetic
         return copy
 
 

@@ -4,10 +4,16 @@
  "groups": [{"id", "size", "removed", "exact", "members": [...]}],
  "selection": {"scope", "target": {"kind": "ratio|keep-flops|keep-params", "value"},
                "achieved": {"flops": fraction, "params": fraction}, ["step", "steps"]},
- "importance": {"criterion", "agg", "norm", ["loss", "label_source", "samples"]}}
+ "importance": {"criterion", "agg", "norm", ["loss", "label_source", "samples"]},
+ "compensation": {"source", "order", "damp", "sequential", "refitted", "plain", "norms", "biases", ...}}
 
 `selection` (spa-select-channels' record; absent in plans written before it existed) says what was aimed at
 and what the pruned model keeps, as fractions of the original.
+
+Compensation (spa-obspa-compensate) changes kept weights, creates biases and re-estimates running statistics:
+every tensor it changed is in `tensors`, whole and in the original indexing (a new bias under its new name), and
+is saved beside the JSON as `plan.safetensors`. Applying a plan is: write the tensors in, then zero the slices
+`params` lists (verify.py's masked original does exactly that).
 """
 
 from __future__ import annotations
@@ -15,11 +21,15 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from spa_ir.core.fileio import write_text_atomic
+from spa_ir.core.fileio import write_text_atomic, write_with_atomic
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -29,6 +39,10 @@ class Plan:
     selection: dict[str, Any] | None = None
     importance: dict[str, str] | None = None
     """spa-annotate-importance's record: criterion, agg, norm, and the labels of the statistics it read."""
+    compensation: dict[str, Any] | None = None
+    """spa-obspa-compensate's record: source, order, damp, what it refitted and created."""
+    tensors: dict[str, torch.Tensor] = field(default_factory=dict)
+    """Every tensor compensation changed, whole, in the original indexing."""
 
     def remove(self, param: str, dim: int, indices: np.ndarray) -> None:
         if len(indices):
@@ -52,11 +66,16 @@ class Plan:
                 groups.append(g)
             else:
                 earlier["removed"] = sorted(set(earlier["removed"]) | set(_lift(earlier["removed"], g["removed"])))
+        tensors = dict(self.tensors)
+        for name, t in later.tensors.items():
+            tensors[name] = _lift_tensor(t, self.params.get(name, {}), tensors.get(name))
         return Plan(
             params,
             groups,
             later.selection if later.selection is not None else self.selection,
             later.importance if later.importance is not None else self.importance,
+            later.compensation if later.compensation is not None else self.compensation,
+            tensors,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -68,16 +87,57 @@ class Plan:
             out["selection"] = self.selection
         if self.importance is not None:
             out["importance"] = self.importance
+        if self.compensation is not None:
+            out["compensation"] = self.compensation
         return out
 
     def save(self, path: str | os.PathLike[str]) -> None:
+        """`plan.json`, and `plan.safetensors` beside it when compensation changed tensors (a stale one from an
+        earlier run is removed, so a plan never travels with another's tensors)."""
+        tensors_path = tensors_path_for(path)
+        if self.tensors:
+            from safetensors.torch import save_file
+
+            tensors = {n: t.detach().contiguous() for n, t in sorted(self.tensors.items())}
+            write_with_atomic(tensors_path, lambda tmp: save_file(tensors, str(tmp)))
+        elif tensors_path.exists():
+            tensors_path.unlink()
         write_text_atomic(path, json.dumps(self.to_json(), indent=1) + "\n")
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Plan:
         data = json.loads(open(path).read())
         params = {p: {int(d): idx for d, idx in dims.items()} for p, dims in data["params"].items()}
-        return cls(params, data["groups"], data.get("selection"), data.get("importance"))
+        tensors: dict[str, torch.Tensor] = {}  # read only when compensation wrote them (torch is imported then)
+        if tensors_path_for(path).exists():
+            from safetensors.torch import load_file
+
+            tensors = load_file(str(tensors_path_for(path)))
+        return cls(
+            params, data["groups"], data.get("selection"), data.get("importance"), data.get("compensation"), tensors
+        )
+
+
+def tensors_path_for(plan_path: str | os.PathLike[str]) -> Path:
+    """`plan.json` -> `plan.safetensors` (same stem, same folder)."""
+    return Path(plan_path).with_suffix(".safetensors")
+
+
+def _lift_tensor(t: torch.Tensor, removed_before: dict[int, list[int]], earlier: torch.Tensor | None) -> torch.Tensor:
+    """A later step's tensor in the earlier indexing: its entries scattered to the indices that survived the
+    earlier step (the removed ones keep the earlier values, or zero: the plan masks them anyway)."""
+    import torch
+
+    shape = list(t.shape)
+    for d, gone in removed_before.items():
+        shape[d] += len(gone)
+    out = earlier.clone() if earlier is not None and list(earlier.shape) == shape else t.new_zeros(shape)
+    index: list[torch.Tensor] = []
+    for d, n in enumerate(shape):
+        gone = set(removed_before.get(d, []))
+        index.append(torch.tensor([i for i in range(n) if i not in gone], dtype=torch.long))
+    out[torch.meshgrid(*index, indexing="ij")] = t
+    return out
 
 
 def _lift(removed_before: list[int], later: list[int]) -> list[int]:

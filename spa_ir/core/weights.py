@@ -137,3 +137,16 @@ def param_tensor(op: ParamOp, weights: Mapping[str, torch.Tensor]) -> torch.Tens
     if op.value is not None:
         return literal_tensor(op.value, *param_shape_dtype(op))
     return weights[op.weight_name]
+
+
+def store_param(op: ParamOp, weights: WeightStore, tensor: torch.Tensor) -> None:
+    """Give a `spa.param` a new value of its own shape or another: inline literals (lit tests) stay inline, the
+    others go into the store. The one way passes write a param's tensor."""
+    if op.value is not None:
+        from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, TensorType
+
+        op.attributes["value"] = DenseIntOrFPElementsAttr.from_list(
+            TensorType(op.value.get_element_type(), tensor.shape), tensor.flatten().tolist()
+        )
+    else:
+        weights.set(op.weight_name, tensor.contiguous())

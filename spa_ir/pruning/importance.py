@@ -38,11 +38,12 @@ def score_groups(
     agg: str = "sum",
     norm: str | None = None,
     seed: int = 0,
+    damp: float = 0.01,
 ) -> dict[str, list[float]]:
     """Group name -> per-channel scores, for every non-frozen group (`weights` must include inline params)."""
     param_ops = {p.weight_name: p for p in params(module)}
     buffers = frozenset(p.weight_name for p in param_ops.values() if p.is_buffer)
-    inputs = Inputs(weights, weight_roles(module), stats, seed, buffers)
+    inputs = Inputs(weights, weight_roles(module), stats, seed, buffers, damp)
     return {
         g.sym_name.data: score_group(criterion, inputs, as_group(g, param_ops), agg, norm)
         for g in group_ops(module)

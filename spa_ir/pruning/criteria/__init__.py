@@ -11,7 +11,7 @@ from spa_ir.pruning.criteria.activation import FLAP, WANDA_SP, FeatureRank
 from spa_ir.pruning.criteria.base import AGGREGATIONS, NORMALIZATIONS, Criterion, Group, Inputs, group_score
 from spa_ir.pruning.criteria.gradient import CROP, GRASP, HESSIAN, OBD_C, SNIP, TAYLOR
 from spa_ir.pruning.criteria.magnitude import BNScale, GeometricMedian, Magnitude, Random
-from spa_ir.pruning.criteria.reconstruction import CP, THINET
+from spa_ir.pruning.criteria.reconstruction import CP, OBSPA, THINET
 
 CRITERIA: dict[str, Criterion] = {
     # data-free
@@ -30,6 +30,7 @@ CRITERIA: dict[str, Criterion] = {
     "cp": CP,
     "wanda-sp": WANDA_SP,
     "flap": FLAP,
+    "obspa": OBSPA,
     # before training
     "snip": SNIP,
     "grasp": GRASP,

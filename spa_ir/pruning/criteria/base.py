@@ -54,6 +54,8 @@ class Inputs:
     seed: int = 0
     buffers: frozenset[str] = frozenset()
     """Weights that are buffers (running statistics): no gradient, no parameter."""
+    damp: float = 0.01
+    """obspa's damping of H (λ·mean(diag H) added to its diagonal)."""
     _cache: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
 
     def weight(self, name: str) -> np.ndarray:

@@ -1,18 +1,22 @@
-"""Criteria that choose channels so the next layer's input is best reconstructed without them: ThiNet (greedy)
-and channel pruning by LASSO (He et al. 2017). Both work on the Gram matrix of the channels' contributions to
-the consumers' outputs: for a consumer y = Σ_c W_c x_c, G[c, d] = E[(W_c x_c)·(W_d x_d)], computed from the
-weight and the consumer's input second-moment matrix (IN_COV). Removing a set S changes the output by
-Σ_{c∈S} W_c x_c, whose mean square is 1_Sᵀ G 1_S. The order in which channels leave is the ranking (the refit
-of the kept weights is compensation, the next issue's pass, not part of the criterion)."""
+"""Criteria that choose channels so the next layer's input is best reconstructed without them: ThiNet (greedy),
+channel pruning by LASSO (He et al. 2017), and OBSPA's optimal-brain-surgeon saliency.
+
+ThiNet and LASSO work on the Gram matrix of the channels' contributions to the consumers' outputs: for a consumer
+y = Σ_c W_c x_c, G[c, d] = E[(W_c x_c)·(W_d x_d)], computed from the weight and the consumer's input second-moment
+matrix (IN_COV). Removing a set S changes the output by Σ_{c∈S} W_c x_c, whose mean square is 1_Sᵀ G 1_S. The
+order in which channels leave is the ranking. OBSPA scores a channel by the error left after the kept weights
+are refitted (spa-obspa-compensate does the refit)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from spa_ir.calibration import kinds
-from spa_ir.pruning.criteria.base import Group, Inputs, Member
+from spa_ir.compensation import obs
+from spa_ir.pruning.criteria.base import Group, Inputs, Member, channel_rows
 
 
 def contribution_gram(inputs: Inputs, group: Group, m: Member, name: str) -> np.ndarray:
@@ -104,3 +108,54 @@ class Reconstruction:
 
 THINET = Reconstruction("thinet")
 CP = Reconstruction("cp")
+
+
+def consumer_moments(inputs: Inputs, group: Group, m: Member, features: int, kk: int) -> torch.Tensor:
+    """H̃ of a consumer's inputs from the store: collected (IN_COV with its row sums), analytic per-channel
+    moments of independent features (IN_SUM / IN_SQ / IN_COUNT, source=stats), else the identity."""
+    stats = inputs.stats
+    if stats is not None and stats.has(m.param, kinds.IN_COV) and stats.has(m.param, kinds.IN_ROW_SUM):
+        n = float(stats.get(m.param, kinds.IN_COV_COUNT).reshape(-1)[0])
+        return obs.augmented(stats.get(m.param, kinds.IN_COV), stats.get(m.param, kinds.IN_ROW_SUM), n)
+    if stats is not None and all(stats.has(m.param, k) for k in (kinds.IN_SUM, kinds.IN_SQ, kinds.IN_COUNT)):
+        n = float(stats.get(m.param, kinds.IN_COUNT).reshape(-1)[0])
+        mean = stats.get(m.param, kinds.IN_SUM) / n
+        var = stats.get(m.param, kinds.IN_SQ) / n - mean.pow(2)
+        return obs.from_moments(mean.repeat_interleave(kk), var.repeat_interleave(kk))
+    return obs.identity(features)
+
+
+@dataclass(frozen=True)
+class Obspa:
+    """OBSPA's saliency: the least output error removing a channel leaves once the kept weights are refitted,
+    ½·tr(W_B (H̃⁻¹_{B,B})⁻¹ W_Bᵀ) over the channel's features B, summed over the consumers that read the group
+    (compensation/obs.py). H̃ is whatever the store holds for the source the pipeline chose (collected, analytic,
+    or the identity). A group no weight reads as inputs (q·kᵀ head dims) has no refit: its score is the identity
+    source's, ½‖slices‖² of its members."""
+
+    name: str = "obspa"
+    default_norm: str = "none"
+    needs: frozenset[str] = frozenset({kinds.IN_COV, kinds.IN_COV_COUNT, kinds.IN_ROW_SUM})
+
+    def scores(self, inputs: Inputs, group: Group) -> list[np.ndarray]:
+        total = np.zeros(group.size)
+        read = False
+        for m in group.members:
+            c = inputs.consumer(m)
+            if c is None or c.groups != 1 or (c.op == "conv" and c.in_dim != 1):
+                continue
+            w = torch.from_numpy(inputs.weight(m.param))
+            matrix = w.T if c.op == "matmul" else w.reshape(w.shape[0], -1)
+            kk = int(np.prod(c.kernel)) if c.op == "conv" else 1
+            h = obs.damped(consumer_moments(inputs, group, m, matrix.shape[1], kk), inputs.damp)
+            augmented = torch.cat([matrix, torch.zeros(matrix.shape[0], 1, dtype=matrix.dtype)], dim=1)
+            blocks = torch.from_numpy(obs.feature_blocks(m.index_map.all_indices(group.size), kk))
+            total += obs.saliencies(augmented, h, blocks).numpy()
+            read = True
+        if not read:
+            for m in group.members:
+                total += 0.5 * np.square(channel_rows(inputs.weight(m.param), m, group.size)).sum(axis=1)
+        return [total]
+
+
+OBSPA = Obspa()

@@ -24,7 +24,7 @@
 // RUN: not spa-opt %inputs/conv_bn_linear.mlir -p 'spa-collect-stats{kinds=grad}' 2>&1 | filecheck %s --check-prefix=NODATA
 // NODATA: spa-opt: error: spa-collect-stats needs calibration data: give --calib FILE (or calib= in the API)
 // RUN: not spa-opt %inputs/conv_bn_linear.mlir -p 'spa-collect-stats{kinds=nope}' --calib %t.pt 2>&1 | filecheck %s --check-prefix=KIND
-// KIND: spa-opt: error: spa-collect-stats: unknown kind 'nope' (known: fisher, grad, hg, in_count, in_cov, in_cov_count, in_sq, in_sum, out_rank)
+// KIND: spa-opt: error: spa-collect-stats: unknown kind 'nope' (known: fisher, grad, hg, in_count, in_cov, in_cov_count, in_row_sum, in_sq, in_sum, out_rank)
 // RUN: not spa-opt %inputs/conv_bn_linear.mlir -p 'spa-collect-stats{kinds=grad}' --calib %t.bad.pt 2>&1 | filecheck %s --check-prefix=SHAPE
 // SHAPE: spa-opt: error: {{.*}}.bad.pt: input #0 dim 3 is 3 but the model's is static 2
 // RUN: not spa-opt %inputs/conv_bn_linear.mlir -p 'spa-collect-stats{kinds=grad}' --calib %t.x.pt --loss mse 2>&1 | filecheck %s --check-prefix=MSE

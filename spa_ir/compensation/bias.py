@@ -1,0 +1,92 @@
+"""New biases in the IR: where a refitted consumer has none, the removed channels' mean contribution needs one.
+
+A conv / linear gets a `spa.param` in its `bias` operand; a matmul (an ONNX MatMul, x @ W) gets an
+`aten.add.Tensor` of the new parameter after it. The new parameter is annotated with the consumer's output channel
+layout, so spa-eliminate-dead-channels slices it with the outputs and the plan lists it. Names: a PyTorch weight
+`<module>.weight` gets `<module>.bias` (what nn.Conv2d / nn.Linear call theirs, so the masked original and apply_plan
+can set it); an ONNX consumer gets `<node>.spa_bias`, after the node its location names.
+"""
+
+from __future__ import annotations
+
+from xdsl.dialects.builtin import ArrayAttr, ModuleOp
+from xdsl.ir import Operation, SSAValue
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from spa.dialects.spa import DimsAttr, ParamOp
+from spa.dialects.torch import AtenAddTensorOp
+from spa.dialects.torch_base import ConstantIntOp
+from spa_ir.channels.annotations import DIMS_ATTR, annotated_dims
+from spa_ir.core.errors import SpaError
+from spa_ir.core.ir import main_function, params, site
+from spa_ir.ops.spec import operand_names
+
+_CONVS = {"torch.aten.convolution", "torch.aten.conv1d", "torch.aten.conv2d", "torch.aten.conv3d"}
+_WITH_BIAS = _CONVS | {"torch.aten.linear"}
+_MATMULS = {"torch.aten.matmul", "torch.aten.mm"}
+_TRANSPOSES = {"torch.aten.t", "torch.aten.transpose.int", "torch.aten.permute", "torch.aten.numpy_T"}
+ONNX_ORIGIN_ATTR = "torch.onnx_meta.opset_version"
+
+
+def _consumer_op(param: ParamOp) -> Operation | None:
+    """The conv / linear / matmul that reads activations through this weight (directly or transposed)."""
+    for use in param.result.uses:
+        op = use.operation
+        if op.name in _WITH_BIAS and operand_names(op).index("weight") == use.index:
+            return op
+        if op.name in _MATMULS:
+            return op
+        if op.name in _TRANSPOSES:
+            for inner in op.results[0].uses:
+                if inner.operation.name in _MATMULS:
+                    return inner.operation
+    return None
+
+
+def bias_name(module: ModuleOp, weight: str) -> str:
+    """The name a new bias of the consumer reading `weight` gets."""
+    taken = {p.weight_name for p in params(module)}
+    fn = main_function(module)
+    if ONNX_ORIGIN_ATTR in fn.attributes:
+        param = next(p for p in params(module) if p.weight_name == weight)
+        op = _consumer_op(param)
+        node = site(op).at if op is not None else ""
+        name = f"{node or weight}.spa_bias"
+    elif weight.endswith(".weight") and weight[: -len("weight")] + "bias" not in taken:
+        name = weight[: -len("weight")] + "bias"
+    else:
+        name = f"{weight}.spa_bias"
+    if name in taken:
+        raise SpaError(f"cannot add a bias to the consumer of '{weight}': the name '{name}' is taken")
+    return name
+
+
+def add_bias(module: ModuleOp, weight: str, name: str) -> None:
+    """Give the consumer of `weight` the bias parameter `name` (its values go into the weight store)."""
+    param = next((p for p in params(module) if p.weight_name == weight), None)
+    op = _consumer_op(param) if param is not None else None
+    if param is None or op is None:
+        raise SpaError(f"no conv, linear or matmul reads '{weight}': cannot give it a bias")
+    dims = annotated_dims(op)
+    result = op.results[0]
+    shape = result.type.get_shape()  # type: ignore[attr-defined]  # consumers return tensors
+    channel = 1 if op.name in _CONVS else len(shape) - 1
+    bias = ParamOp(name, param.result.type.with_shape([shape[channel]]))  # type: ignore[attr-defined]  # a tensor type
+    if dims is not None:
+        bias.attributes[DIMS_ATTR] = ArrayAttr([DimsAttr((dims[0][channel],))])
+    Rewriter.insert_op(bias, InsertPoint.after(param))
+    if op.name in _WITH_BIAS:
+        op.operands[operand_names(op).index("bias")] = bias.result
+        return
+    one = ConstantIntOp(1)
+    add = AtenAddTensorOp(operands=[result, bias.result, one.result], result_types=[result.type])
+    if dims is not None:
+        add.attributes[DIMS_ATTR] = ArrayAttr([DimsAttr(dims[0])])
+    Rewriter.insert_op([one, add], InsertPoint.after(op))
+    _redirect(result, add.results[0], add)
+
+
+def _redirect(old: SSAValue, new: SSAValue, except_in: Operation) -> None:
+    for use in list(old.uses):
+        if use.operation is not except_in:
+            use.operation.operands[use.index] = new
