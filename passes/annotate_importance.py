@@ -66,7 +66,9 @@ class AnnotateImportance(ModulePass):
             damp=self.damp,
         )
         norm = entry.default_norm if self.norm is None else self.norm
-        record_importance(op, self.criterion, self.agg, norm, stats)
+        from spa_ir.calibration.kinds import GRADIENT_KINDS
+
+        record_importance(op, self.criterion, self.agg, norm, stats, labels=bool(entry.needs & GRADIENT_KINDS))
         for g in group_ops(op):
             if g.sym_name.data in scores:
                 g.attributes["criterion"] = StringAttr(self.criterion)

@@ -9,7 +9,7 @@ can set it); an ONNX consumer gets `<node>.spa_bias`, after the node its locatio
 
 from __future__ import annotations
 
-from xdsl.dialects.builtin import ArrayAttr, ModuleOp
+from xdsl.dialects.builtin import ArrayAttr, DenseIntOrFPElementsAttr, ModuleOp, TensorType
 from xdsl.ir import Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
@@ -61,8 +61,9 @@ def bias_name(module: ModuleOp, weight: str) -> str:
     return name
 
 
-def add_bias(module: ModuleOp, weight: str, name: str) -> None:
-    """Give the consumer of `weight` the bias parameter `name` (its values go into the weight store)."""
+def add_bias(module: ModuleOp, weight: str, name: str) -> bool:
+    """Give the consumer of `weight` the bias parameter `name`, zero. It is inline (a `dense<0.0>` literal) when
+    the weight is (lit tests), and True is returned; else its value belongs in the weight store."""
     param = next((p for p in params(module) if p.weight_name == weight), None)
     op = _consumer_op(param) if param is not None else None
     if param is None or op is None:
@@ -71,19 +72,24 @@ def add_bias(module: ModuleOp, weight: str, name: str) -> None:
     result = op.results[0]
     shape = result.type.get_shape()  # type: ignore[attr-defined]  # consumers return tensors
     channel = 1 if op.name in _CONVS else len(shape) - 1
-    bias = ParamOp(name, param.result.type.with_shape([shape[channel]]))  # type: ignore[attr-defined]  # a tensor type
+    bias_type = param.result.type.with_shape([shape[channel]])  # type: ignore[attr-defined]  # a tensor type
+    zero = None
+    if param.value is not None:
+        zero = DenseIntOrFPElementsAttr.from_list(TensorType(param.value.get_element_type(), [shape[channel]]), [0.0])
+    bias = ParamOp(name, bias_type, zero)
     if dims is not None:
         bias.attributes[DIMS_ATTR] = ArrayAttr([DimsAttr((dims[0][channel],))])
     Rewriter.insert_op(bias, InsertPoint.after(param))
     if op.name in _WITH_BIAS:
         op.operands[operand_names(op).index("bias")] = bias.result
-        return
+        return zero is not None
     one = ConstantIntOp(1)
     add = AtenAddTensorOp(operands=[result, bias.result, one.result], result_types=[result.type])
     if dims is not None:
         add.attributes[DIMS_ATTR] = ArrayAttr([DimsAttr(dims[0])])
     Rewriter.insert_op([one, add], InsertPoint.after(op))
     _redirect(result, add.results[0], add)
+    return zero is not None
 
 
 def _redirect(old: SSAValue, new: SSAValue, except_in: Operation) -> None:

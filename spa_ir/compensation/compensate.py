@@ -170,9 +170,8 @@ def _add_biases(module: ModuleOp, weights: WeightStore, graph: Graph, report: Re
         if c.weight in report.plain or c.bias is not None or c.norm_only:
             continue
         name = bias_name(module, c.weight)
-        add_bias(module, c.weight, name)
-        w = graph.tensors[c.weight]
-        weights.set(name, torch.zeros(c.outputs, dtype=w.dtype))
+        if not add_bias(module, c.weight, name):
+            weights.set(name, torch.zeros(c.outputs, dtype=graph.tensors[c.weight].dtype))
         report.biases.append(name)
     return bool(report.biases)
 

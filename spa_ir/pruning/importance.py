@@ -56,10 +56,16 @@ IMPORTANCE_ATTR = "spa.importance"
 data-driven criterion, where its labels came from (the statistics' loss, label source and sample count)."""
 
 
-def record_importance(module: ModuleOp, criterion: str, agg: str, norm: str, stats: StatsStore | None = None) -> None:
+def record_importance(
+    module: ModuleOp, criterion: str, agg: str, norm: str, stats: StatsStore | None = None, *, labels: bool = True
+) -> None:
+    """`labels`: the criterion read gradients, so the loss and its labels say what it measured."""
     fields = {"criterion": criterion, "agg": agg, "norm": norm}
     if stats is not None:
-        fields |= {k: stats.meta[k] for k in ("loss", "label_source", "samples") if k in stats.meta}
+        keys = ("loss", "label_source", "samples") if labels else ("samples",)
+        fields |= {k: stats.meta[k] for k in keys if stats.meta.get(k, "0") != "0"}
+        if "obspa_source" in stats.meta:
+            fields["statistics"] = stats.meta.get("source", "")
     put_record(module, IMPORTANCE_ATTR, fields)
 
 
