@@ -152,8 +152,8 @@ def _bias_of(site: Site, names: set[str], shapes: dict[str, tuple[int, ...]]) ->
     if site.consumer.op in ("conv", "linear"):
         b = call_args(node).get("bias")
         return str(b.target) if isinstance(b, fx.Node) and b.op == "get_attr" and str(b.target) in names else None
-    users = list(node.users)
-    if len(users) == 1 and call_args(users[0]).get("self") is node:
+    users = [u for u in node.users if isinstance(u.target, torch._ops.OpOverload)]
+    if len(users) == 1 and len(node.users) == 1 and call_args(users[0]).get("self") is node:
         other = call_args(users[0]).get("other")
         is_add = "add" in str(users[0].target)
         if is_add and isinstance(other, fx.Node) and other.op == "get_attr" and str(other.target) in names:
