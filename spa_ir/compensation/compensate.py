@@ -129,7 +129,7 @@ def compensate(
         graph = emit(module, weights)
     before = dict(graph.tensors)
     if source == "stats":
-        _by_moments(graph, options, report)
+        _by_moments(module, graph, options, report)
     else:
         assert calib is not None
         _Fit(module, graph, calib, options, report).run()
@@ -199,10 +199,10 @@ def _consumer_stops(graph: Graph) -> set[fx.Node]:
 # ---------------------------------------------------------------------------------------------- stats source
 
 
-def _by_moments(graph: Graph, options: Options, report: Report) -> None:
-    from spa_ir.compensation.moments import consumer_input_moments
+def _by_moments(module: ModuleOp, graph: Graph, options: Options, report: Report) -> None:
+    from spa_ir.compensation.moments import consumer_input_moments, meta_inputs
 
-    moments = consumer_input_moments(graph.gm, graph.tensors, graph.sites)
+    moments = consumer_input_moments(graph.gm, graph.tensors, graph.sites, example_inputs=meta_inputs(module))
     stops = _consumer_stops(graph)
     for c in _refitted(graph.layout):
         if c.weight in report.plain:
@@ -217,7 +217,7 @@ def _by_moments(graph: Graph, options: Options, report: Report) -> None:
         report.peak_bytes = max(report.peak_bytes, h.numel() * 8)
         removed = torch.from_numpy(c.removed_features())
         matrix = c.matrix(graph.tensors[c.weight], graph.tensors[c.bias] if c.bias else None)
-        refit = obs.update(matrix, obs.damped(h, options.damp), removed)
+        refit = obs.update(matrix, h, removed, damp=options.damp)
         direct = following(c.site.y, graph.norms, stops, linear_only=True)
         _apply(graph, c, refit, direct if c.bias is None and c.norm_only else [])
         lost = (matrix[:, removed].pow(2) * var[removed]).sum(1)  # Σ_r W[o, r]² σ_r²: the removed variance
@@ -269,21 +269,25 @@ class _Fit:
                 _, taps = self.runner.call(tensors, inputs)
             yield taps, mask
 
+    def rows(self, taps: tuple[torch.Tensor, ...], mask: torch.Tensor | None, c: Consumer) -> torch.Tensor:
+        """One batch of a consumer's input feature rows, with the constant 1 appended, float64."""
+        x = taps[c.site.tap_x].detach()  # type: ignore[index]  # every site's input is tapped
+        r = conv_rows(x, c.site) if c.site.consumer.op == "conv" else x.reshape(-1, c.features).to(torch.float64)
+        if mask is not None and c.site.consumer.op != "conv" and mask.numel() == r.shape[0]:
+            r = r[mask.reshape(-1).bool()]
+        return torch.cat([r, torch.ones(r.shape[0], 1, dtype=torch.float64)], dim=1)
+
     def moments(self, tensors: Tensors, c: Consumer) -> torch.Tensor:
-        """H̃ of one consumer's inputs, accumulated over all batches in float64."""
-        f = c.features
-        second = torch.zeros(f, f, dtype=torch.float64)
-        total = torch.zeros(f, dtype=torch.float64)
-        rows = 0.0
-        for taps, mask in self.taps(tensors):
-            x = taps[c.site.tap_x].detach()  # type: ignore[index]  # every site's input is tapped
-            r = conv_rows(x, c.site) if c.site.consumer.op == "conv" else x.reshape(-1, f).to(torch.float64)
-            if mask is not None and c.site.consumer.op != "conv" and mask.numel() == r.shape[0]:
-                r = r[mask.reshape(-1).bool()]
+        """H̃ of the consumer's inputs under `tensors`, over all batches, in float64."""
+        f1 = c.features + 1
+        second = torch.zeros(f1, f1, dtype=torch.float64)
+        rows = 0
+        for inputs, _, mask in batches(self.bound, self.runner.chunk, self.samples, self.exact):
+            with torch.no_grad():
+                r = self.rows(self.runner.call(tensors, inputs)[1], mask, c)
             second += r.T @ r
-            total += r.sum(0)
             rows += r.shape[0]
-        return obs.augmented(second, total, rows)
+        return second / max(rows, 1)
 
     def run(self) -> None:
         stops = _consumer_stops(self.graph)
@@ -294,12 +298,13 @@ class _Fit:
                 self.choose(unit, todo, tensors)
             fitted = []
             for c in todo:
-                h = obs.damped(self.moments(tensors, c), self.options.damp)
+                h = self.moments(tensors, c)
                 self.report.peak_bytes = max(self.report.peak_bytes, h.numel() * 8)
                 removed = torch.from_numpy(c.removed_features())
                 matrix = c.matrix(self.graph.tensors[c.weight], self.graph.tensors[c.bias] if c.bias else None)
+                refit = obs.update(matrix, h, removed, damp=self.options.damp)
                 norms = following(c.site.y, self.graph.norms, stops, linear_only=False)
-                _apply(self.graph, c, obs.update(matrix, h, removed), norms if c.bias is None and c.norm_only else [])
+                _apply(self.graph, c, refit, norms if c.bias is None and c.norm_only else [])
                 fitted.append(c)
                 self.report.refitted += 1
             self.masked.extend(unit.groups)

@@ -60,8 +60,8 @@ class Consumer:
     position: int
     """Its call's index in the graph (units go in this order)."""
     bias: str | None
-    """The weight name of its bias (the conv/linear bias operand, or the [O] parameter an add right after a matmul
-    adds), None when it has none."""
+    """The weight name of its bias (the conv / linear bias operand, addmm's `self`, or the [O] parameter an add right
+    after a matmul adds), None when it has none."""
     norm_only: bool = False
     """Its output is read only by batch norms with running statistics (a bias shift can go into their running
     means instead of a new bias)."""
@@ -149,16 +149,23 @@ def _bias_of(site: Site, names: set[str], shapes: dict[str, tuple[int, ...]]) ->
     from spa_ir.calibration.sites import call_args
 
     node = site.y
-    if site.consumer.op in ("conv", "linear"):
-        b = call_args(node).get("bias")
+    target = str(node.target)
+    if site.consumer.op == "conv" or target.startswith(("aten.linear", "aten.addmm")):
+        b = call_args(node).get("self" if target.startswith("aten.addmm") else "bias")
         return str(b.target) if isinstance(b, fx.Node) and b.op == "get_attr" and str(b.target) in names else None
     users = [u for u in node.users if isinstance(u.target, torch._ops.OpOverload)]
-    if len(users) == 1 and len(node.users) == 1 and call_args(users[0]).get("self") is node:
-        other = call_args(users[0]).get("other")
-        is_add = "add" in str(users[0].target)
-        if is_add and isinstance(other, fx.Node) and other.op == "get_attr" and str(other.target) in names:
-            if len(shapes[str(other.target)]) == 1:
-                return str(other.target)
+    if len(users) != 1 or len(node.users) != 1 or "add" not in str(users[0].target):
+        return None
+    a = call_args(users[0])
+    if a.get("alpha", 1) != 1:
+        return None
+    operands = [a.get("self"), a.get("other")]
+    if node not in operands:
+        return None
+    other = operands[1 - operands.index(node)]
+    if isinstance(other, fx.Node) and other.op == "get_attr" and str(other.target) in names:
+        if len(shapes[str(other.target)]) == 1:
+            return str(other.target)
     return None
 
 

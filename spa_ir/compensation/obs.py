@@ -64,22 +64,22 @@ def damped(h: torch.Tensor, damp: float) -> torch.Tensor:
     return out
 
 
-def update(w: torch.Tensor, h: torch.Tensor, removed: torch.Tensor) -> torch.Tensor:
-    """The augmented weight [O, F+1] (bias last) refitted on the kept features after `removed` go: the removed
-    columns are returned as zero."""
+def update(w: torch.Tensor, h: torch.Tensor, removed: torch.Tensor, *, damp: float = 0.0) -> torch.Tensor:
+    """The augmented weight [O, F+1] (bias last) refitted on the kept features after `removed` go (the removed
+    columns come back zero): W'_K = W_K + W_R H_RK (H_KK + D)⁻¹, the OBS update with the damping D, which is the
+    least-squares fit with a ridge pull towards the weights it had: (W·H_{:,K} + W_K·D)(H_KK + D)⁻¹.
+    (Fitting the original model's outputs from the prefix's inputs instead, with their cross moments, measured
+    worse on MiniLM: mean cosine 0.900 against 0.916.)"""
     f1 = h.shape[0]
     gone = torch.zeros(f1, dtype=torch.bool)
     gone[removed] = True
     kept = torch.nonzero(~gone).flatten()
     w = w.to(torch.float64)
-    out = w.clone()
-    if len(removed):
-        h_kk = h[kept][:, kept]
-        h_rk = h[removed][:, kept]
-        # W_R H_RK H_KK⁻¹, as a solve: H_KK Δᵀ = (W_R H_RK)ᵀ
-        delta = torch.linalg.solve(h_kk, (w[:, removed] @ h_rk).T).T
-        out[:, kept] += delta
-    out[:, removed] = 0
+    ridge = damped(h, damp).diagonal() - h.diagonal()
+    a = h[kept][:, kept] + torch.diag(ridge[kept])
+    b = w @ h[:, kept] + w[:, kept] * ridge[kept]
+    out = torch.zeros_like(w)
+    out[:, kept] = torch.linalg.solve(a, b.T).T  # B A⁻¹, as a solve: A Xᵀ = Bᵀ (A symmetric)
     return out
 
 

@@ -42,7 +42,7 @@ def test_update_is_the_least_squares_optimum_and_never_worse_than_removal(remove
     xa = _augment(x)
     h = obs.augmented(x.T @ x, x.sum(0), float(x.shape[0]))
     assert torch.allclose(h, xa.T @ xa / x.shape[0])
-    refit = obs.update(w, obs.damped(h, 1e-12), torch.tensor(removed))
+    refit = obs.update(w, h, torch.tensor(removed), damp=1e-12)
     kept = [i for i in range(xa.shape[1]) if i not in removed]
     optimum = torch.linalg.lstsq(xa[:, kept], xa @ w.T).solution.T  # the closed form, independently
     target = xa @ w.T
@@ -65,7 +65,7 @@ def test_a_copied_feature_is_absorbed_and_a_constant_one_goes_into_the_bias() ->
     x = torch.cat([x, 3 * x[:, :1], torch.full((x.shape[0], 1), 2.5, dtype=x.dtype)], dim=1)  # 4 = 3·x0, 5 = 2.5
     w = torch.cat([w[:, :4], torch.tensor([[1.0], [-2.0], [0.5]], dtype=x.dtype), w[:, 4:5] * 0 + 0.7, w[:, 4:]], 1)
     h = obs.augmented(x.T @ x, x.sum(0), float(x.shape[0]))
-    refit = obs.update(w, obs.damped(h, 1e-12), torch.tensor([4, 5]))
+    refit = obs.update(w, h, torch.tensor([4, 5]), damp=1e-12)
     xa = _augment(x)
     assert torch.allclose(xa @ refit.T, xa @ w.T, atol=1e-8)
     assert torch.allclose(refit[:, 0], w[:, 0] + 3 * w[:, 4], atol=1e-8)
