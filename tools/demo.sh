@@ -2,7 +2,8 @@
 # The main job, end to end: prune a PyTorch model and an ONNX model by half with the command-line tools,
 # then check the pruned models against their masked originals (tools/check_demo.py).
 #  1. torchvision DenseNet-121 (random weights): import -> prune (exact groups, random criterion) -> .pt2
-#  2. the pretrained MiniLM sentence encoder as an ONNX file: import -> prune (exact groups, L1) -> ONNX
+#  2. the pretrained MiniLM sentence encoder as an ONNX file: import -> prune heads and FFN neurons to 70% of the
+#     FLOPs with OBSPA, data-free (no calibration data, no fine-tuning) -> ONNX; and with L1 alone, to compare
 set -euo pipefail
 out=.demo
 rm -rf "$out"
@@ -19,10 +20,14 @@ spa-translate --export-torch "$out/densenet.mlir" -o "$out/densenet.pt2"  # unpr
 echo "== 2. ONNX: pretrained MiniLM sentence encoder -> $out/minilm.onnx -> $out/minilm.mlir"
 python tools/demo_models.py minilm-onnx "$out/minilm.onnx"
 spa-translate --import-onnx "$out/minilm.onnx" -o "$out/minilm.mlir"
-echo "== prune half of every exact group (L1 importance)"
-spa-opt "$out/minilm.mlir" --prune-groups='ratio=0.5 criterion=l1 only-exact=true' \
+echo "== prune heads and FFN neurons to 70% of the FLOPs: OBSPA with no data (synthetic inputs; weights refitted)"
+spa-opt "$out/minilm.mlir" --prune-groups='keep-flops=0.7 criterion=obspa heads=true only-exact=true' \
   --plan="$out/minilm.plan.json" -o "$out/minilm.pruned.mlir"
 spa-translate --export-onnx "$out/minilm.pruned.mlir" -o "$out/minilm.pruned.onnx"
+echo "== the same target with L1 importance and plain removal, for comparison"
+spa-opt "$out/minilm.mlir" --prune-groups='keep-flops=0.7 criterion=l1 heads=true only-exact=true' \
+  --plan="$out/minilm.l1.plan.json" -o "$out/minilm.l1.pruned.mlir"
+spa-translate --export-onnx "$out/minilm.l1.pruned.mlir" -o "$out/minilm.l1.pruned.onnx"
 
 echo "== check the pruned models against the masked originals"
 python tools/check_demo.py "$out"
