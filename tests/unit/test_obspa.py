@@ -228,6 +228,53 @@ def test_order_original_and_sequential(net: tuple[Net, torch.Tensor]) -> None:
     assert errors["prefix"] <= errors["original"] * 1.05  # fitting on what a layer will see is not worse
 
 
+def test_data_free_sources(net: tuple[Net, torch.Tensor]) -> None:
+    """synthetic (the default without data) and stats: exact against the masked original with their tensors, and
+    closer to the original than plain removal of the same channels."""
+    model, data = net
+    test = data[256:]
+    with torch.no_grad():
+        full = model(test)
+    for source in ("auto", "stats"):
+        plan, gm = _pruned(model, data, ratio=0.5, criterion="obspa", source=source)
+        c = plan.compensation
+        assert c is not None and c["source"] == ("synthetic" if source == "auto" else "stats"), c
+        assert c["refitted"] >= 2 and c["norms"] >= 1
+        with torch.no_grad(), masked(model, _plan_params(plan), plan.tensors) as reference:
+            want = reference(test)
+        assert _relative(_run(gm, test), want) < 1e-5
+        plain_params = {
+            k: v
+            for k, v in _plan_params(plan).items()
+            if k in dict(model.named_parameters()) | dict(model.named_buffers())
+        }
+        with torch.no_grad(), masked(model, plain_params) as plain:
+            removed_only = plain(test)
+        assert _relative(want, full) < _relative(removed_only, full), source
+
+
+def test_stats_correct_the_batch_norm_variance_analytically(net: tuple[Net, torch.Tensor]) -> None:
+    """c2 loses inputs; b2 (right after it) loses Σ_r W[o, r]² σ_r² of variance, σ² from the BN-ReLU before."""
+    from spa_ir.compensation.moments import consumer_input_moments
+
+    model, data = net
+    plan, _ = _pruned(model, data, ratio=0.5, criterion="l1", compensate="obspa", source="stats")
+    gone = plan.params["b1.weight"][0]
+    # the variance of each c1 channel after b1 and the ReLU, from the moments module on the original model
+    prog = api.import_torch(model, [data[:1]])
+    from spa_ir.compensation.consumers import emit
+    from spa_ir.compensation.moments import meta_inputs
+
+    graph = emit(prog.module, prog.weights)
+    moments = consumer_input_moments(graph.gm, graph.tensors, graph.sites, example_inputs=meta_inputs(prog.module))
+    var = moments.derived["c2.weight"].var
+    w = model.c2.weight.detach().double()
+    lost = (w[:, gone].pow(2).sum((2, 3)) * var[gone]).sum(1)
+    want = (model.b2.running_var.double() - lost).clamp(min=model.b2.eps)
+    kept = [o for o in range(12) if o not in plan.params["b2.weight"][0]]
+    assert torch.allclose(plan.tensors["b2.running_var"].double()[kept], want[kept], rtol=1e-5)
+
+
 def test_identity_changes_nothing_and_compensate_none_is_plain_removal(net: tuple[Net, torch.Tensor]) -> None:
     model, data = net
     plan, _ = _pruned(model, data, ratio=0.5, criterion="obspa", source="identity")
