@@ -227,10 +227,12 @@ def _unquoted(opts: str) -> str:
 def calibration_summary(meta: dict[str, str]) -> str:
     """The line spa-opt prints after collecting statistics: data, how it was batched, labels, memory."""
     megabytes = int(meta.get("bytes", "0")) / 2**20
+    kinds = meta.get("kinds", "")
+    gradients = {"grad", "fisher", "hg"} & set(kinds.split(","))
+    labels = f"; labels {meta.get('label_source', '?')}, loss {meta.get('loss', '?')}" if gradients else ""
     return (
-        f"calibrated on {meta['samples']} samples of {meta.get('source', '?')} ({meta.get('batching', '?')}; "
-        f"labels {meta.get('label_source', '?')}, loss {meta.get('loss', '?')}): {meta.get('kinds', '')}, "
-        f"{megabytes:.1f} MiB of float64 accumulators"
+        f"calibrated on {meta['samples']} samples of {meta.get('source', '?')} ({meta.get('batching', '?')}"
+        f"{labels}): {kinds}, {megabytes:.1f} MiB of float64 accumulators"
     )
 
 
