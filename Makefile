@@ -43,6 +43,7 @@ bench: venv
 	$(PY) bench/prune_vs_peer.py
 	$(PY) bench/criteria_mnist.py
 	$(PY) bench/prune_at_init.py
+	$(PY) bench/obspa.py
 
 clean:
 	rm -rf $(VENV) .demo build *.egg-info

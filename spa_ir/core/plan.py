@@ -134,8 +134,8 @@ def _lift_tensor(t: torch.Tensor, removed_before: dict[int, list[int]], earlier:
     out = earlier.clone() if earlier is not None and list(earlier.shape) == shape else t.new_zeros(shape)
     index: list[torch.Tensor] = []
     for d, n in enumerate(shape):
-        gone = set(removed_before.get(d, []))
-        index.append(torch.tensor([i for i in range(n) if i not in gone], dtype=torch.long))
+        lost = set(removed_before.get(d, []))
+        index.append(torch.tensor([i for i in range(n) if i not in lost], dtype=torch.long))
     out[torch.meshgrid(*index, indexing="ij")] = t
     return out
 
