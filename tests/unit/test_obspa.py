@@ -191,6 +191,23 @@ def test_compensated_model_is_the_masked_original_with_the_plan_tensors(net: tup
     assert _relative(want, full) < 0.9 * _relative(removed_only, full)  # random weights: little redundancy
 
 
+def test_every_backend_emits_the_compensated_model(tmp_path: Path, net: tuple[Net, torch.Tensor]) -> None:
+    """.pt2 (matches the masked original with the plan's tensors) and torch-mlir text (torch-mlir parses it, the
+    created bias included)."""
+    from spa_ir.backends.export import save_pt2, to_torch_mlir_text
+
+    model, data = net
+    prog = api.import_torch(model, [data[:1]])
+    plan = api.prune(prog, ratio=0.5, criterion="obspa", calib=data[:256])
+    save_pt2(prog, tmp_path / "p.pt2")
+    loaded = torch.export.load(str(tmp_path / "p.pt2")).module()
+    x = data[300:301]
+    with torch.no_grad(), masked(model, _plan_params(plan), plan.tensors) as reference:
+        assert _relative(loaded(x), reference(x)) < 1e-5
+    text = to_torch_mlir_text(prog)
+    assert "dense_resource<c3.bias>" in text and "dense_resource<fc.bias>" in text  # the created biases
+
+
 def test_batch_norms_are_reestimated_to_the_statistics_of_their_new_input(net: tuple[Net, torch.Tensor]) -> None:
     model, data = net
     calib = data[:256]
