@@ -1,4 +1,4 @@
-"""The analytic input moments (spa_ir/compensation/moments.py) against measurements: Monte-Carlo of Gaussian inputs
+"""The analytic input moments (spa_ir/compensation/moments/) against measurements: Monte-Carlo of Gaussian inputs
 for each rule (where its assumptions hold by construction), a small BN CNN on a big random batch whose running
 statistics are the batch's own, a trained MNIST ResNet on real digits for the pooling rule, and coverage on
 resnet50, MnistResNet and MiniLM (torch and ONNX imports)."""
