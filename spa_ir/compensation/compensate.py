@@ -4,10 +4,10 @@ weights, the removed channels' mean folded into the bias, and the batch norms be
 Sources of the input second moments H̃ (obs.py):
 - `data` (calibration batches, also `synthetic` inputs): consumer by consumer in graph order, on the inputs the
   already pruned and compensated prefix produces (`order=prefix`, the default, as OBC / SparseGPT do: each layer
-  is fitted to what it will really see, so the errors of earlier layers are corrected instead of compounded), or
-  on the original model's activations (`order=original`, for comparison). The batch norms after a refitted
+  is refitted on the inputs it will really see, earlier removals included, not on activations the pruned model
+  never produces), or on the original model's activations (`order=original`, for comparison). The batch norms after a refitted
   consumer are re-estimated on the same batches.
-- `stats`: per-channel means and variances derived from the network's own normalizations (moments.py); with
+- `stats`: per-channel means and variances derived from the network's own normalizations (moments/); with
   independent features the update is the bias shift W_R·μ_R, and the batch norms after it lose the removed
   variance Σ W²σ² analytically.
 - `identity`: plain removal.
