@@ -5,11 +5,11 @@ Sources of the input second moments H̃ (obs.py):
 - `data` (calibration batches, also `synthetic` inputs): consumer by consumer in graph order, on the inputs the
   already pruned and compensated prefix produces (`order=prefix`, the default, as OBC / SparseGPT do: each layer
   is refitted on the inputs it will really see, earlier removals included, not on activations the pruned model
-  never produces), or on the original model's activations (`order=original`, for comparison). The batch norms after a refitted
-  consumer are re-estimated on the same batches.
-- `stats`: per-channel means and variances derived from the network's own normalizations (moments/); with
-  independent features the update is the bias shift W_R·μ_R, and the batch norms after it lose the removed
-  variance Σ W²σ² analytically.
+  never produces), or on the original model's activations (`order=original`, for comparison). The batch norms
+  after a refitted consumer are re-estimated on the same batches.
+- `stats`: per-channel means and variances derived from the network's batch norms (moments/); with
+  independent features the update is the bias shift W_R·μ_R, and the batch norms after it lose the removed share
+  of the variance analytically.
 - `identity`: plain removal.
 
 The prefix is the masked original with the compensated weights written in: groups already handled are zeroed on
@@ -33,7 +33,7 @@ from spa_ir.channels.annotations import group_ops
 from spa_ir.compensation import obs
 from spa_ir.compensation.bias import add_bias, bias_name
 from spa_ir.compensation.consumers import Consumer, Graph, Layout, PrunedGroup, Unit, emit
-from spa_ir.compensation.norms import Norm, batch_statistics, corrected_variance, following
+from spa_ir.compensation.norms import Norm, batch_statistics, following, kept_variance
 from spa_ir.core.errors import SpaError
 from spa_ir.core.ir import params as param_ops
 from spa_ir.core.records import pop_record, put_record
@@ -202,7 +202,9 @@ def _consumer_stops(graph: Graph) -> set[fx.Node]:
 def _by_moments(module: ModuleOp, graph: Graph, options: Options, report: Report) -> None:
     from spa_ir.compensation.moments import consumer_input_moments, meta_inputs
 
-    moments = consumer_input_moments(graph.gm, graph.tensors, graph.sites, example_inputs=meta_inputs(module))
+    moments = consumer_input_moments(
+        graph.gm, graph.tensors, graph.sites, example_inputs=meta_inputs(module), per_position_norms=False
+    )
     stops = _consumer_stops(graph)
     for c in _refitted(graph.layout):
         if c.weight in report.plain:
@@ -220,10 +222,12 @@ def _by_moments(module: ModuleOp, graph: Graph, options: Options, report: Report
         refit = obs.update(matrix, h, removed, damp=options.damp)
         direct = following(c.site.y, graph.norms, stops, linear_only=True)
         _apply(graph, c, refit, direct if c.bias is None and c.norm_only else [])
-        lost = (matrix[:, removed].pow(2) * var[removed]).sum(1)  # Σ_r W[o, r]² σ_r²: the removed variance
+        # the removed share Σ_r W[o, r]² σ_r² / Σ_f W[o, f]² σ_f² of the output's variance
+        lost = (matrix[:, removed].pow(2) * var[removed]).sum(1)
+        share = lost / (matrix[:, :-1].pow(2) * var).sum(1).clamp(min=1e-30)
         for n in direct:
-            if graph.tensors[n.var].shape[0] == lost.shape[0]:
-                graph.tensors[n.var] = corrected_variance(graph.tensors[n.var], lost, n.eps)
+            if graph.tensors[n.var].shape[0] == share.shape[0]:
+                graph.tensors[n.var] = kept_variance(graph.tensors[n.var], share, n.eps)
                 report.norms += 1
         report.refitted += 1
 

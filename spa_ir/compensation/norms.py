@@ -100,6 +100,10 @@ def batch_statistics(xs: Iterable[torch.Tensor]) -> tuple[torch.Tensor, torch.Te
     return mean, (squares / count - mean.pow(2)).clamp(min=0)
 
 
-def corrected_variance(var: torch.Tensor, loss: torch.Tensor, eps: float) -> torch.Tensor:
-    """A running variance after its input lost the independent variance `loss` per channel (never below eps)."""
-    return (var.to(torch.float64) - loss).clamp(min=eps).to(var.dtype)
+def kept_variance(var: torch.Tensor, share: torch.Tensor, eps: float) -> torch.Tensor:
+    """A running variance after its input lost `share` of its variance per channel (never below eps). The share
+    comes from independent features (Σ_r W²σ² over Σ_f W²σ²); applied to the running variance, which holds the
+    features' correlations too, it scales them along. Measured on the MNIST ResNet (half of each block's inner
+    channels, stats source): the corrected variances' mean |log ratio| to the true ones 0.29, against 0.56 when the
+    removed variance is subtracted instead; accuracy 54% against 41%."""
+    return (var.to(torch.float64) * (1 - share).clamp(min=0)).clamp(min=eps).to(var.dtype)

@@ -102,7 +102,9 @@ def statistics(
     if source == "stats":
         from spa_ir.compensation.moments import consumer_input_moments, meta_inputs
 
-        moments = consumer_input_moments(graph.gm, graph.tensors, graph.sites, example_inputs=meta_inputs(module))
+        moments = consumer_input_moments(
+            graph.gm, graph.tensors, graph.sites, example_inputs=meta_inputs(module), per_position_norms=False
+        )
         for weight, m in moments.derived.items():
             tensors[K.key(weight, K.IN_SUM)] = m.mean.to(torch.float64)
             tensors[K.key(weight, K.IN_SQ)] = (m.var + m.mean.pow(2)).to(torch.float64)

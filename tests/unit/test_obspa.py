@@ -271,7 +271,8 @@ def test_data_free_sources(net: tuple[Net, torch.Tensor]) -> None:
 
 
 def test_stats_correct_the_batch_norm_variance_analytically(net: tuple[Net, torch.Tensor]) -> None:
-    """c2 loses inputs; b2 (right after it) loses Σ_r W[o, r]² σ_r² of variance, σ² from the BN-ReLU before."""
+    """c2 loses inputs; b2 (right after it) keeps 1 - Σ_r W[o, r]² σ_r² / Σ_f W[o, f]² σ_f² of its running
+    variance, σ² from the BN-ReLU before."""
     from spa_ir.compensation.moments import consumer_input_moments
 
     model, data = net
@@ -286,8 +287,8 @@ def test_stats_correct_the_batch_norm_variance_analytically(net: tuple[Net, torc
     moments = consumer_input_moments(graph.gm, graph.tensors, graph.sites, example_inputs=meta_inputs(prog.module))
     var = moments.derived["c2.weight"].var
     w = model.c2.weight.detach().double()
-    lost = (w[:, gone].pow(2).sum((2, 3)) * var[gone]).sum(1)
-    want = (model.b2.running_var.double() - lost).clamp(min=model.b2.eps)
+    share = (w[:, gone].pow(2).sum((2, 3)) * var[gone]).sum(1) / (w.pow(2).sum((2, 3)) * var).sum(1)
+    want = (model.b2.running_var.double() * (1 - share)).clamp(min=model.b2.eps)
     kept = [o for o in range(12) if o not in plan.params["b2.weight"][0]]
     assert torch.allclose(plan.tensors["b2.running_var"].double()[kept], want[kept], rtol=1e-5)
 

@@ -67,13 +67,17 @@ def consumer_input_moments(
     sites: list[Site],
     *,
     example_inputs: Sequence[torch.Tensor] | None = None,
+    per_position_norms: bool = True,
 ) -> MomentsReport:
     """Per-feature input moments of every consumer, derived from the network alone (see the package docstring).
 
     `params` are read first for a get_attr's tensor (the module's attribute otherwise, e.g. the running
     statistics). `example_inputs` (any device, `meta` too; only shapes and dtypes are read) give the model inputs'
-    shapes, which flattens after unpooled maps and adaptive pools need."""
-    walk = Walk(gm, params, example_inputs)
+    shapes, which flattens after unpooled maps and adaptive pools need. `per_position_norms=False` starts moments
+    at batch norms only: layer / group / RMS norms normalize each position, and their γ, β say little of each
+    channel across positions (compensation's stats source: on MiniLM, bias shifts from them measured worse than
+    none)."""
+    walk = Walk(gm, params, example_inputs, per_position_norms)
     walk.run()
     derived: dict[str, Moments] = {}
     missing: dict[str, str] = {}

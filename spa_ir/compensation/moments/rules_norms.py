@@ -44,14 +44,21 @@ def batch_norm(w: Walk, node: fx.Node, a: dict[str, Any]) -> Entry:
     return _channel_first(w, node, a, b, g * g * scale)
 
 
+def _per_position(w: Walk) -> None:
+    if not w.per_position_norms:
+        raise Stop("a per-position norm's γ, β do not give its channels' moments (per_position_norms=False)")
+
+
 def layer_norm(w: Walk, node: fx.Node, a: dict[str, Any]) -> Entry:
     """Per-position normalization taken as per-feature standardization: out ~ (β, γ²)."""
+    _per_position(w)
     shape = [int(s) for s in a["normalized_shape"]]
     g, b = _affine(w, a, math.prod(shape))
     return with_extras(node, make_val(b.reshape(shape), (g * g).reshape(shape)), "saved statistics")
 
 
 def group_norm(w: Walk, node: fx.Node, a: dict[str, Any]) -> Entry:
+    _per_position(w)
     n = int(a["C"]) if "C" in a else None
     gamma = w.const_tensor(a.get("weight"))
     n = n or (gamma.numel() if gamma is not None else None)
@@ -63,6 +70,7 @@ def group_norm(w: Walk, node: fx.Node, a: dict[str, Any]) -> Entry:
 
 def rms_norm(w: Walk, node: fx.Node, a: dict[str, Any]) -> Entry:
     """Assumed zero-mean features: out ~ (0, γ²)."""
+    _per_position(w)
     shape = [int(s) for s in a["normalized_shape"]]
     g, _ = _affine(w, {"weight": a.get("weight")}, math.prod(shape))
     return make_val(torch.zeros(shape, dtype=torch.float64), (g * g).reshape(shape))

@@ -44,8 +44,15 @@ from spa_ir.core.errors import first_line
 class Walk:
     """One pass over the graph: shapes (on meta tensors) and what is known of each value."""
 
-    def __init__(self, gm: fx.GraphModule, params: Mapping[str, torch.Tensor], inputs: Sequence[torch.Tensor] | None):
+    def __init__(
+        self,
+        gm: fx.GraphModule,
+        params: Mapping[str, torch.Tensor],
+        inputs: Sequence[torch.Tensor] | None,
+        per_position_norms: bool = True,
+    ):
         self.gm = gm
+        self.per_position_norms = per_position_norms
         self.params = params
         self.inputs = list(inputs) if inputs is not None else None
         self.env: dict[fx.Node, Entry] = {}

@@ -21,5 +21,5 @@
 // OUT-NOT: spa.group
 // OUT: spa.param "conv.weight" {{.*}} : !torch.vtensor<[2,2,1,1],f32>
 
-// UNKNOWN: {{^}}spa-opt: error: prune-groups: unknown option 'bogus' (known: {{.*}}ratio, keep-flops, keep-params, scope, min-keep, min-keep-ratio, round-to, only-exact, ignore, overrides, heads, gqa, uniform, steps)
+// UNKNOWN: {{^}}spa-opt: error: prune-groups: unknown option 'bogus' (known: {{.*}}ratio, keep-flops, keep-params, scope, min-keep, min-keep-ratio, round-to, only-exact, ignore, overrides, heads, gqa, uniform, steps, sequential, order, samples, compensate)
 // UNKNOWN-NOT: {{\S}}

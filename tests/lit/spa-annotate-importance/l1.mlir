@@ -7,4 +7,4 @@
 // CHECK: spa.group @g{{[0-9]+}} {size = 2 : i64, {{.*}}frozen = [#spa.reason<"model input">]}{{$}}
 // CHECK: spa.group @g{{[0-9]+}} {size = 4 : i64, {{.*}}scores = array<f64: 1.61{{[0-9]+}}, 2.84{{[0-9]+}}, 1.30{{[0-9]+}}, 2.23{{[0-9]+}}>}
 // RANDOM: spa.group @g{{[0-9]+}} {size = 4 : i64, {{.*}}scores = array<f64: {{.*}}>}
-// BAD: error: unknown criterion 'nope' (known: l1, l2, random, bn-scale, fpgm, lamp, taylor, hessian, obd-c, hrank, thinet, cp, wanda-sp, flap, snip, grasp, crop)
+// BAD: error: unknown criterion 'nope' (known: l1, l2, random, bn-scale, fpgm, lamp, taylor, hessian, obd-c, hrank, thinet, cp, wanda-sp, flap, obspa, snip, grasp, crop)
