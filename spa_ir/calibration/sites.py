@@ -140,7 +140,27 @@ def _batch_norm_no_training(
     return y, x.new_empty(0), x.new_empty(0)
 
 
-_VMAPPABLE = {torch.ops.aten._native_batch_norm_legit_no_training.default: _batch_norm_no_training}
+def _batch_norm_eval(
+    x: torch.Tensor,
+    weight: torch.Tensor | None,
+    bias: torch.Tensor | None,
+    mean: torch.Tensor,
+    var: torch.Tensor,
+    training: bool,
+    momentum: float,
+    eps: float,
+    cudnn_enabled: bool,
+) -> torch.Tensor:
+    """aten.batch_norm (as ONNX's BatchNormalization lowers) at training=False, the same composition."""
+    if training:
+        return torch.ops.aten.batch_norm.default(x, weight, bias, mean, var, training, momentum, eps, cudnn_enabled)
+    return _batch_norm_no_training(x, weight, bias, mean, var, momentum, eps)[0]
+
+
+_VMAPPABLE = {
+    torch.ops.aten._native_batch_norm_legit_no_training.default: _batch_norm_no_training,
+    torch.ops.aten.batch_norm.default: _batch_norm_eval,
+}
 
 
 def vmappable(gm: fx.GraphModule) -> None:

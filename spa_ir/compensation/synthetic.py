@@ -243,34 +243,12 @@ def _pad_tails(tokens: torch.Tensor, padding: int, gen: torch.Generator) -> torc
 # ---------------------------------------------------------------------------------- batch-norm matching
 
 
-def _eval_batch_norm(
-    x: torch.Tensor,
-    weight: torch.Tensor | None,
-    bias: torch.Tensor | None,
-    mean: torch.Tensor,
-    var: torch.Tensor,
-    training: bool,
-    momentum: float,
-    eps: float,
-    cudnn_enabled: bool,
-) -> torch.Tensor:
-    """aten.batch_norm at training=False from ops vmap has rules for (as sites.vmappable does for the captured op)."""
-    shape = [1, -1] + [1] * (x.dim() - 2)
-    y = (x - mean.view(shape)) * torch.rsqrt(var + eps).view(shape)
-    if weight is not None:
-        y = y * weight.view(shape)
-    return y + bias.view(shape) if bias is not None else y
-
-
 def _tapped(gm: fx.GraphModule, norms: list[_BatchNorm]) -> fx.GraphModule:
     """A copy of `gm` returning `(output, (each batch norm's input...))`, batch norms as vmappable compositions."""
     graph = copy.deepcopy(gm.graph)
     nodes = {n.name: n for n in graph.nodes}
     out = next(n for n in graph.nodes if n.op == "output")
     out.args = ((out.args[0], tuple(nodes[bn.x] for bn in norms)),)
-    for node in graph.nodes:
-        if _is_batch_norm(node) and node.target == BATCH_NORM_ATEN:
-            node.target = _eval_batch_norm
     tapped = fx.GraphModule(gm, graph)
     vmappable(tapped)
     return tapped
