@@ -69,7 +69,7 @@ def update(w: torch.Tensor, h: torch.Tensor, removed: torch.Tensor, *, damp: flo
     columns come back zero): W'_K = W_K + W_R H_RK (H_KK + D)⁻¹, the OBS update with the damping D, which is the
     least-squares fit with a ridge pull towards the weights it had: (W·H_{:,K} + W_K·D)(H_KK + D)⁻¹.
     (Fitting the original model's outputs from the prefix's inputs instead, with their cross moments, measured
-    worse on MiniLM: mean cosine 0.900 against 0.916.)"""
+    worse: MiniLM mean cosine 0.900 against 0.916, MNIST ResNet / VGG 96.7% / 96.9% against 96.9% / 97.2%.)"""
     f1 = h.shape[0]
     gone = torch.zeros(f1, dtype=torch.bool)
     gone[removed] = True
