@@ -1,8 +1,9 @@
 """New biases in the IR: where a refitted consumer has none, the removed channels' mean contribution needs one.
 
-A conv / linear gets a `spa.param` in its `bias` operand; a matmul (an ONNX MatMul, x @ W) gets an
-`aten.add.Tensor` of the new parameter after it. The new parameter is annotated with the consumer's output channel
-layout, so spa-eliminate-dead-channels slices it with the outputs and the plan lists it. Names: a PyTorch weight
+Which op reads a weight as a consumer and where its bias goes are the op families' roles (spa_ir/ops: FILTER,
+BIAS, RIGHT_FACTOR, TRANSPOSED). A conv / linear gets a `spa.param` in its bias operand; a matmul (an ONNX MatMul,
+x @ W) gets an `aten.add.Tensor` of the new parameter after it. The new parameter is annotated with the consumer's
+output channel layout, so spa-eliminate-dead-channels slices it with the outputs and the plan lists it. Names: a PyTorch weight
 `<module>.weight` gets `<module>.bias` (what nn.Conv2d / nn.Linear call theirs, so the masked original and apply_plan
 can set it); an ONNX consumer gets `<node>.spa_bias`, after the node its location names.
 """
@@ -19,28 +20,33 @@ from spa.dialects.torch_base import ConstantIntOp
 from spa_ir.channels.annotations import DIMS_ATTR, annotated_dims
 from spa_ir.core.errors import SpaError
 from spa_ir.core.ir import main_function, params, site
-from spa_ir.ops.spec import operand_names
+from spa_ir.ops.registry import operand_roles, spec_of
+from spa_ir.ops.spec import BIAS, FILTER, RIGHT_FACTOR, TRANSPOSED, operand_names
 
-_CONVS = {"torch.aten.convolution", "torch.aten.conv1d", "torch.aten.conv2d", "torch.aten.conv3d"}
-_WITH_BIAS = _CONVS | {"torch.aten.linear"}
-_MATMULS = {"torch.aten.matmul", "torch.aten.mm"}
-_TRANSPOSES = {"torch.aten.t", "torch.aten.transpose.int", "torch.aten.permute", "torch.aten.numpy_T"}
 ONNX_ORIGIN_ATTR = "torch.onnx_meta.opset_version"
 
 
 def _consumer_op(param: ParamOp) -> Operation | None:
-    """The conv / linear / matmul that reads activations through this weight (directly or transposed)."""
+    """The conv / linear (the weight is its FILTER) or matmul (its RIGHT_FACTOR, directly or through a 2-D
+    transpose) that reads activations through this weight: the op families' roles say which."""
     for use in param.result.uses:
         op = use.operation
-        if op.name in _WITH_BIAS and operand_names(op).index("weight") == use.index:
+        roles = operand_roles(op, use.index)
+        if FILTER in roles or RIGHT_FACTOR in roles:
             return op
-        if op.name in _MATMULS:
-            return op
-        if op.name in _TRANSPOSES:
+        if TRANSPOSED in roles:
             for inner in op.results[0].uses:
-                if inner.operation.name in _MATMULS:
+                if RIGHT_FACTOR in operand_roles(inner.operation, inner.index):
                     return inner.operation
     return None
+
+
+def _bias_index(op: Operation) -> int | None:
+    """The position of the op's BIAS operand (None: a matmul, which has none)."""
+    spec = spec_of(op)
+    names = operand_names(op)
+    bias = next((name for name, role in (spec.roles if spec else ()) if role == BIAS), None)
+    return names.index(bias) if bias in names else None
 
 
 def bias_name(module: ModuleOp, weight: str) -> str:
@@ -71,7 +77,9 @@ def add_bias(module: ModuleOp, weight: str, name: str) -> bool:
     dims = annotated_dims(op)
     result = op.results[0]
     shape = result.type.get_shape()  # type: ignore[attr-defined]  # consumers return tensors
-    channel = 1 if op.name in _CONVS else len(shape) - 1
+    index = _bias_index(op)
+    conv = index is not None and len(param.result.type.get_shape()) > 2  # type: ignore[attr-defined]  # a tensor
+    channel = 1 if conv else len(shape) - 1
     bias_type = param.result.type.with_shape([shape[channel]])  # type: ignore[attr-defined]  # a tensor type
     zero = None
     if param.value is not None:
@@ -80,8 +88,8 @@ def add_bias(module: ModuleOp, weight: str, name: str) -> bool:
     if dims is not None:
         bias.attributes[DIMS_ATTR] = ArrayAttr([DimsAttr((dims[0][channel],))])
     Rewriter.insert_op(bias, InsertPoint.after(param))
-    if op.name in _WITH_BIAS:
-        op.operands[operand_names(op).index("bias")] = bias.result
+    if index is not None:
+        op.operands[index] = bias.result
         return zero is not None
     one = ConstantIntOp(1)
     add = AtenAddTensorOp(operands=[result, bias.result, one.result], result_types=[result.type])

@@ -13,7 +13,7 @@ from spa_ir.channels.propagation import NOT_CHANNEL, Propagation
 from spa_ir.channels.spaces import Anon, Prod, Reason
 from spa_ir.core.ir import const, op_key, site
 from spa_ir.ops.common import fresh
-from spa_ir.ops.spec import FILTER, OpSpec, arg, aten, each, has_arg, table
+from spa_ir.ops.spec import BIAS, FILTER, OpSpec, arg, aten, each, has_arg, table
 from spa_ir.pruning.shapes import Shapes, replace_int, static_shape
 
 
@@ -96,7 +96,7 @@ _CONV_TRANSPOSE = aten("conv_transpose1d.input conv_transpose2d.input conv_trans
 OPS = table(
     # a transposed conv's weight is [in, out / groups, ...]: not a FILTER (`convolution`'s `transposed` flag
     # is almost always false in captured graphs, so that op is taken as a plain conv there)
-    each(_CONV, OpSpec(rule=conv, resize=_conv_groups, flops=_conv_flops, roles=(("weight", FILTER),)))
+    each(_CONV, OpSpec(rule=conv, resize=_conv_groups, flops=_conv_flops, roles=(("weight", FILTER), ("bias", BIAS))))
     | each(_CONV_TRANSPOSE, OpSpec(rule=conv, resize=_conv_groups, flops=_conv_flops)),
     operators={"torch.aten.conv_transpose1d.input": "input weight bias stride padding output_padding groups dilation"},
 )

@@ -11,7 +11,7 @@ from spa_ir.channels.propagation import Dims, Propagation
 from spa_ir.channels.spaces import Anon, Layout, Reason
 from spa_ir.core.ir import site
 from spa_ir.ops.common import unify_all
-from spa_ir.ops.spec import FILTER, OpSpec, arg, aten, each, has_arg, table
+from spa_ir.ops.spec import BIAS, FILTER, RIGHT_FACTOR, OpSpec, arg, has_arg, table
 from spa_ir.pruning.shapes import static_shape
 
 
@@ -127,8 +127,10 @@ def _linear_flops(op: Operation) -> int:
 
 OPS = table(
     {
-        "torch.aten.linear": OpSpec(rule=linear, flops=_linear_flops, roles=(("weight", FILTER),)),
-        **each(aten("matmul mm bmm"), OpSpec(rule=matmul, flops=_matmul_flops)),
+        "torch.aten.linear": OpSpec(rule=linear, flops=_linear_flops, roles=(("weight", FILTER), ("bias", BIAS))),
+        "torch.aten.matmul": OpSpec(rule=matmul, flops=_matmul_flops, roles=(("other", RIGHT_FACTOR),)),
+        "torch.aten.mm": OpSpec(rule=matmul, flops=_matmul_flops, roles=(("mat2", RIGHT_FACTOR),)),
+        "torch.aten.bmm": OpSpec(rule=matmul, flops=_matmul_flops),
         "torch.aten.addmm": OpSpec(rule=addmm, flops=_matmul_flops),
         "torch.aten.einsum": OpSpec(rule=einsum),
     }

@@ -43,16 +43,21 @@ def spec_of(op: Operation) -> OpSpec | None:
     return OPS.get(op_key(op))
 
 
+def operand_roles(op: Operation, index: int) -> frozenset[str]:
+    """The roles (spa_ir/ops/spec.py) the op's family gives its operand at `index`."""
+    spec = spec_of(op)
+    names = operand_names(op)
+    if spec is None or index >= len(names):
+        return frozenset()
+    return frozenset(r for operand, r in spec.roles if operand == names[index])
+
+
 def weight_roles(module: ModuleOp) -> dict[str, frozenset[str]]:
     """Weight name -> the roles (spa_ir/ops/spec.py: FILTER, BN_SCALE) of the operands it is read as directly."""
     roles: dict[str, set[str]] = {}
     for p in params(module):
         for use in p.result.uses:
-            spec = spec_of(use.operation)
-            names = operand_names(use.operation)
-            if spec is None or use.index >= len(names):
-                continue
-            roles.setdefault(p.weight_name, set()).update(r for operand, r in spec.roles if operand == names[use.index])
+            roles.setdefault(p.weight_name, set()).update(operand_roles(use.operation, use.index))
     return {name: frozenset(r) for name, r in roles.items() if r}
 
 

@@ -71,6 +71,12 @@ FILTER = "filter"
 """A weight operand whose dim 0 indexes the op's output channels (conv and linear weights)."""
 BN_SCALE = "batch-norm scale"
 """A batch norm's per-channel scale γ (the `weight` operand)."""
+BIAS = "bias"
+"""The per-output-channel bias of a FILTER op (where compensation puts a refit's bias)."""
+RIGHT_FACTOR = "right factor"
+"""A matmul's right operand: a weight read as [in, out] (x @ W), or its transpose's input."""
+TRANSPOSED = "2-d transpose"
+"""The operand a 2-D transpose reads (ONNX's Gemm lowers transB to one in front of a matmul)."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,8 @@ class OpSpec:
     emit_as: str | None = None
     """Emit as this other op (same operands): the IR has value semantics, so e.g. views become reshapes."""
     roles: tuple[tuple[str, str], ...] = ()
-    """(operand name, role) for the weights criteria and regularizers treat specially (FILTER, BN_SCALE)."""
+    """(operand name, role) for the weights criteria, regularizers and compensation treat specially (FILTER,
+    BN_SCALE, BIAS, RIGHT_FACTOR, TRANSPOSED)."""
 
 
 @cache

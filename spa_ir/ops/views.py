@@ -16,7 +16,20 @@ from spa_ir.channels.spaces import Anon, Layout, Prod, Reason
 from spa_ir.core.errors import SpaError
 from spa_ir.core.ir import NOT_CONST, Site, const, location, site
 from spa_ir.ops.common import fresh, norm_dim
-from spa_ir.ops.spec import Adapter, Emitter, OpSpec, Resize, arg, aten, aten_overload, each, has_arg, subject, table
+from spa_ir.ops.spec import (
+    TRANSPOSED,
+    Adapter,
+    Emitter,
+    OpSpec,
+    Resize,
+    arg,
+    aten,
+    aten_overload,
+    each,
+    has_arg,
+    subject,
+    table,
+)
 from spa_ir.pruning.shapes import Shapes, replace_int_list
 
 
@@ -260,9 +273,9 @@ OPS = table(
             aten("flatten.using_ints squeeze.dim squeeze squeeze.dims unsqueeze reshape_as view_as"),
             OpSpec(rule=reshape),
         ),
-        "torch.aten.permute": OpSpec(rule=permute),
-        "torch.aten.transpose.int": OpSpec(rule=transpose),
-        **each(aten("t numpy_T"), OpSpec(rule=t)),
+        "torch.aten.permute": OpSpec(rule=permute, roles=(("self_", TRANSPOSED),)),
+        "torch.aten.transpose.int": OpSpec(rule=transpose, roles=(("self_", TRANSPOSED),)),
+        **each(aten("t numpy_T"), OpSpec(rule=t, roles=(("self_", TRANSPOSED),))),
         "torch.aten.expand": OpSpec(rule=expand, resize=_shape_list("size")),
         **each(aten("expand_as broadcast_to"), OpSpec(rule=expand)),
     },
