@@ -1,11 +1,11 @@
 """New biases in the IR: where a refitted consumer has none, the removed channels' mean contribution needs one.
 
-Which op reads a weight as a consumer and where its bias goes are the op families' roles (spa_ir/ops: FILTER,
-BIAS, RIGHT_FACTOR, TRANSPOSED). A conv / linear gets a `spa.param` in its bias operand; a matmul (an ONNX MatMul,
-x @ W) gets an `aten.add.Tensor` of the new parameter after it. The new parameter is annotated with the consumer's
-output channel layout, so spa-eliminate-dead-channels slices it with the outputs and the plan lists it. Names: a PyTorch weight
-`<module>.weight` gets `<module>.bias` (what nn.Conv2d / nn.Linear call theirs, so the masked original and apply_plan
-can set it); an ONNX consumer gets `<node>.spa_bias`, after the node its location names.
+Which op reads a weight as a consumer and where its bias goes are the op families' roles (spa_ir/ops: FILTER, BIAS,
+RIGHT_FACTOR, TRANSPOSED). A conv / linear gets a `spa.param` in its bias operand; a matmul (an ONNX MatMul, x @ W)
+gets an `aten.add.Tensor` of the new parameter after it. The new parameter is annotated with the consumer's output
+channel layout, so spa-eliminate-dead-channels slices it with the outputs and the plan lists it. Names: a PyTorch
+weight `<module>.weight` gets `<module>.bias` (what nn.Conv2d / nn.Linear call theirs, so the masked original and
+apply_plan can set it); an ONNX consumer gets `<node>.spa_bias`, after the node its location names.
 """
 
 from __future__ import annotations
