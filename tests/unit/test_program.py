@@ -157,9 +157,9 @@ def test_prune_groups_expands_into_its_stages_with_todays_defaults() -> None:
 def test_pipeline_unknown_option_is_one_line_naming_it() -> None:
     with pytest.raises(SpaError) as e:
         parse_pipeline("prune-groups{ratio=0.5 bogus=1}")
-    assert str(e.value) == ("prune-groups: unknown option 'bogus' (known: criterion, agg, norm, seed, ratio, keep-flops, "
-                            "keep-params, scope, min-keep, min-keep-ratio, round-to, only-exact, ignore, overrides, "
-                            "heads, gqa, uniform, steps)")
+    assert str(e.value) == ("prune-groups: unknown option 'bogus' (known: criterion, source, seed, agg, norm, damp, "
+                            "ratio, keep-flops, keep-params, scope, min-keep, min-keep-ratio, round-to, only-exact, "
+                            "ignore, overrides, heads, gqa, uniform, steps, sequential, order, samples, compensate)")
     with pytest.raises(SpaError, match="spa-prune-groups: unknown option 'min-kept'"):
         pipeline_passes("spa-prune-groups", min_kept=1)
 
