@@ -110,7 +110,8 @@ def addmm() -> nn.Module:  # input 1,3,4
 
 
 def batch_norm() -> nn.Module:  # input 1,2,2,2
-    return _Seq(lambda m, x: m.c2(m.bn(m.c1(x))), c1=nn.Conv2d(2, 4, 1), bn=nn.BatchNorm2d(4), c2=nn.Conv2d(4, 3, 1)).eval()
+    layers = {"c1": nn.Conv2d(2, 4, 1), "bn": nn.BatchNorm2d(4), "c2": nn.Conv2d(4, 3, 1)}
+    return _Seq(lambda m, x: m.c2(m.bn(m.c1(x))), **layers).eval()
 
 
 def layer_norm() -> nn.Module:  # input 1,3,4
