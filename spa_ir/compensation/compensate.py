@@ -33,7 +33,7 @@ from spa_ir.channels.annotations import group_ops
 from spa_ir.compensation import obs
 from spa_ir.compensation.bias import add_bias, bias_name
 from spa_ir.compensation.consumers import Consumer, Graph, Layout, PrunedGroup, Unit, emit
-from spa_ir.compensation.norms import Norm, batch_statistics, following, kept_variance
+from spa_ir.compensation.norms import Norm, batch_statistics, following, graph_order, kept_variance
 from spa_ir.core.errors import SpaError
 from spa_ir.core.ir import params as param_ops
 from spa_ir.core.records import pop_record, put_record
@@ -320,16 +320,13 @@ class _Fit:
         for c in fitted:
             for n in following(c.site.y, self.graph.norms, stops, linear_only=False):
                 seen.setdefault(n.node, n)
-        for n in sorted(seen.values(), key=lambda n: self.runner_order(n.node)):
+        for n in sorted(seen.values(), key=lambda n: graph_order(n.node)):
             tap = self.norm_tap[n.node]
             mean, var = batch_statistics(taps[tap] for taps, _ in self.taps(self.state()))
             t = self.graph.tensors
             t[n.mean] = mean.to(t[n.mean].dtype)
             t[n.var] = var.clamp(min=n.eps).to(t[n.var].dtype)
             self.report.norms += 1
-
-    def runner_order(self, node: fx.Node) -> int:
-        return list(self.graph.gm.graph.nodes).index(node)
 
     def choose(self, unit: Unit, todo: list[Consumer], tensors: Tensors) -> None:
         """sequential=true: each group's removed set chosen greedily under its consumers' H̃ (OBC); the chosen

@@ -71,16 +71,12 @@ def following(start: fx.Node, norms: dict[fx.Node, Norm], stop: set[fx.Node], *,
             if linear_only and _name(user) not in _LINEAR_PASS:
                 continue
             frontier.append(user)
-    return sorted(found.values(), key=lambda n: _order(n.node))
+    return sorted(found.values(), key=lambda n: graph_order(n.node))
 
 
-def _order(node: fx.Node) -> int:
-    i = 0
-    for n in node.graph.nodes:
-        if n is node:
-            return i
-        i += 1
-    return i
+def graph_order(node: fx.Node) -> int:
+    """The node's position in its graph."""
+    return next(i for i, n in enumerate(node.graph.nodes) if n is node)
 
 
 def batch_statistics(xs: Iterable[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
