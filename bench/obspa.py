@@ -58,12 +58,14 @@ from mnist_common import (  # noqa: E402  (the bench folder is not a package)
     BATCH,
     OUT,
     Digits,
+    _torch_pruning,
     accuracy,
     cached_base,
     cached_vgg,
     flops,
     load_digits,
     reason,
+    tp_importances,
 )
 
 BASE_EPOCHS = 6  # as bench/criteria_mnist.py: its cached dense ResNet is this bench's
@@ -239,22 +241,11 @@ def show(row: Row) -> str:
 # ---------------------------------------------------------------- Torch-Pruning
 
 
-def _tp() -> Any:
-    import torch_pruning  # type: ignore[import-untyped]  # ships no type hints
-
-    return torch_pruning
-
-
 def tp_importance(name: str) -> Any:
-    imp = _tp().importance
-    return {
-        "tp-l1": lambda: imp.MagnitudeImportance(p=1),
-        "tp-l2": lambda: imp.MagnitudeImportance(p=2),
-        "tp-lamp": lambda: imp.LAMPImportance(),
-        "tp-bn-scale": lambda: imp.BNScaleImportance(),
-        "tp-fpgm": lambda: imp.FPGMImportance(),
-        "tp-random": lambda: imp.RandomImportance(),
-    }[name]()
+    """mnist_common's Torch-Pruning table, with its random criterion (a data-free row here)."""
+    if name == "tp-random":
+        return _torch_pruning().importance.RandomImportance()
+    return tp_importances()[name]()
 
 
 TpSetup = Callable[[nn.Module, float], dict[str, Any]]
@@ -273,7 +264,7 @@ def tp_prune(
     model = copy.deepcopy(base).eval()
     torch.manual_seed(0)  # RandomImportance draws from torch's global generator
     extra = setup(model, ratio)
-    pruner = _tp().pruner.BasePruner(
+    pruner = _torch_pruning().pruner.BasePruner(
         model,
         example,
         importance=tp_importance(name),

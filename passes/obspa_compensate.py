@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
@@ -45,6 +45,6 @@ class ObspaCompensate(ModulePass):
 
         weights = weights_of(ctx, self.name)
         assert isinstance(ctx, SpaContext)  # weights_of returned
-        options = Options(self.source, self.damp, self.sequential, self.order, self.seed, self.samples)
+        options = Options(**{f.name: getattr(self, f.name) for f in fields(Options)})
         report = compensate(op, weights, ctx.calib, options, ctx.synthetic)
         record_compensation(op, report)
