@@ -2,7 +2,8 @@
 
 Steps, in `import_onnx_to_mlir`, one module each:
 
-1. load (with external data), name unnamed nodes (`load`: every op and every error gets a NameLoc);
+1. load (with external data), name unnamed nodes (`load`: every op and every error gets a NameLoc), upgrade
+   an opset older than torch-mlir's conversions need to `load.MIN_OPSET` (onnx's version converter);
 2. lift the weights out of the graph (`weights.lift_weights`): float initializers, float tensors held in
    `Constant` nodes (TF/Keras/Paddle exports) and `Identity` copies of either (the torch exporter
    deduplicates equal initializers, e.g. all-ones BatchNorm scales, into `Identity` nodes) become
@@ -40,7 +41,13 @@ from spa_ir.core.weights import WeightStore
 from spa_ir.frontends.mlir_bridge import to_xdsl
 from spa_ir.frontends.onnx.convert import main_func, to_torch
 from spa_ir.frontends.onnx.fixups import args_to_params, fold_literal_tolist, verify_module
-from spa_ir.frontends.onnx.load import check_model, load_onnx_model, name_unnamed_nodes
+from spa_ir.frontends.onnx.load import (
+    check_model,
+    load_onnx_model,
+    name_unnamed_nodes,
+    record_onnx_source,
+    upgrade_opset,
+)
 from spa_ir.frontends.onnx.shape_folding import fold_shapes
 from spa_ir.frontends.onnx.weights import lift_weights, weight_values
 
@@ -54,6 +61,7 @@ def import_onnx(path: str | os.PathLike[str]) -> Program:
     dialect."""
     tm_module, arrays = import_onnx_to_mlir(path)
     module = to_xdsl(tm_module, str(path))
+    record_onnx_source(module, Path(path))
     program = Program(module, WeightStore({name: torch.from_numpy(a) for name, a in arrays.items()}), str(path))
     program.check_weights()
     return program
@@ -80,6 +88,7 @@ def prepare_onnx_model(path: str | os.PathLike[str]) -> tuple[onnx.ModelProto, d
     path = Path(path)
     model = load_onnx_model(path)
     name_unnamed_nodes(model.graph)
+    model = upgrade_opset(model, path)
     weights = lift_weights(model, path)
     check_model(model, path)
     return fold_shapes(model, path), weights

@@ -4,14 +4,19 @@ Constant node holds)."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 
 import numpy as np
 import onnx
 import onnx.inliner
+import onnx.version_converter
 from onnx import numpy_helper
+from xdsl.dialects.builtin import ModuleOp
 
 from spa_ir.core.errors import SpaError, first_line
+from spa_ir.core.records import get_record, put_record
 
 DEFAULT_DOMAINS = frozenset({"", "ai.onnx"})
 """The domains of standard ONNX ops (the only ones the converter and the reference runtime know)."""
@@ -32,6 +37,16 @@ _CONSTANT_ATTR_DTYPES = {
     "value_ints": np.int64,
 }
 
+MIN_OPSET = 17
+"""The default-domain opset a model is upgraded to before conversion when it declares an older one:
+torch-mlir registers its conversions from given opset versions on (BatchNormalization from 15, HardSwish 14,
+Softmax, Slice, Unsqueeze and Erf 13, LayerNormalization 17), and converter outputs often declare 9-13.
+onnx's version converter keeps node and initializer names, which the weights and the faithful writer rely on."""
+
+SOURCE_RECORD = "spa.onnx_source"
+"""The module record the import leaves: the imported file's absolute `path` and `sha256` (what the faithful
+ONNX writer edits later, and how it knows the file is still the one imported)."""
+
 Dim = int | str | None
 """A dim of an inferred shape: its size, the name of a symbolic dynamic dim (ONNX `dim_param`, e.g.
 "batch"), or None (dynamic and unnamed)."""
@@ -50,11 +65,37 @@ def load_onnx_model(path: Path) -> onnx.ModelProto:
         raise SpaError(f"cannot parse ONNX model: {first_line(e)}", where=str(path)) from None
 
 
+def node_name(node: onnx.NodeProto, index: int) -> str:
+    """The name the import gives the `index`-th node of the main graph (its own, else a made-up one): the NameLoc
+    of the ops it becomes, and how the faithful writer finds them again."""
+    if node.name:
+        return node.name
+    return node.output[0] if node.output and node.output[0] else f"{node.op_type}_{index}"
+
+
 def name_unnamed_nodes(graph: onnx.GraphProto) -> None:
     """Give every node a name, so every op (and every error) has a NameLoc to point at."""
     for index, node in enumerate(graph.node):
-        if not node.name:
-            node.name = node.output[0] if node.output and node.output[0] else f"{node.op_type}_{index}"
+        node.name = node_name(node, index)
+
+
+def default_opset(model: onnx.ModelProto) -> int:
+    """The opset version the model imports for standard ops."""
+    return next((o.version for o in model.opset_import if o.domain in DEFAULT_DOMAINS), 1)
+
+
+def upgrade_opset(model: onnx.ModelProto, path: Path) -> onnx.ModelProto:
+    """The model at `MIN_OPSET` when it declares an older standard opset (unchanged otherwise); a model the
+    version converter cannot upgrade is a SpaError naming the file, the versions and the converter's reason."""
+    version = default_opset(model)
+    if version >= MIN_OPSET:
+        return model
+    try:
+        return onnx.version_converter.convert_version(model, MIN_OPSET)
+    except Exception as e:  # the converter raises RuntimeError / ValueError / ConvertError per adapter
+        raise SpaError(
+            f"cannot upgrade the model from opset {version} to {MIN_OPSET}: {first_line(e)}", where=str(path)
+        ) from None
 
 
 def check_model(model: onnx.ModelProto, path: Path) -> None:
@@ -98,3 +139,24 @@ def constant_value(node: onnx.NodeProto) -> np.ndarray | None:
 def is_float(dtype: np.dtype) -> bool:
     """Float dtypes, bfloat16 (ml_dtypes, not a numpy floating type) included."""
     return np.issubdtype(dtype, np.floating) or dtype.name == "bfloat16"
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def record_onnx_source(module: ModuleOp, path: Path) -> None:
+    """Record the imported file on the module (what `save_faithful_onnx` edits later)."""
+    put_record(module, SOURCE_RECORD, {"path": str(path.resolve()), "sha256": file_sha256(path)})
+
+
+def onnx_source(module: ModuleOp) -> tuple[Path, str] | None:
+    """The ONNX file a module was imported from and its hash at import, or None (not from ONNX)."""
+    record = get_record(module, SOURCE_RECORD)
+    if record is None:
+        return None
+    return Path(str(record["path"])), str(record["sha256"])
