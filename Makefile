@@ -45,5 +45,11 @@ bench: venv
 	$(PY) bench/prune_at_init.py
 	$(PY) bench/obspa.py
 
+# Other frameworks' ONNX files (tests/data/frameworks/): regenerate them in build/frameworks/<fw>-venv and compare
+# canonically with the checked-in ones; UPDATE=1 copies them in and rewrites the manifest (tools/frameworks/).
+.PHONY: frameworks
+frameworks: venv
+	UPDATE=$(UPDATE) bash tools/frameworks/make_frameworks.sh
+
 clean:
 	rm -rf $(VENV) .demo build *.egg-info
