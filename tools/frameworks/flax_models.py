@@ -8,6 +8,11 @@ OUT_DIR/flax.json (versions, every conversion that raised, with its message) for
 (requirements-flax.txt, Python 3.12 as jax 0.11 and newer require): JAX is imported at run time, so that the main
 venv can import this module (the packaging test imports every file under tools/) and mypy can check it.
 
+The other route, jax2tf + tf2onnx, was tried with the same pins plus tensorflow-cpu 2.21.0 and tf2onnx 1.17.0: jax
+0.12's jax2tf only serializes natively (one XlaCallModule op holding StableHLO), which tf2onnx cannot convert
+(ValueError: Could not infer the attribute type from the elements of the passed Iterable value.), for both models
+at both opsets; every file here took the jax2onnx route (ROUTES_TRIED, in flax.json and the manifest).
+
 Images are NHWC, Flax's own layout (nnx.Conv is channels-last). The batch is dynamic the way jax2onnx documents
 it, a named dimension ("B") in the input spec. Weights are seeded; BatchNorm running statistics, LayerNorm
 affine parameters and every bias are set to random values after building: with the defaults (mean 0, variance 1,
@@ -34,6 +39,13 @@ BATCH = "B"  # jax2onnx's name for a dynamic dimension in an input spec
 def _module(name: str) -> Any:
     """A module of the flax venv, imported at run time: the main venv (mypy, the packaging test) has none."""
     return importlib.import_module(name)
+
+
+ROUTES_TRIED = {
+    "jax2tf+tf2onnx": "fails for every model and opset: jax2tf (jax 0.12) writes one XlaCallModule op (StableHLO), and"
+    " tf2onnx 1.17.0 raises 'ValueError: Could not infer the attribute type from the elements of the passed Iterable"
+    " value.'",
+}
 
 
 def _nnx_module(name: str, init: Callable[..., None], call: Callable[..., Any]) -> Any:
@@ -123,7 +135,7 @@ def _convert(model: Any, shape: tuple[int, ...], opset: int | None, name: str) -
     return to_onnx(model, [(BATCH, *shape)], model_name=f"{FRAMEWORK}_{name}", **options)
 
 
-def _versions() -> dict[str, str]:
+def _versions() -> dict[str, Any]:
     return {
         "framework": "flax",
         "framework_version": f"{version('flax')} (jax {version('jax')})",
@@ -131,6 +143,7 @@ def _versions() -> dict[str, str]:
         "converter_version": version("jax2onnx"),
         "route": "jax2onnx",
         "entry_point": "jax2onnx.to_onnx",
+        "routes_tried": ROUTES_TRIED,
         "numpy": version("numpy"),
         "python": sys.version.split()[0],
     }

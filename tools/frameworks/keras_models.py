@@ -8,9 +8,10 @@ OUT_DIR/keras.json (versions, tf2onnx's error log per file, every conversion tha
 its own venv (requirements-keras.txt): TensorFlow is imported at run time, so that the main venv can import this
 module (the packaging test imports every file under tools/) and mypy can check it without TensorFlow.
 
-The weights are seeded, and BatchNormalization moving statistics and LayerNormalization affine parameters are
-set to random non-trivial values after building: with the defaults (mean 0, variance 1, gamma 1, beta 0) a
-pruning mask applied to the wrong channel of a norm would go unnoticed.
+The weights are seeded, and BatchNormalization moving statistics, norm affine parameters and biases are set to
+random non-trivial values after building: with the defaults (mean 0, variance 1, gamma 1, beta 0, bias 0) a
+pruning mask applied to the wrong channel would go unnoticed. tf2onnx folds each BatchNormalization into the
+Conv before it (its default optimizers): the files have no BatchNormalization node, as users' files do not.
 """
 
 from __future__ import annotations
@@ -42,9 +43,13 @@ def _keras() -> Any:
     return _module("keras")
 
 
-def _randomize_norms(model: Any, rng: Any) -> None:
-    """Non-trivial norm statistics and affine parameters, so that a mask on the wrong channel changes outputs."""
+def _randomize(model: Any, rng: Any) -> None:
+    """Non-trivial norm statistics and affine parameters and biases, so that a mask on the wrong channel changes
+    outputs (Keras starts biases at zero, and an LSTM's at one for the forget gate)."""
     keras = _keras()
+    for variable in model.weights:
+        if variable.name == "bias":
+            variable.assign(rng.normal(0.0, 0.3, variable.shape).astype("float32"))
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             n = layer.moving_mean.shape[0]
@@ -140,7 +145,7 @@ def _build(name: str) -> Any:
     keras.backend.clear_session()  # layer-name counters restart: a file does not depend on the models before it
     keras.utils.set_random_seed(SEED)
     model = MODELS[name]()
-    _randomize_norms(model, np.random.default_rng(SEED))
+    _randomize(model, np.random.default_rng(SEED))
     return model
 
 
