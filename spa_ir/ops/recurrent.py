@@ -1,15 +1,21 @@
-"""Recurrent layers (LSTM, GRU): hidden units as channels, gate blocks frozen, layers coupled through
-the stacked states."""
+"""Recurrent layers (LSTM, GRU, Elman RNN with tanh or relu): hidden units as channels, gate blocks frozen,
+layers coupled through the stacked states."""
 
 from __future__ import annotations
 
-from xdsl.ir import Operation
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr
+from xdsl.ir import Operation, SSAValue
+from xdsl.pattern_rewriter import PatternRewriter
+from xdsl.rewriter import InsertPoint
 
+from spa.dialects.torch import AtenSliceTensorOp, PrimListConstructOp
+from spa.dialects.torch_base import BaseTensorType, VTensorLiteralOp
 from spa_ir.channels.propagation import Propagation
 from spa_ir.channels.spaces import Anon, Cat, Layout, Prod, Reason
 from spa_ir.core.ir import site
 from spa_ir.ops.common import fresh, unify_all
-from spa_ir.ops.spec import OpSpec, Rule, arg, table
+from spa_ir.ops.spec import OpSpec, Resize, Rule, arg, operand_names, table
+from spa_ir.pruning.shapes import Shapes, make_int
 
 
 def recurrent(gates: int, hidden_list: bool) -> Rule:
@@ -51,11 +57,20 @@ def recurrent(gates: int, hidden_list: bool) -> Rule:
         state = unify_all(p, hidden, where) if hidden else Anon(1)
         hx = arg(op, "hx")
         states = p.list_items.get(hx, []) if hidden_list else [hx]
+        fixed = Reason("layer, direction and batch dims of a recurrent layer's state", where)
         for v in states:
-            if p.is_tensor(v):
-                p.spaces.unify(p.layout(v)[-1], state, where)
+            if not p.is_tensor(v):
+                continue
+            *outer, units = p.layout(v)
+            if all_zero(v) and not p.has_channels(units):
+                continue  # a zero literal or a run-time broadcast of 0: `resize` slices it to the units kept
+            p.spaces.unify(units, state, where)
+            for dim in outer:  # must match the layer count and the input's batch (an ONNX zero state is a weight)
+                p.spaces.freeze(dim, fixed)
         zero = all(p.is_zero(v) for v in states)
         xl = p.layout(x)
+        for dim in xl[:-1]:  # sequence and batch: the states' batch must stay the input's
+            p.spaces.freeze(dim, fixed)
         p.set(op.results[0], [*xl[:-1], p.spaces.resolve(prev)], zero=zero)
         for r in op.results[1:]:
             rs = p.shape(r) or ()
@@ -64,15 +79,90 @@ def recurrent(gates: int, hidden_list: bool) -> Rule:
     return rule
 
 
+_ZERO_SOURCES = frozenset({"torch.aten.zeros", "torch.aten.new_zeros", "torch.aten.zeros_like"})
+_SAME_VALUES = frozenset(
+    {
+        "torch.aten.broadcast_to",
+        "torch.aten.expand",
+        "torch.aten.unsqueeze",
+        "torch.aten.squeeze.dim",
+        "torch.aten.reshape",
+        "torch.aten.view",
+        "torch.aten.transpose.int",
+        "torch.aten.permute",
+        "torch.aten.to.dtype",
+        "torch.aten.slice.Tensor",
+        "torch.aten.clone",
+    }
+)
+"""Ops whose result holds only values of their first operand: zeros in, zeros out."""
+
+
+def all_zero(v: SSAValue) -> bool:
+    """Whether `v` is zero everywhere by construction: a zero literal or factory, reshaped or broadcast (how
+    converters spell an initial state: tf2onnx's `Expand(0, [batch, H])`, the frontend's folded zeros)."""
+    owner = v.owner
+    while isinstance(owner, Operation) and owner.name in _SAME_VALUES and owner.operands:
+        owner = owner.operands[0].owner
+    if isinstance(owner, VTensorLiteralOp) and isinstance(owner.value, DenseIntOrFPElementsAttr):
+        return all(x == 0 for x in owner.value.get_values())
+    return isinstance(owner, Operation) and owner.name in _ZERO_SOURCES
+
+
+def resize_states(hidden_list: bool) -> Resize:
+    """An all-zero initial state that took no channel (`all_zero`, not a factory the rule unified) sliced to the
+    pruned hidden size, its first units being as zero as any; LSTM's (h0, c0) in a new list (the old one may be
+    shared with another layer)."""
+
+    def resize(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None:
+        hidden = shapes.new(op.results[1])[-1]
+        hx = arg(op, "hx")
+        owner = hx.owner
+        listed = hidden_list and isinstance(owner, Operation) and owner.name == _LIST
+        states = list(owner.operands) if listed and isinstance(owner, Operation) else [hx]
+        new = [_first_units(v, hidden, op, rewriter) if all_zero(v) and not shapes.changed(v) else v for v in states]
+        if new == states:
+            return
+        new_hx = new[0]
+        if listed:
+            new_list = PrimListConstructOp.create(operands=new, result_types=[hx.type])
+            rewriter.insert_op(new_list, InsertPoint.before(op))
+            new_hx = new_list.results[0]
+        op.operands[operand_names(op).index("hx")] = new_hx
+        rewriter.notify_op_modified(op)
+
+    return resize
+
+
+def _first_units(v: SSAValue, hidden: int, before: Operation, rewriter: PatternRewriter) -> SSAValue:
+    """v[..., :hidden] (v itself when it has that many units)."""
+    old = v.type
+    if not isinstance(old, BaseTensorType) or old.get_shape()[-1] == hidden:
+        return v
+    dims = [*old.get_shape()[:-1], hidden]
+    bounds = [make_int(n, before, rewriter) for n in (-1, 0, hidden, 1)]
+    new = AtenSliceTensorOp.create(operands=[v, *bounds], result_types=[old.with_shape(dims)])
+    rewriter.insert_op(new, InsertPoint.before(before))
+    return new.results[0]
+
+
+_LIST = "torch.prim.ListConstruct"
 _RECURRENT = "input hx params has_biases num_layers dropout train bidirectional batch_first"
+
+ONNX_RECURRENT: dict[str, str] = {
+    "LSTM": "torch.aten.lstm.input",
+    "GRU": "torch.aten.gru.input",
+    "RNN Tanh": "torch.aten.rnn_tanh.input",
+    "RNN Relu": "torch.aten.rnn_relu.input",
+}
+"""The op the ONNX frontend (spa_ir/frontends/onnx/recurrent.py) builds for an ONNX LSTM, GRU, RNN (by activation)."""
 
 OPS = table(
     {
-        "torch.aten.lstm.input": OpSpec(rule=recurrent(gates=4, hidden_list=True)),
-        "torch.aten.gru.input": OpSpec(rule=recurrent(gates=3, hidden_list=False)),
+        ONNX_RECURRENT["LSTM"]: OpSpec(rule=recurrent(gates=4, hidden_list=True), resize=resize_states(True)),
+        ONNX_RECURRENT["GRU"]: OpSpec(rule=recurrent(gates=3, hidden_list=False), resize=resize_states(False)),
+        ONNX_RECURRENT["RNN Tanh"]: OpSpec(rule=recurrent(gates=1, hidden_list=False), resize=resize_states(False)),
+        ONNX_RECURRENT["RNN Relu"]: OpSpec(rule=recurrent(gates=1, hidden_list=False), resize=resize_states(False)),
     },
-    operators={  # no op classes: they arrive as `torch.operator`
-        "torch.aten.lstm.input": _RECURRENT,
-        "torch.aten.gru.input": _RECURRENT,
-    },
+    operators=dict.fromkeys(ONNX_RECURRENT.values(), _RECURRENT),  # no op classes: they arrive as `torch.operator`
 )
