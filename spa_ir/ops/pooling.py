@@ -1,5 +1,6 @@
-"""Spatial ops over the trailing dims: pooling, upsampling, padding. The leading (N, C) dims pass
-through; a channel dim under the window is frozen; constant padding of a channel dim adds no channel."""
+"""Spatial ops over the trailing dims: pooling and padding (resampling: spa_ir/ops/resampling.py). The leading
+(N, C) dims pass through; a channel dim under the window is frozen; constant padding of a channel dim adds no
+channel."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from spa_ir.ops.spec import Emitter, OpSpec, Rule, arg, aten, call_overload, eac
 
 
 def keep_leading(n: int, zero_preserving: bool = True) -> Rule:
-    """Pooling, upsampling, padding of the trailing (spatial) dims: the first n dims (N, C) pass through."""
+    """Pooling, resampling, padding of the trailing (spatial) dims: the first n dims (N, C) pass through."""
 
     def rule(p: Propagation, op: Operation) -> None:
         x = subject(op)
@@ -72,18 +73,10 @@ OPS = table(
         **each(
             aten("""max_pool1d max_pool2d max_pool3d max_pool2d_with_indices max_pool3d_with_indices
 adaptive_avg_pool1d adaptive_avg_pool2d adaptive_avg_pool3d _adaptive_avg_pool2d adaptive_max_pool1d adaptive_max_pool2d
-upsample_nearest1d.vec upsample_nearest2d.vec upsample_nearest3d.vec upsample_nearest2d upsample_linear1d.vec
-upsample_bilinear2d.vec upsample_bilinear2d upsample_trilinear3d.vec upsample_bicubic2d.vec
 reflection_pad1d reflection_pad2d replication_pad1d replication_pad2d"""),
             OpSpec(rule=keep_leading(2)),
         ),
         **{f"torch.aten.avg_pool{k}d": OpSpec(rule=keep_leading(2), emit_adapter=_avg_pool) for k in (1, 2, 3)},
         **each(aten("constant_pad_nd pad"), OpSpec(rule=constant_pad)),
-    },
-    operators={  # no op classes: these arrive as `torch.operator`
-        "torch.aten.upsample_nearest3d.vec": "input output_size scale_factors",
-        "torch.aten.upsample_linear1d.vec": "input output_size scale_factors",
-        "torch.aten.upsample_trilinear3d.vec": "input output_size scale_factors",
-        "torch.aten.upsample_bicubic2d.vec": "input output_size scale_factors",
     },
 )

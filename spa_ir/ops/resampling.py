@@ -1,0 +1,312 @@
+"""Resampling of the trailing (spatial) dims: PyTorch's upsample ops and torch-mlir's ONNX `Resize` / `Upsample`.
+
+Resampling never mixes channels: N and C pass through (pooling's `keep_leading(2)` rule), a channel dim under the
+resampled dims is frozen.
+
+torch-mlir converts an ONNX `Resize` into `aten.__interpolate.size_list_scale_list` whose mode string says what
+PyTorch's `F.interpolate` cannot: `<mode>[_<coordinate_transformation_mode>][,<nearest_mode>]` with `<mode>` one of
+nearest, linear / bilinear / trilinear (by rank), cubic, and `align_corners=True` for that transform. An absent
+transform is asymmetric for nearest, half_pixel otherwise; an absent nearest_mode is floor. `Upsample` (opsets 7-9)
+arrives as nearest or (bi/tri)linear with `align_corners=None`: asymmetric, as onnxruntime computes it. The
+conversion refuses what it cannot write (nearest with other transforms than half_pixel and asymmetric,
+tf_crop_and_resize, cubic_coeff_a != -0.75, exclude_outside, antialias, axes, keep_aspect_ratio_policy): those are
+import errors naming the node.
+
+The emission computes what onnxruntime computes. Where one of PyTorch's upsample kernels is the same function
+(nearest asymmetric floor by powers of two, linear and cubic with half_pixel / align_corners) it is that kernel,
+which the ONNX exporter writes back as a `Resize`; everything else is `resample`, a separable resampling (per axis
+the coordinate transform in onnxruntime's float arithmetic, the nearest rounding or the 2 / 4 taps and their weights,
+`index_select`), bit-exact for nearest and within float rounding for linear and cubic.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from xdsl.ir import Operation, SSAValue
+
+from spa_ir.core.errors import SpaError
+from spa_ir.core.ir import shape
+from spa_ir.ops.pooling import keep_leading
+from spa_ir.ops.spec import Emitter, OpSpec, aten, aten_overload, each, table
+
+if TYPE_CHECKING:
+    import torch
+
+INTERPOLATE = "torch.aten.__interpolate.size_list_scale_list"
+"""What torch-mlir converts an ONNX Resize / Upsample into."""
+
+TRANSFORMS = frozenset(
+    {"half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nn"}
+)
+"""ONNX coordinate_transformation_modes `resample` computes (tf_crop_and_resize needs the roi, which the IR lacks)."""
+NEAREST_MODES = frozenset({"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"})
+_LINEAR_NAMES = {"linear": 1, "bilinear": 2, "trilinear": 3}
+
+
+@dataclass(frozen=True)
+class Resampling:
+    """One ONNX resampling: mode (nearest | linear | cubic), coordinate transform, nearest rounding, cubic kernel."""
+
+    mode: str
+    transform: str
+    nearest: str = "floor"
+    cubic_a: float = -0.75
+    exclude_outside: bool = False
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("nearest", "linear", "cubic"):
+            raise SpaError(f"resampling mode '{self.mode}' is not nearest, linear or cubic")
+        if self.transform not in TRANSFORMS:
+            raise SpaError(f"coordinate_transformation_mode '{self.transform}' is not supported")
+        if self.nearest not in NEAREST_MODES:
+            raise SpaError(f"nearest_mode '{self.nearest}' is not supported")
+
+
+def decode(mode: str, align_corners: bool | None) -> Resampling:
+    """The resampling an `__interpolate` of torch-mlir's ONNX conversion computes (its mode string, module doc)."""
+    name, _, nearest = mode.partition(",")
+    base, _, transform = name.partition("_")
+    if base in _LINEAR_NAMES:
+        base = "linear"
+    if base not in ("nearest", "linear", "cubic") or (nearest and base != "nearest"):
+        raise SpaError(f"interpolation mode '{mode}' is not one torch-mlir's ONNX Resize conversion writes")
+    if align_corners:
+        default = "align_corners"
+    elif base == "nearest" or (align_corners is None and base == "linear"):
+        default = "asymmetric"  # nearest's own default; None: ONNX Upsample, asymmetric in onnxruntime
+    else:
+        default = "half_pixel"
+    return Resampling(base, transform or default, nearest or "floor")
+
+
+# -- the resampling, as onnxruntime computes it ----------------------------------------------------------------
+
+
+def resample(
+    x: torch.Tensor,
+    sizes: Sequence[int],
+    scales: Sequence[float] | None,
+    mode: str,
+    transform: str,
+    nearest: str = "floor",
+    cubic_a: float = -0.75,
+    exclude_outside: bool = False,
+) -> torch.Tensor:
+    """x [N, C, *spatial] resampled to `sizes` (the spatial output sizes) as onnxruntime's Resize computes it; `scales`
+    are the given spatial scales (None: out / in). Called inside emitted graphs: per resampled axis an index_select
+    of each tap and a weighted sum, the taps and weights constants (`axis_taps`)."""
+    import torch
+
+    spec = Resampling(mode, transform, nearest, cubic_a, exclude_outside)
+    in_sizes = [int(n) for n in x.shape[2:]]
+    if list(sizes) == in_sizes:
+        return x  # onnxruntime copies when no dim changes, whatever the transform would say
+    for k, (n_in, n_out) in enumerate(zip(in_sizes, sizes)):
+        scale = effective_scale(n_in, n_out, None if scales is None else scales[k])
+        if scale == 1:  # onnxruntime maps a dim of scale 1 one to one
+            continue
+        indices, weights = axis_taps(n_in, int(n_out), float(scale), spec)
+        axis, view = 2 + k, [1] * x.dim()
+        view[axis] = -1
+        picked = [x.index_select(axis, torch.from_numpy(i).to(x.device)) for i in indices]
+        if not weights:
+            x = picked[0]
+            continue
+        terms = [
+            p * torch.from_numpy(w).to(device=x.device, dtype=x.dtype).reshape(view) for p, w in zip(picked, weights)
+        ]
+        x = terms[0]
+        for t in terms[1:]:
+            x = x + t
+    return x
+
+
+def effective_scale(n_in: int, n_out: int, scale: float | None) -> np.float32:
+    """The float32 scale onnxruntime divides by: the given one, else out / in."""
+    return np.float32(scale) if scale is not None else np.float32(n_out) / np.float32(n_in)
+
+
+@cache
+def axis_taps(
+    n_in: int, n_out: int, scale: float, spec: Resampling
+) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """One resampled axis: for each tap the input index of every output index (int64) and its weight (float32; none
+    for nearest's single tap), in onnxruntime's float32 arithmetic (upsample.cc)."""
+    c = coordinates(n_in, n_out, np.float32(scale), spec.transform)
+    if spec.mode == "nearest":
+        return (np.clip(_round(c, spec.nearest), 0, n_in - 1).astype(np.int64),), ()
+    if spec.mode == "linear":
+        return _linear_taps(c, n_in)
+    return _cubic_taps(c, n_in, spec)
+
+
+def coordinates(n_in: int, n_out: int, scale: np.float32, transform: str) -> np.ndarray:
+    """The input coordinate of each output index along one axis, in onnxruntime's arithmetic (upsamplebase.h:
+    float32, half_pixel_symmetric's last steps in float64)."""
+    out = np.arange(n_out, dtype=np.float32)
+    if transform == "asymmetric":
+        return out / scale
+    if transform == "tf_half_pixel_for_nn":
+        return (out + 0.5) / scale
+    if transform == "half_pixel" or (transform == "pytorch_half_pixel" and n_out > 1):
+        return (out + 0.5) / scale - 0.5
+    if transform == "pytorch_half_pixel" or (transform == "align_corners" and n_out == 1):
+        return np.zeros(n_out, np.float32)
+    if transform == "align_corners":
+        return out * np.float32(n_in - 1) / np.float32(n_out - 1)
+    # half_pixel_symmetric: the float32 offset of the output's centre, then float64 as onnxruntime writes it
+    adjustment = np.float32(n_out) / (scale * np.float32(n_in))
+    offset = np.float32(n_in) / np.float32(2) * (np.float32(1) - adjustment)
+    wide = (np.float64(offset) + (out.astype(np.float64) + 0.5) / np.float64(scale)) - 0.5
+    return wide.astype(np.float32)
+
+
+def _round(c: np.ndarray, nearest: str) -> np.ndarray:
+    """onnxruntime's nearest_mode on non-negative coordinates (negative ones clamp to 0 in every mode): halves
+    told by the exact fraction, not by `c + 0.5`, which rounds up just below a half."""
+    low = np.floor(c)
+    if nearest == "floor":
+        return low
+    if nearest == "ceil":
+        return np.ceil(c)
+    frac = c - low
+    return low + (frac > 0.5 if nearest == "round_prefer_floor" else frac >= 0.5)
+
+
+def _linear_taps(c: np.ndarray, n_in: int) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """Two taps: the coordinate clamped into the input, its floor and the next index (both the last one at the end,
+    where onnxruntime weighs them 0.5 each)."""
+    c = np.clip(c, np.float32(0), np.float32(n_in - 1))
+    low = np.minimum(c.astype(np.int64), n_in - 1)
+    high = np.minimum(low + 1, n_in - 1)
+    same = low == high
+    half = np.float32(0.5)
+    w_high = np.where(same, half, np.abs(c - low.astype(np.float32)))
+    w_low = np.where(same, half, np.abs(c - high.astype(np.float32)))
+    return (low, high), (w_low, w_high)
+
+
+def cubic_weights(t: np.ndarray, a: float) -> list[np.ndarray]:
+    """Keys' cubic kernel at the four taps around a coordinate of fraction t, in onnxruntime's float32 order."""
+    a32 = np.float32(a)
+    a5, a8, a4 = np.float32(5) * a32, np.float32(8) * a32, np.float32(4) * a32
+
+    def outer(u: np.ndarray) -> np.ndarray:
+        return ((a32 * u - a5) * u + a8) * u - a4
+
+    def inner(u: np.ndarray) -> np.ndarray:
+        return ((a32 + np.float32(2)) * u - (a32 + np.float32(3))) * u * u + np.float32(1)
+
+    one, two = np.float32(1), np.float32(2)
+    return [outer(t + one), inner(t), inner(one - t), outer(two - t)]
+
+
+def _cubic_taps(c: np.ndarray, n_in: int, spec: Resampling) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """Four taps at floor(c) - 1 .. floor(c) + 2, clamped into the input (or, with exclude_outside, the outside
+    ones weighted 0 and the others renormalized)."""
+    low = np.floor(c)
+    weights = cubic_weights(c - low, spec.cubic_a)
+    taps = [low.astype(np.int64) + k for k in (-1, 0, 1, 2)]
+    if spec.exclude_outside:
+        weights = [np.where((t >= 0) & (t < n_in), w, np.float32(0)) for t, w in zip(taps, weights)]
+        total = weights[0] + weights[1] + weights[2] + weights[3]
+        weights = [w / total for w in weights]
+    return tuple(np.clip(t, 0, n_in - 1) for t in taps), tuple(weights)
+
+
+# -- emission ---------------------------------------------------------------------------------------------------
+
+
+def _power_of_two(scale: np.float32) -> bool:
+    mantissa, _ = np.frexp(scale)
+    return bool(scale > 0 and mantissa == 0.5)
+
+
+def _native(spec: Resampling, rank: int, scales: list[np.float32], sizes: Sequence[int]) -> str | None:
+    """The aten upsample op computing the same function as onnxruntime, if one does: nearest asymmetric floor by
+    powers of two (PyTorch multiplies by 1 / scale: exact only then), linear and cubic (2-D) with half_pixel,
+    align_corners or pytorch_half_pixel where no output is of size 1."""
+    spatial = rank - 2
+    if spec.mode == "nearest":
+        exact = spec.transform == "asymmetric" and spec.nearest == "floor" and all(map(_power_of_two, scales))
+        return f"upsample_nearest{spatial}d" if exact and spatial in (1, 2, 3) else None
+    if spec.exclude_outside or spec.cubic_a != -0.75:
+        return None
+    transform = spec.transform
+    if transform == "pytorch_half_pixel" and all(n > 1 for n in sizes):
+        transform = "half_pixel"
+    if transform not in ("half_pixel", "align_corners"):
+        return None
+    if spec.mode == "cubic":
+        return "upsample_bicubic2d" if spatial == 2 else None
+    return {1: "upsample_linear1d", 2: "upsample_bilinear2d", 3: "upsample_trilinear3d"}.get(spatial)
+
+
+def _static_spatial(value: SSAValue, what: str) -> list[int]:
+    dims = shape(value)
+    if dims is None or any(d < 0 for d in dims[2:]):
+        raise SpaError(f"resampling with dynamic {what} spatial sizes {list(dims or ())} is not supported")
+    return [int(d) for d in dims[2:]]
+
+
+def _interpolate(e: Emitter, op: Operation, overload: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """torch-mlir's `__interpolate` of an ONNX Resize / Upsample (module doc): a PyTorch upsample op where one
+    computes the same, else `resample`."""
+    x, _, scale_list, mode, align_corners, _, antialias = args
+    if antialias:
+        raise SpaError("antialiased resampling is not supported")
+    spec = decode(mode, align_corners)
+    in_sizes = _static_spatial(op.operands[0], "input")
+    sizes = _static_spatial(op.results[0], "output")
+    given = [float(s) for s in scale_list] if isinstance(scale_list, list) else None
+    if given is not None and len(given) != len(sizes):
+        raise SpaError(f"resampling with {len(given)} scales of a tensor with {len(sizes)} spatial dims")
+    scales = [
+        effective_scale(i, o, None if given is None else given[k]) for k, (i, o) in enumerate(zip(in_sizes, sizes))
+    ]
+    native = _native(spec, len(sizes) + 2, scales, sizes)
+    arguments = None if native is None else _native_arguments(spec, in_sizes, sizes, given)
+    if native is None or arguments is None:
+        fields = (spec.mode, spec.transform, spec.nearest, spec.cubic_a, spec.exclude_outside)
+        return e.graph.call_function(resample, (x, sizes, given, *fields))
+    size_arg, scale_arg = arguments
+    corners = [] if spec.mode == "nearest" else [spec.transform == "align_corners"]
+    return e.graph.call_function(aten_overload(f"{native}.vec"), (x, size_arg, *corners, scale_arg))
+
+
+def _native_arguments(
+    spec: Resampling, in_sizes: list[int], sizes: list[int], given: list[float] | None
+) -> tuple[list[int] | None, list[float] | None] | None:
+    """(output_size, scale_factors) of the `.vec` upsample op (it takes one: the ONNX exporter writes it back as a
+    Resize, the `.default` ops it decomposes): the scales when PyTorch's output size from them (floor of in * scale,
+    in float64) is the IR's; else the sizes, when PyTorch's in / out ratio is the scale or the transform ignores it."""
+    if given is not None and all(math.floor(i * s) == o for i, s, o in zip(in_sizes, given, sizes)):
+        return None, given
+    ratios_are_scales = given is None or all(
+        np.float32(s) == np.float32(o) / np.float32(i) for i, s, o in zip(in_sizes, given, sizes)
+    )
+    return (sizes, None) if ratios_are_scales or spec.transform == "align_corners" else None
+
+
+OPS = table(
+    {
+        **each(
+            aten("""upsample_nearest1d.vec upsample_nearest2d.vec upsample_nearest3d.vec upsample_nearest2d
+upsample_linear1d.vec upsample_bilinear2d.vec upsample_bilinear2d upsample_trilinear3d.vec upsample_bicubic2d.vec"""),
+            OpSpec(rule=keep_leading(2)),
+        ),
+        INTERPOLATE: OpSpec(rule=keep_leading(2), emit_adapter=_interpolate),
+    },
+    operators={  # no op classes: these arrive as `torch.operator`
+        "torch.aten.upsample_nearest3d.vec": "input output_size scale_factors",
+        "torch.aten.upsample_linear1d.vec": "input output_size align_corners scale_factors",
+        "torch.aten.upsample_trilinear3d.vec": "input output_size align_corners scale_factors",
+        "torch.aten.upsample_bicubic2d.vec": "input output_size align_corners scale_factors",
+    },
+)
