@@ -12,8 +12,9 @@ Steps, in `import_onnx_to_mlir`, one module each:
    while it folds something, fold reads of static dims (`Shape`/`Size`, and Gather/Slice/Concat of
    them) and the arithmetic that becomes constant, and pin Reshape targets that read a dynamic batch
    to constants (`shape_folding`), inferring shapes again; drop dead nodes;
-4. import with torch-mlir's ONNX importer (`torch.operator "onnx.*"` ops) and run
-   `convert-torch-onnx-to-torch,canonicalize` (`convert`; not the backend pipeline: it decomposes BatchNorm);
+4. import with torch-mlir's ONNX importer (`torch.operator "onnx.*"` ops), replace LSTM / GRU / RNN by PyTorch's
+   recurrent ops and ONNX glue on their weights (`recurrent`: the conversion would make them `torch.prim.Loop`s),
+   and run `convert-torch-onnx-to-torch,canonicalize` (`convert`; not the backend pipeline: it decomposes BatchNorm);
 5. fold `torch.prim.tolist` of literal tensors into `torch.prim.ListConstruct` of constants
    (`fixups.fold_literal_tolist`: the conversion of `Split` with a sizes tensor emits it, and spa's dialect
    has no `prim.tolist`: its results are variadic);
