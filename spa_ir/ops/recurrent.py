@@ -1,7 +1,11 @@
 """Recurrent layers (LSTM, GRU, Elman RNN with tanh or relu): hidden units as channels, gate blocks frozen,
-layers coupled through the stacked states."""
+layers coupled through the stacked states. And the loops and branches ONNX control flow that is not a recurrent
+layer becomes (`prim.Loop`, `prim.If`): their regions are not analyzed, so every channel reaching them is frozen,
+the values their bodies capture included, and the backend refuses them with a located error."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from xdsl.dialects.builtin import DenseIntOrFPElementsAttr
 from xdsl.ir import Operation, SSAValue
@@ -12,9 +16,10 @@ from spa.dialects.torch import AtenSliceTensorOp, PrimListConstructOp
 from spa.dialects.torch_base import BaseTensorType, VTensorLiteralOp
 from spa_ir.channels.propagation import Propagation
 from spa_ir.channels.spaces import Anon, Cat, Layout, Prod, Reason
+from spa_ir.core.errors import SpaError
 from spa_ir.core.ir import site
 from spa_ir.ops.common import fresh, unify_all
-from spa_ir.ops.spec import OpSpec, Resize, Rule, arg, operand_names, table
+from spa_ir.ops.spec import Emitter, OpSpec, Resize, Rule, arg, operand_names, table
 from spa_ir.pruning.shapes import Shapes, make_int
 
 
@@ -146,6 +151,39 @@ def _first_units(v: SSAValue, hidden: int, before: Operation, rewriter: PatternR
     return new.results[0]
 
 
+_CONTROL_FLOW = "control flow (its regions are not analyzed)"
+
+
+def control_flow(p: Propagation, op: Operation) -> None:
+    """prim.Loop / prim.If: freeze what reaches the op, its operands and what its regions capture from outside
+    (a branch reading a weight or an activation directly: no operand says so)."""
+    p.freeze_op(op, _CONTROL_FLOW)
+    reason = Reason(_CONTROL_FLOW, site(op))
+    for v in _captured(op):
+        for dim in p.operand_dims(v):
+            p.spaces.freeze(dim, reason)
+
+
+def _captured(op: Operation) -> list[SSAValue]:
+    """Values the op's regions use that are defined outside the op."""
+    inner = {o for region in op.regions for o in region.walk()}
+    blocks = {b for o in (op, *inner) for region in o.regions for b in region.blocks}
+    found: dict[SSAValue, None] = {}
+    for o in inner:
+        for v in o.operands:
+            defined_inside = v.owner in inner or v.owner in blocks
+            if not defined_inside:
+                found[v] = None
+    return list(found)
+
+
+def _refuse_control_flow(e: Emitter, op: Operation) -> Any:
+    raise SpaError(
+        f"'{op.name}' (ONNX Loop / Scan / If that is not a recurrent layer) has no PyTorch emission: the backend "
+        "emits straight-line graphs"
+    )
+
+
 _LIST = "torch.prim.ListConstruct"
 _RECURRENT = "input hx params has_biases num_layers dropout train bidirectional batch_first"
 
@@ -163,6 +201,8 @@ OPS = table(
         ONNX_RECURRENT["GRU"]: OpSpec(rule=recurrent(gates=3, hidden_list=False), resize=resize_states(False)),
         ONNX_RECURRENT["RNN Tanh"]: OpSpec(rule=recurrent(gates=1, hidden_list=False), resize=resize_states(False)),
         ONNX_RECURRENT["RNN Relu"]: OpSpec(rule=recurrent(gates=1, hidden_list=False), resize=resize_states(False)),
+        "torch.prim.Loop": OpSpec(rule=control_flow, emit=_refuse_control_flow),
+        "torch.prim.If": OpSpec(rule=control_flow, emit=_refuse_control_flow),
     },
     operators=dict.fromkeys(ONNX_RECURRENT.values(), _RECURRENT),  # no op classes: they arrive as `torch.operator`
 )
