@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from xdsl.ir import SSAValue
+from xdsl.dialects.builtin import DenseIntOrFPElementsAttr
+from xdsl.ir import Operation, SSAValue
 
 from spa_ir.channels.propagation import Dims, Propagation
 from spa_ir.channels.spaces import Anon, Layout
-from spa_ir.core.ir import Site
+from spa_ir.core.ir import Site, const
 
 
 def norm_dim(d: int, rank: int) -> int:
@@ -43,3 +44,19 @@ def broadcast_dims(p: Propagation, tensors: list[SSAValue], shape: tuple[int, ..
 def no_channels_value(p: Propagation, r: SSAValue) -> None:
     if p.is_tensor(r):
         p.set(r, [Anon(d) for d in p.shape(r) or ()], zero=True)
+
+
+def scalar_value(v: SSAValue) -> float | None:
+    """The number a scalar operand holds at compile time: a `torch.constant.int/float`, or a one-element
+    `torch.vtensor.literal` (what ONNX scalars such as Clip's min/max inputs become); else None."""
+    c = const(v)
+    if isinstance(c, (int, float)) and not isinstance(c, bool):
+        return float(c)
+    owner = v.owner
+    if not isinstance(owner, Operation) or owner.name != "torch.vtensor.literal":
+        return None
+    value = owner.properties.get("value") or owner.attributes.get("value")
+    if not isinstance(value, DenseIntOrFPElementsAttr):
+        return None
+    values = value.get_values()
+    return float(values[0]) if len(values) == 1 else None

@@ -11,7 +11,7 @@ from xdsl.ir import Operation
 from spa_ir.channels.propagation import Propagation
 from spa_ir.channels.spaces import Reason
 from spa_ir.core.ir import site
-from spa_ir.ops.common import broadcast_dims
+from spa_ir.ops.common import broadcast_dims, scalar_value
 from spa_ir.ops.spec import (
     Adapter,
     Emitter,
@@ -22,6 +22,7 @@ from spa_ir.ops.spec import (
     aten_overload,
     call_overload,
     each,
+    has_arg,
     subject,
     table,
 )
@@ -82,6 +83,28 @@ def broadcast(operands: tuple[str, ...], zero: str) -> Rule:
     return rule
 
 
+def clamp(low: str | None, high: str | None) -> Rule:
+    """clamp / clamp.Tensor / clamp_min / clamp_max / hardtanh, bounds in the operands `low` and `high`: a
+    bound held in a tensor broadcasts with x (ONNX Clip's min/max inputs arrive as 0-d literals). The result
+    is zero where x is when every bound is a known number that keeps 0 (min <= 0 <= max: ReLU6 as
+    Clip(x, 0, 6)); a bound read at run time or of another sign is assumed not to."""
+
+    def rule(p: Propagation, op: Operation) -> None:
+        x, r = subject(op), op.results[0]
+        bounds = [(name, arg(op, name)) for name in (low, high) if name is not None and has_arg(op, name)]
+        tensors = [x, *(v for _, v in bounds if p.is_tensor(v))]
+        out = broadcast_dims(p, tensors, p.shape(r) or (), site(op))
+        keeps_zero = True
+        for name, v in bounds:
+            if p.const(v) is None:
+                continue  # an absent bound
+            value = scalar_value(v)
+            keeps_zero &= value is not None and (value <= 0 if name == low else value >= 0)
+        p.set(r, out, zero=keeps_zero and p.is_zero(x))
+
+    return rule
+
+
 def prelu(p: Propagation, op: Operation) -> None:
     """prelu(input, weight): a per-channel slope on dim 1 (or one shared slope)."""
     x, w = arg(op, "self_"), arg(op, "weight")
@@ -104,11 +127,11 @@ def _int_div(mode_overload: str) -> Adapter:
     return adapt
 
 
-ZERO_PRESERVING_UNARY = aten("""relu relu6 gelu silu hardswish hardtanh leaky_relu elu selu celu mish tanh sin neg abs
+ZERO_PRESERVING_UNARY = aten("""relu relu6 gelu silu hardswish leaky_relu elu selu celu mish tanh sin neg abs
 sqrt erf dropout clone contiguous detach alias to.dtype to.device to.other _to_copy type_as alias_copy
 zero zeros_like lift_fresh_copy square sign atan asin sinh tan trunc round floor ceil pow.Tensor_Scalar""")
 OTHER_UNARY = aten("""sigmoid hardsigmoid exp cos log log2 log1p rsqrt reciprocal ones_like full_like bitwise_not
-logical_not isnan isinf erfinv expm1 cosh acos softplus clamp clamp_min clamp_max""")
+logical_not isnan isinf erfinv expm1 cosh acos softplus""")
 
 
 def _int_div_spec(rule: Rule, mode_overload: str) -> OpSpec:
@@ -133,6 +156,10 @@ OPS = table(
         "torch.aten.masked_fill.Scalar": OpSpec(rule=broadcast(("self_", "mask"), zero="first")),
         "torch.aten.addcmul": OpSpec(rule=broadcast(("self_", "tensor1", "tensor2"), zero="addcmul")),
         **each(aten("eq.Tensor lt.Tensor gt.Tensor"), OpSpec(rule=broadcast(_BINARY, zero="none"))),
+        **each(aten("clamp clamp.Tensor"), OpSpec(rule=clamp("min", "max"))),
+        **each(aten("clamp_min clamp_min.Tensor"), OpSpec(rule=clamp("min", None))),
+        **each(aten("clamp_max clamp_max.Tensor"), OpSpec(rule=clamp(None, "max"))),
+        "torch.aten.hardtanh": OpSpec(rule=clamp("min_val", "max_val")),
         **each(aten("prelu _prelu_kernel"), OpSpec(rule=prelu)),
     },
     operators={"torch.aten._prelu_kernel": "self_ weight"},

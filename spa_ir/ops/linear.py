@@ -76,23 +76,19 @@ def addmm(p: Propagation, op: Operation) -> None:
 
 def einsum(p: Propagation, op: Operation) -> None:
     """einsum(equation, tensors, path): dims named by the same letter are coupled across operands and
-    the result (a contracted letter is a matmul's inner dim: removing a channel from every operand that
-    sums over it is zeroing its terms); size-1 dims broadcast. An ellipsis freezes (not worth the rank
-    arithmetic until a model needs it)."""
+    the result; size-1 dims broadcast. An ellipsis stands for the same broadcast dims in every operand,
+    aligned from the right (jax2onnx writes Flax's Dense as `...i,ij->...j`); an implicit output is the
+    ellipsis, then the letters used once, in alphabetical order (numpy's rule). A contracted letter is a
+    matmul's inner dim: removing its channel from every operand is dropping its terms, which is zeroing them
+    when one operand of each term is zero on removed channels (else inexact, as for matmul)."""
     tensors = arg(op, "tensors")
     equation, items, values = p.const(arg(op, "equation")), p.lists.get(tensors), p.list_items.get(tensors, [])
-    if (
-        not isinstance(equation, str)
-        or "->" not in equation
-        or "." in equation
-        or items is None
-        or any(i is None for i in items)
-    ):
-        return p.freeze_op(op, "einsum with an ellipsis, implicit output or unknown operands")
-    lhs, out_letters = equation.replace(" ", "").split("->")
-    in_letters = lhs.split(",")
-    if len(in_letters) != len(items) or any(len(ls) != len(it) for ls, it in zip(in_letters, items)):  # type: ignore[arg-type]  # items checked free of None above
+    if not isinstance(equation, str) or items is None or any(i is None for i in items):
+        return p.freeze_op(op, "einsum with a non-constant equation or unknown operands")
+    parsed = _einsum_letters(equation, [len(p.shape(v) or ()) for v in values])
+    if parsed is None:
         return p.freeze_op(op, "einsum equation does not match its operands")
+    in_letters, out_letters = parsed
     where = site(op)
     by_letter: dict[str, list[Layout]] = {}
     for letters, layout, value in zip(in_letters, items, values):
@@ -101,10 +97,36 @@ def einsum(p: Propagation, op: Operation) -> None:
             if shape[k] != 1:
                 by_letter.setdefault(letter, []).append(layout[k])  # type: ignore[index]  # items checked free of None above
     coupled = {letter: unify_all(p, layouts, where) for letter, layouts in by_letter.items()}
+    for letter, channels in coupled.items():
+        holders = [v for letters, v in zip(in_letters, values) if letter in letters]
+        if letter not in out_letters and p.has_channels(channels) and not any(p.is_zero(v) for v in holders):
+            p.spaces.mark_inexact(channels, Reason("contraction over channels that are not zero", where))
     result = op.results[0]
     rshape = p.shape(result) or ()
+    if len(rshape) != len(out_letters):
+        return p.freeze_op(op, "einsum equation does not match its result")
     out = [coupled[c] if c in coupled else Anon(rshape[k]) for k, c in enumerate(out_letters)]
     p.set(result, [p.spaces.resolve(d) for d in out], zero=all(p.is_zero(v) for v in values))
+
+
+def _einsum_letters(equation: str, ranks: list[int]) -> tuple[list[str], str] | None:
+    """Each operand's letters and the result's, one per dim, the ellipsis spelled out as private letters
+    (shared from the right by every operand); None when the equation does not fit the operands' ranks."""
+    lhs, arrow, rhs = equation.replace(" ", "").partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(ranks) or any(t.count("...") > 1 or "." in t.replace("...", "") for t in terms + [rhs]):
+        return None
+    spans = [rank - len(t.replace("...", "")) if "..." in t else 0 for t, rank in zip(terms, ranks)]
+    if any(n < 0 for n in spans):
+        return None
+    ellipsis = [chr(0x2460 + k) for k in range(max(spans, default=0))]  # never a letter of an equation
+    spelled = [t.replace("...", "".join(ellipsis[len(ellipsis) - n :])) for t, n in zip(terms, spans)]
+    if any(len(t) != rank for t, rank in zip(spelled, ranks)):
+        return None
+    if not arrow:
+        letters = "".join(terms).replace("...", "")
+        rhs = "..." + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    return spelled, rhs.replace("...", "".join(ellipsis))
 
 
 def _factors(op: Operation) -> tuple[SSAValue, SSAValue]:

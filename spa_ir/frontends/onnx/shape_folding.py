@@ -216,6 +216,25 @@ def _read_slice(r: _ShapeRead) -> np.ndarray | None:
     return data[int(starts.flat[0]) : int(ends.flat[0])]
 
 
+def _read_reduce_prod(r: _ShapeRead) -> np.ndarray | None:
+    """The product of a 1-D shape read (tf2onnx's Tensordot flattens the free dims to
+    `ReduceProd(Gather(Shape(x), free))` rows); axes (an attribute, or an input since opset 18) must be 0."""
+    data = r.data()
+    axes = r.operand(1) if len(r.ins) > 1 and r.ins[1] else np.asarray(r.attrs.get("axes", [0]), dtype=object)
+    if data is None or data.ndim != 1 or axes is None or [int(a) for a in axes.flat] not in ([0], [-1]):
+        return None
+    entries = list(data)
+    if any(d is None for d in entries):
+        total: object = None
+    elif all(isinstance(d, int) for d in entries):
+        total = prod(entries)
+    else:
+        total = "(" + "*".join(str(d) for d in entries) + ")"
+    out = np.empty((1,) if r.attrs.get("keepdims", 1) else (), dtype=object)
+    out[...] = total
+    return out
+
+
 _SHAPE_READS: dict[str, Callable[[_ShapeRead], np.ndarray | None]] = {
     "Shape": _read_shape,
     "Size": _read_size,
@@ -227,6 +246,7 @@ _SHAPE_READS: dict[str, Callable[[_ShapeRead], np.ndarray | None]] = {
     "Squeeze": _read_unsqueeze_squeeze,
     "Gather": _read_gather,
     "Slice": _read_slice,
+    "ReduceProd": _read_reduce_prod,
 }
 """Op type -> its output, entry by entry, when it reads shapes (`Dim`s: sizes or dim symbols), else None."""
 
