@@ -185,8 +185,9 @@ def compare(out: Path, data: Path = DATA) -> list[str]:
 
 
 def update(out: Path, data: Path = DATA) -> None:
-    """Copy the valid regenerated files of the frameworks that ran in, drop their stale ones, rewrite the manifest
-    (the other frameworks' entries stay as they were)."""
+    """Copy in the valid regenerated files of the frameworks that ran into `out` where they compute something else
+    than the checked-in ones, drop those frameworks' stale files, and rewrite the manifest (the other frameworks'
+    entries stay as they were)."""
     entries, failures, reports = regenerated(out)
     manifest = load_manifest(data)
     data.mkdir(parents=True, exist_ok=True)
@@ -194,14 +195,21 @@ def update(out: Path, data: Path = DATA) -> None:
         if framework_of(path.name) in reports and path.name not in entries:
             path.unlink()
     for name in entries:
-        shutil.copyfile(out / name, data / name)
+        if (data / name).exists() and not differences(onnx.load(str(data / name)), onnx.load(str(out / name))):
+            # Canonically the same: the checked-in bytes stay (tf2onnx's names change from run to run).
+            entries[name] = {**entries[name], "sha256": sha256(data / name), "bytes": (data / name).stat().st_size}
+        else:
+            shutil.copyfile(out / name, data / name)
     keep = {n: e for n, e in manifest["files"].items() if framework_of(n) not in reports}
     keep.update(entries)
     manifest = {
         "about": "written by `make frameworks UPDATE=1` (tools/frameworks/manifest.py update); do not edit",
         "files": dict(sorted(keep.items())),
-        "failures": [f for f in manifest["failures"] if f["framework"] not in reports] + failures,
-        "generators": {**{k: v for k, v in manifest["generators"].items() if k not in reports}, **_generators(reports)},
+        "failures": sorted(
+            [f for f in manifest["failures"] if f["framework"] not in reports] + failures,
+            key=lambda f: (f["framework"], f["model"], str(f["opset"])),
+        ),
+        "generators": dict(sorted({**manifest["generators"], **_generators(reports)}.items())),
     }
     (data / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
     print(f"updated {data}: {len(entries)} files of {', '.join(reports)}, {len(failures)} failures recorded")
