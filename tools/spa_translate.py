@@ -5,8 +5,10 @@
   spa-translate --export-torch r18.mlir -o r18.pt2          spa-translate --export-onnx r18.mlir -o r18.onnx
   spa-translate --export-torch-mlir r18.mlir -o r18.torch.mlir
 
-Every imported `x.mlir` gets its weights beside it in `x.safetensors`. Errors are one line, exit code 1,
-and no output file is left half-written.
+`--export-onnx` of IR imported from ONNX writes the original file's graph, pruned (same node, input and output
+names, opset and dynamic dims; the original must be where it was imported from, unchanged); `--via-torch`
+re-exports through PyTorch instead. Every imported `x.mlir` gets its weights beside it in `x.safetensors`.
+Errors are one line, exit code 1, and no output file is left half-written.
 """
 
 from __future__ import annotations
@@ -49,6 +51,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--input-shape", type=_shape, action="append", help="shape of each model input (repeat per input)")
     p.add_argument("--input-dtype", action="append", help="dtype of each input (default float32), e.g. int64")
     p.add_argument("--seed", type=int, default=0, help="seed for the random weights of --import-torch")
+    p.add_argument(
+        "--via-torch",
+        action="store_true",
+        help="--export-onnx of IR imported from ONNX: re-export through PyTorch instead of pruning the original graph",
+    )
     p.add_argument("-o", "--output", help="output file (MLIR goes to stdout when omitted)")
     return p
 
@@ -110,7 +117,7 @@ def run(args: argparse.Namespace) -> None:
     if args.export_torch:
         export.save_pt2(program, args.output)
     else:
-        export.save_onnx(program, args.output)
+        export.save_onnx(program, args.output, via_torch=args.via_torch)
 
 
 @contextlib.contextmanager

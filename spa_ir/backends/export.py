@@ -1,4 +1,5 @@
-"""Emitters: IR -> .pt2 (torch.export.save), ONNX (torch.onnx, dynamo exporter), torch-mlir text.
+"""Emitters: IR -> .pt2 (torch.export.save), ONNX (the original graph pruned for IR from ONNX, else torch.onnx's
+dynamo exporter), torch-mlir text.
 
 All write atomically. Example inputs for tracing come from the main function's signature; `?` dims
 become dynamic dimensions of the exported model (batch, sequence length, image size stay free).
@@ -12,12 +13,14 @@ from typing import Any
 import torch
 
 from spa.dialects.torch_base import BaseTensorType
+from spa_ir.backends.onnx_faithful import save_faithful_onnx
 from spa_ir.backends.torch_fx import main_function, to_graph_module
 from spa_ir.core.dtypes import torch_dtype
 from spa_ir.core.errors import SpaError, first_line
 from spa_ir.core.fileio import write_with_atomic
 from spa_ir.core.parsing import print_module
 from spa_ir.core.program import Program
+from spa_ir.frontends.onnx.load import onnx_source
 from spa_ir.frontends.torch import random_input
 
 DYNAMIC_DIM_EXAMPLE = 8
@@ -57,8 +60,11 @@ def save_pt2(program: Program, path: str | os.PathLike[str]) -> None:
     write_with_atomic(path, lambda tmp: torch.export.save(ep, str(tmp)))
 
 
-def save_onnx(program: Program, path: str | os.PathLike[str]) -> None:
-    """ONNX through torch's dynamo exporter: initializers keep the original weight names."""
+def save_onnx(program: Program, path: str | os.PathLike[str], *, via_torch: bool = False) -> None:
+    """An IR imported from ONNX: its original graph, pruned (`onnx_faithful`), unless `via_torch`. Otherwise (and
+    with `via_torch`) ONNX through torch's dynamo exporter: initializers keep the original weight names."""
+    if not via_torch and onnx_source(program.module) is not None:
+        return save_faithful_onnx(program, path)
     ep = export_program(program)
 
     def write(tmp: os.PathLike[str]) -> None:

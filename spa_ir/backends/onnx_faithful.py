@@ -39,6 +39,7 @@ from spa_ir.core.ir import const_int, main_function, params, shape
 from spa_ir.core.program import Program
 from spa_ir.frontends.onnx.load import constant_value, file_sha256, inferred_shapes, node_name, onnx_source
 from spa_ir.frontends.onnx.weights import weight_values
+from spa_ir.ops.spec import arg, operand_names
 
 __all__ = [
     "BIAS_SUFFIX",
@@ -55,6 +56,9 @@ _SHAPE_INPUTS = {"Reshape": 1, "Expand": 1, "ConstantOfShape": 0}
 _PASS_THROUGH = frozenset({"Unsqueeze", "Squeeze", "Cast", "Identity"})
 """Ops a size constant reaches its consumer through unchanged (on the 0-/1-d shape tensors they carry)."""
 _SLICE_OP = "torch.aten.slice.Tensor"
+
+Shapes = dict[str, tuple[int | str | None, ...]]
+"""Value name -> its (inferred) dims."""
 
 
 def save_faithful_onnx(program: Program, path: str | os.PathLike[str]) -> None:
@@ -88,11 +92,25 @@ def faithful_onnx(original: onnx.ModelProto, program: Program, where: str = "<on
     """A copy of `original` pruned as `program` (imported from it, then pruned) is."""
     out = onnx.ModelProto()
     out.CopyFrom(original)
-    old_shapes = inferred_shapes(_infer(original, where))
+    _rewrite_sizes(out, _NewShapes(program.module), _old_shapes(original, where), where)  # before biases add nodes
     write_weights(out, {p.weight_name: _numpy(program.tensor(p)) for p in params(program.module)}, where)
-    _rewrite_sizes(out, _NewShapes(program.module, out.graph), old_shapes, where)
     _drop_stale_value_info(out, where)
     return out
+
+
+def _old_shapes(original: onnx.ModelProto, where: str) -> tuple[Shapes, dict[str, int]]:
+    """Every value's shape before pruning and every value's element type: shape inference of the import's folded
+    graph (which knows the shapes behind `Shape` reads), then of the original graph (the folded-away size
+    tensors)."""
+    from spa_ir.frontends.onnx import prepare_model
+
+    copy = onnx.ModelProto()
+    copy.CopyFrom(original)
+    folded, _ = prepare_model(copy, Path(where))
+    inferred = _infer(original, where)
+    shapes = {**inferred_shapes(inferred), **inferred_shapes(folded)}
+    types = {v.name: v.type.tensor_type.elem_type for v in inferred.graph.value_info}
+    return shapes, types
 
 
 def _numpy(t: torch.Tensor) -> np.ndarray:
@@ -161,36 +179,39 @@ def add_bias(model: onnx.ModelProto, name: str, value: np.ndarray) -> None:
 class _NewShapes:
     """The pruned IR's ops by the ONNX node they came from (their NameLoc): new output shapes and slice bounds."""
 
-    def __init__(self, module: ModuleOp, graph: onnx.GraphProto):
+    def __init__(self, module: ModuleOp):
         self.ops: dict[str, list[Operation]] = {}
         for op in main_function(module).walk():
             loc = getattr(op, "location", None)
             if isinstance(loc, NameLoc):
                 self.ops.setdefault(loc.desc.data, []).append(op)
-        self.names = {id(n): node_name(n, i) for i, n in enumerate(graph.node)}
 
-    def name(self, node: onnx.NodeProto) -> str:
-        return self.names.get(id(node), node.name)
-
-    def outputs(self, node: onnx.NodeProto, rank: int | None) -> list[tuple[int, ...] | None]:
-        """The new shape of each output of `node` (None where the IR has no value for it)."""
-        results = [r for op in self.ops.get(self.name(node), []) for r in op.results if _is_tensor(r)]
+    def outputs(self, node: onnx.NodeProto, name: str, rank: int | None) -> list[tuple[int, ...] | None]:
+        """The new shape of each output of `node` (named `name` at import; None where the IR has no value)."""
+        results = [r for op in self.ops.get(name, []) for r in op.results if _is_tensor(r)]
         if len(node.output) == 1:
             ranked = [r for r in results if rank is None or len(shape(r) or ()) == rank]
             return [shape(ranked[-1]) if ranked else None]
-        for op in reversed(self.ops.get(self.name(node), [])):
+        for op in reversed(self.ops.get(name, [])):
             tensors = [r for r in op.results if _is_tensor(r)]
             if len(tensors) == len(node.output):
                 return [shape(r) for r in tensors]
         return [None] * len(node.output)
 
-    def slices(self, node: onnx.NodeProto) -> dict[int, tuple[int | None, int | None, int]]:
-        """dim -> (start, end, input size) of the `aten.slice` ops `node` became."""
+    def groups(self, name: str) -> int | None:
+        """The group count of the convolution node `name` became (depthwise convs' follows their channels)."""
+        for op in self.ops.get(name, []):
+            if "groups" in operand_names(op):
+                return const_int(arg(op, "groups"))
+        return None
+
+    def slices(self, name: str) -> dict[int, tuple[int | None, int | None, int]]:
+        """dim -> (start, end, input size) of the `aten.slice` ops node `name` became."""
         found: dict[int, tuple[int | None, int | None, int]] = {}
-        for op in self.ops.get(self.name(node), []):
+        for op in self.ops.get(name, []):
             if op.name == _SLICE_OP:
-                x, dim, start, end = op.operands[:4]
-                in_shape, d = shape(x), const_int(dim)
+                x, start, end = arg(op, "self_"), arg(op, "start"), arg(op, "end")
+                in_shape, d = shape(x), const_int(arg(op, "dim"))
                 if in_shape is not None and d is not None:
                     d %= len(in_shape)
                     found[d] = (const_int(start), const_int(end), in_shape[d])
@@ -205,27 +226,35 @@ def _is_tensor(v: SSAValue) -> bool:
 
 
 @dataclass
-class _Leaf:
-    """A constant piece of a size tensor: positions [start, start + len(values)) of it, read by `consumer` at
-    input `slot` from `name` (an initializer or a Constant node's output)."""
+class _Piece:
+    """Positions [start, start + length) of a size tensor, read by `consumer` at input `slot` from `name`: a
+    constant (`values`: an initializer or a Constant node's output) or a value computed at run time (`values`
+    None). `new` holds the positions that must change; `shared` says the piece reaches the size through a
+    node whose output has other uses."""
 
     name: str
     consumer: onnx.NodeProto
     slot: int
     start: int
-    values: np.ndarray
-    new: np.ndarray = field(init=False)
+    length: int
+    values: np.ndarray | None
+    shared: bool = False
+    new: dict[int, int] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self.new = self.values.copy()
+    def value(self, j: int) -> int | None:
+        return None if self.values is None else int(self.values[j])
+
+    def changed(self) -> bool:
+        return any(self.value(j) != v for j, v in self.new.items())
 
 
 class _Graph:
-    """Producers, users and constants of the graph being rewritten."""
+    """Producers, users, constants and old shapes of the graph being rewritten."""
 
-    def __init__(self, model: onnx.ModelProto, old_shapes: dict[str, tuple[int | str | None, ...]]):
+    def __init__(self, model: onnx.ModelProto, old_shapes: Shapes, elem_types: dict[str, int]):
         self.model = model
         self.old_shapes = old_shapes
+        self.elem_types = elem_types
         self.producer = {o: n for n in model.graph.node for o in n.output}
         self.initializers = {i.name: i for i in model.graph.initializer}
         self.users: dict[str, int] = {}
@@ -241,52 +270,35 @@ class _Graph:
         node = self.producer.get(name)
         return constant_value(node) if node is not None and node.op_type == "Constant" else None
 
-    def leaves(self, consumer: onnx.NodeProto, slot: int, where: str) -> list[_Leaf] | None:
-        """The constant pieces of the 1-d int tensor `consumer` reads at `slot`, with their positions; None when
-        its layout cannot be followed (a run-time piece of unknown length)."""
+    def pieces(self, consumer: onnx.NodeProto, slot: int) -> list[_Piece] | None:
+        """The pieces of the 0-/1-d int tensor `consumer` reads at `slot`, by position: constants found through
+        Concat and pass-through ops, the rest as run-time pieces (one per Concat input, at the highest edge
+        above pass-through ops); None when a length is unknown."""
         name = consumer.input[slot]
         value = self.constant(name)
         if value is not None:
-            return [_Leaf(name, consumer, slot, 0, value.reshape(-1).astype(np.int64))]
+            return [_Piece(name, consumer, slot, 0, int(value.size), value.reshape(-1).astype(np.int64))]
+        length = self._length(name)
+        runtime = None if length is None else [_Piece(name, consumer, slot, 0, length, None)]
         node = self.producer.get(name)
-        if node is None:
-            return []
-        if node.op_type in _PASS_THROUGH and node.input:
-            return self._through(node, 0, 0, where)
-        if node.op_type != "Concat":
-            return []  # computed at run time: adapts to the pruned shapes by itself
-        found: list[_Leaf] = []
-        position = 0
-        for slot_j, piece in enumerate(node.input):
-            length = self._length(piece)
-            if length is None:
-                return None
-            inner = self._through(node, slot_j, position, where)
-            if inner is None:
-                return None
-            found += inner
-            position += length
-        return found
-
-    def _through(self, node: onnx.NodeProto, slot: int, offset: int, where: str) -> list[_Leaf] | None:
-        if self.users.get(node.output[0], 0) > 1 and self._has_constant(node, slot):
-            raise SpaError(
-                f"size computation of node '{node.name}' is shared: cannot rewrite it for one use", where=where
-            )
-        inner = self.leaves(node, slot, where)
-        if inner is None:
-            return None
-        for leaf in inner:
-            leaf.start += offset
+        if node is None or node.op_type not in (*_PASS_THROUGH, "Concat"):
+            return runtime
+        inner: list[_Piece] = []
+        for j in range(1 if node.op_type in _PASS_THROUGH else len(node.input)):
+            found = self.pieces(node, j)
+            if found is None:
+                return runtime
+            offset = sum(p.length for p in inner)
+            for piece in found:
+                piece.start += offset
+            inner += found
+        if node.op_type in _PASS_THROUGH and all(p.values is None for p in inner):
+            return runtime
+        for piece in inner:
+            piece.shared = piece.shared or self.users.get(node.output[0], 0) > 1
         return inner
 
-    def _has_constant(self, node: onnx.NodeProto, slot: int) -> bool:
-        return self.constant(node.input[slot]) is not None
-
     def _length(self, name: str) -> int | None:
-        value = self.constant(name)
-        if value is not None:
-            return int(value.size)
         dims = self.old_shapes.get(name)
         if dims is None:
             return None
@@ -295,29 +307,100 @@ class _Graph:
         return dims[0] if len(dims) == 1 and isinstance(dims[0], int) else None
 
 
-def _rewrite_sizes(
-    model: onnx.ModelProto, new: _NewShapes, old_shapes: dict[str, tuple[int | str | None, ...]], where: str
-) -> None:
-    graph = _Graph(model, old_shapes)
-    leaves: list[_Leaf] = []
-    for node in list(model.graph.node):
-        old_out = [old_shapes.get(o) for o in node.output]
-        new_out = new.outputs(node, None if old_out[0] is None else len(old_out[0]))
-        if all(o is None or n is None or _static(o) == n for o, n in zip(old_out, new_out)):
-            if node.op_type != "Slice":
-                continue
-        at = f"{where}: node '{new.name(node)}'"
-        if node.op_type in _SHAPE_INPUTS or node.op_type == "Resize":
-            leaves += _shape_input(graph, node, old_out[0], new_out[0], at)
+def _rewrite_sizes(model: onnx.ModelProto, new: _NewShapes, old: tuple[Shapes, dict[str, int]], where: str) -> None:
+    graph = _Graph(model, *old)
+    pieces: list[_Piece] = []
+    new_shapes: Shapes = {}
+    for index, node in enumerate(model.graph.node):
+        name = node_name(node, index)
+        old_out = [graph.old_shapes.get(o) for o in node.output]
+        new_out = new.outputs(node, name, None if old_out[0] is None else len(old_out[0]))
+        new_shapes.update({o: n for o, n in zip(node.output, new_out) if n is not None})
+        unchanged = all(o is None or n is None or _static(o) == n for o, n in zip(old_out, new_out))
+        if unchanged and node.op_type != "Slice":  # a Slice of a changed input may keep its size
+            continue
+        at = f"{where}: node '{name}'"
+        if node.op_type in ("Conv", "ConvTranspose"):
+            _set_group(node, new.groups(name))
+        elif node.op_type in _SHAPE_INPUTS or node.op_type == "Resize":
+            pieces += _shape_input(graph, node, old_out[0], new_out[0], at)
         elif node.op_type == "Split":
-            leaves += _split(graph, node, old_out, new_out, at)
+            pieces += _split(graph, node, old_out, new_out, at)
         elif node.op_type == "Slice":
-            leaves += _slice(graph, node, new, at)
-    _apply(graph, leaves)
+            pieces += _slice(graph, node, new.slices(name), at)
+    _apply(graph, pieces, where)
+    _keep_old_shape_reads(graph, new_shapes, where)
+
+
+def _keep_old_shape_reads(graph: _Graph, new_shapes: Shapes, where: str) -> None:
+    """`Shape` / `Size` reads of a pruned tensor outside size inputs (an attention scale from the head width) give
+    the old dims, as in the original and in the IR (whose import folded them): their remaining uses read a
+    constant of the old value; for a tensor with dynamic dims, the `Gather` / `Slice` reads of its static dims."""
+    for node in list(graph.model.graph.node):
+        if node.op_type not in ("Shape", "Size") or not node.input:
+            continue
+        old, now = graph.old_shapes.get(node.input[0]), new_shapes.get(node.input[0])
+        if old is None or now is None or _static(old) == _static(now):
+            continue
+        if node.op_type == "Size" or all(isinstance(d, int) for d in old):
+            _pin(graph, node.output[0], np.asarray(_shape_value(node, old), dtype=np.int64))
+            continue
+        for user in [u for u in graph.model.graph.node if node.output[0] in u.input]:
+            read = _read_dims(graph, user, len(old))
+            if read is not None and all(isinstance(old[d], int) for d in read[0]):
+                _pin(graph, user.output[0], np.asarray([old[d] for d in read[0]], dtype=np.int64).reshape(read[1]))
+            elif read is None or any(_static(old)[d] != now[d] for d in read[0]):
+                raise SpaError(f"node '{user.name}' reads pruned dims of '{node.input[0]}' at run time", where=where)
+
+
+def _shape_value(node: onnx.NodeProto, old: tuple[int | str | None, ...]) -> list[int] | int:
+    if node.op_type == "Size":
+        return int(np.prod([int(d or 0) for d in old]))
+    attrs = {a.name: a.i for a in node.attribute}
+    return [int(d or 0) for d in old[slice(attrs.get("start"), attrs.get("end"))]]
+
+
+def _read_dims(graph: _Graph, user: onnx.NodeProto, rank: int) -> tuple[list[int], tuple[int, ...]] | None:
+    """The dims a Gather (constant indices) or Slice (constant bounds) of a whole shape reads, and the shape of
+    what it returns; None for other reads."""
+    if user.op_type == "Gather" and len(user.input) > 1:
+        index = graph.constant(user.input[1])
+        return None if index is None else ([int(i) % rank for i in index.reshape(-1)], index.shape)
+    if user.op_type == "Slice" and len(user.input) >= 3:
+        starts, ends, axes, steps = (graph.constant(n) if n else None for n in [*user.input[1:], "", ""][:4])
+        if starts is None or ends is None or (axes is not None and [int(a) for a in axes] not in ([0], [-1])):
+            return None
+        step = 1 if steps is None else int(steps[0])
+        dims = list(range(rank))[slice(int(starts[0]), int(ends[0]), step)]
+        return dims, (len(dims),)
+    return None
+
+
+def _pin(graph: _Graph, name: str, value: np.ndarray) -> None:
+    """Every remaining use of value `name` reads a new initializer holding `value` instead."""
+    fresh = f"{name}.spa_old"
+    graph.model.graph.initializer.append(numpy_helper.from_array(value, fresh))
+    for node in _all_nodes(graph.model.graph):
+        for i, n in enumerate(node.input):
+            if n == name:
+                node.input[i] = fresh
+
+
+def _set_group(node: onnx.NodeProto, groups: int | None) -> None:
+    for attr in node.attribute:
+        if attr.name == "group" and groups is not None and attr.i != groups:
+            attr.i = groups
 
 
 def _static(dims: Sequence[int | str | None]) -> tuple[int, ...]:
     return tuple(d if isinstance(d, int) else -1 for d in dims)
+
+
+def _pieces(graph: _Graph, node: onnx.NodeProto, slot: int, at: str) -> list[_Piece]:
+    found = graph.pieces(node, slot)
+    if found is None:
+        raise SpaError(f"cannot follow the {node.op_type} input '{node.input[slot]}' to its pieces", where=at)
+    return found
 
 
 def _shape_input(
@@ -326,23 +409,27 @@ def _shape_input(
     old: Sequence[int | str | None] | None,
     new: tuple[int, ...] | None,
     at: str,
-) -> list[_Leaf]:
-    """Entries of an output-shape input that held an old output dim the pruned program changed take the new dim."""
+) -> list[_Piece]:
+    """An output-shape input: a constant entry that held an old output dim the pruned program changed takes the
+    new dim; a run-time piece over static dims is pinned to the new dims (what the import folded it to)."""
     slot = _SHAPE_INPUTS.get(node.op_type, 3)
     if slot >= len(node.input) or not node.input[slot] or old is None or new is None:
         return []
     axes = _axes(node, len(old)) if node.op_type == "Resize" else list(range(len(old)))
-    found = graph.leaves(node, slot, at)
-    if found is None:
-        raise SpaError(f"cannot follow the {node.op_type} size input to its constants", where=at)
-    for leaf in found:
-        for j in range(len(leaf.values)):
-            position = leaf.start + j
-            if position >= len(axes):
-                raise SpaError(f"{node.op_type} size input is longer than its output rank", where=at)
-            axis = axes[position]
-            if leaf.values[j] == old[axis] and new[axis] >= 0 and new[axis] != old[axis]:
-                leaf.new[j] = new[axis]
+    found = _pieces(graph, node, slot, at)
+    for piece in found:
+        if piece.start + piece.length > len(axes):
+            raise SpaError(f"{node.op_type} size input is longer than its output rank", where=at)
+        span = [axes[piece.start + j] for j in range(piece.length)]
+        if piece.values is None:
+            if all(new[a] >= 0 for a in span):
+                piece.new = {j: new[a] for j, a in enumerate(span)}
+            elif any(new[a] >= 0 and new[a] != old[a] for a in span):
+                raise SpaError(f"a run-time {node.op_type} size mixes a pruned and a dynamic dim", where=at)
+            continue
+        for j, a in enumerate(span):
+            if piece.value(j) == old[a] and new[a] >= 0 and new[a] != old[a]:
+                piece.new[j] = new[a]
     return found
 
 
@@ -359,84 +446,101 @@ def _split(
     old: list[tuple[int | str | None, ...] | None],
     new: list[tuple[int, ...] | None],
     at: str,
-) -> list[_Leaf]:
+) -> list[_Piece]:
     """Split sizes: the new output sizes along the axis (input or attribute)."""
     axis = next((a.i for a in node.attribute if a.name == "axis"), 0)
-    if any(s is None for s in new) or old[0] is None:
+    if old[0] is None or any(s is None for s in new):
         raise SpaError("the pruned program has no shape for every Split output", where=at)
     axis %= len(old[0])
-    sizes = np.asarray([s[axis] for s in new if s is not None], dtype=np.int64)
+    sizes = [s[axis] for s in new if s is not None]
     if len(node.input) > 1 and node.input[1]:
-        found = graph.leaves(node, 1, at)
-        if not found or len(found) != 1 or len(found[0].values) != len(sizes):
-            raise SpaError("cannot follow the Split sizes to one constant", where=at)
-        found[0].new = sizes
+        found = _pieces(graph, node, 1, at)
+        for piece in found:
+            piece.new = {j: sizes[piece.start + j] for j in range(piece.length)}
         return found
     for attr in node.attribute:
         if attr.name == "split":
             del attr.ints[:]
-            attr.ints.extend(int(s) for s in sizes)
+            attr.ints.extend(sizes)
             return []
-    if len(set(sizes.tolist())) != 1:
-        raise SpaError("an even Split became uneven: no sizes to rewrite", where=at)
+    if len(set(sizes)) != 1:
+        raise SpaError("an even Split became uneven: it has no sizes to rewrite", where=at)
     return []
 
 
-def _slice(graph: _Graph, node: onnx.NodeProto, new: _NewShapes, at: str) -> list[_Leaf]:
-    """Slice bounds on an axis whose size the pruned program changed: the IR's new start and end."""
-    bounds = new.slices(node)
-    if not bounds or len(node.input) < 3:
-        return []
+def _slice(
+    graph: _Graph, node: onnx.NodeProto, bounds: dict[int, tuple[int | None, int | None, int]], at: str
+) -> list[_Piece]:
+    """Slice bounds on an axis whose size the pruned program changed take the IR's new start and end (a
+    constant "to the end" stays)."""
     data_shape = graph.old_shapes.get(node.input[0])
-    if data_shape is None:
+    if not bounds or len(node.input) < 3 or data_shape is None:
         return []
     rank = len(data_shape)
     axes_value = graph.constant(node.input[3]) if len(node.input) > 3 and node.input[3] else None
     axes = [int(a) % rank for a in axes_value] if axes_value is not None else list(range(rank))
-    found: list[_Leaf] = []
+    found: list[_Piece] = []
     for slot in (1, 2):
-        pieces = graph.leaves(node, slot, at)
-        if pieces is None or len(pieces) != 1:
-            raise SpaError("cannot follow the Slice bounds to one constant", where=at)
-        leaf = pieces[0]
-        for j, axis in enumerate(axes):
-            start, end, size = bounds.get(axis, (None, None, -1))
-            old_size = data_shape[axis]
-            if start is None or end is None or size < 0 or size == old_size:
-                continue
-            wanted = start if slot == 1 else end
-            is_to_end = slot == 2 and isinstance(old_size, int) and leaf.values[j] >= old_size and end >= size
-            if not is_to_end:
-                leaf.new[j] = wanted
-        found.append(leaf)
+        for piece in _pieces(graph, node, slot, at):
+            for j in range(piece.length):
+                axis = axes[piece.start + j]
+                start, end, size = bounds.get(axis, (None, None, -1))
+                old_size = data_shape[axis]
+                if start is None or end is None or size < 0 or size == old_size:
+                    continue
+                old_value = piece.value(j)
+                to_end = slot == 2 and old_value is not None and isinstance(old_size, int) and old_value >= old_size
+                if not (to_end and end >= size):
+                    piece.new[j] = start if slot == 1 else end
+            found.append(piece)
     return found
 
 
-def _apply(graph: _Graph, leaves: list[_Leaf]) -> None:
-    """Write the changed leaves: in place when every use of the constant changes alike, else into a new
-    initializer that this use reads."""
-    changed = [leaf for leaf in leaves if not np.array_equal(leaf.new, leaf.values)]
-    by_constant: dict[str, list[_Leaf]] = {}
-    for leaf in changed:
-        by_constant.setdefault(leaf.name, []).append(leaf)
-    for name, uses in by_constant.items():
-        everyone = len(uses) == graph.users.get(name, 0) and all(np.array_equal(u.new, uses[0].new) for u in uses)
-        if everyone:
-            _set_constant(graph, name, uses[0].new)
+def _apply(graph: _Graph, pieces: list[_Piece], where: str) -> None:
+    """Write the changed pieces: a constant in place when all its uses change alike, else (and for run-time
+    pieces) a new initializer that this use reads."""
+    changed = [p for p in pieces if p.changed()]
+    by_name: dict[str, list[_Piece]] = {}
+    for piece in changed:
+        if piece.shared:
+            raise SpaError(
+                f"the size input '{piece.name}' of node '{piece.consumer.name}' is shared: cannot "
+                "rewrite it for one use",
+                where=where,
+            )
+        by_name.setdefault(piece.name, []).append(piece)
+    for name, uses in by_name.items():
+        values = [_values(graph, p, where) for p in uses]
+        if (
+            uses[0].values is not None
+            and len(uses) == graph.users.get(name, 0)
+            and all(np.array_equal(v, values[0]) for v in values)
+        ):
+            _set_constant(graph, name, values[0])
             continue
-        for use in uses:
-            fresh = f"{name}.spa_{use.consumer.name or use.consumer.output[0]}"
-            dtype = graph.constant(name)
-            assert dtype is not None
-            value = use.new.astype(dtype.dtype).reshape(dtype.shape)
+        for piece, value in zip(uses, values):
+            fresh = f"{name}.spa_{piece.consumer.name or piece.consumer.output[0]}"
             graph.model.graph.initializer.append(numpy_helper.from_array(value, fresh))
-            use.consumer.input[use.slot] = fresh
+            piece.consumer.input[piece.slot] = fresh
 
 
-def _set_constant(graph: _Graph, name: str, values: np.ndarray) -> None:
-    old = graph.constant(name)
-    assert old is not None
-    value = values.astype(old.dtype).reshape(old.shape)
+def _values(graph: _Graph, piece: _Piece, where: str) -> np.ndarray:
+    """The piece's new tensor, in its own dtype and shape."""
+    if piece.values is None and len(piece.new) < piece.length:
+        raise SpaError(
+            f"cannot pin the run-time size '{piece.name}' of node '{piece.consumer.name}': not every entry is known",
+            where=where,
+        )
+    flat = [piece.new.get(j, piece.value(j)) for j in range(piece.length)]
+    old = graph.constant(piece.name)
+    if old is not None:
+        return np.asarray(flat).astype(old.dtype).reshape(old.shape)
+    elem = graph.elem_types.get(piece.name, onnx.TensorProto.INT64)
+    dims = graph.old_shapes.get(piece.name, (piece.length,))
+    return np.asarray(flat, dtype=onnx.helper.tensor_dtype_to_np_dtype(elem)).reshape([int(d or 1) for d in dims])
+
+
+def _set_constant(graph: _Graph, name: str, value: np.ndarray) -> None:
     if name in graph.initializers:
         graph.initializers[name].CopyFrom(numpy_helper.from_array(value, name))
         return

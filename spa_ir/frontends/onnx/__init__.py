@@ -52,7 +52,7 @@ from spa_ir.frontends.onnx.load import (
 from spa_ir.frontends.onnx.shape_folding import fold_shapes
 from spa_ir.frontends.onnx.weights import lift_weights, weight_values
 
-__all__ = ["import_onnx", "import_onnx_to_mlir", "prepare_onnx_model", "weight_values"]
+__all__ = ["import_onnx", "import_onnx_to_mlir", "prepare_model", "prepare_onnx_model", "weight_values"]
 
 
 def import_onnx(path: str | os.PathLike[str]) -> Program:
@@ -87,7 +87,11 @@ def prepare_onnx_model(path: str | os.PathLike[str]) -> tuple[onnx.ModelProto, d
     rewrites testable against the original with onnxruntime.
     """
     path = Path(path)
-    model = load_onnx_model(path)
+    return prepare_model(load_onnx_model(path), path)
+
+
+def prepare_model(model: onnx.ModelProto, path: Path) -> tuple[onnx.ModelProto, dict[str, np.ndarray]]:
+    """Steps 1-3 on a loaded model (changed in place; `path` names it in errors)."""
     name_unnamed_nodes(model.graph)
     model = upgrade_opset(model, path)
     weights = lift_weights(model, path)
