@@ -264,6 +264,10 @@ class _Graph:
         for out in model.graph.output:
             self.users[out.name] = self.users.get(out.name, 0) + 1
 
+    def np_type(self, name: str) -> np.dtype:
+        """The element type of value `name` (int64 where inference did not say)."""
+        return onnx.helper.tensor_dtype_to_np_dtype(self.elem_types.get(name, onnx.TensorProto.INT64))
+
     def constant(self, name: str) -> np.ndarray | None:
         if name in self.initializers:
             return numpy_helper.to_array(self.initializers[name])
@@ -321,7 +325,9 @@ def _rewrite_sizes(model: onnx.ModelProto, new: _NewShapes, old: tuple[Shapes, d
             continue
         at = f"{where}: node '{name}'"
         if node.op_type in ("Conv", "ConvTranspose"):
-            _set_group(node, new.groups(name))
+            _set_int(node, "group", new.groups(name))
+        elif node.op_type in ("LSTM", "GRU", "RNN"):
+            _recurrent(graph, node, next((n[-1] for n in new_out if n), None), at)
         elif node.op_type in _SHAPE_INPUTS or node.op_type == "Resize":
             pieces += _shape_input(graph, node, old_out[0], new_out[0], at)
         elif node.op_type == "Split":
@@ -345,12 +351,25 @@ def _keep_old_shape_reads(graph: _Graph, new_shapes: Shapes, where: str) -> None
         if node.op_type == "Size" or all(isinstance(d, int) for d in old):
             _pin(graph, node.output[0], np.asarray(_shape_value(node, old), dtype=np.int64))
             continue
-        for user in [u for u in graph.model.graph.node if node.output[0] in u.input]:
-            read = _read_dims(graph, user, len(old))
-            if read is not None and all(isinstance(old[d], int) for d in read[0]):
-                _pin(graph, user.output[0], np.asarray([old[d] for d in read[0]], dtype=np.int64).reshape(read[1]))
-            elif read is None or any(_static(old)[d] != now[d] for d in read[0]):
+        attrs = {a.name: a.i for a in node.attribute}
+        listed = list(range(len(old)))[slice(attrs.get("start"), attrs.get("end"))]
+        for user in _readers(graph, node.output[0]):
+            read = _read_dims(graph, user, len(listed))
+            dims = None if read is None else [listed[d] for d in read[0]]
+            if read is not None and dims is not None and all(isinstance(old[d], int) for d in dims):
+                value = np.asarray([old[d] for d in dims], dtype=graph.np_type(user.output[0]))
+                _pin(graph, user.output[0], value.reshape(read[1]))
+            elif dims is None or any(_static(old)[d] != now[d] for d in dims):
                 raise SpaError(f"node '{user.name}' reads pruned dims of '{node.input[0]}' at run time", where=where)
+
+
+def _readers(graph: _Graph, name: str) -> Iterator[onnx.NodeProto]:
+    """The nodes reading value `name`, through Cast and Identity (which keep a shape vector's entries)."""
+    for user in [u for u in graph.model.graph.node if name in u.input]:
+        if user.op_type in ("Cast", "Identity"):
+            yield from _readers(graph, user.output[0])
+        else:
+            yield user
 
 
 def _shape_value(node: onnx.NodeProto, old: tuple[int | str | None, ...]) -> list[int] | int:
@@ -366,14 +385,30 @@ def _read_dims(graph: _Graph, user: onnx.NodeProto, rank: int) -> tuple[list[int
     if user.op_type == "Gather" and len(user.input) > 1:
         index = graph.constant(user.input[1])
         return None if index is None else ([int(i) % rank for i in index.reshape(-1)], index.shape)
-    if user.op_type == "Slice" and len(user.input) >= 3:
-        starts, ends, axes, steps = (graph.constant(n) if n else None for n in [*user.input[1:], "", ""][:4])
-        if starts is None or ends is None or (axes is not None and [int(a) for a in axes] not in ([0], [-1])):
-            return None
-        step = 1 if steps is None else int(steps[0])
-        dims = list(range(rank))[slice(int(starts[0]), int(ends[0]), step)]
-        return dims, (len(dims),)
-    return None
+    if user.op_type != "Slice":
+        return None
+    bounds = _slice_bounds(graph, user)
+    if bounds is None or bounds[2] not in (None, [0], [-1]):
+        return None
+    starts, ends, _, steps = bounds
+    dims = list(range(rank))[slice(starts[0], ends[0], 1 if steps is None else steps[0])]
+    return dims, (len(dims),)
+
+
+def _slice_bounds(
+    graph: _Graph, node: onnx.NodeProto
+) -> tuple[list[int], list[int], list[int] | None, list[int] | None] | None:
+    """A Slice's constant starts, ends, axes and steps (inputs, or attributes before opset 10); None when the
+    bounds are computed at run time."""
+    if len(node.input) == 1:
+        attrs = {a.name: [int(i) for i in a.ints] for a in node.attribute}
+        return attrs["starts"], attrs["ends"], attrs.get("axes"), None
+    found = [graph.constant(n) if n else None for n in [*node.input[1:], "", ""][:4]]
+    if found[0] is None or found[1] is None:
+        return None
+    starts, ends, axes, steps = ([int(i) for i in v.reshape(-1)] if v is not None else None for v in found)
+    assert starts is not None and ends is not None
+    return starts, ends, axes, steps
 
 
 def _pin(graph: _Graph, name: str, value: np.ndarray) -> None:
@@ -386,10 +421,46 @@ def _pin(graph: _Graph, name: str, value: np.ndarray) -> None:
                 node.input[i] = fresh
 
 
-def _set_group(node: onnx.NodeProto, groups: int | None) -> None:
+_INITIAL_STATES = (5, 6)
+"""Inputs of ONNX LSTM / GRU / RNN holding initial_h (and initial_c)."""
+_ZERO_PRESERVING = frozenset({"Expand", "Unsqueeze", "Squeeze", "Reshape", "Cast", "Identity", "Tile", "Transpose"})
+
+
+def _recurrent(graph: _Graph, node: onnx.NodeProto, hidden: int | None, at: str) -> None:
+    """A recurrent layer whose hidden units were pruned: its hidden_size, and its initial states, which pruning
+    requires to be zero (the channel rule freezes the units otherwise): a zero state computed in the graph is
+    dropped (absent means zeros in ONNX), so no node is added."""
+    old = next((a.i for a in node.attribute if a.name == "hidden_size"), None)
+    if hidden is None or hidden < 0 or hidden == old:
+        return
+    _set_int(node, "hidden_size", hidden)
+    for slot in _INITIAL_STATES:
+        if slot < len(node.input) and node.input[slot]:
+            if not _is_zero(graph, node.input[slot]):
+                raise SpaError(f"initial state '{node.input[slot]}' of a pruned recurrent layer is not zero", where=at)
+            node.input[slot] = ""
+
+
+def _is_zero(graph: _Graph, name: str) -> bool:
+    """Whether value `name` is all zeros by construction (a zero constant, ConstantOfShape of 0, or reshapes and
+    broadcasts of those)."""
+    value = graph.constant(name)
+    if value is not None:
+        return not np.any(value)
+    node = graph.producer.get(name)
+    if node is None:
+        return False
+    if node.op_type == "ConstantOfShape":
+        fill = next((numpy_helper.to_array(a.t) for a in node.attribute if a.name == "value"), None)
+        return fill is None or not np.any(fill)
+    return node.op_type in _ZERO_PRESERVING and bool(node.input) and _is_zero(graph, node.input[0])
+
+
+def _set_int(node: onnx.NodeProto, name: str, value: int | None) -> None:
+    """An int attribute that follows the channels (a conv's group, a recurrent layer's hidden_size)."""
     for attr in node.attribute:
-        if attr.name == "group" and groups is not None and attr.i != groups:
-            attr.i = groups
+        if attr.name == name and value is not None and value >= 0:
+            attr.i = value
 
 
 def _static(dims: Sequence[int | str | None]) -> tuple[int, ...]:
@@ -474,9 +545,14 @@ def _slice(
     """Slice bounds on an axis whose size the pruned program changed take the IR's new start and end (a
     constant "to the end" stays)."""
     data_shape = graph.old_shapes.get(node.input[0])
-    if not bounds or len(node.input) < 3 or data_shape is None:
+    if not bounds or data_shape is None:
         return []
     rank = len(data_shape)
+    if len(node.input) == 1:  # opset < 10: bounds as attributes, rewritten in place
+        _slice_attributes(node, bounds, data_shape)
+        return []
+    if len(node.input) < 3:
+        return []
     axes_value = graph.constant(node.input[3]) if len(node.input) > 3 and node.input[3] else None
     axes = [int(a) % rank for a in axes_value] if axes_value is not None else list(range(rank))
     found: list[_Piece] = []
@@ -494,6 +570,25 @@ def _slice(
                     piece.new[j] = start if slot == 1 else end
             found.append(piece)
     return found
+
+
+def _slice_attributes(
+    node: onnx.NodeProto,
+    bounds: dict[int, tuple[int | None, int | None, int]],
+    data_shape: tuple[int | str | None, ...],
+) -> None:
+    """Before opset 10 a Slice's bounds are attributes: the IR's new bounds on a changed axis go there."""
+    attrs = {a.name: a for a in node.attribute}
+    starts, ends = attrs["starts"].ints, attrs["ends"].ints
+    axes = [a % len(data_shape) for a in attrs["axes"].ints] if "axes" in attrs else list(range(len(starts)))
+    for j, axis in enumerate(axes):
+        start, end, size = bounds.get(axis, (None, None, -1))
+        old_size = data_shape[axis]
+        if start is None or end is None or size < 0 or size == old_size:
+            continue
+        starts[j] = start
+        if not (isinstance(old_size, int) and ends[j] >= old_size and end >= size):
+            ends[j] = end
 
 
 def _apply(graph: _Graph, pieces: list[_Piece], where: str) -> None:
