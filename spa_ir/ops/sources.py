@@ -14,7 +14,7 @@ from xdsl.pattern_rewriter import PatternRewriter
 
 from spa_ir.channels.propagation import Propagation
 from spa_ir.channels.spaces import Anon, Reason
-from spa_ir.core.ir import location, site
+from spa_ir.core.ir import location, shape, site
 from spa_ir.ops.common import fresh
 from spa_ir.ops.spec import Emit, Emitter, OpSpec, Rule, arg, aten, each, table
 from spa_ir.pruning.shapes import Shapes, replace_int_list
@@ -137,6 +137,23 @@ def _sym_size(e: Emitter, op: Operation) -> Any:
     return e.graph.call_function(torch.ops.aten.sym_size.int, (e.value(arg(op, "self_")), e.value(arg(op, "dim"))))
 
 
+def _shape_as_tensor_emit(e: Emitter, op: Operation) -> Any:
+    """aten._shape_as_tensor has no symbolic-shape kernel (torch.export fails on it with "data is not allocated"):
+    the same int64 vector from sym_size reads, which stay symbolic."""
+    import torch
+
+    x = arg(op, "self_")
+    sizes = [
+        e.graph.call_function(
+            torch.ops.aten.scalar_tensor.default,
+            (e.graph.call_function(torch.ops.aten.sym_size.int, (e.value(x), d)),),
+            {"dtype": torch.int64},
+        )
+        for d in range(len(shape(x) or ()))
+    ]
+    return e.graph.call_function(torch.ops.aten.stack.default, (sizes,))
+
+
 def _runtime_assert(e: Emitter, op: Operation) -> Any:
     import torch
 
@@ -188,7 +205,7 @@ OPS = table(
             f"torch.aten.{name}.int": OpSpec(rule=no_channels, emit=_python_operator(fn))
             for name, fn in _SCALAR_INT_OPS.items()
         },
-        "torch.aten._shape_as_tensor": OpSpec(rule=shape_as_tensor),
+        "torch.aten._shape_as_tensor": OpSpec(rule=shape_as_tensor, emit=_shape_as_tensor_emit),
         **each(
             aten("zeros empty.memory_format new_zeros new_empty"), OpSpec(rule=factory(zero=True), resize=_result_shape)
         ),

@@ -1,0 +1,128 @@
+"""Real converter outputs (tests/data/frameworks: Keras via tf2onnx, Flax via jax2onnx, Paddle via paddle2onnx, at the
+converters' default opsets and at 11 or their lowest) imported, pruned exactly, and written back two ways.
+
+For every file: the import computes what the file computes (fx module and unpruned faithful ONNX, within 1e-4
+relative, in onnxruntime); pruned with criterion=random at 0.3 and 0.5 (only exact groups), the faithful ONNX file
+(the original graph pruned: same node names, op types, opset, inputs, outputs, dynamic dims) and the PyTorch
+module (.pt2, run at another batch size than it was traced with) both equal the masked original (the original
+file with the plan's slices zeroed, in onnxruntime). Every group pruned (only_exact=False): both run and give the
+original output shapes. A file that does not import is in KNOWN_FAILURES with the reason its test asserts.
+
+`SPA_FRAMEWORKS_TABLE=path` appends one JSON row per file (the table of the issue note).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from oracle import TOLERANCE, NothingPruned
+from test_onnx_prune_oracle import OnnxSession, run_onnx
+from zoo import flat_outputs, max_relative_error
+
+from spa_ir.backends.export import export_program, save_onnx
+from spa_ir.core.errors import SpaError
+from spa_ir.core.program import Program
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "frameworks"
+FILES = sorted(p.name for p in DATA.glob("*.onnx"))
+BATCH = 3
+"""The batch the files run with (their batch dim is dynamic; the .pt2 is traced at another size)."""
+
+# file -> regex of the error its import must (still) fail with.
+KNOWN_FAILURES: dict[str, str] = {}
+
+
+def _inputs(model: onnx.ModelProto) -> list[torch.Tensor]:
+    gen = torch.Generator().manual_seed(0)
+    out = []
+    for inp in model.graph.input:
+        tensor_type = inp.type.tensor_type
+        dims = [d.dim_value if d.HasField("dim_value") else BATCH for d in tensor_type.shape.dim]
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(tensor_type.elem_type)
+        out.append(torch.randn(dims, generator=gen).to(torch.from_numpy(np.zeros(0, dtype)).dtype))
+    return out
+
+
+class FrameworkSession(OnnxSession):
+    """An OnnxSession whose pruned programs are also exported as .pt2 and compared with the same masked original."""
+
+    def run_pruned(self, prog: Program) -> list[torch.Tensor]:
+        faithful = super().run_pruned(prog)
+        _same_structure(self.original, onnx.load(str(self.path.with_name(f"{self.path.stem}.pruned"
+                                                                        f"{len(self.emitted_elements) - 1}.onnx"))))
+        with torch.no_grad():
+            via_pt2 = flat_outputs(export_program(prog).module()(*self.inputs))
+        assert max_relative_error(via_pt2, faithful) < TOLERANCE, f"{self.name}: .pt2 and faithful ONNX differ"
+        return faithful
+
+
+def _same_structure(original: onnx.ModelProto, pruned: onnx.ModelProto) -> None:
+    """What a program loading the file relies on is unchanged."""
+    assert [(n.name, n.op_type) for n in pruned.graph.node] == [(n.name, n.op_type) for n in original.graph.node]
+    assert list(pruned.opset_import) == list(original.opset_import)
+    assert pruned.producer_name == original.producer_name
+    for kind in ("input", "output"):
+        assert [str(i) for i in getattr(pruned.graph, kind)] == [str(i) for i in getattr(original.graph, kind)]
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_converted_model_prunes_exactly_both_ways(name: str, tmp_path: Path) -> None:
+    path = tmp_path / name
+    path.write_bytes((DATA / name).read_bytes())
+    model = onnx.load(str(path))
+    inputs = _inputs(model)
+    if name in KNOWN_FAILURES:
+        with pytest.raises(SpaError, match=KNOWN_FAILURES[name]):
+            FrameworkSession(path, inputs, name)
+        return
+    session = FrameworkSession(path, inputs, name)
+    unpruned = tmp_path / "unpruned.onnx"
+    save_onnx(session.program, unpruned)
+    _same_structure(model, onnx.load(str(unpruned)))
+    assert max_relative_error(run_onnx(unpruned, inputs), session.want) < TOLERANCE
+    row: dict[str, object] = {"file": name, "imports": True, "fidelity": session.fidelity_error}
+    try:
+        reports = session.check_model((0.3, 0.5))
+    except NothingPruned as e:
+        row["oracle"] = str(e)
+        _table(row)
+        raise
+    exact = reports[0]
+    row.update(groups=exact.groups, eligible=exact.eligible, frozen=exact.frozen, inexact=exact.inexact,
+               errors=[r.error for r in reports[:2]], params=[round(r.param_ratio, 3) for r in reports])
+    _table(row)
+    assert exact.pruned > 0
+
+
+def _table(row: dict[str, object]) -> None:
+    out = os.environ.get("SPA_FRAMEWORKS_TABLE")
+    if out:
+        with open(out, "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+
+def test_faithful_export_refuses_a_changed_original(tmp_path: Path) -> None:
+    """The faithful route edits the original file: a missing or changed one is a one-line error naming it, and no
+    output is written; --via-torch does not need it."""
+    from spa_ir import api
+
+    path = tmp_path / "m.onnx"
+    path.write_bytes((DATA / "keras_resnet_op15.onnx").read_bytes())
+    program = api.import_onnx(path)
+    api.prune(program, ratio=0.5, criterion="random")
+    path.write_bytes(path.read_bytes() + b"\0")
+    with pytest.raises(SpaError, match=re.escape(f"the original ONNX file '{path.resolve()}' changed since import")):
+        save_onnx(program, tmp_path / "out.onnx")
+    path.unlink()
+    with pytest.raises(SpaError, match="is missing"):
+        save_onnx(program, tmp_path / "out.onnx")
+    assert not (tmp_path / "out.onnx").exists()
+    save_onnx(program, tmp_path / "out.onnx", via_torch=True)
+    assert (tmp_path / "out.onnx").exists()
