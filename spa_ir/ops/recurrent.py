@@ -5,6 +5,7 @@ the values their bodies capture included, and the backend refuses them with a lo
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from xdsl.dialects.builtin import DenseIntOrFPElementsAttr
@@ -17,20 +18,34 @@ from spa.dialects.torch_base import BaseTensorType, VTensorLiteralOp
 from spa_ir.channels.propagation import Propagation
 from spa_ir.channels.spaces import Anon, Cat, Layout, Prod, Reason
 from spa_ir.core.errors import SpaError
-from spa_ir.core.ir import site
+from spa_ir.core.ir import op_key, site
 from spa_ir.ops.common import fresh, unify_all
 from spa_ir.ops.spec import Emitter, OpSpec, Resize, Rule, arg, operand_names, table
 from spa_ir.pruning.shapes import Shapes, make_int
 
+_LIST = "torch.prim.ListConstruct"
+_RECURRENT = "input hx params has_biases num_layers dropout train bidirectional batch_first"
+
+ONNX_RECURRENT: dict[str, str] = {
+    "LSTM": "torch.aten.lstm.input",
+    "GRU": "torch.aten.gru.input",
+    "RNN Tanh": "torch.aten.rnn_tanh.input",
+    "RNN Relu": "torch.aten.rnn_relu.input",
+}
+"""The op the ONNX frontend (spa_ir/frontends/onnx/recurrent.py) builds for an ONNX LSTM, GRU, RNN (by activation)."""
+_RECURRENT_OPS = frozenset(ONNX_RECURRENT.values())
+
 
 def recurrent(gates: int, hidden_list: bool) -> Rule:
-    """lstm.input / gru.input(input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
-    batch_first). Per layer and direction the weights are w_ih [G*H, I], w_hh [G*H, H] (+ b_ih, b_hh):
-    rows are gate-major (G gates of H units), so rows = gates x hidden with the gate count frozen; the
+    """lstm.input / gru.input / rnn_tanh.input / rnn_relu.input(input, hx, params, has_biases, num_layers, dropout,
+    train, bidirectional, batch_first). Per layer and direction the weights are w_ih [G*H, I], w_hh [G*H, H]
+    (+ b_ih, b_hh): rows are gate-major (G gates of H units), so rows = gates x hidden with the gate count frozen; the
     hidden units of a layer are its w_hh columns. A layer's input is the previous layer's output (both
     directions concatenated). The stacked states h0/c0/h_n/c_n put every layer in one tensor, so all
-    layers' hidden spaces are coupled. Exact when the initial state is zero on removed units: their
-    gates see 0, so their cell and hidden states stay 0."""
+    layers' hidden spaces are coupled; their other dims (layers x directions, batch) and the input's sequence and
+    batch dims are frozen. Exact when the initial state is zero on removed units: their gates see 0, so their cell
+    and hidden states stay 0 (tanh, relu and the gates' products of 0). A state that is zero everywhere and holds no
+    channel (a literal, a run-time broadcast of 0) couples nothing: `resize_states` slices it."""
 
     def rule(p: Propagation, op: Operation) -> None:
         x = arg(op, "input")
@@ -151,6 +166,15 @@ def _first_units(v: SSAValue, hidden: int, before: Operation, rewriter: PatternR
     return new.results[0]
 
 
+def hidden_size(ops: Iterable[Operation]) -> int | None:
+    """The hidden size of the recurrent op among `ops` (those an ONNX LSTM / GRU / RNN node became, by its
+    NameLoc): what the node's `hidden_size` attribute must say once its units are pruned. None when there is none."""
+    for op in ops:
+        if op_key(op) in _RECURRENT_OPS and len(op.results) > 1 and isinstance(op.results[1].type, BaseTensorType):
+            return op.results[1].type.get_shape()[-1]
+    return None
+
+
 _CONTROL_FLOW = "control flow (its regions are not analyzed)"
 
 
@@ -183,17 +207,6 @@ def _refuse_control_flow(e: Emitter, op: Operation) -> Any:
         "emits straight-line graphs"
     )
 
-
-_LIST = "torch.prim.ListConstruct"
-_RECURRENT = "input hx params has_biases num_layers dropout train bidirectional batch_first"
-
-ONNX_RECURRENT: dict[str, str] = {
-    "LSTM": "torch.aten.lstm.input",
-    "GRU": "torch.aten.gru.input",
-    "RNN Tanh": "torch.aten.rnn_tanh.input",
-    "RNN Relu": "torch.aten.rnn_relu.input",
-}
-"""The op the ONNX frontend (spa_ir/frontends/onnx/recurrent.py) builds for an ONNX LSTM, GRU, RNN (by activation)."""
 
 OPS = table(
     {

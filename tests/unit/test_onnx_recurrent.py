@@ -40,6 +40,8 @@ from zoo import flat_outputs, max_relative_error
 from spa_ir import api
 from spa_ir.backends.export import save_onnx, save_pt2
 from spa_ir.core.errors import SpaError
+from spa_ir.core.ir import main_function
+from spa_ir.ops.recurrent import hidden_size
 from spa_ir.verify import PlanParams, masked_onnx
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "frameworks"
@@ -328,9 +330,12 @@ def test_onnx_conventions_import_and_prune(name: str, tmp_path: Path) -> None:
     batch = 3 if kw.get("batch") == "N" else 2
     shape = (batch, 4, 6) if kw.get("layout") else (4, batch, 6)
     s = ReferenceSession(path, [torch.randn(shape, generator=torch.Generator().manual_seed(1))], name)
-    _, plan, _ = s.prune(0.5, only_exact=True)
+    prog, plan, _ = s.prune(0.5, only_exact=True)
     (hidden,) = _groups_with(plan, "R", 2)
     assert hidden["size"] == 5 and not hidden["frozen"] and len(hidden["removed"]) == 2
+    # what the node's hidden_size attribute must become in a pruned ONNX file
+    assert hidden_size(main_function(s.program.module).walk()) == 5
+    assert hidden_size(main_function(prog.module).walk()) == 3
     assert all(r.eligible == 2 for r in s.check_model((0.3, 0.5)))
 
 
