@@ -150,7 +150,8 @@ class _Lowering:
 
     def check(self) -> _Node:
         """The node as PyTorch's op can compute it, or a SpaError saying what it cannot."""
-        hidden = self.int_attr("hidden_size", 0)
+        r = self.input(2)
+        hidden = self.int_attr("hidden_size", (_shape(r)[-1] or 0) if r is not None else 0)  # optional: R's width
         direction = self.str_attr("direction", "forward")
         if direction not in _DIRECTIONS:
             raise self.fail(f"unknown direction '{direction}'")
