@@ -36,6 +36,7 @@ from spa_ir.ops.pooling import keep_leading
 from spa_ir.ops.spec import Emitter, OpSpec, aten, aten_overload, each, table
 
 if TYPE_CHECKING:
+    import onnx
     import torch
 
 INTERPOLATE = "torch.aten.__interpolate.size_list_scale_list"
@@ -292,6 +293,110 @@ def _native_arguments(
         np.float32(s) == np.float32(o) / np.float32(i) for i, s, o in zip(in_sizes, given, sizes)
     )
     return (sizes, None) if ratios_are_scales or spec.transform == "align_corners" else None
+
+
+# -- the ONNX frontend's part: what the conversion refuses, and what legacy nodes compute ------------------------
+
+LEGACY_OPSET = 11
+"""Resize-11 brought coordinate_transformation_mode and nearest_mode; older Resize / Upsample compute asymmetric
+coordinates (onnxruntime: nearest truncates, or takes the ceiling along a down-sampled axis of a Resize-10)."""
+
+
+def onnx_refusal(node: onnx.NodeProto) -> str | None:
+    """The attributes of an ONNX Resize torch-mlir's conversion refuses (its pattern's checks), for the frontend's
+    import error; None when none of them explains the refusal."""
+    attrs = _attributes(node)
+    mode = attrs.get("mode", "nearest")
+    transform = attrs.get("coordinate_transformation_mode", "half_pixel")
+    refused = [f"axes={attrs['axes']}"] if "axes" in attrs else []
+    refused += [f"{name}={attrs[name]}" for name in ("antialias", "exclude_outside") if attrs.get(name, 0) != 0]
+    if attrs.get("extrapolation_value", 0.0) != 0.0:
+        refused.append(f"extrapolation_value={attrs['extrapolation_value']}")
+    if transform == "tf_crop_and_resize" or (mode == "nearest" and transform not in ("asymmetric", "half_pixel")):
+        refused.append(
+            f"coordinate_transformation_mode='{transform}'" + (" with mode='nearest'" if mode == "nearest" else "")
+        )
+    if mode == "cubic" and np.float32(attrs.get("cubic_coeff_a", -0.75)) != np.float32(-0.75):
+        refused.append(f"cubic_coeff_a={attrs['cubic_coeff_a']}")
+    if attrs.get("keep_aspect_ratio_policy", "stretch") == "not_smaller":
+        refused.append("keep_aspect_ratio_policy='not_smaller' (it resizes N and C)")
+    return f"torch-mlir converts no Resize with {', '.join(refused)}" if refused else None
+
+
+def restore_legacy_resizes(original: onnx.ModelProto, upgraded: onnx.ModelProto, where: str) -> onnx.ModelProto:
+    """`upgraded` (onnx's version converter of `original` to opset >= 11) with each Resize made of an Upsample
+    (opsets 7-9) or Resize-10 computing what onnxruntime computes for the original node: the converter leaves
+    coordinate_transformation_mode and nearest_mode at Resize-11's defaults (half_pixel, round_prefer_floor), and
+    the node's name empty. The nodes are matched by output."""
+    if _default_opset(original) >= LEGACY_OPSET:
+        return upgraded
+    legacy = {
+        n.output[0]: n
+        for n in original.graph.node
+        if n.op_type in ("Upsample", "Resize") and n.domain in ("", "ai.onnx")
+    }
+    for node in upgraded.graph.node:
+        old = legacy.get(node.output[0]) if node.op_type == "Resize" and node.output else None
+        if old is None:
+            continue
+        _set_attribute(node, "coordinate_transformation_mode", "asymmetric")
+        if _attributes(old).get("mode", "nearest") == "nearest":
+            _set_attribute(node, "nearest_mode", _legacy_rounding(old, original, where))
+        node.name = node.name or old.name
+    return upgraded
+
+
+def _legacy_rounding(node: onnx.NodeProto, model: onnx.ModelProto, where: str) -> str:
+    """onnxruntime's nearest rounding of a legacy node: truncation (floor), the ceiling if a Resize-10 down-samples."""
+    if node.op_type == "Upsample":
+        return "floor"  # scales >= 1 (onnxruntime refuses others)
+    scales = _constant(model, node.input[1]) if len(node.input) > 1 else None
+    if scales is None:
+        raise SpaError(
+            "Resize-10 nearest with scales computed at run time: its rounding is unknown",
+            where=f"{where}: node '{node.name}'",
+        )
+    down, up = bool((scales < 1).any()), bool((scales > 1).any())
+    if down and up:
+        raise SpaError(
+            f"Resize-10 nearest with scales {scales.tolist()} rounds down-sampled axes up and up-sampled ones down, "
+            "which no later Resize does",
+            where=f"{where}: node '{node.name}'",
+        )
+    return "ceil" if down else "floor"
+
+
+def _attributes(node: onnx.NodeProto) -> dict[str, Any]:
+    from onnx import helper
+
+    values = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    return {k: v.decode() if isinstance(v, bytes) else v for k, v in values.items()}
+
+
+def _set_attribute(node: onnx.NodeProto, name: str, value: str) -> None:
+    from onnx import helper
+
+    kept = [a for a in node.attribute if a.name != name]
+    del node.attribute[:]
+    node.attribute.extend([*kept, helper.make_attribute(name, value)])
+
+
+def _default_opset(model: onnx.ModelProto) -> int:
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
+
+
+def _constant(model: onnx.ModelProto, name: str) -> np.ndarray | None:
+    """The value of an initializer or a Constant node's output (tensor form), else None."""
+    from onnx import numpy_helper
+
+    for init in model.graph.initializer:
+        if init.name == name:
+            return np.asarray(numpy_helper.to_array(init))
+    for node in model.graph.node:
+        if node.op_type == "Constant" and node.output and node.output[0] == name:
+            value = next((a.t for a in node.attribute if a.name == "value"), None)
+            return None if value is None else np.asarray(numpy_helper.to_array(value))
+    return None
 
 
 OPS = table(
