@@ -16,6 +16,7 @@ from spa_ir.core.errors import SpaError, first_line
 from spa_ir.frontends.mlir_bridge import torch_mlir_context
 from spa_ir.frontends.onnx.load import DEFAULT_DOMAINS
 from spa_ir.frontends.onnx.recurrent import lower_recurrent
+from spa_ir.ops.resampling import onnx_refusal
 
 __all__ = ["CONVERSION_PIPELINE", "main_func", "to_torch"]
 
@@ -89,9 +90,11 @@ def _reject_unconverted_ops(module: ir.Module, model: onnx.ModelProto, path: Pat
 
 def _raise_unsupported(op_type: str, node_name: str, model: onnx.ModelProto, path: Path) -> None:
     """SpaError naming the op (with its domain when not the standard one), the node and the file."""
-    domain = next((n.domain for n in model.graph.node if n.name == node_name), "")
+    node = next((n for n in model.graph.node if n.name == node_name), None)
+    domain = node.domain if node is not None else ""
     if domain in DEFAULT_DOMAINS:
-        why = "torch-mlir has no conversion for it with these operand types"
+        refusal = onnx_refusal(node) if node is not None and op_type == "Resize" else None  # names the attribute
+        why = refusal or "torch-mlir has no conversion for it with these operand types"
         qualified = op_type
     else:
         why = "custom-domain ops have no conversion"

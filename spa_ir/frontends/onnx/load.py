@@ -17,6 +17,7 @@ from xdsl.dialects.builtin import ModuleOp
 
 from spa_ir.core.errors import SpaError, first_line
 from spa_ir.core.records import get_record, put_record
+from spa_ir.ops.resampling import restore_legacy_resizes
 
 DEFAULT_DOMAINS = frozenset({"", "ai.onnx"})
 """The domains of standard ONNX ops (the only ones the converter and the reference runtime know)."""
@@ -91,7 +92,9 @@ def upgrade_opset(model: onnx.ModelProto, path: Path) -> onnx.ModelProto:
     if version >= MIN_OPSET:
         return model
     try:
-        return onnx.version_converter.convert_version(model, MIN_OPSET)
+        return restore_legacy_resizes(model, onnx.version_converter.convert_version(model, MIN_OPSET), str(path))
+    except SpaError:
+        raise
     except Exception as e:  # the converter raises RuntimeError / ValueError / ConvertError per adapter
         raise SpaError(
             f"cannot upgrade the model from opset {version} to {MIN_OPSET}: {first_line(e)}", where=str(path)
