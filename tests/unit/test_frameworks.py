@@ -97,15 +97,21 @@ def test_converted_model_prunes_exactly_both_ways(name: str, tmp_path: Path) -> 
     exact = reports[0]
     row.update(groups=exact.groups, eligible=exact.eligible, frozen=exact.frozen, inexact=exact.inexact,
                errors=[r.error for r in reports[:2]], params=[round(r.param_ratio, 3) for r in reports])
-    _table(row)
+    _table(row, session)
     assert exact.pruned > 0
 
 
-def _table(row: dict[str, object]) -> None:
+def _table(row: dict[str, object], session: FrameworkSession | None = None) -> None:
+    """Append the row (with the share of channels in prunable groups) where SPA_FRAMEWORKS_TABLE says."""
     out = os.environ.get("SPA_FRAMEWORKS_TABLE")
-    if out:
-        with open(out, "a") as f:
-            f.write(json.dumps(row) + "\n")
+    if not out:
+        return
+    if session is not None:
+        groups = session.prune(0.5, only_exact=True)[1]["groups"]
+        prunable = sum(g["size"] for g in groups if g["exact"] and not g["frozen"])
+        row["prunable_channels"] = f"{prunable}/{sum(g['size'] for g in groups)}"
+    with open(out, "a") as f:
+        f.write(json.dumps(row) + "\n")
 
 
 def test_faithful_export_refuses_a_changed_original(tmp_path: Path) -> None:
