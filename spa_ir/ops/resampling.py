@@ -229,10 +229,10 @@ def _power_of_two(scale: np.float32) -> bool:
     return bool(scale > 0 and mantissa == 0.5)
 
 
-def _native(spec: Resampling, rank: int, scales: list[np.float32], sizes: Sequence[int]) -> str | None:
+def _native(spec: Resampling, rank: int, scales: list[np.float32], sizes: Sequence[int] | None) -> str | None:
     """The aten upsample op computing the same function as onnxruntime, if one does: nearest asymmetric floor by
     powers of two (PyTorch multiplies by 1 / scale: exact only then), linear and cubic (2-D) with half_pixel,
-    align_corners or pytorch_half_pixel where no output is of size 1."""
+    align_corners or pytorch_half_pixel where no output is of size 1 (`sizes`: None when unknown)."""
     spatial = rank - 2
     if spec.mode == "nearest":
         exact = spec.transform == "asymmetric" and spec.nearest == "floor" and all(map(_power_of_two, scales))
@@ -240,7 +240,7 @@ def _native(spec: Resampling, rank: int, scales: list[np.float32], sizes: Sequen
     if spec.exclude_outside or spec.cubic_a != -0.75:
         return None
     transform = spec.transform
-    if transform == "pytorch_half_pixel" and all(n > 1 for n in sizes):
+    if transform == "pytorch_half_pixel" and sizes is not None and all(n > 1 for n in sizes):
         transform = "half_pixel"
     if transform not in ("half_pixel", "align_corners"):
         return None
@@ -249,11 +249,18 @@ def _native(spec: Resampling, rank: int, scales: list[np.float32], sizes: Sequen
     return {1: "upsample_linear1d", 2: "upsample_bilinear2d", 3: "upsample_trilinear3d"}.get(spatial)
 
 
-def _static_spatial(value: SSAValue, what: str) -> list[int]:
+def _spatial(value: SSAValue) -> list[int] | None:
+    """The spatial sizes of a tensor's type, None when one is dynamic."""
     dims = shape(value)
-    if dims is None or any(d < 0 for d in dims[2:]):
-        raise SpaError(f"resampling with dynamic {what} spatial sizes {list(dims or ())} is not supported")
-    return [int(d) for d in dims[2:]]
+    return None if dims is None or any(d < 0 for d in dims[2:]) else [int(d) for d in dims[2:]]
+
+
+def _constant_scales(scale_list: Any) -> list[float] | None:
+    if scale_list is None:
+        return None
+    if not all(isinstance(s, (int, float)) for s in scale_list):
+        raise SpaError("resampling by scales computed at run time is not supported (its kind of emission is unknown)")
+    return [float(s) for s in scale_list]
 
 
 def _interpolate(e: Emitter, op: Operation, overload: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
@@ -263,21 +270,29 @@ def _interpolate(e: Emitter, op: Operation, overload: Any, args: list[Any], kwar
     if antialias:
         raise SpaError("antialiased resampling is not supported")
     spec = decode(mode, align_corners)
-    in_sizes = _static_spatial(op.operands[0], "input")
-    sizes = _static_spatial(op.results[0], "output")
-    given = [float(s) for s in scale_list] if isinstance(scale_list, list) else None
+    given = _constant_scales(scale_list)
+    rank = len(shape(op.results[0]) or ())
+    in_sizes, sizes = _spatial(op.operands[0]), _spatial(op.results[0])
+    corners = [] if spec.mode == "nearest" else [spec.transform == "align_corners"]
+    if in_sizes is None or sizes is None:
+        native = None if given is None else _native(spec, rank, [np.float32(s) for s in given], None)
+        if native is None or not all(_power_of_two(np.float32(s)) for s in given or ()):
+            raise SpaError(
+                f"resampling ({mode}, scales {given}) of dynamic spatial sizes is not supported: only PyTorch's "
+                "upsample ops by powers of two size their output as onnxruntime does"
+            )
+        return e.graph.call_function(aten_overload(f"{native}.vec"), (x, None, *corners, given))
     if given is not None and len(given) != len(sizes):
         raise SpaError(f"resampling with {len(given)} scales of a tensor with {len(sizes)} spatial dims")
     scales = [
         effective_scale(i, o, None if given is None else given[k]) for k, (i, o) in enumerate(zip(in_sizes, sizes))
     ]
-    native = _native(spec, len(sizes) + 2, scales, sizes)
+    native = _native(spec, rank, scales, sizes)
     arguments = None if native is None else _native_arguments(spec, in_sizes, sizes, given)
     if native is None or arguments is None:
         fields = (spec.mode, spec.transform, spec.nearest, spec.cubic_a, spec.exclude_outside)
         return e.graph.call_function(resample, (x, sizes, given, *fields))
     size_arg, scale_arg = arguments
-    corners = [] if spec.mode == "nearest" else [spec.transform == "align_corners"]
     return e.graph.call_function(aten_overload(f"{native}.vec"), (x, size_arg, *corners, scale_arg))
 
 

@@ -549,3 +549,43 @@ def test_yolov8_style_upsample_concat_prunes_exactly(opset: int, tmp_path: Path)
     assert "upsample_nearest2d" in api.to_torch(session.program).code
     reports = session.check_model((0.3, 0.5))
     assert all(r.pruned == 3 for r in reports), [r.summary() for r in reports]
+
+
+def test_yolov8_style_dynamic_image_size(tmp_path: Path) -> None:
+    """Exported with dynamic batch, height and width (Ultralytics' dynamic=True): the scales are known, the sizes
+    not; x2 is a power of two, so PyTorch's upsample op sizes its output as onnxruntime does. One import runs at
+    any image size, and prunes exactly."""
+    model = perturb(YoloNeck().eval())
+    path = tmp_path / "yolo.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            (torch.randn(1, 3, 32, 32),),
+            str(path),
+            dynamo=False,
+            opset_version=17,
+            input_names=["x"],
+            dynamic_axes={"x": {0: "batch", 2: "height", 3: "width"}},
+        )
+    gm = api.to_torch(api.import_onnx(path))
+    for shape in ((1, 3, 32, 32), (2, 3, 48, 64)):
+        x = torch.randn(shape, generator=torch.Generator().manual_seed(2))
+        (want,) = run_onnx(path, [x])
+        with torch.no_grad():
+            assert _error(gm(x).numpy(), want.numpy()) < TOLERANCE
+    x = torch.randn(2, 3, 48, 64, generator=torch.Generator().manual_seed(3))
+    assert OnnxSession(path, [x], "yolo-dynamic").check_exact(0.5).pruned == 3
+
+
+def test_dynamic_sizes_other_than_powers_of_two_are_a_located_error(tmp_path: Path) -> None:
+    """By 1.5, PyTorch's output size (float64) and onnxruntime's (float32) can differ: refused, naming the op."""
+    case = Case("linear", "half_pixel", Spatial("dyn", (5, 4), scales=(1.5, 1.5)))
+    model = resize_model([case], 13)
+    model.graph.input[0].type.tensor_type.shape.dim[2].dim_param = "height"
+    onnx.save(onnx.shape_inference.infer_shapes(model), str(tmp_path / "dyn.onnx"))
+    program = api.import_onnx(tmp_path / "dyn.onnx")
+    with pytest.raises(
+        SpaError, match=r"dyn\.onnx: .*__interpolate.* at loc\(\"rs0\"\): resampling \(bilinear, scales"
+    ):
+        api.to_torch(program)
