@@ -39,10 +39,13 @@ from spa.passes.propagate_channels import PropagateChannels
 from spa_ir import api
 from spa_ir.backends.export import save_onnx
 from spa_ir.channels.annotations import group_ops, reasons
+from spa_ir.core.errors import SpaError
 from spa_ir.core.ir import main_function
+from spa_ir.core.program import Program
+from spa_ir.verify import masked_onnx
 
 BOUNDARY = frozenset({"model input", "model output"})
-"""The only reasons a group of these patterns may be frozen for."""
+"""The reasons a group of these patterns may be frozen for (and each pattern's `frozen`)."""
 
 
 # -- building the patterns ------------------------------------------------------------------------------
@@ -209,6 +212,15 @@ def keras_se(g: Graph, batch: int | str) -> Built:
     h = g.op("Mul", h, g.op("HardSigmoid", g.dense(s, 4, 8, "se2"), alpha=0.2, beta=0.5))
     h = g.op("Reshape", h, g.op("Concat", g.batch_of(h), g.ints([64, 8]), axis=0))
     return g.model([batch, 8, 8, 3], g.dense(g.op("Relu", g.dense(h, 8, 6, "d1")), 6, 4, "d2")), [8, 8, 3]
+
+
+def keras_dense_to_map(g: Graph, batch: int | str) -> Built:
+    """A Dense whose 128 outputs a Keras Reshape makes a [4, 4, 8] NHWC map for a conv (a decoder's stem): only
+    the channel factor of the Dense's outputs is prunable, the spatial ones are under the conv's window."""
+    h = g.op("Relu", g.dense("x", 16, 128, "d1"))
+    h = g.op("Reshape", h, g.op("Concat", g.batch_of(h), g.ints([4, 4, 8]), axis=0))
+    h = g.op("Relu", g.conv(g.to_nchw(h), 8, 6, "c1"))
+    return g.model([batch, 16], g.dense(g.axes_op("Squeeze", g.op("GlobalAveragePool", h), [2, 3]), 6, 4, "d2")), [16]
 
 
 # 2. MatMul with pre-transposed weights, Tensordot, Gemm
@@ -427,6 +439,15 @@ def identity_cast(g: Graph, batch: int | str) -> Built:
     return g.model([batch, 3, 8, 8], g.dense(h, 16, 4, "d2")), [3, 8, 8]
 
 
+def expand_gate(g: Graph, batch: int | str) -> Built:
+    """A sigmoid gate broadcast to the map by Expand(gate, Shape(map)) (`expand_as`, tf.broadcast_to): the
+    target holds the dynamic batch."""
+    h = g.op("Relu", g.conv("x", 3, 8, "c1"))
+    gate = g.op("Sigmoid", g.conv(g.op("GlobalAveragePool", h), 8, 8, "se", k=1))
+    h = g.op("Mul", h, g.op("Expand", gate, g.op("Shape", h)))
+    return g.model([batch, 3, 8, 8], g.conv(h, 8, 4, "c2")), [3, 8, 8]
+
+
 # -- what each pattern must give ---------------------------------------------------------------------------
 
 
@@ -439,6 +460,8 @@ class Pattern:
     """Size -> the reason kinds of each inexact, not frozen group."""
     opset: int = 17
     batch: str = "N"
+    frozen: frozenset[str] = frozenset()
+    """Reasons besides the model's input and output that may freeze groups (dims that are no channels)."""
 
 
 _LN = {32: {"mean over channels"}}
@@ -470,6 +493,17 @@ _PATTERNS: dict[str, Pattern] = {
     "squeeze_unsqueeze_opset11": Pattern(squeeze_unsqueeze, [8, 16, 12], opset=11),
     "squeeze_unsqueeze_opset13": Pattern(squeeze_unsqueeze, [8, 16, 12], opset=13, batch="unk__123"),
     "identity_cast": Pattern(identity_cast, [8, 6, 16]),
+    "keras_dense_to_map": Pattern(
+        keras_dense_to_map, [8, 6], batch="unk__123", frozen=frozenset({"convolution window over a channel dim"})
+    ),
+    "expand_gate": Pattern(expand_gate, [8]),
+}
+
+EMISSION_FAILURES: dict[str, str] = {
+    # With a dynamic batch, the faithful writer (spa_ir/backends/onnx_faithful.py) refuses a run-time size over
+    # pruned and dynamic dims, though Shape(map) reads the pruned map; the pruned program itself is exact (checked
+    # through PyTorch). Pattern -> the error the emission must still raise.
+    "expand_gate": r"run-time Expand size mixes a pruned and a dynamic dim",
 }
 
 BATCH = 3
@@ -506,13 +540,33 @@ def test_pattern_imports_and_prunes_exactly(name: str, constants: bool, batch: i
         assert not any(i.data_type == TensorProto.FLOAT for i in model.graph.initializer)
     path = tmp_path / f"{name}.onnx"
     onnx.save(model, str(path))
-    session = OnnxSession(path, [_input(name, BATCH)], name)  # checks the fx GraphModule against onnxruntime
+    session = _Session(path, [_input(name, BATCH)], name)  # checks the fx GraphModule against onnxruntime
+    session.emission_failure = EMISSION_FAILURES.get(name) if batch is None else None
     signature = str(main_function(session.program.module).function_type)
     assert ("?" in signature) == (batch is None), signature
     _check_fidelity(session, name, tmp_path, batches=(BATCH,) if batch else (BATCH, 1))
     _check_groups(session, _PATTERNS[name])
     for report in session.check_model((0.3, 0.5)):
         print(report.summary())
+    if batch is None and session.emission_failure is None:
+        _check_pruned_at_batch_1(session, name, tmp_path)
+
+
+class _Session(OnnxSession):
+    """test_onnx_prune_oracle's session; with an `emission_failure` (EMISSION_FAILURES) the pruned program is
+    checked through PyTorch (its fx GraphModule against the masked original in onnxruntime), and its ONNX
+    emission must still fail for that reason."""
+
+    emission_failure: str | None = None
+
+    def run_pruned(self, prog: Program) -> list[torch.Tensor]:
+        if self.emission_failure is None:
+            return super().run_pruned(prog)
+        with pytest.raises(SpaError, match=self.emission_failure):
+            save_onnx(prog, self.path.with_name("pruned.onnx"))
+        self.emitted_elements.append(sum(t.numel() for t in prog.weights.values()))
+        with torch.no_grad():
+            return flat_outputs(api.to_torch(prog)(*self.inputs))
 
 
 def _check_fidelity(session: OnnxSession, name: str, tmp_path: Path, batches: tuple[int, ...]) -> None:
@@ -535,7 +589,7 @@ def _check_groups(session: OnnxSession, pattern: Pattern) -> None:
     exact, inexact = [], {}
     for g in group_ops(program.module):
         size, frozen = g.size.value.data, {r.kind for r in reasons(g.frozen)}
-        assert frozen <= BOUNDARY, f"group of {size} frozen by {sorted(frozen)}"
+        assert frozen <= BOUNDARY | pattern.frozen, f"group of {size} frozen by {sorted(frozen)}"
         if frozen:
             continue
         if g.exact.value.data:
@@ -544,6 +598,16 @@ def _check_groups(session: OnnxSession, pattern: Pattern) -> None:
             inexact[size] = {r.kind for r in reasons(g.inexact)}
     assert sorted(exact) == sorted(pattern.exact)
     assert inexact == pattern.inexact
+
+
+def _check_pruned_at_batch_1(session: OnnxSession, name: str, tmp_path: Path) -> None:
+    """The pruned file keeps the batch dynamic: at batch 1 it computes the masked original too."""
+    prog, plan, _ = session.prune(0.5, only_exact=True)
+    pruned = tmp_path / "pruned_batch1.onnx"
+    save_onnx(prog, pruned)
+    x = _input(name, 1, seed=7)
+    want = run_onnx(masked_onnx(session.original, plan["params"]), [x])
+    assert max_relative_error(run_onnx(pruned, [x]), want) < TOLERANCE
 
 
 if __name__ == "__main__":  # python tests/unit/test_onnx_patterns.py NAME OUT.onnx

@@ -1,5 +1,5 @@
 """Folding shape arithmetic: integer tensors computed from constants, and reads of static dims, become
-Constant nodes; Reshape targets that read a dynamic batch are pinned to constants; dead nodes are dropped.
+Constant nodes; Reshape and Expand targets that read a dynamic batch are pinned to constants; dead nodes are dropped.
 
 The torch exporter computes sizes at run time (index arithmetic on constants, `Shape` reads of tensors
 whose shapes are known); left alone they reach the IR as tensor arithmetic and `item` reads that channel
@@ -50,7 +50,7 @@ _MAX_SHAPE_FOLDING_ROUNDS = 100
 
 def fold_shapes(model: onnx.ModelProto, path: Path) -> onnx.ModelProto:
     """Fold constant shape arithmetic, infer shapes; then, while it folds something, fold reads of static
-    dims and pin Reshape targets (`fold_shape_arithmetic` with shapes), inferring shapes again; drop dead
+    dims and pin Reshape and Expand targets (`fold_shape_arithmetic` with shapes), inferring shapes again; drop dead
     nodes. Returns the model with shapes inferred (shape inference returns a new ModelProto)."""
     fold_shape_arithmetic(model)
     model = infer_shapes(model, path)
@@ -76,8 +76,8 @@ def fold_shape_arithmetic(model: onnx.ModelProto, shapes: Mapping[str, Shape] | 
     the exporter computes sizes at run time from `Shape` (`chunk`'s slice bounds, Swin's window sizes,
     `x.size(1)`), which otherwise reach the IR as tensor arithmetic and `item` reads that channel
     analysis cannot see through and torch.export turns into SymInt guards. A read whose entries are
-    all static folds; a Reshape target that also holds symbolic sizes (the batch) is pinned to a
-    constant (`_pinned_target`).
+    all static folds; a Reshape or Expand target that also holds symbolic sizes (the batch) is pinned
+    to a constant (`_pinned_target`).
     """
     graph = model.graph
     opsets = {o.domain: o.version for o in model.opset_import}
@@ -267,18 +267,22 @@ def _shape_entries(
 def _pinned_target(
     node: onnx.NodeProto, shapes: Mapping[str, Shape], entries: Mapping[str, np.ndarray]
 ) -> np.ndarray | None:
-    """A constant target for a Reshape whose target reads symbolic sizes, or None.
-
-    With a dynamic batch the exporter builds `x.view(x.size(0), 2, 24, 8, 8)` as
-    `Concat(Unsqueeze(Gather(Shape(x), 0)), constants)`. An entry holding a symbolic dim becomes 0
-    (ONNX: copy the input's dim) where the data has that same symbolic dim, else -1 when it is the only
-    one and the target has no -1. The sizes are then constants the pruner can rewrite, and the batch
-    stays dynamic."""
-    if node.op_type != "Reshape" or len(node.input) != 2:
+    """A constant target for a Reshape or Expand whose target reads symbolic sizes (`_PINNED`), or None."""
+    pin = _PINNED.get(node.op_type)
+    if pin is None or len(node.input) != 2 or node.domain not in DEFAULT_DOMAINS:
         return None
     target, data = entries.get(node.input[1]), shapes.get(node.input[0])
     if target is None or data is None or target.ndim != 1 or any(d is None for d in target):
         return None
+    return pin(node, target, data)
+
+
+def _pinned_reshape(node: onnx.NodeProto, target: np.ndarray, data: Shape) -> np.ndarray | None:
+    """With a dynamic batch the exporter builds `x.view(x.size(0), 2, 24, 8, 8)` as
+    `Concat(Unsqueeze(Gather(Shape(x), 0)), constants)`. An entry holding a symbolic dim becomes 0
+    (ONNX: copy the input's dim) where the data has that same symbolic dim, else -1 when it is the only
+    one and the target has no -1. The sizes are then constants the pruner can rewrite, and the batch
+    stays dynamic."""
     allow_zero = any(a.name == "allowzero" and a.i for a in node.attribute)
     pinned = [d if isinstance(d, int) else 0 for d in target]
     symbolic = [k for k, d in enumerate(target) if isinstance(d, str)]
@@ -288,6 +292,26 @@ def _pinned_target(
                 return None
             pinned[k] = -1
     return np.asarray(pinned, dtype=np.int64)
+
+
+def _pinned_expand(node: onnx.NodeProto, target: np.ndarray, data: Shape) -> np.ndarray | None:
+    """`Expand(gate, Shape(x))` (a squeeze-excite gate broadcast to the map, `expand_as`): an entry holding
+    a symbolic dim becomes 1 (keep the input's dim) where the input, aligned from the right, has that same
+    symbolic dim; any other symbolic entry would broadcast to a size known only at run time."""
+    lead = len(target) - len(data)
+    pinned = []
+    for k, d in enumerate(target):
+        if isinstance(d, str) and (k < lead or data[k - lead] != d):
+            return None
+        pinned.append(1 if isinstance(d, str) else d)
+    return np.asarray(pinned, dtype=np.int64)
+
+
+_PINNED: dict[str, Callable[[onnx.NodeProto, np.ndarray, Shape], np.ndarray | None]] = {
+    "Reshape": _pinned_reshape,
+    "Expand": _pinned_expand,
+}
+"""Op type -> its target (input 1) as constants, given the target's entries and the data's (input 0) shape."""
 
 
 def remove_dead_nodes(graph: onnx.GraphProto) -> None:
