@@ -6,11 +6,12 @@ resampled dims is frozen.
 torch-mlir converts an ONNX `Resize` into `aten.__interpolate.size_list_scale_list` whose mode string says what
 PyTorch's `F.interpolate` cannot: `<mode>[_<coordinate_transformation_mode>][,<nearest_mode>]` with `<mode>` one of
 nearest, linear / bilinear / trilinear (by rank), cubic, and `align_corners=True` for that transform. An absent
-transform is asymmetric for nearest, half_pixel otherwise; an absent nearest_mode is floor. `Upsample` (opsets 7-9)
-arrives as nearest or (bi/tri)linear with `align_corners=None`: asymmetric, as onnxruntime computes it. The
-conversion refuses what it cannot write (nearest with other transforms than half_pixel and asymmetric,
-tf_crop_and_resize, cubic_coeff_a != -0.75, exclude_outside, antialias, axes, keep_aspect_ratio_policy): those are
-import errors naming the node.
+transform is asymmetric for nearest, half_pixel otherwise; an absent nearest_mode is floor. Its conversion of an
+`Upsample` (opsets 7-9, when not upgraded) writes nearest or (bi/tri)linear with `align_corners=None`: asymmetric, as
+onnxruntime computes it. The conversion refuses what it cannot write (nearest with other transforms than half_pixel
+and asymmetric, tf_crop_and_resize, cubic_coeff_a != -0.75, exclude_outside, antialias, axes): import errors naming
+the node and the attribute (`onnx_refusal`). It ignores keep_aspect_ratio_policy, which without axes counts N and C
+in: not_larger keeps every size (the result type says so), not_smaller resizes N and C, which it refuses.
 
 The emission computes what onnxruntime computes. Where one of PyTorch's upsample kernels is the same function
 (nearest asymmetric floor by powers of two, linear and cubic with half_pixel / align_corners) it is that kernel,
@@ -47,7 +48,7 @@ TRANSFORMS = frozenset(
 )
 """ONNX coordinate_transformation_modes `resample` computes (tf_crop_and_resize needs the roi, which the IR lacks)."""
 NEAREST_MODES = frozenset({"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"})
-_LINEAR_NAMES = {"linear": 1, "bilinear": 2, "trilinear": 3}
+_LINEAR_NAMES = frozenset({"linear", "bilinear", "trilinear"})
 
 
 @dataclass(frozen=True)
@@ -284,6 +285,8 @@ def _interpolate(e: Emitter, op: Operation, overload: Any, args: list[Any], kwar
         return e.graph.call_function(aten_overload(f"{native}.vec"), (x, None, *corners, given))
     if given is not None and len(given) != len(sizes):
         raise SpaError(f"resampling with {len(given)} scales of a tensor with {len(sizes)} spatial dims")
+    if sizes == in_sizes:
+        return x  # onnxruntime copies when no dim changes, whatever the scales and the transform say
     scales = [
         effective_scale(i, o, None if given is None else given[k]) for k, (i, o) in enumerate(zip(in_sizes, sizes))
     ]

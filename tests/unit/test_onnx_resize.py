@@ -39,7 +39,7 @@ from test_onnx_prune_oracle import OnnxSession, run_onnx
 from spa_ir import api
 from spa_ir.backends.export import save_onnx
 from spa_ir.core.errors import SpaError
-from spa_ir.ops.resampling import resample
+from spa_ir.ops.resampling import Resampling, decode, resample
 
 pytestmark = same_worker("onnx-resize")  # the module fixtures (one import per opset) are made once
 
@@ -66,6 +66,7 @@ SPATIAL_2D = (
     Spatial("down", (5, 4), scales=(0.5, 0.7)),
     Spatial("sizes-up", (5, 4), sizes=(7, 9)),
     Spatial("sizes-down", (5, 4), sizes=(3, 2)),
+    Spatial("same", (5, 4), scales=(1.1, 1.2)),  # no size changes: onnxruntime copies, whatever the scales say
 )
 SPATIAL_1D = (Spatial("1d-x2", (6,), scales=(2.0,)), Spatial("1d-sizes-down", (6,), sizes=(4,)))
 SPATIAL_3D = (
@@ -359,6 +360,38 @@ def test_resample_matches_onnxruntime_where_the_conversion_refuses(case: Case, b
         bool(case.exclude_outside),
     )
     _check(case, got.numpy(), batch.want[case])
+
+
+# torch-mlir's ONNX conversion (lib/Conversion/TorchOnnxToTorch/DefaultDomainQtoZ.cpp, Resize and Upsample) writes
+# `<mode>[_<transform>][,<nearest_mode>]` with align_corners=True for align_corners; its Upsample conversion writes
+# the plain mode and align_corners=None.
+MODE_STRINGS = [
+    ("nearest", False, Resampling("nearest", "asymmetric", "floor")),
+    ("nearest,round_prefer_floor", False, Resampling("nearest", "asymmetric", "round_prefer_floor")),
+    ("nearest_half_pixel,ceil", False, Resampling("nearest", "half_pixel", "ceil")),
+    ("nearest_half_pixel", False, Resampling("nearest", "half_pixel", "floor")),
+    ("bilinear", False, Resampling("linear", "half_pixel")),
+    ("bilinear", True, Resampling("linear", "align_corners")),
+    ("linear_pytorch_half_pixel", False, Resampling("linear", "pytorch_half_pixel")),
+    ("trilinear_half_pixel_symmetric", False, Resampling("linear", "half_pixel_symmetric")),
+    ("bilinear_tf_half_pixel_for_nn", False, Resampling("linear", "tf_half_pixel_for_nn")),
+    ("cubic", False, Resampling("cubic", "half_pixel")),
+    ("cubic_align_corners", True, Resampling("cubic", "align_corners")),
+    ("cubic_asymmetric", False, Resampling("cubic", "asymmetric")),
+    ("nearest", None, Resampling("nearest", "asymmetric", "floor")),  # Upsample
+    ("bilinear", None, Resampling("linear", "asymmetric")),  # Upsample: asymmetric in onnxruntime
+]
+
+
+@pytest.mark.parametrize(("mode", "align_corners", "want"), MODE_STRINGS, ids=[f"{m}-{a}" for m, a, _ in MODE_STRINGS])
+def test_mode_strings_decode(mode: str, align_corners: bool | None, want: Resampling) -> None:
+    assert decode(mode, align_corners) == want
+
+
+@pytest.mark.parametrize("mode", ["area", "bilinear,floor", "nearest_tf_crop_and_resize", "nearest,round"])
+def test_unknown_mode_strings_are_errors(mode: str) -> None:
+    with pytest.raises(SpaError, match=r"mode '|coordinate_transformation_mode '|nearest_mode '"):
+        decode(mode, False)
 
 
 # -- Upsample (opsets 7, 9) and Resize-10: upgraded by the frontend, asymmetric as onnxruntime computes them ---------
