@@ -71,20 +71,41 @@ class Resampling:
 
 
 def decode(mode: str, align_corners: bool | None) -> Resampling:
-    """The resampling an `__interpolate` of torch-mlir's ONNX conversion computes (its mode string, module doc)."""
-    name, _, nearest = mode.partition(",")
+    """The resampling an `__interpolate` of torch-mlir's ONNX conversion computes (its mode string, module doc).
+    Beyond what the conversion writes, any transform goes with nearest, and cubic takes `,cubic_coeff_a=<a>` and
+    `,exclude_outside=1`: the spelling for a frontend lowering the Resize nodes the conversion refuses."""
+    name, *fields = mode.split(",")
     base, _, transform = name.partition("_")
-    if base in _LINEAR_NAMES:
-        base = "linear"
-    if base not in ("nearest", "linear", "cubic") or (nearest and base != "nearest"):
+    base = "linear" if base in _LINEAR_NAMES else base
+    if base not in ("nearest", "linear", "cubic"):
         raise SpaError(f"interpolation mode '{mode}' is not one torch-mlir's ONNX Resize conversion writes")
+    options: dict[str, Any] = {}
+    for f in fields:
+        key, eq, value = f.partition("=")
+        if base == "nearest" and not eq and "nearest" not in options:
+            options["nearest"] = key
+        elif base == "cubic" and key == "cubic_coeff_a" and eq:
+            options["cubic_a"] = _float(value, mode)
+        elif base == "cubic" and key == "exclude_outside" and value in ("0", "1"):
+            options["exclude_outside"] = value == "1"
+        else:
+            raise SpaError(
+                f"interpolation mode '{mode}': '{f}' is not a nearest_mode, cubic_coeff_a or exclude_outside"
+            )
     if align_corners:
         default = "align_corners"
     elif base == "nearest" or (align_corners is None and base == "linear"):
         default = "asymmetric"  # nearest's own default; None: ONNX Upsample, asymmetric in onnxruntime
     else:
         default = "half_pixel"
-    return Resampling(base, transform or default, nearest or "floor")
+    return Resampling(base, transform or default, **options)
+
+
+def _float(text: str, mode: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise SpaError(f"interpolation mode '{mode}': cubic_coeff_a '{text}' is not a number") from None
 
 
 # -- the resampling, as onnxruntime computes it ----------------------------------------------------------------

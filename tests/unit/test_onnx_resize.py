@@ -10,7 +10,8 @@ exclude_outside (cubic) x given by scales or sizes x up / down x 1-D / 2-D / 3-D
 - or refused at import with a one-line SpaError naming the node (one case per attribute combination: the
   refusal depends on the attributes only).
 `resample`, the backend's separable resampling, is also checked directly on every refused combination it can compute
-(nearest with any transform, cubic with any a and exclude_outside): what a frontend lowering them would emit.
+(nearest with any transform, cubic with any a and exclude_outside), and the emission of their `__interpolate` spelling
+(`decode`: what a frontend lowering the refused nodes would write) on a converted twin's IR respelled.
 Cubic is 2-D only (onnxruntime's cubic takes 2-D images only).
 
 Then a conv -> Resize -> conv model pruned through the Resize with the ONNX pruning oracle (its emitted file in
@@ -23,7 +24,7 @@ from __future__ import annotations
 import itertools
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,9 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 from oracle import perturb, same_worker
 from test_onnx_prune_oracle import OnnxSession, run_onnx
+from xdsl.dialects.builtin import StringAttr
 
+from spa.dialects.torch_base import ConstantStrOp
 from spa_ir import api
 from spa_ir.backends.export import save_onnx
 from spa_ir.core.errors import SpaError
@@ -360,6 +363,37 @@ def test_resample_matches_onnxruntime_where_the_conversion_refuses(case: Case, b
         bool(case.exclude_outside),
     )
     _check(case, got.numpy(), batch.want[case])
+
+
+def _lowered_spelling(case: Case) -> tuple[Case, str]:
+    """A converted twin of a refused case (nearest: half_pixel; cubic: the default kernel) and the mode string a
+    frontend lowering the refused node would write (`decode`'s spelling)."""
+    if case.mode == "nearest":
+        return replace(case, transform="half_pixel"), f"nearest_{case.transform},{case.nearest}"
+    twin = replace(case, cubic_a=None, exclude_outside=None)
+    return twin, f"cubic_{case.transform},cubic_coeff_a={case.cubic_a},exclude_outside={case.exclude_outside}"
+
+
+LOWERED = [
+    c
+    for c in RESAMPLED
+    if (c.spatial.name == "up" or (c.transform == "align_corners" and c.nearest == "round_prefer_ceil"))
+    and c.opset == min(o for o in OPSETS if c.transform in _transforms(o))
+]
+
+
+@pytest.mark.parametrize("case", LOWERED, ids=lambda c: c.id)
+def test_emission_of_what_the_conversion_refuses(case: Case, tmp_path: Path, batches: dict[int, Batch]) -> None:
+    """The backend emits the refused combinations exactly once their `__interpolate` says them: the converted
+    twin's IR with its mode string respelled, against onnxruntime on the refused node."""
+    twin, spelling = _lowered_spelling(case)
+    onnx.save(resize_model([twin], twin.opset), str(tmp_path / "twin.onnx"))
+    program = api.import_onnx(tmp_path / "twin.onnx")
+    (mode,) = [op for op in program.module.walk() if isinstance(op, ConstantStrOp)]
+    mode.properties["value"] = StringAttr(spelling)
+    with torch.no_grad():
+        got = api.to_torch(program)(torch.from_numpy(batches[case.opset].feed[f"x{case.rank}"])).numpy()
+    _check(case, got, batches[case.opset].want[case])
 
 
 # torch-mlir's ONNX conversion (lib/Conversion/TorchOnnxToTorch/DefaultDomainQtoZ.cpp, Resize and Upsample) writes
