@@ -39,6 +39,7 @@ from spa_ir.core.ir import const_int, main_function, params, shape
 from spa_ir.core.program import Program
 from spa_ir.frontends.onnx.load import constant_value, file_sha256, inferred_shapes, node_name, onnx_source
 from spa_ir.frontends.onnx.weights import weight_values
+from spa_ir.ops.recurrent import hidden_size
 from spa_ir.ops.spec import arg, operand_names
 
 __all__ = [
@@ -92,8 +93,9 @@ def faithful_onnx(original: onnx.ModelProto, program: Program, where: str = "<on
     """A copy of `original` pruned as `program` (imported from it, then pruned) is."""
     out = onnx.ModelProto()
     out.CopyFrom(original)
-    _rewrite_sizes(out, _NewShapes(program.module), _old_shapes(original, where), where)  # before biases add nodes
-    write_weights(out, {p.weight_name: _numpy(program.tensor(p)) for p in params(program.module)}, where)
+    dead = _rewrite_sizes(out, _NewShapes(program.module), _old_shapes(original, where), where)  # before biases
+    weights = {p.weight_name: _numpy(program.tensor(p)) for p in params(program.module) if p.weight_name not in dead}
+    write_weights(out, weights, where)
     _drop_stale_value_info(out, where)
     return out
 
@@ -311,12 +313,20 @@ class _Graph:
         return dims[0] if len(dims) == 1 and isinstance(dims[0], int) else None
 
 
-def _rewrite_sizes(model: onnx.ModelProto, new: _NewShapes, old: tuple[Shapes, dict[str, int]], where: str) -> None:
+def _rewrite_sizes(model: onnx.ModelProto, new: _NewShapes, old: tuple[Shapes, dict[str, int]], where: str) -> set[str]:
+    """Rewrite what follows the channels; return the values no output depends on any more (a dropped initial
+    state's computation: left as it was, weights included, so that it still runs)."""
     graph = _Graph(model, *old)
+    names = [node_name(node, index) for index, node in enumerate(model.graph.node)]
+    for node, name in zip(model.graph.node, names):
+        if node.op_type in ("LSTM", "GRU", "RNN"):
+            _recurrent(graph, node, hidden_size(new.ops.get(name, [])), f"{where}: node '{name}'")
+    dead = _dead_values(model.graph)
     pieces: list[_Piece] = []
     new_shapes: Shapes = {}
-    for index, node in enumerate(model.graph.node):
-        name = node_name(node, index)
+    for node, name in zip(model.graph.node, names):
+        if all(o in dead for o in node.output):
+            continue
         old_out = [graph.old_shapes.get(o) for o in node.output]
         new_out = new.outputs(node, name, None if old_out[0] is None else len(old_out[0]))
         new_shapes.update({o: n for o, n in zip(node.output, new_out) if n is not None})
@@ -326,8 +336,6 @@ def _rewrite_sizes(model: onnx.ModelProto, new: _NewShapes, old: tuple[Shapes, d
         at = f"{where}: node '{name}'"
         if node.op_type in ("Conv", "ConvTranspose"):
             _set_int(node, "group", new.groups(name))
-        elif node.op_type in ("LSTM", "GRU", "RNN"):
-            _recurrent(graph, node, next((n[-1] for n in new_out if n), None), at)
         elif node.op_type in _SHAPE_INPUTS or node.op_type == "Resize":
             pieces += _shape_input(graph, node, old_out[0], new_out[0], at)
         elif node.op_type == "Split":
@@ -336,6 +344,32 @@ def _rewrite_sizes(model: onnx.ModelProto, new: _NewShapes, old: tuple[Shapes, d
             pieces += _slice(graph, node, new.slices(name), at)
     _apply(graph, pieces, where)
     _keep_old_shape_reads(graph, new_shapes, where)
+    return dead
+
+
+def _dead_values(graph: onnx.GraphProto) -> set[str]:
+    """Node outputs and initializers that no graph output depends on."""
+    producer = {o: n for n in graph.node for o in n.output}
+    live: set[str] = set()
+    todo = [o.name for o in graph.output]
+    while todo:
+        name = todo.pop()
+        if name in live:
+            continue
+        live.add(name)
+        node = producer.get(name)
+        if node is not None:
+            todo += [i for n in _all_nodes_of(node) for i in n.input if i]
+    every = {o for n in graph.node for o in n.output} | {i.name for i in graph.initializer}
+    return every - live
+
+
+def _all_nodes_of(node: onnx.NodeProto) -> Iterator[onnx.NodeProto]:
+    """The node and the nodes of its subgraphs (which may read outer values)."""
+    yield node
+    for attr in node.attribute:
+        for sub in [attr.g] if attr.HasField("g") else list(attr.graphs):
+            yield from _all_nodes(sub)
 
 
 def _keep_old_shape_reads(graph: _Graph, new_shapes: Shapes, where: str) -> None:
@@ -423,13 +457,15 @@ def _pin(graph: _Graph, name: str, value: np.ndarray) -> None:
 
 _INITIAL_STATES = (5, 6)
 """Inputs of ONNX LSTM / GRU / RNN holding initial_h (and initial_c)."""
-_ZERO_PRESERVING = frozenset({"Expand", "Unsqueeze", "Squeeze", "Reshape", "Cast", "Identity", "Tile", "Transpose"})
+_ZERO_PRESERVING = frozenset(
+    {"Expand", "Unsqueeze", "Squeeze", "Reshape", "Cast", "Identity", "Tile", "Transpose", "Slice", "Gather"}
+)
 
 
 def _recurrent(graph: _Graph, node: onnx.NodeProto, hidden: int | None, at: str) -> None:
-    """A recurrent layer whose hidden units were pruned: its hidden_size, and its initial states, which pruning
-    requires to be zero (the channel rule freezes the units otherwise): a zero state computed in the graph is
-    dropped (absent means zeros in ONNX), so no node is added."""
+    """A recurrent layer whose hidden units were pruned: its hidden_size (the IR's recurrent op's), and its initial
+    states, which pruning requires to be zero (the channel rule freezes the units otherwise): a zero state is
+    dropped (absent means zeros in ONNX), so no node is added; the nodes that computed it stay, unread."""
     old = next((a.i for a in node.attribute if a.name == "hidden_size"), None)
     if hidden is None or hidden < 0 or hidden == old:
         return

@@ -191,13 +191,15 @@ EMITTED = [CASES[1], CASES[4], CASES[8]]
 @_quiet_export
 @pytest.mark.parametrize("case", EMITTED, ids=lambda c: c.name)
 def test_pruned_recurrent_model_emits(case: Case, tmp_path: Path) -> None:
-    """The pruned program as ONNX (re-exported through PyTorch) and as .pt2, each run, equals the masked original."""
+    """The pruned program as faithful ONNX (the original graph pruned), as ONNX re-exported through PyTorch and as
+    .pt2, each run, equals the masked original."""
     path, inputs = _export(case, tmp_path)
     s = FxSession(path, inputs, case.name)
     prog, plan, _ = s.prune(0.5, only_exact=True)
     want = s.run_masked(plan["params"])
-    save_onnx(prog, tmp_path / "pruned.onnx", via_torch=True)
-    assert max_relative_error(run_onnx(tmp_path / "pruned.onnx", inputs), want) < TOLERANCE
+    for via_torch in (False, True):
+        save_onnx(prog, tmp_path / "pruned.onnx", via_torch=via_torch)
+        assert max_relative_error(run_onnx(tmp_path / "pruned.onnx", inputs), want) < TOLERANCE, via_torch
     save_pt2(prog, tmp_path / "pruned.pt2")
     with torch.no_grad():
         got = flat_outputs(torch.export.load(str(tmp_path / "pruned.pt2")).module()(*inputs))
