@@ -7,16 +7,17 @@ exclude_outside (cubic) x given by scales or sizes x up / down x 1-D / 2-D / 3-D
   original file, nearest bit for bit, linear and cubic within 1e-5 relative. The cases of one opset share a model
   (one node each), imported and emitted once; the emitted ONNX file (through PyTorch) is checked on a sample that
   holds every emission form (each PyTorch upsample op, each mode of the separable resampling);
-- or refused at import with a one-line SpaError naming the node (one case per attribute combination: the
-  refusal depends on the attributes only).
+- or refused at import with a one-line SpaError naming the node and the refused attributes (one case per
+  attribute combination: the refusal depends on the attributes only).
 `resample`, the backend's separable resampling, is also checked directly on every refused combination it can compute
 (nearest with any transform, cubic with any a and exclude_outside), and the emission of their `__interpolate` spelling
 (`decode`: what a frontend lowering the refused nodes would write) on a converted twin's IR respelled.
 Cubic is 2-D only (onnxruntime's cubic takes 2-D images only).
 
-Then a conv -> Resize -> conv model pruned through the Resize with the ONNX pruning oracle (its emitted file in
-onnxruntime against the masked original), a YOLOv8-style neck (nn.Upsample(scale_factor=2) + torch.cat) exported
-by torch.onnx at opsets 11 and 17, and ONNX Upsample at opsets 7 and 9.
+Then ONNX Upsample (opsets 7, 9) and Resize-10, which the frontend upgrades; conv -> Resize -> conv models pruned
+through the Resize with the ONNX pruning oracle (the emitted file in onnxruntime against the masked original); a
+YOLOv8-style neck (nn.Upsample(scale_factor=2) + torch.cat) exported by torch.onnx at opsets 11 and 17, and with
+dynamic image sizes.
 """
 
 from __future__ import annotations
