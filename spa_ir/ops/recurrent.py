@@ -20,7 +20,7 @@ from spa_ir.channels.spaces import Anon, Cat, Layout, Prod, Reason
 from spa_ir.core.errors import SpaError
 from spa_ir.core.ir import op_key, site
 from spa_ir.ops.common import fresh, unify_all
-from spa_ir.ops.spec import Emitter, OpSpec, Resize, Rule, arg, operand_names, table
+from spa_ir.ops.spec import Emitter, OpSpec, Resize, Rule, arg, each, operand_names, table
 from spa_ir.pruning.shapes import Shapes, make_int
 
 _LIST = "torch.prim.ListConstruct"
@@ -203,9 +203,13 @@ def _captured(op: Operation) -> list[SSAValue]:
 
 def _refuse_control_flow(e: Emitter, op: Operation) -> Any:
     raise SpaError(
-        f"'{op.name}' (ONNX Loop / Scan / If that is not a recurrent layer) has no PyTorch emission: the backend "
-        "emits straight-line graphs"
+        f"'{op_key(op)}' (ONNX Loop / Scan / If that is not a recurrent layer) has no PyTorch emission: the backend "
+        "emits straight-line graphs (the faithful ONNX file keeps it: --export-onnx)"
     )
+
+
+_OPAQUE_CONTROL_FLOW = [f"spa_onnx.{name}" for name in ("Loop", "Scan", "If")]
+"""The ONNX frontend's control flow kept opaque (spa_ir/frontends/onnx/control_flow.py)."""
 
 
 OPS = table(
@@ -214,8 +218,11 @@ OPS = table(
         ONNX_RECURRENT["GRU"]: OpSpec(rule=recurrent(gates=3, hidden_list=False), resize=resize_states(False)),
         ONNX_RECURRENT["RNN Tanh"]: OpSpec(rule=recurrent(gates=1, hidden_list=False), resize=resize_states(False)),
         ONNX_RECURRENT["RNN Relu"]: OpSpec(rule=recurrent(gates=1, hidden_list=False), resize=resize_states(False)),
-        "torch.prim.Loop": OpSpec(rule=control_flow, emit=_refuse_control_flow),
-        "torch.prim.If": OpSpec(rule=control_flow, emit=_refuse_control_flow),
+        **each(
+            ["torch.prim.Loop", "torch.prim.If", *_OPAQUE_CONTROL_FLOW],
+            OpSpec(rule=control_flow, emit=_refuse_control_flow),
+        ),
     },
-    operators=dict.fromkeys(ONNX_RECURRENT.values(), _RECURRENT),  # no op classes: they arrive as `torch.operator`
+    # no op classes: they arrive as `torch.operator` (the opaque control flow with variadic, unnamed operands)
+    operators={**dict.fromkeys(ONNX_RECURRENT.values(), _RECURRENT), **dict.fromkeys(_OPAQUE_CONTROL_FLOW, "")},
 )

@@ -374,17 +374,25 @@ def test_keras_recurrent_files_are_there() -> None:
 
 
 @pytest.mark.parametrize("name", KERAS)
-def test_keras_recurrent_layer(name: str) -> None:
+def test_keras_recurrent_layer(name: str, tmp_path: Path) -> None:
     """tf2onnx writes a Keras LSTM as an ONNX LSTM (its zero state an Expand of 0 to the run-time batch): it imports
-    and its hidden units prune. It leaves the Keras 3 GRU as the `while` Loop of its cell: a located error."""
+    and its hidden units prune. It leaves the Keras 3 GRU as the `while` Loop of its cell: it imports as opaque
+    control flow, every channel reaching it frozen, the faithful ONNX file is the original's, PyTorch refuses it."""
     path = DATA / name
     model = onnx.load(str(path))
     types = [n.op_type for n in model.graph.node]
     if "Loop" in types and not {"LSTM", "GRU", "RNN"} & set(types):
         loop = next(n.name for n in model.graph.node if n.op_type == "Loop")
-        with pytest.raises(SpaError, match=rf"unsupported ONNX op 'Loop' \(node '{loop}'\)") as e:
-            api.import_onnx(path)
+        prog = api.import_onnx(path)
+        with pytest.raises(SpaError, match=rf"at loc\(\"{loop}\"\): 'spa_onnx.Loop' \(ONNX Loop") as e:
+            api.to_torch(prog)
         _one_line(e)
+        plan = api.prune(prog, ratio=0.5, criterion="random", only_exact=True).to_json()
+        assert not any(g["removed"] for g in plan["groups"])
+        assert any(r["op"] == "spa_onnx.Loop" for g in plan["groups"] for r in g["frozen"])
+        save_onnx(prog, tmp_path / "same.onnx")
+        x = [torch.randn(2, 8, 12, generator=torch.Generator().manual_seed(0))]
+        assert max_relative_error(run_onnx(tmp_path / "same.onnx", x), run_onnx(model, x)) == 0.0
         return
     (node,) = [n for n in model.graph.node if n.op_type in ("LSTM", "GRU", "RNN")]
     hidden = next(a.i for a in node.attribute if a.name == "hidden_size")
@@ -492,8 +500,8 @@ def _loop_model() -> onnx.ModelProto:
 
 
 CONTROL: dict[str, tuple[Callable[[], onnx.ModelProto], str, list[list[torch.Tensor]]]] = {
-    "if": (_if_model, "torch.prim.If", [[torch.randn(2, 4), torch.tensor(flag)] for flag in (True, False)]),
-    "scan": (_scan_model, "torch.prim.Loop", [[torch.randn(2, 5, 4)]]),
+    "if": (_if_model, "spa_onnx.If", [[torch.randn(2, 4), torch.tensor(flag)] for flag in (True, False)]),
+    "scan": (_scan_model, "spa_onnx.Scan", [[torch.randn(2, 5, 4)]]),
 }
 
 
@@ -506,7 +514,7 @@ def test_control_flow_is_frozen_and_not_emitted_as_pytorch(name: str, tmp_path: 
     onnx.save(model, str(path))
     prog = api.import_onnx(path)
     for emit in (lambda: api.to_torch(prog), lambda: save_pt2(prog, tmp_path / "m.pt2")):
-        with pytest.raises(SpaError, match=rf"'{op}' at loc\(\"{name}\"\): '{op}' \(ONNX Loop / Scan / If") as e:
+        with pytest.raises(SpaError, match=rf"at loc\(\"{name}\"\): '{op}' \(ONNX Loop / Scan / If") as e:
             emit()
         _one_line(e)
     plan = api.prune(prog, ratio=0.5, criterion="random", seed=1, only_exact=True).to_json()
@@ -521,11 +529,20 @@ def test_control_flow_is_frozen_and_not_emitted_as_pytorch(name: str, tmp_path: 
         assert max_relative_error(got, run_onnx(masked_onnx(model, plan["params"]), inputs)) < TOLERANCE
 
 
-def test_loop_torch_mlir_cannot_convert_is_a_located_error(tmp_path: Path) -> None:
+def test_loop_imports_as_opaque_control_flow(tmp_path: Path) -> None:
+    """A Loop torch-mlir's conversion rejects imports all the same (opaque): what reaches it is frozen, the faithful
+    file computes the original, PyTorch emission is a located one-line error."""
     model = _loop_model()
     onnx.checker.check_model(model, full_check=True)
     path = tmp_path / "loop.onnx"
     onnx.save(model, str(path))
-    with pytest.raises(SpaError, match=r'ONNX to torch conversion failed: .* at loc\("loop"\)') as e:
-        api.import_onnx(path)
-    assert _one_line(e).startswith(f"{path}: ")
+    prog = api.import_onnx(path)
+    plan = api.prune(prog, ratio=0.5, criterion="random", only_exact=True).to_json()
+    for group in _groups_with(plan, "w1", 1):
+        assert [(r["kind"], r["op"]) for r in group["frozen"]] == [(CONTROL_FLOW, "spa_onnx.Loop")], group
+    with pytest.raises(SpaError, match=r"at loc\(\"loop\"\): 'spa_onnx.Loop'") as e:
+        api.to_torch(prog)
+    _one_line(e)
+    save_onnx(prog, tmp_path / "same.onnx")
+    x = [torch.randn(2, 4)]
+    assert max_relative_error(run_onnx(tmp_path / "same.onnx", x), run_onnx(model, x)) < TOLERANCE

@@ -11,7 +11,8 @@ Steps, in `import_onnx_to_mlir`, one module each:
 3. check the (now weightless, small) model, fold constant shape arithmetic, infer shapes; then,
    while it folds something, fold reads of static dims (`Shape`/`Size`, and Gather/Slice/Concat of
    them) and the arithmetic that becomes constant, and pin Reshape targets that read a dynamic batch
-   to constants (`shape_folding`), inferring shapes again; drop dead nodes;
+   to constants (`shape_folding`), inferring shapes again; drop dead nodes; hide Loop / Scan / If behind
+   opaque `spa_onnx.*` nodes reading what their bodies read (`control_flow`: their channels stay frozen);
 4. import with torch-mlir's ONNX importer (`torch.operator "onnx.*"` ops), replace LSTM / GRU / RNN by PyTorch's
    recurrent ops and ONNX glue on their weights (`recurrent`: the conversion would make them `torch.prim.Loop`s),
    and run `convert-torch-onnx-to-torch,canonicalize` (`convert`; not the backend pipeline: it decomposes BatchNorm);
@@ -40,6 +41,7 @@ from torch_mlir import ir
 from spa_ir.core.program import Program
 from spa_ir.core.weights import WeightStore
 from spa_ir.frontends.mlir_bridge import to_xdsl
+from spa_ir.frontends.onnx.control_flow import hide_control_flow
 from spa_ir.frontends.onnx.convert import main_func, to_torch
 from spa_ir.frontends.onnx.fixups import args_to_params, fold_literal_tolist, verify_module
 from spa_ir.frontends.onnx.load import (
@@ -96,4 +98,6 @@ def prepare_model(model: onnx.ModelProto, path: Path) -> tuple[onnx.ModelProto, 
     model = upgrade_opset(model, path)
     weights = lift_weights(model, path)
     check_model(model, path)
-    return fold_shapes(model, path), weights
+    model = fold_shapes(model, path)
+    hide_control_flow(model)
+    return model, weights

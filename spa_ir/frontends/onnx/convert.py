@@ -14,6 +14,7 @@ from torch_mlir.passmanager import PassManager
 
 from spa_ir.core.errors import SpaError, first_line
 from spa_ir.frontends.mlir_bridge import torch_mlir_context
+from spa_ir.frontends.onnx.control_flow import name_opaque_ops
 from spa_ir.frontends.onnx.load import DEFAULT_DOMAINS
 from spa_ir.frontends.onnx.recurrent import lower_recurrent
 from spa_ir.ops.resampling import onnx_refusal
@@ -32,6 +33,7 @@ def to_torch(model: onnx.ModelProto, path: Path) -> tuple[ir.Module, list[str]]:
     """The model as a torch dialect module, and its argument names (the ONNX input names, in order)."""
     module, arg_names = _import_model(model, path)
     lower_recurrent(module, model, path)  # before the conversion turns LSTM/GRU/RNN into torch.prim.Loop
+    name_opaque_ops(module)  # control flow the import hid: out of the conversion's reach
     _convert(module, model, path)
     _reject_unconverted_ops(module, model, path)
     return module, arg_names
