@@ -126,6 +126,9 @@ def resample(
     of each tap and a weighted sum, the taps and weights constants (`axis_taps`)."""
     import torch
 
+    if isinstance(x, torch.fx.Proxy):  # fx's symbolic tracing (unpickling a GraphModule re-traces it): one leaf node
+        fields = (mode, transform, nearest, cubic_a, exclude_outside)
+        return x.tracer.create_proxy("call_function", resample, (x, sizes, scales, *fields), {})
     spec = Resampling(mode, transform, nearest, cubic_a, exclude_outside)
     in_sizes = [int(n) for n in x.shape[2:]]
     if list(sizes) == in_sizes:

@@ -657,3 +657,18 @@ def test_dynamic_sizes_other_than_powers_of_two_are_a_located_error(tmp_path: Pa
         SpaError, match=r"dyn\.onnx: .*__interpolate.* at loc\(\"rs0\"\): resampling \(bilinear, scales"
     ):
         api.to_torch(program)
+
+
+def test_emitted_resampling_pickles_and_traces(tmp_path: Path) -> None:
+    """The separable resampling is one call in the emitted graph: unpickling (which re-traces the GraphModule) and
+    torch.fx.symbolic_trace keep it as one node computing the same."""
+    import pickle
+
+    onnx.save(conv_resize_conv(PRUNED[0]), str(tmp_path / "model.onnx"))
+    gm = api.to_torch(api.import_onnx(tmp_path / "model.onnx"))
+    x = torch.randn(1, 3, 5, 4, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        want = gm(x)
+        for again in (pickle.loads(pickle.dumps(gm)), torch.fx.symbolic_trace(gm)):
+            assert sum(n.target is resample for n in again.graph.nodes) == 1
+            assert torch.equal(again(x), want)
