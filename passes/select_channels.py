@@ -216,7 +216,7 @@ def _classes(cands: list[Candidate], groups: list[GroupOp]) -> list[int]:
 
 def _fraction(cost: Cost, measure: str, original: tuple[int, int], where: str) -> float:
     if measure == "flops" and cost.uncounted:
-        raise SpaError(f"{where}: keep-flops needs static shapes: the FLOPs of {cost.uncounted[0]} cannot be counted")
+        raise SpaError(f"{where}: keep-flops needs ranked tensors: the FLOPs of {cost.uncounted[0]} cannot be counted")
     total = original[0] if measure == "flops" else original[1]
     if total == 0:
         raise SpaError(f"{where}: keep-{measure}: the model has no {measure} to keep a fraction of")

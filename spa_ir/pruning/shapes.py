@@ -99,8 +99,10 @@ def pruned_dim(op: Operation, shapes: Shapes, bounds: tuple[str, ...] = ()) -> i
 
 
 def static_shape(v: SSAValue) -> tuple[int, ...]:
-    """The static shape of a tensor value; ValueError when it has dynamic dims (FLOPs cannot be counted)."""
+    """The shape FLOPs are counted at: a dynamic dim counts as 1, so FLOPs are per unit of each dynamic dim (per
+    sample for a dynamic batch, in which every counted op is linear: keep-flops' ratio holds at any batch size);
+    ValueError for an unranked tensor (FLOPs cannot be counted)."""
     dims = shape(v)
-    if dims is None or any(d < 0 for d in dims):
-        raise ValueError("dynamic shape")
-    return dims
+    if dims is None:
+        raise ValueError("unranked tensor")
+    return tuple(1 if d < 0 else d for d in dims)

@@ -195,3 +195,27 @@ def test_tools_take_a_converted_model_to_faithful_onnx_pt2_and_torch_mlir(name: 
     context = ir.Context()
     torch_d.register_dialect(context)
     ir.Module.parse((tmp_path / "p.torch.mlir").read_text(), context)
+
+
+def test_keep_flops_on_a_dynamic_batch(tmp_path: Path) -> None:
+    """Converters leave the batch dynamic; FLOPs are counted per sample (a dynamic dim counts as 1), so keep-flops
+    works and the kept fraction the plan reports is flop_counter's on the emitted modules at another batch size."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from spa_ir import api
+
+    path = tmp_path / "m.onnx"
+    path.write_bytes((DATA / "keras_resnet_op15.onnx").read_bytes())
+    program = api.import_onnx(path)
+    x = torch.randn(5, 32, 32, 3)
+
+    def flops(prog: Program) -> int:
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            export_program(prog).module()(x)
+        return counter.get_total_flops()
+
+    before = flops(program)
+    plan = api.prune(program, keep_flops=0.5, criterion="l2")
+    kept = flops(program) / before
+    assert plan.selection is not None
+    assert abs(kept - plan.selection["achieved"]["flops"]) < 1e-3 and abs(kept - 0.5) < 0.02
