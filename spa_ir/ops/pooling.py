@@ -9,28 +9,32 @@ from typing import Any
 from xdsl.ir import Operation
 
 from spa_ir.channels.propagation import Propagation
-from spa_ir.channels.spaces import Anon, Cat, Reason
+from spa_ir.channels.spaces import Anon, Cat, Layout, Reason
 from spa_ir.core.errors import SpaError
 from spa_ir.core.ir import site
 from spa_ir.ops.spec import Emitter, OpSpec, Rule, arg, aten, call_overload, each, has_arg, subject, table
 
 
 def keep_leading(n: int, zero_preserving: bool = True) -> Rule:
-    """Pooling, resampling, padding of the trailing (spatial) dims: the first n dims (N, C) pass through."""
+    """Pooling, resampling, padding of the trailing (spatial) dims: the first n dims (N, C) pass through, also where
+    the result's type leaves them dynamic (an ONNX Resize whose scales shape inference could not read: the
+    conversion asserts they keep N and C). A leading dim whose static size changes is frozen."""
 
     def rule(p: Propagation, op: Operation) -> None:
         x = subject(op)
-        xl = p.layout(x)
+        xl, xshape = p.layout(x), p.shape(x) or ()
         for r in op.results:
             if not p.is_tensor(r):
                 continue
             rshape = p.shape(r) or ()
-            out = [
-                xl[k] if k < n and k < len(xl) and rshape[k] == (p.shape(x) or ())[k] else Anon(rshape[k])
-                for k in range(len(rshape))
-            ]
             if len(rshape) != len(xl):
                 return p.freeze_op(op, "pooling changes rank")
+            out: list[Layout] = [Anon(d) for d in rshape]
+            for k in range(min(n, len(xl))):
+                if rshape[k] == xshape[k] or -1 in (rshape[k], xshape[k]):
+                    out[k] = xl[k]
+                elif p.has_channels(xl[k]):
+                    p.spaces.freeze(xl[k], Reason("spatial op changes a leading dim", site(op)))
             for k in range(n, len(xl)):
                 if p.has_channels(xl[k]):
                     p.spaces.freeze(xl[k], Reason("spatial op over a channel dim", site(op)))
