@@ -106,12 +106,35 @@ def clamp(low: str | None, high: str | None) -> Rule:
 
 
 def prelu(p: Propagation, op: Operation) -> None:
-    """prelu(input, weight): a per-channel slope on dim 1 (or one shared slope)."""
+    """prelu(input, weight): a slope per channel of dim 1 (weight [C], PyTorch's form), one shared slope, or
+    (weight of rank >= 2: ONNX PRelu, which torch-mlir's conversion passes on as is) slopes broadcast to the
+    input from the right, as [C, 1, 1] on NCHW or Keras's [1, 1, C] on NHWC (see `_prelu`)."""
     x, w = arg(op, "self_"), arg(op, "weight")
     xl = p.layout(x)
+    where = site(op)
+    if _broadcast_slope(p.shape(w) or ()):
+        out = broadcast_dims(p, [x, w], p.shape(op.results[0]) or (), where)
+        return p.set(op.results[0], out, zero=p.is_zero(x))
     if (p.shape(w) or (1,))[0] > 1:
-        p.spaces.unify(p.layout(w)[0], xl[1], site(op))
+        p.spaces.unify(p.layout(w)[0], xl[1], where)
     p.set(op.results[0], [p.spaces.resolve(d) for d in xl], zero=p.is_zero(x))
+
+
+def _broadcast_slope(shape: tuple[int, ...]) -> bool:
+    """A slope of rank >= 2 broadcasts to the input from the right (PyTorch's prelu has only rank 0 and 1)."""
+    return len(shape) >= 2
+
+
+def _prelu(e: Emitter, op: Operation, overload: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """A broadcast slope (`prelu`'s rule) is emitted as where(x > 0, x, slope * x): aten.prelu takes only a
+    slope per channel of dim 1."""
+    weight_shape = getattr(arg(op, "weight").type, "get_shape", lambda: ())()
+    if not _broadcast_slope(tuple(weight_shape)):
+        return call_overload(e, overload, args, kwargs)
+    x, w = args
+    positive = e.graph.call_function(aten_overload("gt.Scalar"), (x, 0))
+    scaled = e.graph.call_function(aten_overload("mul.Tensor"), (w, x))
+    return e.graph.call_function(aten_overload("where.self"), (positive, x, scaled))
 
 
 def _int_div(mode_overload: str) -> Adapter:
@@ -160,7 +183,7 @@ OPS = table(
         **each(aten("clamp_min clamp_min.Tensor"), OpSpec(rule=clamp("min", None))),
         **each(aten("clamp_max clamp_max.Tensor"), OpSpec(rule=clamp(None, "max"))),
         "torch.aten.hardtanh": OpSpec(rule=clamp("min_val", "max_val")),
-        **each(aten("prelu _prelu_kernel"), OpSpec(rule=prelu)),
+        **each(aten("prelu _prelu_kernel"), OpSpec(rule=prelu, emit_adapter=_prelu)),
     },
     operators={"torch.aten._prelu_kernel": "self_ weight"},
 )

@@ -369,7 +369,7 @@ def gelu_tanh(g: Graph, batch: int | str) -> Built:
     return g.model([batch, 5, 16], g.dense(h, 32, 8, "d2")), [5, 16]
 
 
-# 4. hard-swish and the hard-sigmoid squeeze-excite gate
+# 4. hard-swish and the hard-sigmoid squeeze-excite gate; PRelu
 
 
 def _hard_swish_net(g: Graph, batch: int | str, hard_swish: Callable[[str], str]) -> Built:
@@ -404,6 +404,17 @@ def hard_swish_clip_inputs(g: Graph, batch: int | str) -> Built:
 
 def hard_swish_clip_attributes(g: Graph, batch: int | str) -> Built:
     return _hard_swish_net(g, batch, lambda x: _clip_hard_swish(g, x))
+
+
+def prelu_slopes(g: Graph, batch: int | str) -> Built:
+    """PRelu slopes broadcast from the right: Keras's [1, 1, C] in NHWC, torch.onnx's [C, 1, 1] in NCHW, and a
+    [C] slope on a [batch, positions, C] sequence (the last dim, where PyTorch's prelu would read dim 1)."""
+    h = g.to_nhwc(g.conv(g.to_nchw("x"), 3, 8, "c1"))
+    h = g.to_nchw(g.op("PRelu", h, g.weight("p1.alpha", (1, 1, 8), 0.1, 0.2)))
+    h = g.op("PRelu", g.conv(h, 8, 6, "c2"), g.weight("p2.alpha", (6, 1, 1), 0.1, 0.2))
+    h = g.op("Reshape", h, g.op("Concat", g.batch_of(h), g.ints([6, 64]), axis=0))
+    h = g.op("PRelu", g.op("Transpose", h, perm=[0, 2, 1]), g.weight("p3.alpha", (6,), 0.1, 0.2))  # [N, 64, 6]
+    return g.model([batch, 8, 8, 3], g.dense(h, 6, 4, "d")), [8, 8, 3]
 
 
 # 5. Shape -> Gather -> Concat -> Reshape, Squeeze / Unsqueeze, Identity, Cast, Flatten
@@ -489,6 +500,7 @@ _PATTERNS: dict[str, Pattern] = {
     "hard_swish_clip_inputs": Pattern(hard_swish_clip_inputs, [8, 4], opset=11, batch="unk__123"),
     # Clip's bounds as attributes (Clip-6); opset 10, the newest with that Clip: onnxruntime runs no opset-6 Add
     "hard_swish_clip_attributes": Pattern(hard_swish_clip_attributes, [8, 4], opset=10),
+    "prelu_slopes": Pattern(prelu_slopes, [8, 6], batch="unk__123"),
     "flatten_shape_chain": Pattern(flatten_shape_chain, [8, 16], batch="unk__123"),
     "squeeze_unsqueeze_opset11": Pattern(squeeze_unsqueeze, [8, 16, 12], opset=11),
     "squeeze_unsqueeze_opset13": Pattern(squeeze_unsqueeze, [8, 16, 12], opset=13, batch="unk__123"),

@@ -58,8 +58,39 @@ def fold_shapes(model: onnx.ModelProto, path: Path) -> onnx.ModelProto:
         if not fold_shape_arithmetic(model, inferred_shapes(model)):
             break
         model = infer_shapes(model, path)
+    if align_prelu_slopes(model, inferred_shapes(model)):
+        model = infer_shapes(model, path)
     remove_dead_nodes(model.graph)
     return model
+
+
+def align_prelu_slopes(model: onnx.ModelProto, shapes: Mapping[str, Shape]) -> int:
+    """Reshape each PRelu slope of rank below the input's rank less one (a [C] slope on [N, L, C]) to that rank
+    (`[1, C]`); return how many were.
+
+    ONNX broadcasts the slope from the right, PyTorch's prelu applies a [C] slope to dim 1, and the conversion
+    passes the slope on unchanged: at full rank only the ONNX reading is left (spa_ir/ops/elementwise.py's
+    prelu). Slopes of one element, of unknown shape and inputs of rank 2 (where both readings agree) stay."""
+    added: list[tuple[int, onnx.NodeProto]] = []
+    for index, node in enumerate(model.graph.node):
+        if node.op_type != "PRelu" or node.domain not in DEFAULT_DOMAINS or len(node.input) != 2:
+            continue
+        x, slope_dims = shapes.get(node.input[0]), shapes.get(node.input[1])
+        slope = [d for d in slope_dims or () if isinstance(d, int)]
+        if x is None or slope_dims is None or len(slope) != len(slope_dims):
+            continue
+        if len(x) < 3 or len(slope) >= len(x) - 1 or prod(slope) <= 1:
+            continue
+        name = f"{node.name}/slope"
+        target = numpy_helper.from_array(np.asarray([1] * (len(x) - 1 - len(slope)) + slope, np.int64), name)
+        shape_node = onnx.helper.make_node("Constant", [], [f"{name}_shape"], name=f"{name}_shape", value=target)
+        reshape = onnx.helper.make_node("Reshape", [node.input[1], f"{name}_shape"], [name], name=name)
+        node.input[1] = name
+        added.append((index, shape_node))
+        added.append((index, reshape))
+    for offset, (index, new) in enumerate(added):
+        model.graph.node.insert(index + offset, new)
+    return len(added) // 2
 
 
 def fold_shape_arithmetic(model: onnx.ModelProto, shapes: Mapping[str, Shape] | None = None) -> int:
