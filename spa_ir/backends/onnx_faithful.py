@@ -259,6 +259,8 @@ class _Graph:
         self.elem_types = elem_types
         self.producer = {o: n for n in model.graph.node for o in n.output}
         self.initializers = {i.name: i for i in model.graph.initializer}
+        self.consistent: set[tuple[str, int]] = set()
+        """Edges (node, input slot) reading a whole `Shape` of a tensor whose new shape is what the input needs."""
         self.users: dict[str, int] = {}
         for node in _all_nodes(model.graph):
             for name in node.input:
@@ -337,7 +339,7 @@ def _rewrite_sizes(model: onnx.ModelProto, new: _NewShapes, old: tuple[Shapes, d
         if node.op_type in ("Conv", "ConvTranspose"):
             _set_int(node, "group", new.groups(name))
         elif node.op_type in _SHAPE_INPUTS or node.op_type == "Resize":
-            pieces += _shape_input(graph, node, old_out[0], new_out[0], at)
+            pieces += _shape_input(graph, node, old_out[0], new_out[0], new_shapes, at)
         elif node.op_type == "Split":
             pieces += _split(graph, node, old_out, new_out, at)
         elif node.op_type == "Slice":
@@ -399,7 +401,12 @@ def _keep_old_shape_reads(graph: _Graph, new_shapes: Shapes, where: str) -> None
 
 def _readers(graph: _Graph, name: str) -> Iterator[onnx.NodeProto]:
     """The nodes reading value `name`, through Cast and Identity (which keep a shape vector's entries)."""
-    for user in [u for u in graph.model.graph.node if name in u.input]:
+    users = [
+        u
+        for u in graph.model.graph.node
+        if any(n == name and _edge(u, i) not in graph.consistent for i, n in enumerate(u.input))
+    ]
+    for user in users:
         if user.op_type in ("Cast", "Identity"):
             yield from _readers(graph, user.output[0])
         else:
@@ -451,7 +458,7 @@ def _pin(graph: _Graph, name: str, value: np.ndarray) -> None:
     graph.model.graph.initializer.append(numpy_helper.from_array(value, fresh))
     for node in _all_nodes(graph.model.graph):
         for i, n in enumerate(node.input):
-            if n == name:
+            if n == name and _edge(node, i) not in graph.consistent:
                 node.input[i] = fresh
 
 
@@ -515,10 +522,12 @@ def _shape_input(
     node: onnx.NodeProto,
     old: Sequence[int | str | None] | None,
     new: tuple[int, ...] | None,
+    new_shapes: Shapes,
     at: str,
 ) -> list[_Piece]:
     """An output-shape input: a constant entry that held an old output dim the pruned program changed takes the
-    new dim; a run-time piece over static dims is pinned to the new dims (what the import folded it to)."""
+    new dim; a run-time piece that is the whole `Shape` of a tensor whose new shape it needs stays (`expand_as`);
+    another run-time piece over static dims is pinned to the new dims (what the import folded it to)."""
     slot = _SHAPE_INPUTS.get(node.op_type, 3)
     if slot >= len(node.input) or not node.input[slot] or old is None or new is None:
         return []
@@ -529,7 +538,10 @@ def _shape_input(
             raise SpaError(f"{node.op_type} size input is longer than its output rank", where=at)
         span = [axes[piece.start + j] for j in range(piece.length)]
         if piece.values is None:
-            if all(new[a] >= 0 for a in span):
+            read = _shape_read(graph, piece.consumer, piece.slot)
+            if read is not None and _reads_new_dims(new_shapes.get(read[0]), [new[a] for a in span]):
+                graph.consistent.add(read[1])
+            elif all(new[a] >= 0 for a in span):
                 piece.new = {j: new[a] for j, a in enumerate(span)}
             elif any(new[a] >= 0 and new[a] != old[a] for a in span):
                 raise SpaError(f"a run-time {node.op_type} size mixes a pruned and a dynamic dim", where=at)
@@ -538,6 +550,26 @@ def _shape_input(
             if piece.value(j) == old[a] and new[a] >= 0 and new[a] != old[a]:
                 piece.new[j] = new[a]
     return found
+
+
+def _edge(node: onnx.NodeProto, slot: int) -> tuple[str, int]:
+    return (node.name or node.output[0], slot)
+
+
+def _shape_read(graph: _Graph, consumer: onnx.NodeProto, slot: int) -> tuple[str, tuple[str, int]] | None:
+    """When input `slot` of `consumer` is, through Cast / Identity, the whole `Shape` of a tensor: that tensor and
+    the edge reading the Shape's output."""
+    node = graph.producer.get(consumer.input[slot])
+    while node is not None and node.op_type in ("Cast", "Identity"):
+        consumer, slot = node, 0
+        node = graph.producer.get(node.input[0])
+    whole = node is not None and not any(a.name in ("start", "end") for a in node.attribute)
+    return (node.input[0], _edge(consumer, slot)) if node is not None and node.op_type == "Shape" and whole else None
+
+
+def _reads_new_dims(read: tuple[int | str | None, ...] | None, wanted: list[int]) -> bool:
+    """Whether a shape read at run time gives the wanted dims (static ones equal, dynamic ones dynamic)."""
+    return read is not None and len(read) == len(wanted) and all(r == w for r, w in zip(_static(read), wanted))
 
 
 def _axes(node: onnx.NodeProto, rank: int) -> list[int]:
