@@ -39,9 +39,7 @@ from spa.passes.propagate_channels import PropagateChannels
 from spa_ir import api
 from spa_ir.backends.export import save_onnx
 from spa_ir.channels.annotations import group_ops, reasons
-from spa_ir.core.errors import SpaError
 from spa_ir.core.ir import main_function
-from spa_ir.core.program import Program
 from spa_ir.verify import masked_onnx
 
 BOUNDARY = frozenset({"model input", "model output"})
@@ -369,6 +367,13 @@ def gelu_tanh(g: Graph, batch: int | str) -> Built:
     return g.model([batch, 5, 16], g.dense(h, 32, 8, "d2")), [5, 16]
 
 
+def gelu_op(g: Graph, batch: int | str) -> Built:
+    """The Gelu op (opset 20), exact and tanh-approximated."""
+    h = g.op("Gelu", g.dense("x", 16, 32, "d1"), approximate="tanh")
+    h = g.op("Gelu", g.dense(h, 32, 24, "d2"))
+    return g.model([batch, 5, 16], g.dense(h, 24, 8, "d3")), [5, 16]
+
+
 # 4. hard-swish and the hard-sigmoid squeeze-excite gate; PRelu
 
 
@@ -415,6 +420,17 @@ def prelu_slopes(g: Graph, batch: int | str) -> Built:
     h = g.op("Reshape", h, g.op("Concat", g.batch_of(h), g.ints([6, 64]), axis=0))
     h = g.op("PRelu", g.op("Transpose", h, perm=[0, 2, 1]), g.weight("p3.alpha", (6,), 0.1, 0.2))  # [N, 64, 6]
     return g.model([batch, 8, 8, 3], g.dense(h, 6, 4, "d")), [8, 8, 3]
+
+
+def merge_activations(g: Graph, batch: int | str) -> Built:
+    """Keras merge layers and activations: Add of three as Sum, Maximum as Max, ReLU with a threshold as a Clip
+    with only its min, LeakyRelu, Softplus, Elu."""
+    h = g.op("Relu", g.conv("x", 3, 8, "c1"))
+    a = g.op("Clip", g.conv(h, 8, 8, "ca"), g.scalar(0.0))
+    b = g.op("Softplus", g.conv(h, 8, 8, "cb"))
+    c = g.op("LeakyRelu", g.conv(h, 8, 8, "cc"), alpha=0.1)
+    h = g.op("Max", g.op("Sum", a, b, c), g.op("Elu", g.conv(h, 8, 8, "cd")))
+    return g.model([batch, 3, 8, 8], g.conv(h, 8, 4, "c2")), [3, 8, 8]
 
 
 # 5. Shape -> Gather -> Concat -> Reshape, Squeeze / Unsqueeze, Identity, Cast, Flatten
@@ -495,12 +511,14 @@ _PATTERNS: dict[str, Pattern] = {
     "layer_norm_op": Pattern(layer_norm_op, [24], {32: {"normalization over channels"}}),
     "gelu_erf": Pattern(gelu_erf, [32]),
     "gelu_tanh": Pattern(gelu_tanh, [32], batch="unk__123"),
+    "gelu_op": Pattern(gelu_op, [32, 24], opset=20),
     "hard_swish_hard_sigmoid": Pattern(hard_swish_hard_sigmoid, [8, 4]),
     "hard_swish_op": Pattern(hard_swish_op, [8, 4], opset=14),
     "hard_swish_clip_inputs": Pattern(hard_swish_clip_inputs, [8, 4], opset=11, batch="unk__123"),
     # Clip's bounds as attributes (Clip-6); opset 10, the newest with that Clip: onnxruntime runs no opset-6 Add
     "hard_swish_clip_attributes": Pattern(hard_swish_clip_attributes, [8, 4], opset=10),
     "prelu_slopes": Pattern(prelu_slopes, [8, 6], batch="unk__123"),
+    "merge_activations": Pattern(merge_activations, [8, 8]),
     "flatten_shape_chain": Pattern(flatten_shape_chain, [8, 16], batch="unk__123"),
     "squeeze_unsqueeze_opset11": Pattern(squeeze_unsqueeze, [8, 16, 12], opset=11),
     "squeeze_unsqueeze_opset13": Pattern(squeeze_unsqueeze, [8, 16, 12], opset=13, batch="unk__123"),
@@ -509,13 +527,6 @@ _PATTERNS: dict[str, Pattern] = {
         keras_dense_to_map, [8, 6], batch="unk__123", frozen=frozenset({"convolution window over a channel dim"})
     ),
     "expand_gate": Pattern(expand_gate, [8]),
-}
-
-EMISSION_FAILURES: dict[str, str] = {
-    # With a dynamic batch, the faithful writer (spa_ir/backends/onnx_faithful.py) refuses a run-time size over
-    # pruned and dynamic dims, though Shape(map) reads the pruned map; the pruned program itself is exact (checked
-    # through PyTorch). Pattern -> the error the emission must still raise.
-    "expand_gate": r"run-time Expand size mixes a pruned and a dynamic dim",
 }
 
 BATCH = 3
@@ -552,33 +563,15 @@ def test_pattern_imports_and_prunes_exactly(name: str, constants: bool, batch: i
         assert not any(i.data_type == TensorProto.FLOAT for i in model.graph.initializer)
     path = tmp_path / f"{name}.onnx"
     onnx.save(model, str(path))
-    session = _Session(path, [_input(name, BATCH)], name)  # checks the fx GraphModule against onnxruntime
-    session.emission_failure = EMISSION_FAILURES.get(name) if batch is None else None
+    session = OnnxSession(path, [_input(name, BATCH)], name)  # checks the fx GraphModule against onnxruntime
     signature = str(main_function(session.program.module).function_type)
     assert ("?" in signature) == (batch is None), signature
     _check_fidelity(session, name, tmp_path, batches=(BATCH,) if batch else (BATCH, 1))
     _check_groups(session, _PATTERNS[name])
     for report in session.check_model((0.3, 0.5)):
         print(report.summary())
-    if batch is None and session.emission_failure is None:
+    if batch is None:
         _check_pruned_at_batch_1(session, name, tmp_path)
-
-
-class _Session(OnnxSession):
-    """test_onnx_prune_oracle's session; with an `emission_failure` (EMISSION_FAILURES) the pruned program is
-    checked through PyTorch (its fx GraphModule against the masked original in onnxruntime), and its ONNX
-    emission must still fail for that reason."""
-
-    emission_failure: str | None = None
-
-    def run_pruned(self, prog: Program) -> list[torch.Tensor]:
-        if self.emission_failure is None:
-            return super().run_pruned(prog)
-        with pytest.raises(SpaError, match=self.emission_failure):
-            save_onnx(prog, self.path.with_name("pruned.onnx"))
-        self.emitted_elements.append(sum(t.numel() for t in prog.weights.values()))
-        with torch.no_grad():
-            return flat_outputs(api.to_torch(prog)(*self.inputs))
 
 
 def _check_fidelity(session: OnnxSession, name: str, tmp_path: Path, batches: tuple[int, ...]) -> None:
