@@ -1,9 +1,11 @@
 """Folding shape arithmetic: integer tensors computed from constants, and reads of static dims, become
-Constant nodes; Reshape and Expand targets that read a dynamic batch are pinned to constants; dead nodes are dropped.
+Constant nodes; Reshape and Expand targets that read a dynamic batch are pinned to constants; PRelu slopes
+get their input's rank less one; dead nodes are dropped.
 
-The torch exporter computes sizes at run time (index arithmetic on constants, `Shape` reads of tensors
-whose shapes are known); left alone they reach the IR as tensor arithmetic and `item` reads that channel
-analysis cannot see through, and unranked tensors that the conversion cannot handle.
+The exporters compute sizes at run time (index arithmetic on constants, `Shape` reads of tensors whose
+shapes are known, tf2onnx's Tensordot products); left alone they reach the IR as tensor arithmetic and
+`item` reads that channel analysis cannot see through, and unranked tensors that the conversion cannot
+handle.
 """
 
 from __future__ import annotations
