@@ -18,6 +18,7 @@ import onnx
 import torch
 from onnx import numpy_helper
 
+from spa_ir.backends.onnx_faithful import add_bias
 from spa_ir.core.errors import SpaError
 from spa_ir.frontends.onnx.weights import weight_values
 
@@ -130,7 +131,7 @@ def masked_onnx(
     }
     existing = weight_values(out)
     for name in [n for n in given if n not in existing]:
-        _add_onnx_bias(out, name, given[name])
+        add_bias(out, name, given[name])
     values = weight_values(out)
     masked: dict[str, np.ndarray] = {n: v.astype(values[n].dtype) for n, v in given.items()}
     for name, dims in plan_params.items():
@@ -162,28 +163,3 @@ def _index_along(value: np.ndarray, dim: int, idx: list[int]) -> np.ndarray:
     shape[dim] = len(idx)
     index = np.asarray(idx, dtype=np.int64).reshape(shape)
     return np.broadcast_to(index, value.shape[:dim] + (len(idx),) + value.shape[dim + 1 :])
-
-
-_BIAS_SUFFIX = ".spa_bias"
-
-
-def _add_onnx_bias(model: onnx.ModelProto, name: str, value: np.ndarray) -> None:
-    """Give the node `<node>` of a created `<node>.spa_bias` that bias: Conv's / Gemm's third input, or an Add
-    after a MatMul."""
-    if not name.endswith(_BIAS_SUFFIX):
-        raise SpaError(f"the plan creates '{name}', which names no ONNX node's bias (<node>{_BIAS_SUFFIX})")
-    node_name = name[: -len(_BIAS_SUFFIX)]
-    nodes = list(model.graph.node)
-    node = next((n for n in nodes if n.name == node_name), None)
-    if node is None:
-        raise SpaError(f"the plan creates '{name}', but the ONNX graph has no node '{node_name}'")
-    model.graph.initializer.append(numpy_helper.from_array(value, name))
-    if node.op_type in ("Conv", "Gemm") and len(node.input) == 2:
-        node.input.append(name)
-        return
-    if node.op_type != "MatMul":
-        raise SpaError(f"the plan creates '{name}', but node '{node_name}' is a {node.op_type}")
-    result = node.output[0]
-    node.output[0] = f"{result}.spa_unbiased"
-    add = onnx.helper.make_node("Add", [node.output[0], name], [result], name=f"{node_name}.spa_bias_add")
-    model.graph.node.insert(nodes.index(node) + 1, add)

@@ -9,11 +9,17 @@ names, op types, opset, metadata, input/output names and dynamic dims stay; what
   longer its source's reads a new initializer instead (no new node);
 - a created compensation bias `<node>.spa_bias` becomes an initializer and the node's bias (an Add after a MatMul:
   the only nodes this writer adds);
-- size constants (Reshape / Expand / ConstantOfShape / Resize sizes, Split sizes, Slice bounds on a pruned
-  axis) are rewritten to the pruned program's shapes. The ops a node became carry its name as their location,
-  so the pruned IR says each node's new output shapes. A constant is found through Concat / Unsqueeze /
-  Squeeze / Cast / Identity chains (torch.onnx's `Concat(Shape(x)[0], 12, 64)`); run-time parts adapt by
-  themselves. A constant shared with a use that keeps its value is split into a new initializer;
+- size inputs follow the channels: the ops a node became carry its name as their location, so the pruned IR says
+  each node's new output shapes, slice bounds, conv group count and recurrent hidden size. Constant entries of
+  Reshape / Expand / ConstantOfShape / Resize sizes, Split sizes and Slice bounds are found through Concat /
+  Unsqueeze / Squeeze / Cast / Identity chains (torch.onnx's `Concat(Shape(x)[0], 12, 64)`) and rewritten where
+  they held an old dim; a run-time piece over static dims is pinned to the new dims (the import folded it the
+  same way), one that is the whole `Shape` of a tensor already of the needed shape stays. A constant shared with
+  a use that keeps its value is split into a new initializer;
+- every other `Shape` read of a pruned tensor (an attention scale from the head width) is pinned to the old dims,
+  which is what the original, the masked original and the IR compute;
+- a pruned recurrent layer's zero initial states are dropped (absent means zero); what computed them stays as it
+  was, unread;
 - stale `value_info` is dropped (shapes inferred again; entries that disagree go).
 Anything this cannot rewrite is a SpaError naming the node: never a file that does not run.
 """
