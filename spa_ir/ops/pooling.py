@@ -10,6 +10,7 @@ from xdsl.ir import Operation
 
 from spa_ir.channels.propagation import Propagation
 from spa_ir.channels.spaces import Anon, Cat, Layout, Reason
+from spa_ir.core.dtypes import torch_dtype
 from spa_ir.core.errors import SpaError
 from spa_ir.core.ir import site
 from spa_ir.ops.spec import Emitter, OpSpec, Rule, arg, aten, call_overload, each, has_arg, subject, table
@@ -63,12 +64,45 @@ def constant_pad(p: Propagation, op: Operation) -> None:
 
 
 def _avg_pool(e: Emitter, op: Operation, overload: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    """torch-mlir's ONNX import encodes AveragePool dilations after the strides (`[s1, s2, d1, d2]`)."""
-    kernel, stride = args[1], args[2]
+    """torch-mlir's ONNX import encodes AveragePool dilations after the strides (`[s1, s2, d1, d2]`), and uneven
+    pads (Keras' "same" pooling, `auto_pad=SAME_UPPER`) as ONNX's `[begins..., ends...]`, which PyTorch's pooling
+    cannot take: those pad explicitly with zeros, and without count_include_pad divide by the pooled count of
+    real elements, as onnxruntime does."""
+    kernel, stride, padding = args[1], args[2], args[3]
     if isinstance(kernel, list) and isinstance(stride, list) and len(stride) == 2 * len(kernel):
         args[2], dilation = stride[: len(kernel)], stride[len(kernel) :]
         if any(d != 1 for d in dilation):
             raise SpaError(f"average pooling with dilation {dilation} has no PyTorch equivalent")
+    if not (isinstance(kernel, list) and isinstance(padding, list) and len(padding) == 2 * len(kernel)):
+        return call_overload(e, overload, args, kwargs)
+    begins, ends = padding[: len(kernel)], padding[len(kernel) :]
+    if begins == ends:
+        args[3] = begins
+        return call_overload(e, overload, args, kwargs)
+    import torch
+
+    pads = [p for b, a in zip(reversed(begins), reversed(ends)) for p in (b, a)]  # last dim first, as F.pad
+    args[3] = [0] * len(kernel)
+    include_pad = len(args) > 5 and args[5] is True
+    padded = e.graph.call_function(torch.ops.aten.constant_pad_nd.default, (args[0], pads, 0.0))
+    summed = call_overload(e, overload, [padded, *args[1:5], True, *args[6:]], kwargs)
+    if include_pad:
+        return summed
+    ones = e.graph.call_function(torch.ops.aten.ones_like.default, (args[0],))
+    ones = e.graph.call_function(torch.ops.aten.constant_pad_nd.default, (ones, pads, 0.0))
+    share = call_overload(e, overload, [ones, *args[1:5], True, *args[6:]], kwargs)
+    return e.graph.call_function(torch.ops.aten.div.Tensor, (summed, share))
+
+
+def _pad_value(e: Emitter, op: Operation, overload: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """torch-mlir pads an ONNX MaxPool's uneven "same" border with the lowest float64, which PyTorch refuses for
+    narrower dtypes: a value beyond the tensor dtype's range pads with the matching infinity (what max sees)."""
+    import torch
+
+    value = args[2] if len(args) > 2 else None
+    dtype = torch_dtype(str(getattr(arg(op, "self_").type, "dtype", "f32")))
+    if isinstance(value, float) and dtype.is_floating_point and abs(value) > torch.finfo(dtype).max:
+        args[2] = float("inf") if value > 0 else float("-inf")
     return call_overload(e, overload, args, kwargs)
 
 
@@ -81,6 +115,7 @@ reflection_pad1d reflection_pad2d replication_pad1d replication_pad2d"""),
             OpSpec(rule=keep_leading(2)),
         ),
         **{f"torch.aten.avg_pool{k}d": OpSpec(rule=keep_leading(2), emit_adapter=_avg_pool) for k in (1, 2, 3)},
-        **each(aten("constant_pad_nd pad"), OpSpec(rule=constant_pad)),
+        "torch.aten.constant_pad_nd": OpSpec(rule=constant_pad, emit_adapter=_pad_value),
+        "torch.aten.pad": OpSpec(rule=constant_pad),
     },
 )
