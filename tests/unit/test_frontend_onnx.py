@@ -559,3 +559,43 @@ def test_pretrained_minilm_bert(tmp_path):
     mask = np.ones_like(ids)
     mask[1, 10:] = 0
     _assert_prepared_model_computes_the_same(path, {"input_ids": ids, "attention_mask": mask})
+
+
+@pytest.mark.parametrize("opset", [11, 17])
+def test_ops_converted_from_a_later_opset_upgrade_the_model(opset: int, tmp_path: Path) -> None:
+    """torch-mlir converts Softsign (a Keras activation) only from opset 22: a model holding one is upgraded that
+    far before conversion, imports and computes what onnxruntime computes. Its conversion x / (1 + |x|) divides by
+    a value the channel rules cannot prove non-zero, so the group is inexact (not frozen): pruned anyway, it
+    matches the masked original."""
+    import onnxruntime as ort
+
+    from oracle import clone_program
+
+    from spa_ir import api
+    from spa_ir.verify import masked_onnx
+
+    rng = np.random.default_rng(0)
+    nodes = [
+        helper.make_node("MatMul", ["x", "w1"], ["a"], name="mm1"),
+        helper.make_node("Softsign", ["a"], ["b"], name="softsign"),
+        helper.make_node("MatMul", ["b", "w2"], ["y"], name="mm2"),
+    ]
+    inits = [numpy_helper.from_array(rng.standard_normal(s).astype(np.float32), n) for n, s in (("w1", (4, 6)), ("w2", (6, 3)))]
+    x_info = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2, 4])
+    y_info = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)
+    model = helper.make_model(helper.make_graph(nodes, "g", [x_info], [y_info], inits),
+                              opset_imports=[helper.make_opsetid("", opset)])
+    path = tmp_path / "softsign.onnx"
+    onnx.save(model, str(path))
+    program = api.import_onnx(path)
+    x = rng.standard_normal((2, 4)).astype(np.float32)
+    want = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    assert np.abs(api.to_torch(program)(torch.from_numpy(x)).detach().numpy() - want).max() < 1e-6
+    (hidden,) = [g for g in api.prune(clone_program(program), ratio=0.5, only_exact=True).to_json()["groups"]
+                 if g["size"] == 6]
+    assert not hidden["exact"] and not hidden["frozen"] and not hidden["removed"]
+    plan = api.prune(program, ratio=0.5, criterion="random", only_exact=False).to_json()
+    assert plan["params"].get("w1")
+    masked = masked_onnx(model, plan["params"])
+    want = ort.InferenceSession(masked.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    assert np.abs(api.to_torch(program)(torch.from_numpy(x)).detach().numpy() - want).max() < 1e-6

@@ -85,19 +85,26 @@ def default_opset(model: onnx.ModelProto) -> int:
     return next((o.version for o in model.opset_import if o.domain in DEFAULT_DOMAINS), 1)
 
 
+_LATER_CONVERSIONS = {"Softsign": 22, "DFT": 20, "LpPool": 18}
+"""Ops older than the opset torch-mlir converts them from (a Keras softsign activation at any opset): a model
+holding one is upgraded to that opset."""
+
+
 def upgrade_opset(model: onnx.ModelProto, path: Path) -> onnx.ModelProto:
-    """The model at `MIN_OPSET` when it declares an older standard opset (unchanged otherwise); a model the
-    version converter cannot upgrade is a SpaError naming the file, the versions and the converter's reason."""
+    """The model at `MIN_OPSET` (or the opset `_LATER_CONVERSIONS` asks for its ops) when it declares an older
+    standard opset (unchanged otherwise); a model the version converter cannot upgrade is a SpaError naming the
+    file, the versions and the converter's reason."""
     version = default_opset(model)
-    if version >= MIN_OPSET:
+    target = max([MIN_OPSET, *(_LATER_CONVERSIONS.get(n.op_type, 0) for n in model.graph.node)])
+    if version >= target:
         return model
     try:
-        return restore_legacy_resizes(model, onnx.version_converter.convert_version(model, MIN_OPSET), str(path))
+        return restore_legacy_resizes(model, onnx.version_converter.convert_version(model, target), str(path))
     except SpaError:
         raise
     except Exception as e:  # the converter raises RuntimeError / ValueError / ConvertError per adapter
         raise SpaError(
-            f"cannot upgrade the model from opset {version} to {MIN_OPSET}: {first_line(e)}", where=str(path)
+            f"cannot upgrade the model from opset {version} to {target}: {first_line(e)}", where=str(path)
         ) from None
 
 
