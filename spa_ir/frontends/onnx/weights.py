@@ -86,13 +86,30 @@ def _read(read: Callable[[_P], _T], proto: _P, what: str, path: Path | None) -> 
         raise SpaError(f"invalid ONNX model: cannot read {what}: {first_line(e)}", where=where) from None
 
 
+_ASSEMBLING = frozenset({"Concat", "Cast", "Identity", "Unsqueeze", "Squeeze", "Reshape"})
+"""Ops a hyper-parameter is assembled through from constants (torch.onnx without constant folding writes a
+Resize's scales as `Concat(Constant [1, 1], Constant [2, 2])`): their constant inputs are no weights either."""
+
+
 def _not_weight_names(graph: onnx.GraphProto) -> set[str]:
-    """Names used at an input position whose value is a hyper-parameter or a state (see table)."""
+    """Names used at an input position whose value is a hyper-parameter or a state (see table), and the values
+    such an input is assembled from."""
+    producer = {o: n for n in graph.node for o in n.output}
+    todo = [
+        node.input[index]
+        for node in graph.node
+        for index in _NOT_WEIGHT_INPUTS.get(node.op_type, ())
+        if index < len(node.input) and node.input[index]
+    ]
     names: set[str] = set()
-    for node in graph.node:
-        for index in _NOT_WEIGHT_INPUTS.get(node.op_type, ()):
-            if index < len(node.input) and node.input[index]:
-                names.add(node.input[index])
+    while todo:
+        name = todo.pop()
+        if name in names:
+            continue
+        names.add(name)
+        node = producer.get(name)
+        if node is not None and node.op_type in _ASSEMBLING:
+            todo += [i for i in node.input if i]
     return names
 
 
