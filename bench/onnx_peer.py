@@ -418,11 +418,23 @@ def onnx_flops(model: onnx.ModelProto, feeds: Feeds) -> int:
     return 2 * sum(_macs(n, shapes) for n in nodes)
 
 
+_WEIGHT_VIEWS = frozenset({"Transpose", "Identity", "Cast", "Reshape", "Unsqueeze", "Squeeze"})
+"""Ops a layer may read its weight through (torch.onnx without constant folding: MatMul(x, Transpose(W)))."""
+
+
+def _weight_sizes(model: onnx.ModelProto) -> dict[str, int]:
+    """Elements of every weight, and of every value computed from one weight by _WEIGHT_VIEWS, by value name."""
+    sizes = {n: int(v.size) for n, v in weight_values(model).items()}
+    for node in model.graph.node:
+        if node.op_type in _WEIGHT_VIEWS and node.input and node.input[0] in sizes:
+            sizes[node.output[0]] = sizes[node.input[0]]
+    return sizes
+
+
 def layers_cut(reference: onnx.ModelProto, pruned: onnx.ModelProto) -> int:
     """Layers (LAYER_OPS nodes) of `pruned` with a weight input smaller than the same node's in `reference` (nodes
     matched by their first output's name, which both tools keep)."""
-    before = {n: v.size for n, v in weight_values(reference).items()}
-    after = {n: v.size for n, v in weight_values(pruned).items()}
+    before, after = _weight_sizes(reference), _weight_sizes(pruned)
     ref_nodes = {n.output[0]: n for n in reference.graph.node if n.output}
     cut = 0
     for node in pruned.graph.node:
