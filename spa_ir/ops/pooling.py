@@ -10,7 +10,6 @@ from xdsl.ir import Operation
 
 from spa_ir.channels.propagation import Propagation
 from spa_ir.channels.spaces import Anon, Cat, Layout, Reason
-from spa_ir.core.dtypes import torch_dtype
 from spa_ir.core.errors import SpaError
 from spa_ir.core.ir import site
 from spa_ir.ops.spec import Emitter, OpSpec, Rule, arg, aten, call_overload, each, has_arg, subject, table
@@ -98,6 +97,8 @@ def _pad_value(e: Emitter, op: Operation, overload: Any, args: list[Any], kwargs
     """torch-mlir pads an ONNX MaxPool's uneven "same" border with the lowest float64, which PyTorch refuses for
     narrower dtypes: a value beyond the tensor dtype's range pads with the matching infinity (what max sees)."""
     import torch
+
+    from spa_ir.core.dtypes import torch_dtype  # imports torch: emission only
 
     value = args[2] if len(args) > 2 else None
     dtype = torch_dtype(str(getattr(arg(op, "self_").type, "dtype", "f32")))
