@@ -32,7 +32,7 @@ from spa_ir.calibration.sites import instrument, vmappable
 from spa_ir.channels.annotations import group_ops
 from spa_ir.compensation import obs
 from spa_ir.compensation.bias import add_bias, bias_name
-from spa_ir.compensation.consumers import Consumer, Graph, Layout, PrunedGroup, Unit, emit
+from spa_ir.compensation.consumers import Consumer, Graph, Layout, PrunedGroup, Unit, emit, pruned_groups
 from spa_ir.compensation.norms import Norm, batch_statistics, following, graph_order, kept_variance
 from spa_ir.core.errors import SpaError
 from spa_ir.core.ir import params as param_ops
@@ -112,6 +112,8 @@ def compensate(
         raise SpaError(f"spa-obspa-compensate: unknown source '{options.source}' (known: {', '.join(SOURCES)})")
     if options.order not in ORDERS:
         raise SpaError(f"spa-obspa-compensate: unknown order '{options.order}' (known: {', '.join(ORDERS)})")
+    if not pruned_groups(module):  # nothing to refit: the program need not even emit (opaque control flow)
+        return Report(options.source, options.order, options.damp, options.sequential)
     graph = emit(module, weights)
     if not graph.layout.units:
         return Report(options.source, options.order, options.damp, options.sequential)
@@ -141,7 +143,8 @@ def compensate(
             if not torch.equal(old, new):
                 store_param(p, weights, new)
                 report.changed.append(name)
-    report.changed.sort()
+    # a created bias is in the plan even where the refit left it zero: the plan's slices of it name a weight
+    report.changed = sorted(set(report.changed) | set(report.biases))
     return report
 
 

@@ -19,6 +19,7 @@ from xdsl.dialects.builtin import ModuleOp
 from spa_ir.calibration import kinds as K
 from spa_ir.calibration.data import Calibration, model_inputs
 from spa_ir.calibration.store import StatsStore, ir_hash
+from spa_ir.channels.annotations import group_ops
 from spa_ir.core.errors import SpaError
 
 if TYPE_CHECKING:
@@ -90,6 +91,8 @@ def statistics(
     from spa_ir.calibration.collect import collect
     from spa_ir.compensation.consumers import emit
 
+    if all(g.frozen for g in group_ops(module)):  # nothing to score: the program need not even emit
+        return StatsStore({}, meta={"ir_hash": ir_hash(module), "source": "none", "obspa_source": options.source})
     graph = emit(module, weights)
     source, data, method = resolve(options, calib, cache, module, graph.gm, graph.tensors)
     meta = {"ir_hash": ir_hash(module), "source": method or source, "obspa_source": options.source, "samples": "0"}

@@ -222,3 +222,26 @@ def test_keep_flops_on_a_dynamic_batch(tmp_path: Path) -> None:
     kept = flops(program) / before
     assert plan.selection is not None
     assert abs(kept - plan.selection["achieved"]["flops"]) < 1e-3 and abs(kept - 0.5) < 0.02
+
+
+@pytest.mark.parametrize("name", ["paddle_mbv3_op11.onnx", "keras_gru_op15.onnx"])
+def test_obspa_on_converted_models(name: str, tmp_path: Path) -> None:
+    """criterion=obspa (data-free, analytic statistics) on converter outputs: the biases it creates are in the
+    plan even where the refit left them zero (the plan's slices name them), and a model with nothing prunable
+    (everything reaches opaque control flow) is left alone instead of failing to emit."""
+    from spa_ir import api
+    from spa_ir.verify import masked_onnx
+
+    path = tmp_path / name
+    path.write_bytes((DATA / name).read_bytes())
+    original = onnx.load(str(path))
+    program = api.import_onnx(path)
+    plan = api.prune(program, ratio=0.5, criterion="obspa", source="stats")
+    params = plan.to_json()["params"]
+    created = [n for n in plan.tensors if n.endswith(".spa_bias")]
+    assert len(created) == (plan.compensation or {}).get("biases", 0) == (4 if name == "paddle_mbv3_op11.onnx" else 0)
+    inputs = _inputs(original)
+    want = run_onnx(masked_onnx(original, params, plan.tensors), inputs)
+    save_onnx(program, tmp_path / "p.onnx")
+    assert max_relative_error(run_onnx(tmp_path / "p.onnx", inputs), want) < TOLERANCE
+    assert bool(params) == (name not in OPAQUE)
