@@ -125,6 +125,14 @@ def consumer_moments(inputs: Inputs, group: Group, m: Member, features: int, kk:
     return obs.identity(features)
 
 
+def _inverse(inputs: Inputs, group: Group, m: Member, features: int, kk: int) -> np.ndarray:
+    """The damped H̃⁻¹ of a consumer, inverted once however many groups it reads (DenseNet's concatenations)."""
+    return inputs.cached(
+        ("obspa H inverse", m.param),
+        lambda: torch.linalg.inv(obs.damped(consumer_moments(inputs, group, m, features, kk), inputs.damp)).numpy(),
+    )
+
+
 @dataclass(frozen=True)
 class Obspa:
     """OBSPA's saliency: the least output error removing a channel leaves once the kept weights are refitted,
@@ -147,10 +155,10 @@ class Obspa:
             w = torch.from_numpy(inputs.weight(m.param))
             matrix = w.T if c.op == "matmul" else w.reshape(w.shape[0], -1)
             kk = int(np.prod(c.kernel)) if c.op == "conv" else 1
-            h = obs.damped(consumer_moments(inputs, group, m, matrix.shape[1], kk), inputs.damp)
+            inverse = _inverse(inputs, group, m, matrix.shape[1], kk)
             augmented = torch.cat([matrix, torch.zeros(matrix.shape[0], 1, dtype=matrix.dtype)], dim=1)
             blocks = torch.from_numpy(obs.feature_blocks(m.index_map.all_indices(group.size), kk))
-            total += obs.saliencies(augmented, h, blocks).numpy()
+            total += obs.block_costs(augmented.to(torch.float64), torch.from_numpy(inverse), blocks).numpy()
             read = True
         if not read:
             for m in group.members:
