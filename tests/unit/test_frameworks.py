@@ -169,7 +169,8 @@ def test_tools_take_a_converted_model_to_faithful_onnx_pt2_and_torch_mlir(name: 
 
     (tmp_path / "m.onnx").write_bytes((DATA / name).read_bytes())
     run_all(tmp_path, [SPA_TRANSLATE, "--import-onnx", "m.onnx", "-o", "m.mlir"])
-    run_all(tmp_path, [SPA_OPT, "m.mlir", "--prune-groups=ratio=0.5 criterion=l2", "--plan", "plan.json", "-o", "p.mlir"])
+    prune = "--prune-groups=ratio=0.5 criterion=l2"
+    run_all(tmp_path, [SPA_OPT, "m.mlir", prune, "--plan", "plan.json", "-o", "p.mlir"])
     every_route = name == CLI_FILES[0]  # the other two routes once (each tool call is a process start)
     run_all(
         tmp_path,

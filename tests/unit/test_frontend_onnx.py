@@ -567,8 +567,6 @@ def test_ops_converted_from_a_later_opset_upgrade_the_model(opset: int, tmp_path
     far before conversion, imports and computes what onnxruntime computes. Its conversion x / (1 + |x|) divides by
     a value the channel rules cannot prove non-zero, so the group is inexact (not frozen): pruned anyway, it
     matches the masked original."""
-    import onnxruntime as ort
-
     from oracle import clone_program
 
     from spa_ir import api
@@ -580,7 +578,8 @@ def test_ops_converted_from_a_later_opset_upgrade_the_model(opset: int, tmp_path
         helper.make_node("Softsign", ["a"], ["b"], name="softsign"),
         helper.make_node("MatMul", ["b", "w2"], ["y"], name="mm2"),
     ]
-    inits = [numpy_helper.from_array(rng.standard_normal(s).astype(np.float32), n) for n, s in (("w1", (4, 6)), ("w2", (6, 3)))]
+    shapes = {"w1": (4, 6), "w2": (6, 3)}
+    inits = [numpy_helper.from_array(rng.standard_normal(s).astype(np.float32), n) for n, s in shapes.items()]
     x_info = helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2, 4])
     y_info = helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, None)
     model = helper.make_model(helper.make_graph(nodes, "g", [x_info], [y_info], inits),

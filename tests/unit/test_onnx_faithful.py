@@ -32,7 +32,9 @@ def _ints(name: str, values: list[int]) -> onnx.TensorProto:
     return numpy_helper.from_array(np.asarray(values, dtype=np.int64), name)
 
 
-def _conv(name: str, x: str, out: str, cin: int, cout: int, k: int = 1) -> tuple[onnx.NodeProto, list[onnx.TensorProto]]:
+def _conv(
+    name: str, x: str, out: str, cin: int, cout: int, k: int = 1
+) -> tuple[onnx.NodeProto, list[onnx.TensorProto]]:
     node = helper.make_node("Conv", [x, f"{name}.w", f"{name}.b"], [out], name=name, pads=[k // 2] * 4)
     return node, [_weight(f"{name}.w", cout, cin, k, k), _weight(f"{name}.b", cout)]
 
