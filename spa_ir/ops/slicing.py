@@ -19,22 +19,23 @@ from spa_ir.pruning.shapes import Shapes, pruned_dim, replace_int
 
 
 def slice_dim(p: Propagation, x: SSAValue, dim: int, start: int, end: int, where: Site) -> Layout:
-    """The layout of x[dim][start:end]; a channel dim is refined into (before, kept, after)."""
+    """The layout of x[dim][start:end]; a channel dim is refined into (before, kept, after). An empty slice (a
+    fused projection's part of size 0) takes no channel and leaves the dim as it is."""
     size = (p.shape(x) or ())[dim]
     layout = p.layout(x)[dim]
     start, end = max(0, min(start, size)), max(0, min(end, size))
-    if not p.has_channels(layout):
-        return Anon(end - start)
+    if not p.has_channels(layout) or end <= start:
+        return Anon(max(end - start, 0))
+    middle = fresh(p, end - start, where)
     pieces = [
         piece
         for piece in (
             fresh(p, start, where) if start else None,
-            fresh(p, end - start, where) if end > start else None,
+            middle,
             fresh(p, size - end, where) if size > end else None,
         )
         if piece is not None
     ]
-    middle = pieces[1] if start else pieces[0]
     if len(pieces) > 1:
         p.spaces.unify(layout, Cat(tuple(pieces)), where)
     else:

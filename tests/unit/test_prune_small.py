@@ -557,6 +557,27 @@ class MultiScaleHeads(nn.Module):
         return self.head(self.proj((F.relu(q) * k + v).reshape(B, -1, H, W)))
 
 
+class FusedProjection(nn.Module):
+    """Phi-3's fused qkv and gate_up projections split by slicing, and rotary's pass-through part taken as a
+    slice that is empty when the rotary dims cover the whole head (`x[..., rot:]` with rot = head_dim)."""
+
+    def __init__(self, dim: int = 16, hidden: int = 24) -> None:
+        super().__init__()
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.gate_up = nn.Linear(dim, 2 * hidden)
+        self.down = nn.Linear(hidden, dim)
+        self.out = nn.Linear(dim, dim)
+        self.dim, self.hidden = dim, hidden
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        qkv = self.qkv(x)
+        q, k, v = qkv[..., : self.dim], qkv[..., self.dim : 2 * self.dim], qkv[..., 2 * self.dim :]
+        rot, passed = v[..., : self.dim], v[..., self.dim :]  # the pass-through part is empty
+        attn = torch.softmax(q @ k.transpose(-1, -2), dim=-1) @ torch.cat([rot, passed], dim=-1)
+        gate, up = self.gate_up(x)[..., : self.hidden], self.gate_up(x)[..., self.hidden :]
+        return self.out(attn) + self.down(F.silu(gate) * up)
+
+
 # name -> (module factory, example inputs)
 SMALL = {
     "conv_bn_relu": (ConvBnRelu, lambda: [_img()]),
@@ -593,6 +614,7 @@ SMALL = {
     "gather_tokens": (GatherTokens, lambda: [_seq()]),
     "weight_standardization": (WeightStandardized, lambda: [_img(batch=2)]),
     "instance_norm_over_channels": (InstanceNormOverChannels, lambda: [_seq(batch=2)]),
+    "fused_projection_slices": (FusedProjection, lambda: [_seq()]),
 }
 
 # name -> the reason nothing can be pruned (the test asserts exactly that behaviour).
