@@ -1,6 +1,6 @@
 """Small Flax (nnx) models converted by jax2onnx, as a JAX user brings them to spa (issue 11, "any framework").
 
-    build/frameworks/flax-venv/bin/python tools/frameworks/flax_models.py OUT_DIR
+    build/frameworks/flax-venv/bin/python tools/frameworks/generate.py flax OUT_DIR
 
 Writes OUT_DIR/flax_<model>_op<N>.onnx at jax2onnx's default opset and at opset 11, beside each a .ref.npz (a
 seeded input and Flax's own output on it; never checked in: manifest.py checks the file against it), and
@@ -22,17 +22,15 @@ scale 1, bias 0) a pruning mask applied to the wrong channel would go unnoticed.
 from __future__ import annotations
 
 import importlib
-import json
 import sys
-import traceback
 from collections.abc import Callable
 from importlib.metadata import version
-from pathlib import Path
 from typing import Any
 
 SEED = 11
 OPSETS: tuple[int | None, ...] = (None, 11)  # None: the converter's default
 FRAMEWORK = "flax"
+LOGGER: str | None = None  # jax2onnx raises what it cannot convert
 BATCH = "B"  # jax2onnx's name for a dynamic dimension in an input spec
 
 
@@ -121,21 +119,27 @@ def _randomize(model: Any, rng: Any) -> None:
             bias[...] = rng.normal(0.0, 0.3, bias.shape).astype("float32")
 
 
-def _build(name: str) -> tuple[Any, tuple[int, ...]]:
+def build(name: str) -> tuple[Any, tuple[int, ...]]:
     np = _module("numpy")
     model, shape = MODELS[name](_module("flax.nnx").Rngs(SEED))
     _randomize(model, np.random.default_rng(SEED))
     return model, shape
 
 
-def _convert(model: Any, shape: tuple[int, ...], opset: int | None, name: str) -> Any:
-    """jax2onnx.to_onnx on the nnx module, batch named as jax2onnx's documentation does."""
+def convert(built: tuple[Any, tuple[int, ...]], opset: int | None, name: str) -> tuple[Any, dict[str, Any]]:
+    """jax2onnx.to_onnx on the nnx module, batch named as jax2onnx's documentation does (value_info dropped for
+    DROP_VALUE_INFO, and the route says so)."""
     to_onnx = _module("jax2onnx").to_onnx
+    model, shape = built
     options = {} if opset is None else {"opset": opset}
-    return to_onnx(model, [(BATCH, *shape)], model_name=f"{FRAMEWORK}_{name}", **options)
+    proto = to_onnx(model, [(BATCH, *shape)], model_name=f"{FRAMEWORK}_{name}", **options)
+    if name in DROP_VALUE_INFO:
+        del proto.graph.value_info[:]
+        return proto, {"route": "jax2onnx, value_info dropped"}
+    return proto, {"route": "jax2onnx"}
 
 
-def _versions() -> dict[str, Any]:
+def versions() -> dict[str, Any]:
     return {
         "framework": "flax",
         "framework_version": f"{version('flax')} (jax {version('jax')})",
@@ -149,42 +153,9 @@ def _versions() -> dict[str, Any]:
     }
 
 
-def _reference(model: Any, shape: tuple[int, ...]) -> tuple[Any, Any]:
+def reference(built: tuple[Any, tuple[int, ...]]) -> tuple[Any, Any]:
     """A seeded input of batch 2 and Flax's own output on it, for manifest.py's converter check."""
+    model, shape = built
     np = _module("numpy")
     x = np.random.default_rng(SEED + 1).standard_normal((2, *shape)).astype("float32")
     return x, np.asarray(model(x))
-
-
-def main(argv: list[str]) -> int:
-    out = Path(argv[1]) if len(argv) > 1 else Path("build/frameworks/out")
-    out.mkdir(parents=True, exist_ok=True)
-    np = _module("numpy")
-    report: dict[str, Any] = {**_versions(), "files": {}, "failures": []}
-    for name in MODELS:
-        for opset in OPSETS:
-            model, shape = _build(name)
-            try:
-                proto = _convert(model, shape, opset, name)
-            except Exception as error:  # noqa: BLE001  # a converter failure is a finding to record, not a crash
-                message = f"{type(error).__name__}: {error}".splitlines()[0]
-                report["failures"].append({"model": name, "opset": opset, "error": message})
-                print(f"{FRAMEWORK}_{name} opset={opset}: FAILED {message}", file=sys.stderr)
-                traceback.print_exc()
-                continue
-            if name in DROP_VALUE_INFO:
-                del proto.graph.value_info[:]
-            file_opset = next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
-            path = out / f"{FRAMEWORK}_{name}_op{file_opset}.onnx"
-            path.write_bytes(proto.SerializeToString())
-            x, y = _reference(model, shape)
-            np.savez(path.with_suffix(".ref.npz"), x=x, y=y)
-            route = "jax2onnx, value_info dropped" if name in DROP_VALUE_INFO else "jax2onnx"
-            report["files"][path.name] = {"model": name, "requested_opset": opset, "route": route}
-            print(f"wrote {path}")
-    (out / f"{FRAMEWORK}.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))

@@ -1,6 +1,6 @@
 """Small Keras models converted by tf2onnx, as a TensorFlow user brings them to spa (issue 11, "any framework").
 
-    build/frameworks/keras-venv/bin/python tools/frameworks/keras_models.py OUT_DIR
+    build/frameworks/keras-venv/bin/python tools/frameworks/generate.py keras OUT_DIR
 
 Writes OUT_DIR/keras_<model>_op<N>.onnx at tf2onnx's default opset and at opset 11, beside each a .ref.npz (a
 seeded input and Keras' own output on it; never checked in: manifest.py checks the file against it), and
@@ -17,18 +17,16 @@ Conv before it (its default optimizers): the files have no BatchNormalization no
 from __future__ import annotations
 
 import importlib
-import json
-import logging
 import os
 import sys
-import traceback
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 SEED = 11
 OPSETS: tuple[int | None, ...] = (None, 11)  # None: the converter's default
 FRAMEWORK = "keras"
+LOGGER: str | None = "tf2onnx"
+"""The logger whose errors are recorded per file (generate.py): tf2onnx logs an op it cannot convert."""
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF's start-up banner would bury the conversion log
 os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
@@ -139,7 +137,7 @@ MODELS: dict[str, Callable[[], Any]] = {
 }
 
 
-def _build(name: str) -> Any:
+def build(name: str) -> Any:
     np = _module("numpy")
     keras = _keras()
     keras.backend.clear_session()  # layer-name counters restart: a file does not depend on the models before it
@@ -149,32 +147,16 @@ def _build(name: str) -> Any:
     return model
 
 
-class _Log(logging.Handler):
-    """tf2onnx's error messages: it logs an op it cannot convert and writes the file anyway."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-def _convert(model: Any, opset: int | None) -> tuple[Any, list[str]]:
+def convert(model: Any, opset: int | None, name: str) -> tuple[Any, dict[str, Any]]:
     """tf2onnx.convert.from_keras, the entry point tf2onnx documents for Keras models, with a dynamic batch."""
     tf = _module("tensorflow")
     tf2onnx = _module("tf2onnx")
     spec = [tf.TensorSpec((None, *model.inputs[0].shape[1:]), tf.float32, name=model.inputs[0].name)]
-    log = _Log()
-    logging.getLogger("tf2onnx").addHandler(log)
-    try:
-        proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=opset)
-    finally:
-        logging.getLogger("tf2onnx").removeHandler(log)
-    return proto, log.messages
+    proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=opset)
+    return proto, {}
 
 
-def _versions() -> dict[str, str]:
+def versions() -> dict[str, str]:
     return {
         "framework": "tensorflow",
         "framework_version": f"{_module('tensorflow').__version__} (keras {_keras().__version__})",
@@ -187,39 +169,8 @@ def _versions() -> dict[str, str]:
     }
 
 
-def _reference(model: Any) -> tuple[Any, Any]:
+def reference(model: Any) -> tuple[Any, Any]:
     """A seeded input of batch 2 and the framework's own output on it, for manifest.py's converter check."""
     np = _module("numpy")
     x = np.random.default_rng(SEED + 1).standard_normal((2, *model.inputs[0].shape[1:])).astype("float32")
     return x, np.asarray(model(x, training=False))
-
-
-def main(argv: list[str]) -> int:
-    out = Path(argv[1]) if len(argv) > 1 else Path("build/frameworks/out")
-    out.mkdir(parents=True, exist_ok=True)
-    np = _module("numpy")
-    report: dict[str, Any] = {**_versions(), "files": {}, "failures": []}
-    for name in MODELS:
-        for opset in OPSETS:
-            model = _build(name)
-            try:
-                proto, log = _convert(model, opset)
-            except Exception as error:  # noqa: BLE001  # a converter failure is a finding to record, not a crash
-                message = f"{type(error).__name__}: {error}".splitlines()[0]
-                report["failures"].append({"model": name, "opset": opset, "error": message})
-                print(f"{FRAMEWORK}_{name} opset={opset}: FAILED {message}", file=sys.stderr)
-                traceback.print_exc()
-                continue
-            file_opset = next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
-            path = out / f"{FRAMEWORK}_{name}_op{file_opset}.onnx"
-            path.write_bytes(proto.SerializeToString())
-            x, y = _reference(model)
-            np.savez(path.with_suffix(".ref.npz"), x=x, y=y)
-            report["files"][path.name] = {"model": name, "requested_opset": opset, "converter_errors": log}
-            print(f"wrote {path}")
-    (out / f"{FRAMEWORK}.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))

@@ -55,7 +55,7 @@ mkdir -p "$OUT"
 for fw in $FRAMEWORKS; do
     echo "== $fw"
     venv_for "$fw"
-    (cd "$ROOT" && "$BUILD/$fw-venv/bin/python" "tools/frameworks/${fw}_models.py" "$OUT")
+    (cd "$ROOT" && "$BUILD/$fw-venv/bin/python" tools/frameworks/generate.py "$fw" "$OUT")
 done
 
 echo "== canonical comparison with tests/data/frameworks/"

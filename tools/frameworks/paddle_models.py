@@ -1,7 +1,7 @@
 """A small PaddlePaddle MobileNetV3-style network converted by paddle2onnx, as a Paddle user brings it to spa
 (issue 11, "any framework").
 
-    build/frameworks/paddle-venv/bin/python tools/frameworks/paddle_models.py OUT_DIR
+    build/frameworks/paddle-venv/bin/python tools/frameworks/generate.py paddle OUT_DIR
 
 Writes OUT_DIR/paddle_<model>_op<N>.onnx through paddle.onnx.export (which calls paddle2onnx) at its default opset
 and at opset 11, beside each a .ref.npz (a seeded input and Paddle's own output on it; never checked in:
@@ -19,11 +19,8 @@ channel would go unnoticed.
 from __future__ import annotations
 
 import importlib
-import json
-import logging
 import sys
 import tempfile
-import traceback
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
@@ -32,6 +29,8 @@ from typing import Any
 SEED = 11
 OPSETS: tuple[int | None, ...] = (None, 11)  # None: paddle.onnx.export's default
 FRAMEWORK = "paddle"
+LOGGER: str | None = ""
+"""The logger whose errors are recorded per file (generate.py): paddle2onnx logs to the root logger."""
 
 
 def _module(name: str) -> Any:
@@ -132,7 +131,7 @@ def _randomize(model: Any, rng: Any) -> None:
             bias.set_value(rng.normal(0.0, 0.3, bias.shape).astype("float32"))
 
 
-def _build(name: str) -> tuple[Any, tuple[int, ...]]:
+def build(name: str) -> tuple[Any, tuple[int, ...]]:
     paddle = _module("paddle")
     np = _module("numpy")
     paddle.seed(SEED)
@@ -142,37 +141,23 @@ def _build(name: str) -> tuple[Any, tuple[int, ...]]:
     return model, shape
 
 
-class _Log(logging.Handler):
-    """paddle2onnx's error messages: it logs a failed conversion instead of raising."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-def _convert(model: Any, shape: tuple[int, ...], opset: int | None) -> tuple[Any, list[str]]:
-    """paddle.onnx.export, Paddle's documented entry point, with a dynamic batch; reads back the file it wrote."""
+def convert(built: tuple[Any, tuple[int, ...]], opset: int | None, name: str) -> tuple[Any, dict[str, Any]]:
+    """paddle.onnx.export, Paddle's documented entry point, with a dynamic batch; reads back the file it wrote
+    (paddle2onnx logs a failed conversion instead of raising: generate.py adds the log to the error)."""
     paddle = _module("paddle")
     onnx = _module("onnx")
+    model, shape = built
     spec = [paddle.static.InputSpec([None, *shape], "float32", "x")]
     options = {} if opset is None else {"opset_version": opset}
-    log = _Log()
-    logging.getLogger().addHandler(log)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            paddle.onnx.export(model, f"{tmp}/model", input_spec=spec, **options)
-            path = Path(tmp) / "model.onnx"
-            if not path.exists():
-                raise RuntimeError(f"paddle.onnx.export wrote no file; it logged: {' | '.join(log.messages)}")
-            return onnx.load(str(path)), log.messages
-    finally:
-        logging.getLogger().removeHandler(log)
+    with tempfile.TemporaryDirectory() as tmp:
+        paddle.onnx.export(model, f"{tmp}/model", input_spec=spec, **options)
+        path = Path(tmp) / "model.onnx"
+        if not path.exists():
+            raise RuntimeError("paddle.onnx.export wrote no file")
+        return onnx.load(str(path)), {}
 
 
-def _versions() -> dict[str, str]:
+def versions() -> dict[str, str]:
     return {
         "framework": "paddlepaddle",
         "framework_version": version("paddlepaddle"),
@@ -185,41 +170,11 @@ def _versions() -> dict[str, str]:
     }
 
 
-def _reference(model: Any, shape: tuple[int, ...]) -> tuple[Any, Any]:
+def reference(built: tuple[Any, tuple[int, ...]]) -> tuple[Any, Any]:
     """A seeded input of batch 2 and Paddle's own output on it, for manifest.py's converter check."""
+    model, shape = built
     np = _module("numpy")
     paddle = _module("paddle")
     x = np.random.default_rng(SEED + 1).standard_normal((2, *shape)).astype("float32")
     with paddle.no_grad():
         return x, model(paddle.to_tensor(x)).numpy()
-
-
-def main(argv: list[str]) -> int:
-    out = Path(argv[1]) if len(argv) > 1 else Path("build/frameworks/out")
-    out.mkdir(parents=True, exist_ok=True)
-    np = _module("numpy")
-    report: dict[str, Any] = {**_versions(), "files": {}, "failures": []}
-    for name in MODELS:
-        for opset in OPSETS:
-            model, shape = _build(name)
-            try:
-                proto, log = _convert(model, shape, opset)
-            except Exception as error:  # noqa: BLE001  # a converter failure is a finding to record, not a crash
-                message = f"{type(error).__name__}: {error}".splitlines()[0]
-                report["failures"].append({"model": name, "opset": opset, "error": message})
-                print(f"{FRAMEWORK}_{name} opset={opset}: FAILED {message}", file=sys.stderr)
-                traceback.print_exc()
-                continue
-            file_opset = next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
-            path = out / f"{FRAMEWORK}_{name}_op{file_opset}.onnx"
-            path.write_bytes(proto.SerializeToString())
-            x, y = _reference(model, shape)
-            np.savez(path.with_suffix(".ref.npz"), x=x, y=y)
-            report["files"][path.name] = {"model": name, "requested_opset": opset, "converter_errors": log}
-            print(f"wrote {path}")
-    (out / f"{FRAMEWORK}.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))
