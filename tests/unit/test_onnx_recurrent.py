@@ -342,6 +342,8 @@ def test_onnx_conventions_import_and_prune(name: str, tmp_path: Path) -> None:
     assert all(r.eligible == 2 for r in s.check_model((0.3, 0.5)))
 
 
+# ONNX recurrent layers PyTorch's ops cannot compute: not skipped, each must be refused at import with a one-line
+# error naming the node and saying why (the regex), which the test below asserts.
 UNSUPPORTED: dict[str, tuple[dict[str, Any], str]] = {
     "sequence-lens": ({"seq_lens": [3, 4]}, r"sequence_lens other than every sequence at full length"),
     "clip": ({"attrs": {"clip": 1.0}}, r"attribute 'clip' has no PyTorch equivalent"),

@@ -404,7 +404,8 @@ class ZeroedKeyBias(nn.Module):
         bias = self.qkv.bias.clone()
         length = bias.numel() // 3
         bias[length:2 * length].zero_()
-        q, k, v = F.linear(x, self.qkv.weight, bias).reshape(b, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        qkv = F.linear(x, self.qkv.weight, bias).reshape(b, n, 3, self.heads, c // self.heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)
         out = F.scaled_dot_product_attention(q, k, v)
         return self.proj(out.transpose(1, 2).reshape(b, n, c))
 
@@ -600,9 +601,15 @@ SMALL = {
     "gqa_repeat_kv": (lambda: ManualAttention(heads=4, kv_heads=2, gqa="repeat"), lambda: [_seq()]),
     "layernorm_mlp": (LayerNormMLP, lambda: [_seq()]),
     "prelu": (PReLUNet, lambda: [_img()]),
-    "embedding_linear": (EmbeddingLinear, lambda: [torch.randint(0, 50, (2, 7), generator=torch.Generator().manual_seed(1))]),
+    "embedding_linear": (
+        EmbeddingLinear,
+        lambda: [torch.randint(0, 50, (2, 7), generator=torch.Generator().manual_seed(1))],
+    ),
     "pool_upsample_pad": (PoolUpsamplePad, lambda: [_img()]),
-    "conv1d_groupnorm": (Conv1dGroupNorm, lambda: [torch.randn(2, 4, 12, generator=torch.Generator().manual_seed(1))]),
+    "conv1d_groupnorm": (
+        Conv1dGroupNorm,
+        lambda: [torch.randn(2, 4, 12, generator=torch.Generator().manual_seed(1))],
+    ),
     "groupnorm_as_instance_norm": (GroupNormAsInstanceNorm, lambda: [_img()]),
     "index_select_rows": (IndexSelectRows, lambda: [_img()]),
     "lstm": (LSTMNet, lambda: [_seq(5, 16, batch=2)]),
