@@ -43,6 +43,7 @@ from spa_ir.core.errors import SpaError, first_line
 from spa_ir.core.fileio import write_with_atomic
 from spa_ir.core.ir import const_int, main_function, params, shape
 from spa_ir.core.program import Program
+from spa_ir.frontends.onnx.control_flow import subgraphs
 from spa_ir.frontends.onnx.load import constant_value, file_sha256, inferred_shapes, node_name, onnx_source
 from spa_ir.frontends.onnx.weights import weight_values
 from spa_ir.ops.recurrent import hidden_size
@@ -375,9 +376,8 @@ def _dead_values(graph: onnx.GraphProto) -> set[str]:
 def _all_nodes_of(node: onnx.NodeProto) -> Iterator[onnx.NodeProto]:
     """The node and the nodes of its subgraphs (which may read outer values)."""
     yield node
-    for attr in node.attribute:
-        for sub in [attr.g] if attr.HasField("g") else list(attr.graphs):
-            yield from _all_nodes(sub)
+    for sub in subgraphs(node):
+        yield from _all_nodes(sub)
 
 
 def _keep_old_shape_reads(graph: _Graph, new_shapes: Shapes, where: str) -> None:
@@ -745,7 +745,4 @@ def _infer(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
 def _all_nodes(graph: onnx.GraphProto) -> Iterator[onnx.NodeProto]:
     """Every node, subgraphs' (If / Loop / Scan bodies) included: they may read outer values."""
     for node in graph.node:
-        yield node
-        for attr in node.attribute:
-            for sub in [attr.g] if attr.HasField("g") else list(attr.graphs):
-                yield from _all_nodes(sub)
+        yield from _all_nodes_of(node)

@@ -65,7 +65,7 @@ def name_opaque_ops(module: ir.Module) -> None:
 def outer_reads(node: onnx.NodeProto) -> list[str]:
     """The values a node's subgraphs read from the scope around the node, in first-read order."""
     found: list[str] = []
-    for graph in _subgraphs(node):
+    for graph in subgraphs(node):
         for name in _free_names(graph):
             if name not in found:
                 found.append(name)
@@ -75,13 +75,14 @@ def outer_reads(node: onnx.NodeProto) -> list[str]:
 def _free_names(graph: onnx.GraphProto) -> Iterator[str]:
     defined = {i.name for i in graph.input} | {i.name for i in graph.initializer}
     for node in graph.node:
-        for name in [*node.input, *(n for sub in _subgraphs(node) for n in _free_names(sub))]:
+        for name in [*node.input, *(n for sub in subgraphs(node) for n in _free_names(sub))]:
             if name and name not in defined:
                 yield name
         defined |= set(node.output)
 
 
-def _subgraphs(node: onnx.NodeProto) -> Iterator[onnx.GraphProto]:
+def subgraphs(node: onnx.NodeProto) -> Iterator[onnx.GraphProto]:
+    """The bodies of a node (If branches, Loop / Scan bodies)."""
     for attr in node.attribute:
         if attr.HasField("g"):
             yield attr.g
