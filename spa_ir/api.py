@@ -3,6 +3,8 @@
 prog = spa_ir.api.import_torch(torchvision.models.resnet18(), [torch.randn(1, 3, 64, 64)])
 prog.save("r18.mlir")                       # r18.mlir + r18.safetensors
 gm = spa_ir.api.to_torch(prog)              # torch.fx.GraphModule with the original parameter names
+plan = spa_ir.api.prune(prog, ratio=0.5)
+spa_ir.api.apply_plan(model, plan)          # the user's own model, sliced in place
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from spa_ir.core.program import Program
 from spa_ir.frontends.torch import build_model, import_exported, import_module, import_pt2
 
 if TYPE_CHECKING:
+    from spa_ir.backends.module import AppliedPlan
     from spa_ir.core.plan import Plan
 
 
@@ -70,8 +73,20 @@ def to_torch(program: Program) -> torch.fx.GraphModule:
     return to_graph_module(program)
 
 
+def apply_plan(
+    model: torch.nn.Module, plan: Plan | str | os.PathLike[str], *, example_inputs: Any = None
+) -> AppliedPlan:
+    """The pruned model back in the user's own class: slice `model`'s tensors in place as `plan` (or a
+    plan.json, its plan.safetensors beside it) says, after writing the plan's compensated tensors, and update
+    the layers' attributes; with `example_inputs`, run it once and name the module whose forward fails."""
+    from spa_ir.backends.module import apply_plan
+
+    return apply_plan(model, plan, example_inputs=example_inputs)
+
+
 __all__ = [
     "Program",
+    "apply_plan",
     "build_model",
     "import_exported",
     "import_onnx",

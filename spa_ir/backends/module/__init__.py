@@ -1,0 +1,235 @@
+"""The pruned model back in the user's own class: a plan applied to the user's nn.Module in place.
+
+    applied = spa_ir.api.apply_plan(model, "out/plan.json", example_inputs=[x])
+    applied.changed   # tensor name -> (old shape, new shape)
+    applied.limits    # one line per thing the user must know (a hard-coded size, a config that cannot say it)
+
+Applying a plan is what the masked original (spa_ir/verify.py) does, with slicing instead of zeroing: the plan's
+`tensors` (compensation's refits, created biases) are written first, then every `params` entry keeps the
+complement of its removed indices. Everything is validated before anything changes, so a bad plan leaves the
+model as it was. Standard torch.nn layers get their attributes from their new tensors (`layers.py`); a
+library's own modules (transformers' attention, ultralytics' heads, torchvision's detection heads) by the
+adapter registered for that library in `ADAPTERS`, imported only when the model holds that library's classes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from spa_ir.backends.module.hardcoded import check_forward, scan_size_attributes, snapshot_int_attributes
+from spa_ir.backends.module.layers import layer_updates
+from spa_ir.core.errors import SpaError
+from spa_ir.core.plan import Plan
+from spa_ir.verify import _create_parameter, _resolve, named_tensors
+
+Shape = tuple[int, ...]
+
+ADAPTERS: tuple[tuple[str, str], ...] = ()
+"""(library module prefix, adapter module): the adapter's `update(model, applied)` runs when some submodule's
+class `__module__` starts with the prefix. An engineer adding an adapter file adds its line here."""
+
+
+@dataclass(frozen=True)
+class SizeAttribute:
+    """An integer attribute of a changed module that still holds a size the plan changed: the module's forward
+    may use it (a `view(b, self.dim, -1)`), so the user must update it or use the emitted module."""
+
+    module: str
+    cls: str
+    attribute: str
+    value: int
+
+    def line(self) -> str:
+        return (
+            f"{self.module or '<model>'} ({self.cls}).{self.attribute} = {self.value} is a size the plan changed and "
+            "was not updated; if the forward uses it, update it by hand (the emitted module, spa_ir.api.to_torch, "
+            "has no such limit)"
+        )
+
+
+@dataclass
+class AppliedPlan:
+    """What apply_plan did to the model, as data (printed only by the caller)."""
+
+    plan: Plan
+    changed: dict[str, tuple[Shape, Shape]] = field(default_factory=dict)
+    """Every sliced tensor name (tied names each) -> (old shape, new shape)."""
+    written: list[str] = field(default_factory=list)
+    """The plan's tensors written in before slicing (compensation), created ones included."""
+    created: list[str] = field(default_factory=list)
+    """Tensors the plan created (a compensation bias where the module had none), now Parameters."""
+    attributes: dict[str, dict[str, tuple[Any, Any]]] = field(default_factory=dict)
+    """module path -> attribute -> (old, new): every attribute apply_plan and the adapters updated."""
+    limits: list[str] = field(default_factory=list)
+    """One line per thing the user must know (a hard-coded size, a config that cannot express per-layer widths)."""
+    size_attributes: list[SizeAttribute] = field(default_factory=list)
+    """The integer attributes still holding a changed size (their lines are in `limits` too)."""
+    adapters: list[str] = field(default_factory=list)
+    """The adapter modules that ran."""
+
+    def set_attribute(self, path: str, module: Any, attribute: str, value: Any) -> None:
+        """Set `module.attribute = value` and record it (adapters call this, so the size scan knows it was done)."""
+        old = getattr(module, attribute, None)
+        setattr(module, attribute, value)
+        self.attributes.setdefault(path, {})[attribute] = (old, value)
+
+    def changed_modules(self) -> dict[str, set[str]]:
+        """module path -> the names of its own tensors that were sliced."""
+        out: dict[str, set[str]] = {}
+        for name in self.changed:
+            owner, _, attr = name.rpartition(".")
+            out.setdefault(owner, set()).add(attr)
+        return out
+
+
+def apply_plan(
+    model: torch.nn.Module, plan: Plan | str | os.PathLike[str], *, example_inputs: Any = None
+) -> AppliedPlan:
+    """Slice `model`'s tensors in place as `plan` says and update its layers' attributes; with `example_inputs`,
+    run the model once after and name the module whose forward fails (a hard-coded size)."""
+    if not isinstance(plan, Plan):
+        plan = Plan.load(plan)
+    applied = AppliedPlan(plan)
+    before = snapshot_int_attributes(model)
+    with torch.no_grad():
+        slices = _validate(model, plan)
+        updates = _layer_updates(model, plan, slices)
+        _write_tensors(model, plan, applied)
+        _slice(model, slices, applied)
+        for path, attrs in updates.items():
+            module = model.get_submodule(path)
+            for attr, value in attrs.items():
+                applied.set_attribute(path, module, attr, value)
+    for prefix, adapter in ADAPTERS:
+        if any(type(m).__module__.startswith(prefix) for m in model.modules()):
+            importlib.import_module(adapter).update(model, applied)
+            applied.adapters.append(adapter)
+    applied.size_attributes = scan_size_attributes(model, applied, before)
+    applied.limits.extend(s.line() for s in applied.size_attributes)
+    if example_inputs is not None:
+        check_forward(model, example_inputs)
+    return applied
+
+
+@dataclass(frozen=True)
+class _Slice:
+    """One tensor (under all its names) and the indices it keeps per dim."""
+
+    names: tuple[str, ...]
+    shape: Shape
+    keep: dict[int, list[int]]
+    removed: dict[int, list[int]]
+
+    def new_shape(self) -> Shape:
+        shape = list(self.shape)
+        for d, kept in self.keep.items():
+            shape[d] = len(kept)
+        return tuple(shape)
+
+
+def _validate(model: torch.nn.Module, plan: Plan) -> list[_Slice]:
+    """Every name, dim and index of the plan checked against the model before anything changes."""
+    tensors = named_tensors(model)
+    for name, value in plan.tensors.items():
+        if name in tensors:
+            if tuple(tensors[name].shape) != tuple(value.shape):
+                raise SpaError(
+                    f"the plan writes '{name}' of shape {tuple(value.shape)}, the model's is "
+                    f"{tuple(tensors[name].shape)}: was the plan made for another model?"
+                )
+            continue
+        owner, _, attr = name.rpartition(".")
+        try:
+            module = model.get_submodule(owner) if owner else model
+        except AttributeError:
+            raise SpaError(f"the plan creates '{name}', but the model has no module '{owner}'") from None
+        if getattr(module, attr, "missing") is not None:
+            raise SpaError(f"the plan creates '{name}', but the model has no empty slot of that name")
+    by_tensor: dict[int, _Slice] = {}
+    for name, dims in sorted(plan.params.items()):
+        t = plan.tensors[name] if name in plan.tensors and name not in tensors else _resolve(model, tensors, name)
+        removed = {int(d): sorted(set(idx)) for d, idx in dims.items()}
+        for d, idx in removed.items():
+            if not 0 <= d < t.dim():
+                raise SpaError(f"the plan prunes dim {d} of '{name}', which has {t.dim()} dims")
+            if idx and not (0 <= idx[0] and idx[-1] < t.shape[d]):
+                bad = idx[0] if idx[0] < 0 else idx[-1]
+                raise SpaError(f"the plan removes index {bad} of '{name}' dim {d}, which has size {t.shape[d]}")
+        key = id(t)
+        if key in by_tensor:
+            earlier = by_tensor[key]
+            if earlier.removed != removed:
+                raise SpaError(
+                    f"'{name}' is the same tensor as '{earlier.names[0]}' (tied), but the plan removes other "
+                    "indices from it"
+                )
+            by_tensor[key] = _Slice((*earlier.names, name), earlier.shape, earlier.keep, removed)
+            continue
+        keep = {d: [i for i in range(t.shape[d]) if i not in set(idx)] for d, idx in removed.items()}
+        by_tensor[key] = _Slice((name,), tuple(t.shape), keep, removed)
+    return list(by_tensor.values())
+
+
+def _layer_updates(model: torch.nn.Module, plan: Plan, slices: list[_Slice]) -> dict[str, dict[str, Any]]:
+    """The new attributes of every standard layer whose tensors change, computed (and checked) before slicing."""
+    new_shapes: dict[str, dict[str, Shape]] = {}
+    removed: dict[str, dict[str, dict[int, list[int]]]] = {}
+    for s in slices:
+        for name in s.names:
+            owner, _, attr = name.rpartition(".")
+            new_shapes.setdefault(owner, {})[attr] = s.new_shape()
+            removed.setdefault(owner, {})[attr] = s.removed
+    out: dict[str, dict[str, Any]] = {}
+    for path, shapes in new_shapes.items():
+        module = model.get_submodule(path) if path else model
+        attrs = layer_updates(path, module, shapes, removed[path])
+        if attrs:
+            out[path] = attrs
+    return out
+
+
+def _write_tensors(model: torch.nn.Module, plan: Plan, applied: AppliedPlan) -> None:
+    """The plan's tensors (compensation), whole and in the original indexing, written before slicing."""
+    tensors = named_tensors(model)
+    for name, value in plan.tensors.items():
+        if name in tensors:
+            t = tensors[name]
+            t.copy_(value.to(t.dtype))
+        else:
+            _create_parameter(model, name, value)
+            applied.created.append(name)
+        applied.written.append(name)
+
+
+def _slice(model: torch.nn.Module, slices: list[_Slice], applied: AppliedPlan) -> None:
+    """Replace each sliced tensor in every slot that holds it (tied names stay one tensor); Parameters stay
+    Parameters with their requires_grad, buffers stay buffers."""
+    replacement: dict[int, torch.Tensor] = {}
+    tensors = named_tensors(model)  # after the writes: created parameters are found by name
+    for s in slices:
+        t = _resolve(model, tensors, s.names[0])
+        new = t.detach()
+        for d, kept in s.keep.items():
+            new = new.index_select(d, torch.tensor(kept, dtype=torch.long, device=t.device))
+        new = new.contiguous()
+        if isinstance(t, torch.nn.Parameter):
+            new = torch.nn.Parameter(new, requires_grad=t.requires_grad)
+        replacement[id(t)] = new
+        for name in s.names:
+            applied.changed[name] = (tuple(t.shape), tuple(new.shape))
+    for _, module in model.named_modules(remove_duplicate=False):
+        for slots in (module._parameters, module._buffers):
+            for attr, t in list(slots.items()):
+                if t is not None and id(t) in replacement:
+                    slots[attr] = replacement[id(t)]
+        for attr, value in list(vars(module).items()):
+            if isinstance(value, torch.Tensor) and id(value) in replacement:
+                setattr(module, attr, replacement[id(value)])
+
+
+__all__ = ["ADAPTERS", "AppliedPlan", "SizeAttribute", "apply_plan"]

@@ -1,0 +1,100 @@
+"""Sizes the user's code holds that the plan changed: integer attributes still at an old size, and the module
+whose forward fails after applying (a `x.view(b, 64, -1)`). The emitted module has neither limit: its sizes
+are the IR's, rewritten by pruning."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from spa_ir.backends.module.layers import is_standard_layer
+from spa_ir.core.errors import SpaError, first_line
+
+if TYPE_CHECKING:
+    from spa_ir.backends.module import AppliedPlan, SizeAttribute
+
+IntAttributes = dict[str, dict[str, int]]
+
+
+def snapshot_int_attributes(model: torch.nn.Module) -> IntAttributes:
+    """Every module's own integer attributes (bools excluded), by module path: the values before applying."""
+    return {
+        path: {a: v for a, v in vars(m).items() if isinstance(v, int) and not isinstance(v, bool)}
+        for path, m in model.named_modules()
+    }
+
+
+def _dim_sizes(module: torch.nn.Module) -> set[int]:
+    """The sizes of every dim of the tensors in `module`'s subtree, as they are now."""
+    return {n for t in [*module.parameters(), *module.buffers()] for n in t.shape}
+
+
+def scan_size_attributes(model: torch.nn.Module, applied: AppliedPlan, before: IntAttributes) -> list[SizeAttribute]:
+    """Integer attributes of the modules owning changed tensors (and their ancestors) that equal a size the plan
+    removed (an old size of a changed dim that no tensor of the module's subtree has any more) and that neither
+    apply_plan nor an adapter updated. Standard torch.nn layers are skipped: their attributes are derived."""
+    from spa_ir.backends.module import SizeAttribute
+
+    old_sizes: dict[str, set[int]] = {}
+    for name, (old, new) in applied.changed.items():
+        owner = name.rpartition(".")[0]
+        gone = {o for o, n in zip(old, new, strict=True) if o != n}
+        parts = owner.split(".") if owner else []
+        for k in range(len(parts) + 1):
+            old_sizes.setdefault(".".join(parts[:k]), set()).update(gone)
+    found: list[SizeAttribute] = []
+    for path, sizes in sorted(old_sizes.items()):
+        module = model.get_submodule(path) if path else model
+        if is_standard_layer(module):
+            continue
+        stale = sizes - _dim_sizes(module)
+        updated = applied.attributes.get(path, {})
+        for attr, value in before.get(path, {}).items():
+            if attr in updated or getattr(module, attr, None) != value or value not in stale:
+                continue
+            found.append(SizeAttribute(path, type(module).__name__, attr, value))
+    return found
+
+
+def _call(model: torch.nn.Module, inputs: Any) -> Any:
+    if isinstance(inputs, Mapping):
+        return model(**inputs)
+    if isinstance(inputs, Sequence) and not isinstance(inputs, torch.Tensor):
+        return model(*inputs)
+    return model(inputs)
+
+
+def check_forward(model: torch.nn.Module, inputs: Any) -> None:
+    """Run the applied model once (eval mode, no grad; the modes are restored). If a forward raises, the module
+    it raised in (the innermost one entered and not left) is named in one line."""
+    stack: list[tuple[str, torch.nn.Module]] = []
+    handles = []
+
+    def enter(path: str, module: torch.nn.Module) -> None:
+        stack.append((path, module))
+
+    def leave() -> None:
+        stack.pop()
+
+    for path, m in model.named_modules():
+        handles.append(m.register_forward_pre_hook(lambda mod, args, path=path: enter(path, mod)))
+        handles.append(m.register_forward_hook(lambda mod, args, out: leave()))
+    modes = {m: m.training for m in model.modules()}
+    try:
+        model.eval()
+        with torch.no_grad():
+            _call(model, inputs)
+    except Exception as e:
+        path, module = stack[-1] if stack else ("", model)
+        raise SpaError(
+            f"{type(module).__name__} fails after pruning ({first_line(e, named=True)}): its "
+            "forward holds a size the plan changed; the emitted module (spa_ir.api.to_torch) has no such limit",
+            where=path or "<model>",
+        ) from None
+    finally:
+        for h in handles:
+            h.remove()
+        for m, mode in modes.items():
+            m.training = mode
