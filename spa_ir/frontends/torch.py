@@ -97,8 +97,19 @@ def import_exported(ep: torch.export.ExportedProgram, source: str = "model") -> 
     from torch_mlir.extras.fx_importer import ContextCache, FxImporter, FxImporterHooks
 
     tensors: dict[str, torch.Tensor] = {}
+    # Lifted tensor constants (a cache the forward assigned, such as YOLO's anchors; a tensor built in the forward)
+    # reach the importer as literals, which it writes as `dense_resource` blobs that the bridge cannot carry: they
+    # become named `spa.param` buffers too. One-element constants stay inline `dense<..>` literals.
+    constants = {id(t): name for name, t in ep.constants.items() if isinstance(t, torch.Tensor) and t.numel() != 1}
 
     class ExternalWeights(FxImporterHooks):
+        def resolve_literal(self, gni: Any, literal: Any, info: Any) -> Any:
+            name = constants.get(id(literal)) if isinstance(literal, torch.Tensor) else None
+            if name is None:
+                return None
+            tensors[name] = literal.detach()
+            return make_param_op(name, gni._cc.tensor_to_vtensor_type(literal), ir.Location.name(name), buffer=True)
+
         def resolve_input(self, gni: Any, value: Any, info: Any) -> Any:
             if not isinstance(value, torch.Tensor) or info.mutable_producer_node_name is not None:
                 return None
