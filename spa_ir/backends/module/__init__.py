@@ -104,7 +104,14 @@ def apply_plan(
         for path, attrs in updates.items():
             module = model.get_submodule(path)
             for attr, value in attrs.items():
-                applied.set_attribute(path, module, attr, value)
+                if getattr(module, attr, None) != value:
+                    applied.set_attribute(path, module, attr, value)
+            if "__class__" in attrs:
+                old, new = applied.attributes[path]["__class__"]
+                applied.limits.append(
+                    f"{path}: {old.__name__} is now {new.__module__}.{new.__name__}, which holds the pruned widths "
+                    f"torch's {old.__name__} cannot (same tensors and state-dict names)"
+                )
     for prefix, adapter in ADAPTERS:
         if any(type(m).__module__.startswith(prefix) for m in model.modules()):
             importlib.import_module(adapter).update(model, applied)
@@ -223,13 +230,10 @@ def _slice(model: torch.nn.Module, slices: list[_Slice], applied: AppliedPlan) -
         for name in s.names:
             applied.changed[name] = (tuple(t.shape), tuple(new.shape))
     for _, module in model.named_modules(remove_duplicate=False):
-        for slots in (module._parameters, module._buffers):
-            for attr, t in list(slots.items()):
-                if t is not None and id(t) in replacement:
-                    slots[attr] = replacement[id(t)]
-        for attr, value in list(vars(module).items()):
+        held = [*module._parameters.items(), *module._buffers.items(), *vars(module).items()]
+        for attr, value in held:
             if isinstance(value, torch.Tensor) and id(value) in replacement:
-                setattr(module, attr, replacement[id(value)])
+                setattr(module, attr, replacement[id(value)])  # through __setattr__: nn.LSTM's flat weights follow
 
 
 __all__ = ["ADAPTERS", "AppliedPlan", "SizeAttribute", "apply_plan"]

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from torch import nn
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
 
 from spa_ir.core.errors import SpaError
 
@@ -89,30 +91,166 @@ def _embedding(path: str, module: nn.Module, shapes: dict[str, Shape], removed: 
     return out
 
 
-def _multihead(path: str, module: nn.Module, shapes: dict[str, Shape], removed: Removed) -> dict[str, Any]:
-    """nn.MultiheadAttention: embed_dim from the output projection's rows, kdim/vdim from the separate k/v
-    projections' columns. Its forward (F.multi_head_attention_forward) takes the head width from embed_dim, so
-    the projections' inner width must stay embed_dim: pruning inside the heads is a located error."""
-    assert isinstance(module, nn.MultiheadAttention)
-    if module._qkv_same_embed_dim:
-        rows, embed = _shape(module, shapes, "in_proj_weight")
-        kdim = vdim = embed
-        inner = rows // 3
-    else:
-        inner, embed = _shape(module, shapes, "q_proj_weight")
-        kdim = _shape(module, shapes, "k_proj_weight")[1]
-        vdim = _shape(module, shapes, "v_proj_weight")[1]
-    if inner != embed:
+def _head_counts(path: str, removed: list[int], offset: int, heads: int, width: int, what: str) -> dict[int, int]:
+    """Kept entries per head of one projection's rows [offset, offset + heads * width); heads all gone omitted."""
+    per = {h: width for h in range(heads)}
+    for i in removed:
+        if offset <= i < offset + heads * width:
+            per[(i - offset) // width] -= 1
+    kept = {h: n for h, n in per.items() if n}
+    if len(set(kept.values())) > 1:
         raise SpaError(
-            f"nn.MultiheadAttention cannot hold heads of another width than embed_dim / num_heads (projections "
-            f"{inner} wide, embed_dim {embed}); use the emitted module (spa_ir.api.to_torch) or keep the heads "
-            "(ignore=...)",
+            f"nn.MultiheadAttention's {what} heads keep {sorted(set(kept.values()))} channels: one module holds "
+            "heads of one width",
             where=path,
         )
-    heads = module.num_heads
-    if embed % heads:
-        raise SpaError(f"nn.MultiheadAttention: embed_dim {embed} is not divisible by num_heads {heads}", where=path)
-    return {"embed_dim": embed, "kdim": kdim, "vdim": vdim, "head_dim": embed // heads}
+    return kept
+
+
+def _multihead(path: str, module: nn.Module, shapes: dict[str, Shape], removed: Removed) -> dict[str, Any]:
+    """nn.MultiheadAttention: the kept heads and their widths from the removed rows of the q / k / v
+    projections, embed_dim (and kdim / vdim) from their columns. torch's forward takes the head width from
+    embed_dim / num_heads and the softmax scale from it, so a module whose heads are now narrower, or not
+    embed_dim wide together, becomes a PrunedMultiheadAttention (same tensors and state-dict names, the
+    original scale)."""
+    assert isinstance(module, nn.MultiheadAttention)
+    heads, width = module.num_heads, module.head_dim
+    if module._qkv_same_embed_dim:
+        rows = removed.get("in_proj_weight", {}).get(0) or removed.get("in_proj_bias", {}).get(0, [])
+        parts = [(rows, i * module.embed_dim) for i in range(3)]
+        embed = _shape(module, shapes, "in_proj_weight")[1]
+        kdim = vdim = embed
+    else:
+        parts = [(removed.get(f"{n}_proj_weight", {}).get(0, []), 0) for n in "qkv"]
+        embed = _shape(module, shapes, "q_proj_weight")[1]
+        kdim = _shape(module, shapes, "k_proj_weight")[1]
+        vdim = _shape(module, shapes, "v_proj_weight")[1]
+    q, k, v = (_head_counts(path, r, o, heads, width, n) for (r, o), n in zip(parts, "qkv", strict=True))
+    if not (q.keys() == k.keys() == v.keys()) or q != k:
+        raise SpaError("nn.MultiheadAttention: the plan keeps other heads of q, k and v", where=path)
+    kept = len(q)
+    qk_width, v_width = next(iter(q.values())), next(iter(v.values()))
+    out: dict[str, Any] = {"embed_dim": embed, "kdim": kdim, "vdim": vdim, "num_heads": kept, "head_dim": qk_width}
+    if qk_width == v_width == width and kept * width == embed:
+        return out
+    if module.bias_k is not None or module.add_zero_attn:
+        raise SpaError(
+            "nn.MultiheadAttention with add_bias_kv / add_zero_attn cannot hold pruned heads; use the emitted "
+            "module (spa_ir.api.to_torch)",
+            where=path,
+        )
+    return {**out, "v_head_dim": v_width, "scale": width**-0.5, "__class__": PrunedMultiheadAttention}
+
+
+class PrunedMultiheadAttention(nn.MultiheadAttention):
+    """nn.MultiheadAttention after pruning inside or across its heads: `num_heads` heads of `head_dim` (q, k)
+    and `v_head_dim` (v) channels, softmax scale `scale` (the original 1/sqrt(head width)), embed_dim the
+    input and output width. torch's forward cannot: it reads the head width from embed_dim / num_heads."""
+
+    v_head_dim: int
+    scale: float
+
+    def _project(self, q: Tensor, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        nq, nv = self.num_heads * self.head_dim, self.num_heads * self.v_head_dim
+        b = self.in_proj_bias
+        bq, bk, bv = (None, None, None) if b is None else (b[:nq], b[nq : 2 * nq], b[2 * nq :])
+        if self._qkv_same_embed_dim:
+            w = self.in_proj_weight
+            wq, wk, wv = w[:nq], w[nq : 2 * nq], w[2 * nq : 2 * nq + nv]
+        else:
+            wq, wk, wv = self.q_proj_weight, self.k_proj_weight, self.v_proj_weight
+        return F.linear(q, wq, bq), F.linear(k, wk, bk), F.linear(v, wv, bv)
+
+    def _mask(
+        self,
+        attn_mask: Tensor | None,
+        padding: Tensor | None,
+        shape: tuple[int, int, int],
+        dtype: torch.dtype,
+        is_causal: bool,
+    ) -> Tensor | None:
+        """attn_mask ([L, S] or [B * heads, L, S]) and key_padding_mask ([B, S]) as one additive [B, H, L, S]
+        mask (True: not attended)."""
+        batch, tgt, src = shape
+        mask: Tensor | None = None
+        if attn_mask is None and is_causal:
+            attn_mask = torch.ones(tgt, src, dtype=torch.bool).triu(1)
+        if attn_mask is not None:
+            mask = _additive(attn_mask, dtype)
+            if mask.dim() == 3:
+                mask = mask.reshape(batch, self.num_heads, tgt, src)
+        if padding is not None:
+            pad = _additive(padding, dtype).reshape(batch, 1, 1, src)
+            mask = pad if mask is None else mask + pad
+        return mask
+
+    def forward(  # torch's signature, without its fast path
+        self,
+        query: Tensor,
+        key: Tensor,
+        value: Tensor,
+        key_padding_mask: Tensor | None = None,
+        need_weights: bool = True,
+        attn_mask: Tensor | None = None,
+        average_attn_weights: bool = True,
+        is_causal: bool = False,
+    ) -> tuple[Tensor, Tensor | None]:
+        batched = query.dim() == 3
+        if not batched:
+            query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+            key_padding_mask = None if key_padding_mask is None else key_padding_mask.unsqueeze(0)
+        elif self.batch_first:
+            query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
+        q, k, v = self._project(query, key, value)  # [L, B, H * d]
+        tgt, batch, src, heads = q.shape[0], q.shape[1], k.shape[0], self.num_heads
+        q = q.reshape(tgt, batch, heads, self.head_dim).permute(1, 2, 0, 3)
+        k = k.reshape(src, batch, heads, self.head_dim).permute(1, 2, 0, 3)
+        v = v.reshape(src, batch, heads, self.v_head_dim).permute(1, 2, 0, 3)
+        scores = q @ k.transpose(-2, -1) * self.scale
+        mask = self._mask(attn_mask, key_padding_mask, (batch, tgt, src), scores.dtype, is_causal)
+        weights = torch.softmax(scores if mask is None else scores + mask, dim=-1)
+        dropped = F.dropout(weights, self.dropout) if self.training and self.dropout > 0 else weights
+        out = self.out_proj((dropped @ v).permute(2, 0, 1, 3).reshape(tgt, batch, heads * self.v_head_dim))
+        if not batched:
+            out, weights = out.squeeze(1), weights.squeeze(0)
+        elif self.batch_first:
+            out = out.transpose(0, 1)
+        if not need_weights:
+            return out, None
+        return out, weights.mean(dim=-3) if average_attn_weights else weights
+
+
+def _additive(mask: Tensor, dtype: torch.dtype) -> Tensor:
+    """A boolean mask (True: masked out) as -inf / 0; a float mask as it is."""
+    if mask.dtype == torch.bool:
+        return torch.zeros(mask.shape, dtype=dtype).masked_fill(mask, float("-inf"))
+    return mask.to(dtype)
+
+
+_GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
+
+
+def _recurrent(path: str, module: nn.Module, shapes: dict[str, Shape], removed: Removed) -> dict[str, Any]:
+    """LSTM / GRU / RNN: hidden_size from every layer's (and direction's) w_hh rows over the gate count,
+    input_size from layer 0's w_ih columns, proj_size from w_hr rows. One module holds one hidden size, so
+    layers pruned to different widths are an error."""
+    assert isinstance(module, nn.RNNBase)
+    gates = _GATES[module.mode]
+    names = module._flat_weights_names
+    hidden = {_shape(module, shapes, n)[0] // gates for n in names if n.startswith("weight_hh")}
+    if len(hidden) != 1:
+        raise SpaError(
+            f"{type(module).__name__} layers keep hidden sizes {sorted(hidden)}: one module holds one hidden size; "
+            "use the emitted module (spa_ir.api.to_torch)",
+            where=path,
+        )
+    out: dict[str, Any] = {"hidden_size": hidden.pop(), "input_size": _shape(module, shapes, "weight_ih_l0")[1]}
+    if module.proj_size:
+        proj = {_shape(module, shapes, n)[0] for n in names if n.startswith("weight_hr")}
+        if len(proj) != 1:
+            raise SpaError(f"LSTM layers keep projection sizes {sorted(proj)}", where=path)
+        out["proj_size"] = proj.pop()
+    return out
 
 
 Update = Callable[[str, nn.Module, dict[str, Shape], Removed], dict[str, Any]]
@@ -121,6 +259,7 @@ FUNCTIONS: dict[type[nn.Module], Update] = {
     nn.Embedding: _embedding,
     nn.EmbeddingBag: _embedding,
     nn.MultiheadAttention: _multihead,
+    nn.RNNBase: _recurrent,
 }
 """Layer class -> the function deriving its attributes (for layers no table row can say)."""
 
@@ -155,4 +294,4 @@ def layer_updates(path: str, module: nn.Module, shapes: dict[str, Shape], remove
     return {}
 
 
-__all__ = ["FUNCTIONS", "SIZES", "is_standard_layer", "layer_updates"]
+__all__ = ["FUNCTIONS", "SIZES", "PrunedMultiheadAttention", "is_standard_layer", "layer_updates"]
