@@ -1,0 +1,63 @@
+"""Mixture-of-Experts decoders (tests/unit/hf_moe.py) through the exactness oracle.
+
+Each model is captured once with the experts implementation torch.export captures (`batched_mm`) and pruned
+at 0.3 and 0.5 (only exact, against the masked original) and with every group. The experts' FFN neurons are
+one group per MoE layer: the fused 3-D weights are gathered by expert id, so neuron j is removed from every
+expert of the layer (gate_up_proj dim 1, both halves, and down_proj dim 2).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import hf_moe
+import pytest
+from oracle import Session, per_model, reused
+
+from spa_ir import api
+from spa_ir.core.errors import SpaError
+
+
+def _session(name: str) -> Session:
+    return Session(hf_moe.build(name), hf_moe.tokens(), name)
+
+
+session = reused(_session)
+
+
+def _groups(plan: dict[str, Any], part: str, dim: int) -> list[dict[str, Any]]:
+    """The plan's groups holding `part` (a weight name suffix) at `dim`."""
+    return [g for g in plan["groups"] if any(m["param"].endswith(part) and m["dim"] == dim for m in g["members"])]
+
+
+@pytest.mark.parametrize("name", per_model(hf_moe.MOE, "hf_moe"))
+def test_moe_oracle(name: str) -> None:
+    s = session(name)
+    reports = s.check_model()
+    _, plan, _ = s.prune(0.5, only_exact=True)
+    neurons = _groups(plan, "experts.gate_up_proj", 1)
+    assert len(neurons) == 2, f"{name}: one experts' neuron group per layer, got {[g['id'] for g in neurons]}"
+    for g in neurons:
+        assert g["exact"] and not g["frozen"] and len(g["removed"]) == g["size"] // 2
+        dims = {(m["param"].rsplit(".", 1)[-1], m["dim"], m["count"]) for m in g["members"]}
+        assert dims == {("gate_up_proj", 1, 2), ("down_proj", 2, 1)}, dims
+        gate_up = next(m["param"] for m in g["members"] if m["param"].endswith("gate_up_proj"))
+        size = g["size"]
+        assert plan["params"][gate_up]["1"] == sorted(g["removed"] + [i + size for i in g["removed"]])
+    assert all(r.pruned > 0 for r in reports), [r.summary() for r in reports]
+
+
+def test_eager_experts_refused_with_location() -> None:
+    """The eager loop over the experts hit is data-dependent: torch.export refuses it, spa says where."""
+    with pytest.raises(SpaError, match=r"cannot capture.*modeling_mixtral\.py:\d+"):
+        api.import_torch(hf_moe.build("mixtral", "eager"), hf_moe.tokens(), "mixtral-eager")
+
+
+def test_grouped_mm_experts_frozen_with_reason() -> None:
+    """grouped_mm is an opaque custom op: its experts' channels are frozen with the reason, as data."""
+    prog = api.import_torch(hf_moe.build("mixtral", "grouped_mm"), hf_moe.tokens(), "mixtral-grouped")
+    plan = api.prune(prog, ratio=0.5, only_exact=True).to_json()
+    experts = _groups(plan, "experts.down_proj", 2)
+    assert experts and all(g["frozen"] and not g["removed"] for g in experts)
+    ops = {r.get("op") for g in experts for r in g["frozen"]}
+    assert ops == {"torch.transformers.grouped_mm_fallback"}, ops
