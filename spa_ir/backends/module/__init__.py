@@ -29,7 +29,7 @@ from spa_ir.verify import _create_parameter, _resolve, named_tensors
 
 Shape = tuple[int, ...]
 
-ADAPTERS: tuple[tuple[str, str], ...] = ()
+ADAPTERS: tuple[tuple[str, str], ...] = (("torchvision.", "spa_ir.backends.module.torchvision"),)
 """(library module prefix, adapter module): the adapter's `update(model, applied)` runs when some submodule's
 class `__module__` starts with the prefix. An engineer adding an adapter file adds its line here."""
 
