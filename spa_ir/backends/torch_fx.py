@@ -81,6 +81,7 @@ class _Emitter:
         self.root = torch.nn.Module()
         self.env: Env = {}
         self.attr_nodes: dict[str, fx.Node] = {}
+        self.owned: set[str] = set()
 
     def value(self, v: SSAValue) -> Any:
         return self.env[v]
@@ -94,6 +95,16 @@ class _Emitter:
             _set_nested(self.root, name, tensor, buffer=op.is_buffer)
             self.attr_nodes[name] = self.graph.get_attr(name)
         return self.attr_nodes[name]
+
+    def own_buffer(self, node: Any) -> None:
+        """A buffer an op writes in place (a training batch norm's running statistics) becomes this module's own
+        copy: the Program, and every other module emitted from it, keep theirs."""
+        if isinstance(node, fx.Node) and node.op == "get_attr" and isinstance(node.target, str):
+            path, _, leaf = node.target.rpartition(".")
+            owner = self.root.get_submodule(path)
+            if leaf in owner._buffers and node.target not in self.owned:
+                owner.register_buffer(leaf, owner._buffers[leaf].clone())  # type: ignore[union-attr]  # a registered buffer
+                self.owned.add(node.target)
 
     def emit_literal(self, op: Operation) -> Any:
         from spa_ir.core.dtypes import literal_tensor, torch_dtype
@@ -184,7 +195,7 @@ def _set_nested(root: torch.nn.Module, dotted: str, tensor: torch.Tensor, *, buf
     Floating-point weights become trainable parameters (fine-tuning is the user's own loop), each a copy: the
     weight store holds the tensors of the model the Program was imported from, which training the emitted module
     must not change (nor the Program, nor a second module emitted from it). Buffers stay shared: the emitted
-    graph is functional and never writes them."""
+    graph writes none but the running statistics of training batch norms, which are copied (`own_buffer`)."""
     *path, leaf = dotted.split(".")
     mod = root
     for part in path:

@@ -143,17 +143,27 @@ def _layer_norm(e: Emitter, op: Operation, overload: Any, args: list[Any], kwarg
     return call_overload(e, overload, args, kwargs)
 
 
+def _batch_norm(e: Emitter, op: Operation, overload: Any, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """aten.batch_norm in training mode updates the running statistics it is given in place, as nn.BatchNorm
+    does (a training capture, spa_ir/frontends/torch.py): on the emitted module's own copies of them."""
+    if args[5] is True:
+        for stat in args[3:5]:
+            e.own_buffer(stat)
+    return call_overload(e, overload, args, kwargs)
+
+
 _BN_LEGIT = "input weight bias running_mean running_var training momentum eps"
 
 OPS = table(
     {
         **each(
             aten(
-                "batch_norm native_batch_norm _native_batch_norm_legit _native_batch_norm_legit_functional"
+                "native_batch_norm _native_batch_norm_legit _native_batch_norm_legit_functional"
                 " _native_batch_norm_legit_no_training _native_batch_norm_legit.no_stats"
             ),
             OpSpec(rule=batch_norm, roles=(("weight", BN_SCALE),)),
         ),
+        "torch.aten.batch_norm": OpSpec(rule=batch_norm, roles=(("weight", BN_SCALE),), emit_adapter=_batch_norm),
         "torch.aten.instance_norm": OpSpec(rule=instance_norm),
         **each(
             aten("layer_norm native_layer_norm"),

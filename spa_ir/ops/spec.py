@@ -45,6 +45,11 @@ class Emitter(Protocol):
 
     def emit_literal(self, op: Operation) -> Any: ...
 
+    def own_buffer(self, node: Any) -> None:
+        """The buffer `node` reads is written in place by the op (a training batch norm's running statistics):
+        the module gets its own copy instead of the weight store's tensor."""
+        ...
+
 
 Emit = Callable[[Emitter, Operation], Any]
 """Emits an op that has no aten overload (constants, lists, weights): (emitter, op) -> the fx value."""
