@@ -41,6 +41,14 @@ def unary(zero_preserving: bool) -> Rule:
     return rule
 
 
+def native_dropout(p: Propagation, op: Operation) -> None:
+    """native_dropout(input, p, train) -> (output, mask), a training capture's dropout: both element-wise on the
+    input; the output is zero where the input is, the mask (which entries were kept) is not."""
+    x = subject(op)
+    p.set(op.results[0], p.layout(x), zero=p.is_zero(x))
+    p.set(op.results[1], p.layout(x), zero=False)
+
+
 def scalar_arith(zero_if_scalar_zero: bool) -> Rule:
     """`x op scalar` (add.Scalar, mul.Scalar, ...): zero-preserving for mul/div, and for add/sub of 0."""
 
@@ -167,6 +175,7 @@ OPS = table(
     {
         **each(ZERO_PRESERVING_UNARY, OpSpec(rule=unary(True))),
         **each(OTHER_UNARY, OpSpec(rule=unary(False))),
+        "torch.aten.native_dropout": OpSpec(rule=native_dropout),
         **each(aten("mul.Scalar"), OpSpec(rule=scalar_arith(False))),
         **each(aten("add.Scalar sub.Scalar rsub.Scalar"), OpSpec(rule=scalar_arith(True))),
         "torch.aten.div.Scalar": _int_div_spec(scalar_arith(False), "div.Scalar_mode"),
