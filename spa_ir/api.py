@@ -23,8 +23,12 @@ if TYPE_CHECKING:
     from spa_ir.core.plan import Plan
 
 
-def import_torch(model: torch.nn.Module, example_inputs: Sequence[Any], name: str = "model") -> Program:
-    return import_module(model, example_inputs, name)
+def import_torch(
+    model: torch.nn.Module, example_inputs: Sequence[Any], name: str = "model", *, train: bool = False
+) -> Program:
+    """Capture `model` in eval mode, or in training mode with `train=True` (aux heads, dropout and batch
+    statistics in the IR; the emitted module updates its batch norms' running statistics as it runs)."""
+    return import_module(model, example_inputs, name, train=train)
 
 
 def import_onnx(path: str | os.PathLike[str]) -> Program:

@@ -4,12 +4,19 @@ torch.export (non-strict, then `run_decompositions({})` to functionalize while k
 aten.conv2d / aten.linear / aten.layer_norm recognizable) -> torch-mlir's FX importer, with a hook
 that turns every parameter, buffer and lifted constant into a named `spa.param` whose tensor goes to
 the weight store. Op locations carry the nn.Module path (`layer1.0.conv1`).
+
+`train=True` captures the training-mode forward (aux heads, dropout, batch statistics). torch.export writes a
+training batch norm functionally, its new running statistics returned as buffer mutations, which torch-mlir's
+importer cannot store (and returned values would freeze every channel): they become `aten.batch_norm`, whose
+aten semantics update the running statistics in place, as nn.BatchNorm does, so the emitted module keeps them
+up to date while it is trained (`running_statistics_in_place`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import operator
 import os
 import re
 import traceback
@@ -71,13 +78,97 @@ def export_functional(model: torch.nn.Module, args: tuple[Any, ...]) -> torch.ex
         return _export(model, args, strict=False, pre_dispatch=False)
 
 
-def capture(model: torch.nn.Module, example_inputs: Sequence[Any], name: str = "model") -> torch.export.ExportedProgram:
-    """torch.export in eval mode; a model that cannot be captured raises SpaError naming the cause."""
+def capture(
+    model: torch.nn.Module, example_inputs: Sequence[Any], name: str = "model", *, train: bool = False
+) -> torch.export.ExportedProgram:
+    """torch.export in eval mode (or training mode: `train`); a model that cannot be captured raises SpaError
+    naming the cause."""
+    if train:
+        _check_train_capture(model, name)
     try:
-        return export_functional(model.eval(), tuple(example_inputs))
+        return export_functional(model.train(train), tuple(example_inputs))
     except Exception as e:
         why = f"{first_line(e, named=True)}{_raised_at(e)}"
         raise SpaError(f"cannot capture model with torch.export: {why}", where=name) from None
+
+
+def _check_train_capture(model: torch.nn.Module, name: str) -> None:
+    """A BatchNorm with momentum=None averages over `num_batches_tracked`, a count the capture would fix at
+    its value of the moment: refused rather than emitted with a momentum that is wrong from the next step."""
+    for path, m in model.named_modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.track_running_stats and m.momentum is None:
+            raise SpaError(
+                "cannot capture a BatchNorm with momentum=None (a cumulative average over num_batches_tracked)"
+                " in training mode; give it a momentum",
+                where=f"{name}: {path}",
+            )
+
+
+def running_statistics_in_place(
+    ep: torch.export.ExportedProgram, source: str
+) -> tuple[torch.export.ExportedProgram, set[str]]:
+    """A training-mode program's batch norms as `aten.batch_norm(..., training=True, ...)`, which updates the
+    running statistics it is given in place, instead of the functional form whose new statistics the program
+    returns as buffer mutations; and the names of the buffers so written. `num_batches_tracked += 1` is
+    dropped: with a momentum nothing reads it (momentum=None is refused at capture). Any other buffer the
+    forward writes is a located error."""
+    from torch.export.graph_signature import ExportGraphSignature, OutputKind
+
+    sig = ep.graph_signature
+    mutations = {i for i, s in enumerate(sig.output_specs) if s.kind == OutputKind.BUFFER_MUTATION}
+    if not mutations:
+        return ep, set()
+    graph = ep.graph
+    buffers = {s.arg.name: s.target for s in sig.input_specs if s.target is not None}
+    written: dict[str, str] = {}  # buffer target -> the node holding its new value
+    for node in graph.nodes:
+        if node.target is torch.ops.aten._native_batch_norm_legit_functional.default:
+            written.update(_batch_norm_in_place(graph, node, buffers))
+        elif node.target is torch.ops.aten.add.Tensor and _is_step_count(node, buffers):
+            written[buffers[node.args[0].name]] = node.name
+    output = graph.output_node()
+    results = list(output.args[0])
+    for i in sorted(mutations):
+        spec = sig.output_specs[i]
+        if written.get(str(spec.target)) != spec.arg.name:
+            where = module_path(results[i]) if isinstance(results[i], torch.fx.Node) else "output"
+            raise SpaError(
+                f"the forward writes buffer '{spec.target}' (only batch norms' running statistics can be captured)",
+                where=f"{source}: {where}",
+            )
+    output.args = (tuple(r for i, r in enumerate(results) if i not in mutations),)
+    graph.eliminate_dead_code()
+    ep.graph_module.recompile()
+    kept = [s for i, s in enumerate(sig.output_specs) if i not in mutations]
+    signature = ExportGraphSignature(input_specs=sig.input_specs, output_specs=kept)
+    return ep._update(ep.graph_module, signature), set(written)
+
+
+def _batch_norm_in_place(graph: torch.fx.Graph, bn: torch.fx.Node, buffers: dict[str, str]) -> dict[str, str]:
+    """Replace one `_native_batch_norm_legit_functional` by `aten.batch_norm` on the same operands; the
+    buffers whose new values it returned (running mean and variance) -> the nodes that held them."""
+    x, weight, bias, mean, var, training, momentum, eps = bn.args
+    written: dict[str, str] = {}
+    for user in list(bn.users):
+        index = user.args[1] if user.target is operator.getitem else None
+        if index == 0:
+            with graph.inserting_before(bn):
+                new = graph.call_function(
+                    torch.ops.aten.batch_norm.default, (x, weight, bias, mean, var, training, momentum, eps, True)
+                )
+            new.meta = {**bn.meta, "val": user.meta.get("val")}
+            user.replace_all_uses_with(new)
+        elif index in (3, 4):
+            stat = mean if index == 3 else var
+            if isinstance(stat, torch.fx.Node) and stat.name in buffers:
+                written[buffers[stat.name]] = user.name
+    return written
+
+
+def _is_step_count(node: torch.fx.Node, buffers: dict[str, str]) -> bool:
+    """`num_batches_tracked + 1` of a batch norm."""
+    a = node.args[0] if node.args else None
+    return isinstance(a, torch.fx.Node) and buffers.get(a.name, "").endswith("num_batches_tracked")
 
 
 def module_path(node: torch.fx.Node) -> str:
@@ -93,6 +184,8 @@ def module_path(node: torch.fx.Node) -> str:
 def import_exported(ep: torch.export.ExportedProgram, source: str = "model") -> Program:
     """ExportedProgram -> Program (IR with `spa.param`s + weight store)."""
     from torch.export.graph_signature import InputKind
+
+    ep, written = running_statistics_in_place(ep, source)
     from torch_mlir import ir
     from torch_mlir.extras.fx_importer import ContextCache, FxImporter, FxImporterHooks
 
@@ -114,7 +207,9 @@ def import_exported(ep: torch.export.ExportedProgram, source: str = "model") -> 
             if not isinstance(value, torch.Tensor) or info.mutable_producer_node_name is not None:
                 return None
             name = str(info.input_spec.target)
-            tensors[name] = value.detach()
+            # Running statistics a training capture updates are copied: the model's own buffers are not the
+            # Program's, and training either one must not change the other.
+            tensors[name] = value.detach().clone() if name in written else value.detach()
             is_buffer = info.input_spec.kind != InputKind.PARAMETER
             return make_param_op(name, info.ir_type, ir.Location.name(name), buffer=is_buffer)
 
@@ -175,8 +270,11 @@ def random_input(shape: Sequence[int], dtype: torch.dtype, generator: torch.Gene
     return torch.randint(0, 2, list(shape), generator=generator).to(dtype)
 
 
-def import_module(model: torch.nn.Module, example_inputs: Sequence[Any], name: str = "model") -> Program:
-    return import_exported(capture(model, example_inputs, name), name)
+def import_module(
+    model: torch.nn.Module, example_inputs: Sequence[Any], name: str = "model", *, train: bool = False
+) -> Program:
+    """The model captured in eval mode, or in training mode (`train`: aux heads, batch statistics, dropout)."""
+    return import_exported(capture(model, example_inputs, name, train=train), name)
 
 
 def import_pt2(path: str | os.PathLike[str]) -> Program:
