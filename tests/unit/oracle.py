@@ -15,6 +15,7 @@ Set SPA_ORACLE_LOG=path to append one JSON line per run (timings, group counts, 
 
 from __future__ import annotations
 
+import copy
 import gc
 import json
 import math
@@ -29,6 +30,7 @@ import torch
 from zoo import flat_outputs, max_relative_error
 
 from spa_ir import api
+from spa_ir.backends.module import AppliedPlan
 from spa_ir.core.program import Program
 from spa_ir.core.weights import WeightStore
 from spa_ir.verify import masked
@@ -233,7 +235,8 @@ class PruneSession:
                                 f"{report.inexact} inexact; frozen by: {reasons})")
         got = self._run_timed(prog, report)
         assert [tuple(g.shape) for g in got] == [tuple(w.shape) for w in self.want], "pruned output shapes differ"
-        want = self.run_masked(plan["params"])
+        logits = plan.get("masked_logits")  # removed experts: -inf router logits (spa_ir/ops/routing.py)
+        want = self.run_masked(plan["params"], **({"masked_logits": logits} if logits else {}))
         report.error = max_relative_error(got, want)
         _log(report)
         assert report.params_after < report.params_before, f"parameters did not shrink: {report.summary()}"
@@ -306,9 +309,86 @@ class Session(PruneSession):
     def run_pruned(self, prog: Program) -> list[torch.Tensor]:
         return _forward(api.to_torch(prog), self.inputs)
 
-    def run_masked(self, plan_params: dict[str, dict[str, list[int]]]) -> list[torch.Tensor]:
-        with masked(self.model, plan_params) as m:
+    def run_masked(
+        self, plan_params: dict[str, dict[str, list[int]]], masked_logits: dict[str, list[int]] | None = None
+    ) -> list[torch.Tensor]:
+        with masked(self.model, plan_params, masked_logits=masked_logits) as m:
             return _forward(m, self.inputs)
+
+
+    def check_applied(self, ratio: float = 0.5, criterion: str = "random", seed: int = 1,
+                      tol: float = TOLERANCE) -> tuple[torch.nn.Module, Program, AppliedPlan, RunReport]:
+        """apply_plan's result: a copy of the user's model, sliced by an only_exact plan, computes the masked
+        original, holds the pruned program's parameters (names and shapes) and layers whose attributes build
+        the tensors they hold (`rebuilt_mismatches`). Returns the applied model, the pruned program, what
+        apply_plan did and the report."""
+        prog, plan, report = self.prune(ratio, only_exact=True, criterion=criterion, seed=seed)
+        assert prog.plan is not None
+        model = copy.deepcopy(self.model)
+        applied = api.apply_plan(model, prog.plan, example_inputs=self.inputs)
+        got = _forward(model, self.inputs)
+        report.error = max_relative_error(got, self.run_masked(plan["params"]))
+        assert report.error < tol, f"apply_plan's model != masked original: {report.summary()}"
+        assert_same_parameters(model, prog)
+        assert not rebuilt_mismatches(model), f"{self.name}: layers whose attributes do not fit their tensors"
+        return model, prog, applied, report
+
+
+def assert_same_parameters(model: torch.nn.Module, prog: Program) -> None:
+    """Every parameter of the applied model has the pruned program's shape under the same name."""
+    shapes = {n: tuple(p.shape) for n, p in model.named_parameters()}
+    want = {n: tuple(prog.weights[n].shape) for n in shapes if n in prog.weights}
+    assert want == shapes, f"applied != pruned program: {set(shapes.items()) ^ set(want.items())}"
+
+
+def _rebuild(m: torch.nn.Module) -> torch.nn.Module | None:
+    """A fresh layer of `m`'s class built from `m`'s attributes only (None: not a layer this check knows)."""
+    nn = torch.nn
+    if isinstance(m, nn.modules.conv._ConvNd):
+        return type(m)(m.in_channels, m.out_channels, m.kernel_size, groups=m.groups, bias=m.bias is not None)
+    if isinstance(m, nn.Linear):
+        return nn.Linear(m.in_features, m.out_features, bias=m.bias is not None)
+    if isinstance(m, nn.modules.batchnorm._NormBase):
+        return type(m)(m.num_features, affine=m.affine, track_running_stats=m.track_running_stats)
+    if isinstance(m, nn.LayerNorm):
+        return nn.LayerNorm(m.normalized_shape, elementwise_affine=m.elementwise_affine, bias=m.bias is not None)
+    if isinstance(m, nn.GroupNorm):
+        return nn.GroupNorm(m.num_groups, m.num_channels, affine=m.affine)
+    if isinstance(m, nn.Embedding):
+        return nn.Embedding(m.num_embeddings, m.embedding_dim)
+    if isinstance(m, nn.LSTM):
+        return nn.LSTM(m.input_size, m.hidden_size, m.num_layers, bias=m.bias, bidirectional=m.bidirectional,
+                       proj_size=m.proj_size)
+    if isinstance(m, nn.MultiheadAttention) and m._qkv_same_embed_dim:
+        return nn.MultiheadAttention(m.embed_dim, m.num_heads, bias=m.in_proj_bias is not None)
+    return None
+
+
+def _expected_shapes(m: torch.nn.Module) -> dict[str, tuple[int, ...]] | None:
+    """The shapes of `m`'s own tensors as its attributes say them: a layer built from them, or for a pruned
+    multi-head attention (heads narrower than embed_dim / num_heads) its projections' widths."""
+    v_width = getattr(m, "v_head_dim", None)
+    if isinstance(m, torch.nn.MultiheadAttention) and v_width is not None:
+        rows = m.num_heads * (2 * m.head_dim + v_width)
+        assert m.out_proj.in_features == m.num_heads * v_width, f"out_proj reads {m.out_proj.in_features} columns"
+        return {"in_proj_weight": (rows, m.embed_dim), "in_proj_bias": (rows,)}
+    fresh = _rebuild(m)
+    if fresh is None:
+        return None
+    return {n: tuple(t.shape) for n, t in [*fresh.named_parameters(recurse=False), *fresh.named_buffers(recurse=False)]}
+
+
+def rebuilt_mismatches(model: torch.nn.Module) -> list[str]:
+    """The layers whose own tensors have other shapes than their attributes say (`_expected_shapes`)."""
+    bad = []
+    for path, m in model.named_modules():
+        theirs = _expected_shapes(m)
+        if theirs is None:
+            continue
+        mine = {n: tuple(t.shape) for n, t in [*m.named_parameters(recurse=False), *m.named_buffers(recurse=False)]}
+        if any(theirs[n] != shape for n, shape in mine.items() if n in theirs):
+            bad.append(f"{path} ({type(m).__name__}): {mine} vs {theirs}")
+    return bad
 
 
 def check_exact(model: torch.nn.Module, inputs: Sequence[Any], name: str = "model", ratio: float = 0.5, **kw: Any) -> RunReport:

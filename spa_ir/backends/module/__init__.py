@@ -29,7 +29,10 @@ from spa_ir.verify import _create_parameter, _resolve, named_tensors
 
 Shape = tuple[int, ...]
 
-ADAPTERS: tuple[tuple[str, str], ...] = (("torchvision.", "spa_ir.backends.module.torchvision"),)
+ADAPTERS: tuple[tuple[str, str], ...] = (
+    ("torchvision.", "spa_ir.backends.module.torchvision"),
+    ("ultralytics.", "spa_ir.backends.module.ultralytics"),
+)
 """(library module prefix, adapter module): the adapter's `update(model, applied)` runs when some submodule's
 class `__module__` starts with the prefix. An engineer adding an adapter file adds its line here."""
 
@@ -58,7 +61,7 @@ class AppliedPlan:
 
     plan: Plan
     changed: dict[str, tuple[Shape, Shape]] = field(default_factory=dict)
-    """Every sliced tensor name (tied names each) -> (old shape, new shape)."""
+    """Every sliced tensor name (each name of a tied tensor, listed in the plan or not) -> (old, new shape)."""
     written: list[str] = field(default_factory=list)
     """The plan's tensors written in before slicing (compensation), created ones included."""
     created: list[str] = field(default_factory=list)
@@ -179,7 +182,13 @@ def _validate(model: torch.nn.Module, plan: Plan) -> list[_Slice]:
             continue
         keep = {d: [i for i in range(t.shape[d]) if i not in set(idx)] for d, idx in removed.items()}
         by_tensor[key] = _Slice((name,), tuple(t.shape), keep, removed)
-    return list(by_tensor.values())
+    aliases: dict[int, list[str]] = {}
+    for name, t in tensors.items():
+        aliases.setdefault(id(t), []).append(name)
+    return [
+        _Slice((*s.names, *(n for n in aliases.get(key, []) if n not in s.names)), s.shape, s.keep, s.removed)
+        for key, s in by_tensor.items()
+    ]
 
 
 def _layer_updates(model: torch.nn.Module, plan: Plan, slices: list[_Slice]) -> dict[str, dict[str, Any]]:
@@ -229,11 +238,13 @@ def _slice(model: torch.nn.Module, slices: list[_Slice], applied: AppliedPlan) -
         replacement[id(t)] = new
         for name in s.names:
             applied.changed[name] = (tuple(t.shape), tuple(new.shape))
-    for _, module in model.named_modules(remove_duplicate=False):
+    for path, module in model.named_modules(remove_duplicate=False):
         held = [*module._parameters.items(), *module._buffers.items(), *vars(module).items()]
         for attr, value in held:
             if isinstance(value, torch.Tensor) and id(value) in replacement:
-                setattr(module, attr, replacement[id(value)])  # through __setattr__: nn.LSTM's flat weights follow
+                new = replacement[id(value)]
+                setattr(module, attr, new)  # through __setattr__: nn.LSTM's flat weights follow
+                applied.changed[f"{path}.{attr}" if path else attr] = (tuple(value.shape), tuple(new.shape))
 
 
 __all__ = ["ADAPTERS", "AppliedPlan", "SizeAttribute", "apply_plan"]

@@ -32,9 +32,10 @@ def _dim_sizes(module: torch.nn.Module) -> set[int]:
 
 
 def scan_size_attributes(model: torch.nn.Module, applied: AppliedPlan, before: IntAttributes) -> list[SizeAttribute]:
-    """Integer attributes of the modules owning changed tensors (and their ancestors) that equal a size the plan
-    removed (an old size of a changed dim that no tensor of the module's subtree has any more) and that neither
-    apply_plan nor an adapter updated. Standard torch.nn layers are skipped: their attributes are derived."""
+    """Integer attributes that equal a size the plan removed and that neither apply_plan nor an adapter updated:
+    for the modules owning changed tensors and their ancestors, an old size of a changed dim in their subtree
+    that no tensor of the subtree has any more; for the others (a module without tensors that reshapes), such
+    a size of the whole model. Standard torch.nn layers are skipped: their attributes are derived."""
     from spa_ir.backends.module import SizeAttribute
 
     old_sizes: dict[str, set[int]] = {}
@@ -44,12 +45,14 @@ def scan_size_attributes(model: torch.nn.Module, applied: AppliedPlan, before: I
         parts = owner.split(".") if owner else []
         for k in range(len(parts) + 1):
             old_sizes.setdefault(".".join(parts[:k]), set()).update(gone)
+    if not old_sizes:
+        return []
+    anywhere = old_sizes[""] - _dim_sizes(model)
     found: list[SizeAttribute] = []
-    for path, sizes in sorted(old_sizes.items()):
-        module = model.get_submodule(path) if path else model
+    for path, module in model.named_modules():
         if is_standard_layer(module):
             continue
-        stale = sizes - _dim_sizes(module)
+        stale = old_sizes[path] - _dim_sizes(module) if path in old_sizes else anywhere
         updated = applied.attributes.get(path, {})
         for attr, value in before.get(path, {}).items():
             if attr in updated or getattr(module, attr, None) != value or value not in stale:

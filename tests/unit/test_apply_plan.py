@@ -1,0 +1,313 @@
+"""apply_plan: the pruned model back in the user's own class, checked against the masked original.
+
+Each model is captured once (`reused`) and pruned at ratio 0.5 (criterion random, only_exact); apply_plan slices a
+copy of the user's model, which must compute the masked original, hold the pruned program's parameters and have
+layers whose attributes build the tensors they hold (oracle.Session.check_applied). Then: the state dict of a
+pruned model loads into a fresh model only after the plan is applied to it, a compensated plan writes its
+tensors, a hard-coded size is named, bad plans are one-line errors that leave the model as it was.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import torchvision
+from models_extra import lstm_net
+from oracle import TOLERANCE, Session, reused, same_worker
+from torch import nn
+from torchvision.models.convnext import CNBlockConfig
+from zoo import flat_outputs, max_relative_error
+
+from spa_ir import api
+from spa_ir.backends.module import AppliedPlan, SizeAttribute
+from spa_ir.backends.module.layers import PrunedMultiheadAttention
+from spa_ir.core.errors import SpaError
+from spa_ir.core.plan import Plan
+from spa_ir.core.program import Program
+from spa_ir.verify import masked
+
+
+def _image(size: int) -> list[torch.Tensor]:
+    return [torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(1))]
+
+
+def _seeded(build: Callable[[], nn.Module], seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return build().eval()
+
+
+# name -> (constructor, example inputs). Small inputs; ConvNeXt and ViT in small configurations of torchvision's
+# own classes (LayerNorm2d, nn.MultiheadAttention), so the test fits its budget.
+MODELS: dict[str, tuple[Callable[[], nn.Module], Callable[[], list[torch.Tensor]]]] = {
+    "resnet18": (lambda: torchvision.models.resnet18(num_classes=10), lambda: _image(32)),
+    "mobilenet_v3_small": (lambda: torchvision.models.mobilenet_v3_small(num_classes=10), lambda: _image(32)),
+    "regnet_x_400mf": (lambda: torchvision.models.regnet_x_400mf(num_classes=10), lambda: _image(32)),
+    "convnext": (
+        lambda: torchvision.models.ConvNeXt([CNBlockConfig(16, 32, 1), CNBlockConfig(32, None, 1)], num_classes=10),
+        lambda: _image(32),
+    ),
+    "vit": (
+        lambda: torchvision.models.VisionTransformer(32, 8, 2, 4, 64, 128, num_classes=10),
+        lambda: _image(32),
+    ),
+    "lstm": (lstm_net, lambda: [torch.randn(2, 5, 16, generator=torch.Generator().manual_seed(1))]),
+}
+
+Applied = tuple[nn.Module, Program, AppliedPlan, Any]
+
+
+def _session(name: str) -> Session:
+    build, inputs = MODELS[name]
+    return Session(_seeded(build), inputs(), name)
+
+
+session = reused(_session)
+applied_model = reused(lambda name: session(name).check_applied(0.5))
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+@same_worker("apply_plan")
+def test_applied_model_is_the_masked_original(name: str) -> None:
+    """check_applied: outputs, parameters (names, shapes) and layer attributes; here also what kind of tensor
+    each stays and that the plan's every weight changed."""
+    model, prog, applied, report = applied_model(name)
+    original = session(name).model
+    assert prog.plan is not None and set(applied.changed) == set(prog.plan.params)
+    for (n, a), (_, b) in zip(original.named_parameters(), model.named_parameters(), strict=True):
+        assert isinstance(b, nn.Parameter) and a.requires_grad == b.requires_grad, n
+    assert [n for n, _ in original.named_buffers()] == [n for n, _ in model.named_buffers()]
+    assert report.params_after < report.params_before
+    assert sum(p.numel() for p in model.parameters()) == report.params_after
+
+
+def test_grouped_and_depthwise_convs_keep_their_structure() -> None:
+    """Depthwise convs stay depthwise (groups = channels) and RegNet's grouped convs keep whole groups of the
+    width they had or lose whole groups: groups x per-group width = in_channels."""
+    for name in ("mobilenet_v3_small", "regnet_x_400mf"):
+        model, _, applied, _ = applied_model(name)
+        original = dict(session(name).model.named_modules())
+        grouped = [(p, m) for p, m in model.named_modules() if isinstance(m, nn.Conv2d) and original[p].groups > 1]
+        assert grouped and any(p in applied.attributes for p, _ in grouped)
+        for path, conv in grouped:
+            was = original[path]
+            if was.groups == was.in_channels:
+                assert conv.groups == conv.in_channels == conv.out_channels, path
+            assert conv.weight.shape[1] * conv.groups == conv.in_channels, path
+
+
+def test_multihead_attention_with_pruned_heads() -> None:
+    model, _, applied, _ = applied_model("vit")
+    attn = model.encoder.layers[0].self_attention
+    assert isinstance(attn, PrunedMultiheadAttention) and attn.num_heads < 4
+    assert attn.in_proj_weight.shape[0] == attn.num_heads * (2 * attn.head_dim + attn.v_head_dim)
+    assert any("PrunedMultiheadAttention" in line for line in applied.limits)
+    # need_weights and batch_first paths as torch's own on the unpruned widths: an unpruned module turned into
+    # a PrunedMultiheadAttention computes what nn.MultiheadAttention computes
+    torch.manual_seed(0)
+    ref = nn.MultiheadAttention(16, 4, batch_first=True).eval()
+    mine = copy.deepcopy(ref)
+    mine.__class__ = PrunedMultiheadAttention
+    mine.v_head_dim, mine.scale = 4, 0.5
+    x, pad = torch.randn(2, 5, 16), torch.tensor([[False] * 4 + [True], [False] * 5])
+    want, want_w = ref(x, x, x, key_padding_mask=pad, average_attn_weights=False)
+    got, got_w = mine(x, x, x, key_padding_mask=pad, average_attn_weights=False)
+    assert got_w is not None and want_w is not None
+    assert max_relative_error([got, got_w], [want, want_w]) < TOLERANCE
+
+
+def test_lstm_sizes() -> None:
+    model, _, applied, _ = applied_model("lstm")
+    lstm = model.lstm
+    assert applied.attributes["lstm"]["hidden_size"] == (32, lstm.hidden_size) and lstm.hidden_size < 32
+    assert lstm.weight_hh_l0.shape == (4 * lstm.hidden_size, lstm.hidden_size)
+    assert lstm._flat_weights[0] is lstm.weight_ih_l0  # torch's recurrent kernel reads the new tensors
+
+
+def test_checkpoint_loads_into_a_fresh_model_after_the_plan(tmp_path: Path) -> None:
+    """A pruned state dict does not fit the constructor's model; it fits once the plan (from plan.json) is applied
+    to a fresh model (another checkpoint of the same architecture), which then computes what the pruned one does."""
+    model, prog, _, _ = applied_model("resnet18")
+    assert prog.plan is not None
+    prog.plan.save(tmp_path / "plan.json")
+    state = model.state_dict()
+    fresh = _seeded(MODELS["resnet18"][0], seed=7)
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        fresh.load_state_dict(state)
+    api.apply_plan(fresh, tmp_path / "plan.json")
+    fresh.load_state_dict(state)
+    x = session("resnet18").inputs
+    with torch.no_grad():
+        assert max_relative_error(flat_outputs(fresh(*x)), flat_outputs(model(*x))) == 0.0
+
+
+class _Net(nn.Module):
+    """conv-BN-ReLU twice, a conv without bias read by a ReLU (compensation gives it one), pool, linear."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1, self.b1 = nn.Conv2d(3, 12, 3, padding=1, bias=False), nn.BatchNorm2d(12)
+        self.c2, self.b2 = nn.Conv2d(12, 12, 3, padding=1, bias=False), nn.BatchNorm2d(12)
+        self.c3 = nn.Conv2d(12, 8, 3, padding=1, bias=False)
+        self.fc = nn.Linear(8 * 3 * 3, 5, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.b1(self.c1(x)))
+        x = torch.relu(self.b2(self.c2(x)))
+        return self.fc(nn.functional.avg_pool2d(torch.relu(self.c3(x)), 2).flatten(1))
+
+
+def test_a_compensated_plan_writes_its_tensors(tmp_path: Path) -> None:
+    """criterion=obspa refits the kept weights and creates c3.bias; applied (through plan.json +
+    plan.safetensors) the model is the masked original with those tensors written, and the emitted module."""
+    torch.manual_seed(0)
+    model = _Net()
+    data = torch.randn(96, 3, 6, 6) * 0.8 + 0.3
+    model.train()
+    for b in (model.b1, model.b2):
+        b.momentum = None  # running statistics = the data's
+    with torch.no_grad():
+        model(data)
+    model.eval()
+    prog = api.import_torch(model, [data[:1]])
+    plan = api.prune(prog, ratio=0.5, criterion="obspa", calib=data[:64])
+    assert "c3.bias" in plan.tensors and "c3.bias" in plan.params and "c2.weight" in plan.tensors
+    plan.save(tmp_path / "plan.json")
+    pruned = copy.deepcopy(model)
+    applied = api.apply_plan(pruned, tmp_path / "plan.json", example_inputs=[data[:1]])
+    assert set(applied.created) == {"c3.bias", "fc.bias"} and isinstance(pruned.c3.bias, nn.Parameter)
+    test = data[64:]
+    params = {k: {str(d): v for d, v in dims.items()} for k, dims in plan.params.items()}
+    with torch.no_grad(), masked(model, params, plan.tensors) as reference:
+        want = reference(test)
+    with torch.no_grad():
+        gm = api.to_torch(prog)  # captured at batch 1
+        got, emitted = pruned(test), torch.cat([gm(t[None]) for t in test])
+        plain = copy.deepcopy(model)
+        api.apply_plan(plain, Plan({k: v for k, v in plan.params.items() if k not in applied.created}))
+        removed_only = plain(test)
+    assert model.c3.bias is None
+    assert max_relative_error([got], [want]) < TOLERANCE and max_relative_error([got], [emitted]) < TOLERANCE
+    assert max_relative_error([removed_only], [want]) > 1e-3  # the tensors were written, not only sliced
+
+
+class _Pool64(nn.Module):
+    """Averages [B, C, H, W] over space through a view that hard-codes C."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.channels = 64
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.view(x.shape[0], self.channels, -1).mean(-1)
+
+
+def _hard_coded() -> nn.Module:
+    return nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.ReLU(), _Pool64(), nn.Linear(64, 10)).eval()
+
+
+def test_a_hard_coded_size_is_named() -> None:
+    """The view's 64 no longer fits the pruned conv: with example inputs, one line names the module, its class
+    and the error, and points to the emitted module, which computes the masked original."""
+    model = _seeded(_hard_coded)
+    x = torch.randn(1, 3, 5, 5)
+    prog = api.import_torch(model, [x])
+    plan = api.prune(prog, ratio=0.5, criterion="random", only_exact=True)
+    assert plan.params["0.weight"][0]
+    with pytest.raises(SpaError) as e:
+        api.apply_plan(copy.deepcopy(model), plan, example_inputs=[x])
+    msg = str(e.value)
+    assert "\n" not in msg and msg.startswith("2: _Pool64 fails after pruning (RuntimeError: shape '[1, 64, -1]'")
+    assert "spa_ir.api.to_torch" in msg
+    applied = api.apply_plan(copy.deepcopy(model), plan)
+    assert applied.size_attributes == [SizeAttribute("2", "_Pool64", "channels", 64)]
+    assert any(line.startswith("2 (_Pool64).channels = 64") for line in applied.limits)
+    params = {k: {str(d): v for d, v in dims.items()} for k, dims in plan.params.items()}
+    with torch.no_grad(), masked(model, params) as reference:
+        assert max_relative_error([api.to_torch(prog)(x)], [reference(x)]) < TOLERANCE
+
+
+def _state(model: nn.Module) -> dict[str, Any]:
+    """Everything apply_plan could change: tensors (by value and identity) and every module's attributes."""
+    tensors = {n: (t, t.detach().clone()) for n, t in model.state_dict(keep_vars=True).items()}
+    attrs = {p: {a: v for a, v in vars(m).items() if isinstance(v, int | tuple)} for p, m in model.named_modules()}
+    return {"tensors": tensors, "attrs": attrs, "classes": [type(m) for m in model.modules()]}
+
+
+def _unchanged(model: nn.Module, before: dict[str, Any]) -> bool:
+    now = _state(model)
+    same = now["tensors"].keys() == before["tensors"].keys() and all(
+        t is before["tensors"][n][0] and torch.equal(t, before["tensors"][n][1]) for n, (t, _) in now["tensors"].items()
+    )
+    return same and now["attrs"] == before["attrs"] and now["classes"] == before["classes"]
+
+
+class _Grouped(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(4, 8, 1)
+        self.b = nn.Conv2d(8, 8, 3, groups=2)
+
+
+BAD_PLANS: dict[str, tuple[Callable[[], nn.Module], Plan, str]] = {
+    "unknown name": (_Grouped, Plan({"a.weight": {0: [1]}, "nope.weight": {0: [1]}}), "'nope.weight'"),
+    "index out of range": (_Grouped, Plan({"a.weight": {0: [1, 8]}}), "index 8 of 'a.weight' dim 0, which has size 8"),
+    "dim out of range": (_Grouped, Plan({"a.bias": {1: [0]}}), "dim 1 of 'a.bias', which has 1 dims"),
+    "uneven groups": (
+        _Grouped,
+        Plan({"a.weight": {0: [0]}, "a.bias": {0: [0]}, "b.weight": {0: [0], 1: [0]}, "b.bias": {0: [0]}}),
+        "b: Conv2d with groups=2 keeps [3, 4] channels",
+    ),
+    "written shape": (_Grouped, Plan(tensors={"a.weight": torch.zeros(3, 4, 1, 1)}), "writes 'a.weight' of shape"),
+    "written shape of a bias": (_Grouped, Plan(tensors={"a.bias": torch.zeros(3)}), "writes 'a.bias' of shape"),
+    "created slot taken": (_Grouped, Plan(tensors={"a.stride": torch.zeros(8)}), "no empty slot"),
+    "created module missing": (_Grouped, Plan(tensors={"c.bias": torch.zeros(8)}), "no module 'c'"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_PLANS))
+def test_bad_plans_are_one_line_errors_and_change_nothing(case: str) -> None:
+    build, plan, message = BAD_PLANS[case]
+    model = _seeded(build)
+    before = _state(model)
+    with pytest.raises(SpaError) as e:
+        api.apply_plan(model, plan)
+    assert "\n" not in str(e.value) and message in str(e.value)
+    assert _unchanged(model, before)
+
+
+class _Tied(nn.Module):
+    """A language model whose output head is its embedding (one Parameter under two names)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(50, 16)
+        self.mid = nn.Linear(16, 16)
+        self.head = nn.Linear(16, 50, bias=False)
+        self.head.weight = self.embed.weight
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.relu(self.mid(self.embed(ids))))
+
+
+def test_tied_tensors_are_sliced_once_and_stay_tied() -> None:
+    model = _seeded(_Tied)
+    model.mid.bias.requires_grad_(False)
+    ids = torch.randint(0, 50, (1, 7), generator=torch.Generator().manual_seed(1))
+    removed = [0, 3, 9]
+    params = {"embed.weight": {1: removed}, "mid.weight": {0: removed, 1: removed}, "mid.bias": {0: removed}}
+    for names in (params, {**params, "head.weight": {1: removed}}):  # the tied name listed or not
+        pruned = copy.deepcopy(model)
+        applied = api.apply_plan(pruned, Plan(names), example_inputs=[ids])
+        assert pruned.head.weight is pruned.embed.weight and isinstance(pruned.embed.weight, nn.Parameter)
+        assert tuple(pruned.embed.weight.shape) == (50, 13) and applied.changed["head.weight"][1] == (50, 13)
+        assert pruned.embed.embedding_dim == pruned.head.in_features == 13
+        assert not pruned.mid.bias.requires_grad
+        with torch.no_grad(), masked(model, {k: {str(d): v for d, v in ds.items()} for k, ds in params.items()}) as m:
+            assert max_relative_error([pruned(ids)], [m(ids)]) < TOLERANCE
+    with pytest.raises(SpaError, match="same tensor as 'embed.weight'"):
+        api.apply_plan(copy.deepcopy(model), Plan({**params, "head.weight": {1: [0]}}))
