@@ -222,6 +222,7 @@ def test_a_hard_coded_size_is_named() -> None:
         api.apply_plan(copy.deepcopy(model), plan, example_inputs=[x])
     msg = str(e.value)
     assert "\n" not in msg and msg.startswith("2: _Pool64 fails after pruning (RuntimeError: shape '[1, 64, -1]'")
+    assert "its forward uses 64, which the plan changed (0.weight dim 0: 64 -> 32)" in msg
     assert "spa_ir.api.to_torch" in msg
     applied = api.apply_plan(copy.deepcopy(model), plan)
     assert applied.size_attributes == [SizeAttribute("2", "_Pool64", "channels", 64)]

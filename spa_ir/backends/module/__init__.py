@@ -32,6 +32,7 @@ Shape = tuple[int, ...]
 ADAPTERS: tuple[tuple[str, str], ...] = (
     ("torchvision.", "spa_ir.backends.module.torchvision"),
     ("ultralytics.", "spa_ir.backends.module.ultralytics"),
+    ("transformers.", "spa_ir.backends.module.transformers"),
 )
 """(library module prefix, adapter module): the adapter's `update(model, applied)` runs when some submodule's
 class `__module__` starts with the prefix. An engineer adding an adapter file adds its line here."""
@@ -122,7 +123,7 @@ def apply_plan(
     applied.size_attributes = scan_size_attributes(model, applied, before)
     applied.limits.extend(s.line() for s in applied.size_attributes)
     if example_inputs is not None:
-        check_forward(model, example_inputs)
+        check_forward(model, example_inputs, applied)
     return applied
 
 

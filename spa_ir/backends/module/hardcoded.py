@@ -4,6 +4,7 @@ are the IR's, rewritten by pruning."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -69,9 +70,21 @@ def _call(model: torch.nn.Module, inputs: Any) -> Any:
     return model(inputs)
 
 
-def check_forward(model: torch.nn.Module, inputs: Any) -> None:
+def _culprit(message: str, changed: Mapping[str, tuple[tuple[int, ...], tuple[int, ...]]]) -> str:
+    """The size in an error message that the plan changed, with the first tensor dim it changed ("64, which the
+    plan changed (conv.weight dim 0: 64 -> 32)"); a general phrase when the message names none."""
+    said = {int(n) for n in re.findall(r"(?<![\w.])\d+(?![\w.])", message)}
+    for name, (old, new) in sorted(changed.items(), key=lambda kv: not kv[0].endswith("weight")):  # weights first
+        for d, (o, n) in enumerate(zip(old, new, strict=True)):
+            if o != n and o in said:
+                return f"its forward uses {o}, which the plan changed ({name} dim {d}: {o} -> {n})"
+    return "its forward may hold a size the plan changed"
+
+
+def check_forward(model: torch.nn.Module, inputs: Any, applied: AppliedPlan) -> None:
     """Run the applied model once (eval mode, no grad; the modes are restored). If a forward raises, the module
-    it raised in (the innermost one entered and not left) is named in one line."""
+    it raised in (the innermost one entered and not left) is named in one line, with the size the plan changed
+    that its error message names."""
     stack: list[tuple[str, torch.nn.Module]] = []
     handles = []
 
@@ -91,9 +104,10 @@ def check_forward(model: torch.nn.Module, inputs: Any) -> None:
             _call(model, inputs)
     except Exception as e:
         path, module = stack[-1] if stack else ("", model)
+        error = first_line(e, named=True)
         raise SpaError(
-            f"{type(module).__name__} fails after pruning ({first_line(e, named=True)}): its "
-            "forward holds a size the plan changed; the emitted module (spa_ir.api.to_torch) has no such limit",
+            f"{type(module).__name__} fails after pruning ({error}): {_culprit(error, applied.changed)}; the emitted "
+            "module (spa_ir.api.to_torch) has no such limit",
             where=path or "<model>",
         ) from None
     finally:
