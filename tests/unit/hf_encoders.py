@@ -191,6 +191,24 @@ def dinov2() -> nn.Module:
     return _vision("Dinov2", **VISION)
 
 
+def clip_vision() -> nn.Module:
+    return _vision("CLIPVision", ("last_hidden_state", "pooler_output"), **VISION)
+
+
+def levit() -> nn.Module:
+    """Attention biases gathered by an index into a per-head table, cached in eval mode as a plain tensor."""
+    return _vision(
+        "Levit", ("last_hidden_state", "pooler_output"), "eager", image_size=32, hidden_sizes=[32, 48],
+        num_attention_heads=[2, 3], depths=[1, 1], key_dim=[8, 8], mlp_ratio=[2, 2], attention_ratio=[2, 2],
+        down_ops=[["Subsample", 8, 2, 4, 2, 2]],
+    )  # fmt: skip
+
+
+def longformer() -> nn.Module:
+    """Sliding-window attention with global tokens chosen at run time."""
+    return _text("Longformer", attn="eager", attention_window=[4, 4], pad_token_id=1, max_position_embeddings=40)
+
+
 def beit() -> nn.Module:
     """Relative position bias table per layer, gathered by a constant index and added to the scores."""
     return _vision("Beit", use_relative_position_bias=True, use_mean_pooling=True, **VISION)
@@ -272,10 +290,13 @@ FAMILIES: dict[str, Family] = {
     "electra": Family(electra, _ids(), "encoder"),
     "deberta_v2": Family(deberta_v2, _ids(), "encoder"),
     "mpnet": Family(mpnet, _ids(), "encoder"),
+    "longformer": Family(longformer, _ids(16), "encoder"),
     "modernbert": Family(modernbert, _ids(), "encoder"),
     "vit": Family(vit, _image(), "vision"),
     "deit": Family(deit, _image(), "vision"),
     "dinov2": Family(dinov2, _image(), "vision"),
+    "clip_vision": Family(clip_vision, _image(), "vision"),
+    "levit": Family(levit, _image(), "vision"),
     "beit": Family(beit, _image(), "vision"),
     "swin": Family(swin, _image(), "vision"),
     "convnext": Family(convnext, _image(), "vision"),

@@ -20,7 +20,14 @@ from zoo import max_relative_error
 from spa_ir import api
 from spa_ir.core.errors import SpaError
 
-NOT_PRUNABLE: dict[str, str] = {}
+NOT_PRUNABLE: dict[str, str] = {
+    # `if is_global_attn:` reads whether any token is global from the mask's values: data-dependent control flow.
+    "longformer": r"cannot capture model with torch\.export: GuardOnDataDependentSymNode",
+    # The eval-mode attention-bias cache (`attention_biases[:, attention_bias_idxs]`, a plain tensor in a dict) is
+    # lifted by torch.export as a constant; its head dim is in a group, so the plan slices a tensor the user's model
+    # does not hold as a parameter or buffer, and the masked original (and apply_plan) cannot reach it.
+    "levit": r"the plan prunes '.*lifted_tensor_0', which is no parameter, buffer or tensor attribute",
+}
 """family -> regex of the reason it is not pruned (SpaError from capture, or NothingPruned)."""
 
 QUERY = re.compile(r"\.(query|query_proj|q_proj|q_lin|q|Wqkv)\.weight$")
