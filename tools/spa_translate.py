@@ -2,12 +2,16 @@
 
   spa-translate --import-torch torchvision.models:resnet18 --input-shape 1,3,224,224 --seed 0 -o r18.mlir
   spa-translate --import-onnx model.onnx -o m.mlir          spa-translate --import-pt2 model.pt2 -o m.mlir
+  spa-translate --import-torch torchvision.models:googlenet --input-shape 2,3,64,64 --train -o g.mlir
   spa-translate --export-torch r18.mlir -o r18.pt2          spa-translate --export-onnx r18.mlir -o r18.onnx
   spa-translate --export-torch-mlir r18.mlir -o r18.torch.mlir
 
 `--export-onnx` of IR imported from ONNX writes the original file's graph, pruned (same node, input and output
 names, opset and dynamic dims; the original must be where it was imported from, unchanged); `--via-torch`
-re-exports through PyTorch instead. Every imported `x.mlir` gets its weights beside it in `x.safetensors`.
+re-exports through PyTorch instead. `--train` captures the model in training mode: what runs only in training
+(aux heads, dropout) is in the IR, batch norms normalize by batch statistics and the emitted module updates their
+running statistics as nn.BatchNorm does (use a batch of 2 or more). Every imported `x.mlir` gets its weights
+beside it in `x.safetensors`.
 Errors are one line, exit code 1, and no output file is left half-written.
 """
 
@@ -52,6 +56,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--input-dtype", action="append", help="dtype of each input (default float32), e.g. int64")
     p.add_argument("--seed", type=int, default=0, help="seed for the random weights of --import-torch")
     p.add_argument(
+        "--train",
+        action="store_true",
+        help="--import-torch: capture in training mode (aux heads, dropout, batch-statistic batch norms)",
+    )
+    p.add_argument(
         "--via-torch",
         action="store_true",
         help="--export-onnx of IR imported from ONNX: re-export through PyTorch instead of pruning the original graph",
@@ -90,9 +99,12 @@ def _write_mlir(program: Program, output: str | None) -> None:
 def run(args: argparse.Namespace) -> None:
     from spa_ir import api
 
+    if args.train and not args.import_torch:
+        raise SpaError("--train applies to --import-torch only (a .pt2 or ONNX file was captured in its own mode)")
     if args.import_torch:
         model = api.build_model(args.import_torch, args.seed)
-        program = api.import_torch(model, _example_inputs(args.input_shape, args.input_dtype), args.import_torch)
+        inputs = _example_inputs(args.input_shape, args.input_dtype)
+        program = api.import_torch(model, inputs, args.import_torch, train=args.train)
         return _write_mlir(program, args.output)
     if args.import_onnx:
         return _write_mlir(api.import_onnx(args.import_onnx), args.output)

@@ -27,6 +27,25 @@ def two_conv() -> nn.Module:
     return TwoConv()
 
 
+class AuxHead(TwoConv):
+    """TwoConv with what runs only in training (spa-translate --train): dropout before the head and an aux
+    head on conv1's features (GoogLeNet's pattern), returned beside the logits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.drop = nn.Dropout(0.2)
+        self.aux = nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:  # type: ignore[override]
+        h = self.act(self.bn1(self.conv1(x)))
+        out = self.head(self.drop(self.conv2(h).mean(dim=(2, 3))))
+        return (out, self.aux(h.mean(dim=(2, 3)))) if self.training else out
+
+
+def aux_head() -> nn.Module:
+    return AuxHead()
+
+
 # ---------------------------------------------------------------------------------------------
 # One tiny module per op family. The IR in the lit tests under spa-propagate-channels/, spa-form-groups/ and
 # spa-eliminate-dead-channels/ ("IR from tests/lit/Inputs/tiny_models.py: <name>") was written once from the
