@@ -356,9 +356,11 @@ def _rebuild(m: torch.nn.Module) -> torch.nn.Module | None:
         return nn.GroupNorm(m.num_groups, m.num_channels, affine=m.affine)
     if isinstance(m, nn.Embedding):
         return nn.Embedding(m.num_embeddings, m.embedding_dim)
-    if isinstance(m, nn.LSTM):
-        return nn.LSTM(m.input_size, m.hidden_size, m.num_layers, bias=m.bias, bidirectional=m.bidirectional,
-                       proj_size=m.proj_size)
+    if isinstance(m, nn.LSTM | nn.GRU):
+        extra = {"proj_size": m.proj_size} if isinstance(m, nn.LSTM) else {}
+        return type(m)(m.input_size, m.hidden_size, m.num_layers, bias=m.bias, bidirectional=m.bidirectional, **extra)
+    if isinstance(m, nn.PReLU):
+        return nn.PReLU(m.num_parameters)
     if isinstance(m, nn.MultiheadAttention) and m._qkv_same_embed_dim:
         return nn.MultiheadAttention(m.embed_dim, m.num_heads, bias=m.in_proj_bias is not None)
     return None

@@ -18,7 +18,7 @@ import pytest
 import torch
 import torchvision
 from models_extra import lstm_net
-from oracle import TOLERANCE, Session, reused, same_worker
+from oracle import TOLERANCE, Session, rebuilt_mismatches, reused, same_worker
 from torch import nn
 from torchvision.models.convnext import CNBlockConfig
 from zoo import flat_outputs, max_relative_error
@@ -41,6 +41,32 @@ def _seeded(build: Callable[[], nn.Module], seed: int = 0) -> nn.Module:
     return build().eval()
 
 
+class _Decoder(nn.Module):
+    """Conv, PReLU, a transposed conv and a grouped transposed conv: the conv family's other members."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.act = nn.Conv2d(3, 16, 3, padding=1), nn.PReLU(16)
+        self.up = nn.ConvTranspose2d(16, 8, 2, stride=2)
+        self.out = nn.ConvTranspose2d(8, 4, 3, groups=2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.relu(self.up(self.act(self.conv(x)))))
+
+
+class _Tagger(nn.Module):
+    """Embedding, a two-layer GRU, a Linear per step."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(30, 16, padding_idx=5)
+        self.gru = nn.GRU(16, 24, num_layers=2, batch_first=True)
+        self.fc = nn.Linear(24, 4)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.gru(self.embed(ids))[0])
+
+
 # name -> (constructor, example inputs). Small inputs; ConvNeXt and ViT in small configurations of torchvision's
 # own classes (LayerNorm2d, nn.MultiheadAttention), so the test fits its budget.
 MODELS: dict[str, tuple[Callable[[], nn.Module], Callable[[], list[torch.Tensor]]]] = {
@@ -56,6 +82,8 @@ MODELS: dict[str, tuple[Callable[[], nn.Module], Callable[[], list[torch.Tensor]
         lambda: _image(32),
     ),
     "lstm": (lstm_net, lambda: [torch.randn(2, 5, 16, generator=torch.Generator().manual_seed(1))]),
+    "conv_transpose": (_Decoder, lambda: _image(8)),
+    "gru": (_Tagger, lambda: [torch.randint(0, 30, (2, 6), generator=torch.Generator().manual_seed(1))]),
 }
 
 Applied = tuple[nn.Module, Program, AppliedPlan, Any]
@@ -83,6 +111,16 @@ def test_applied_model_is_the_masked_original(name: str) -> None:
     assert [n for n, _ in original.named_buffers()] == [n for n, _ in model.named_buffers()]
     assert report.params_after < report.params_before
     assert sum(p.numel() for p in model.parameters()) == report.params_after
+
+
+def test_the_layer_check_sees_a_stale_attribute() -> None:
+    """check_applied's layer check is not vacuous: a layer whose attribute was not updated is reported."""
+    model, _, _, _ = applied_model("gru")
+    stale = copy.deepcopy(model)
+    assert not rebuilt_mismatches(stale)
+    stale.gru.hidden_size = 24
+    stale.embed.embedding_dim = 16
+    assert [m.split(" ")[0] for m in rebuilt_mismatches(stale)] == ["embed", "gru"]
 
 
 def test_grouped_and_depthwise_convs_keep_their_structure() -> None:
@@ -126,6 +164,24 @@ def test_lstm_sizes() -> None:
     assert applied.attributes["lstm"]["hidden_size"] == (32, lstm.hidden_size) and lstm.hidden_size < 32
     assert lstm.weight_hh_l0.shape == (4 * lstm.hidden_size, lstm.hidden_size)
     assert lstm._flat_weights[0] is lstm.weight_ih_l0  # torch's recurrent kernel reads the new tensors
+
+
+def test_transposed_convs_and_gru() -> None:
+    model, _, applied, _ = applied_model("conv_transpose")
+    assert model.act.num_parameters < 16 and model.up.in_channels == model.act.num_parameters
+    assert model.out.in_channels < 8 and model.out.groups == 2 and "out" in applied.attributes
+    model, _, applied, _ = applied_model("gru")
+    assert model.gru.hidden_size == 12 and model.embed.embedding_dim == model.gru.input_size < 16
+
+
+def test_embedding_rows_and_padding_idx() -> None:
+    """Removing vocabulary rows moves padding_idx down to the row it was; removing it is an error."""
+    model = _seeded(_Tagger)
+    api.apply_plan(model, Plan({"embed.weight": {0: [0, 1, 7]}}))
+    assert model.embed.num_embeddings == 27 and model.embed.padding_idx == 3
+    assert torch.equal(model.embed.weight[3], torch.zeros(16))
+    with pytest.raises(SpaError, match="removes row 3 of Embedding, its padding_idx"):
+        api.apply_plan(model, Plan({"embed.weight": {0: [3]}}))
 
 
 def test_checkpoint_loads_into_a_fresh_model_after_the_plan(tmp_path: Path) -> None:
