@@ -15,7 +15,7 @@ from spa.dialects.spa import MemberAttr
 from spa_ir.core.errors import SpaError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)  # ordered: a weight can hold one group as several members
 class IndexMap:
     offset: int = 0
     stride: int = 1
@@ -35,25 +35,69 @@ def member_maps(coords: np.ndarray, size: int) -> list[IndexMap]:
     """Compress a coordinate array (channel per index, -1 outside) into one IndexMap, or else into the
     fewest interleaved IndexMaps that together hold each channel's indices exactly (LeViT packs q and k
     key dims of every head in one projection: the coupled key space sits at two offsets of each head, so
-    that weight is two members of the group). Raises when no such split reproduces `coords`."""
+    that weight is two members of the group), or else into consecutive parts of such maps (`_part_maps`).
+    Raises when no such split reproduces `coords`."""
+    if not (coords >= 0).any():
+        raise SpaError("channel index map is empty")
+    maps = _regular_maps(coords, size)
+    if maps is None:
+        maps = _part_maps(coords, size)
+    if maps is None:
+        raise SpaError("channel index map is not regular")
+    return maps
+
+
+def _regular_maps(coords: np.ndarray, size: int) -> list[IndexMap] | None:
     first = np.flatnonzero(coords == 0)
     n = len(first)
-    if n == 0:
-        raise SpaError("channel index map is empty")
     second = np.flatnonzero(coords == 1) if size > 1 else first
-    if len(second) == 0:
-        raise SpaError("channel index map is not regular")
+    if n == 0 or len(second) == 0:
+        return None
     stride = int(second[0] - first[0]) if size > 1 else max(n, 1)
     breaks = np.flatnonzero(np.diff(first) != 1)
     block = int(breaks[0] + 1) if len(breaks) else n
     if n % block:
-        raise SpaError("channel index map is not regular")
+        return None
     starts = first[::block]
     for ways in (w for w in range(1, len(starts) + 1) if len(starts) % w == 0):
         maps = [_progression(starts[i::ways], stride, block) for i in range(ways)]
         if all(m is not None for m in maps) and _reproduces(maps, coords, size):  # type: ignore[arg-type]  # checked not None on the same line
             return maps  # type: ignore[return-value]  # checked not None above
-    raise SpaError("channel index map is not regular")
+    return None
+
+
+def _part_maps(coords: np.ndarray, size: int) -> list[IndexMap] | None:
+    """A fused projection's rows are parts of different layouts one after another (Phi-3's qkv rows for one kv
+    head: its q heads' rows in the q part, its k rows, its v rows): cut the map where every channel has been seen
+    equally often, each part its own regular members (forward strides only), or None."""
+    maps: list[IndexMap] = []
+    held = np.flatnonzero(coords >= 0)
+    start = int(held[0])
+    while start < len(coords):
+        part = _first_part(coords, start, size)
+        if part is None:
+            return None
+        end, found = part
+        maps.extend(found)
+        rest = held[held >= end]
+        start = int(rest[0]) if len(rest) else len(coords)
+    return maps if len(maps) > 1 else None
+
+
+def _first_part(coords: np.ndarray, start: int, size: int) -> tuple[int, list[IndexMap]] | None:
+    counts = np.zeros(size, dtype=np.int64)
+    seen = 0
+    for i in range(start, len(coords)):
+        if coords[i] < 0:
+            continue
+        counts[coords[i]] += 1
+        seen += 1
+        if seen % size or counts.min() != counts.max():
+            continue
+        maps = _regular_maps(coords[start : i + 1], size)
+        if maps is not None and all(m.stride > 0 for m in maps):
+            return i + 1, [IndexMap(m.offset + start, m.stride, m.block, m.count, m.period) for m in maps]
+    return None
 
 
 def _progression(starts: np.ndarray, stride: int, block: int) -> IndexMap | None:

@@ -161,14 +161,20 @@ Member = tuple[str, int, IndexMap]
 def within_heads(members: Sequence[Member]) -> bool:
     """A group whose channel is one coordinate inside every head (a head dim: each channel's indices recur
     once per head, `count > 1` single indices), rather than whole heads or plain channels. heads=true keeps
-    these whole. (The inner factor of a channel shuffle has the same shape and is kept whole too.)"""
-    return any(m.count > 1 and m.block == 1 for _, _, m in members)
+    these whole. (The inner factor of a channel shuffle has the same shape and is kept whole too.) A channel that
+    some matrix holds once at a dim past its first (a linear's input column) is a plain feature: a fused
+    gate_up projection holds an MLP neuron once in each part, but its down projection reads it once."""
+    plain = any(d >= 1 and m.count == 1 and m.block == 1 for _, d, m in members)
+    return not plain and any(m.count > 1 and m.block == 1 for _, _, m in members)
 
 
 def repeats_heads(members: Sequence[Member]) -> bool:
     """A group whose channel is one whole head repeated once per kv head: with grouped-query attention, the
-    r-th q head of every kv group (repeat_kv's expanded dim), as opposed to the kv heads themselves."""
-    return any(m.count > 1 and m.block > 1 for _, _, m in members)
+    r-th q head of every kv group (repeat_kv's expanded dim), as opposed to the kv heads themselves. Every
+    head-sized member repeats (the output projection's columns too): a fused qkv projection holds a plain head
+    once in each of its q, k and v parts (GPT-2's c_attn), but its output projection holds it once."""
+    heads = [m for _, _, m in members if m.block > 1]
+    return bool(heads) and all(m.count > 1 for m in heads)
 
 
 GQA_UNITS = ("kv", "q-per-kv")

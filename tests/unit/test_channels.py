@@ -132,3 +132,13 @@ def test_space_at_two_offsets_of_each_head_is_two_members() -> None:
     assert list(c[s.find(key.space)]) == [0, 1, 0, 1, -1, -1, -1] * 2
     assert member_maps(c[s.find(key.space)], 2) == [IndexMap(offset=0, count=2, period=7), IndexMap(offset=2, count=2, period=7)]
     assert member_maps(c[s.find(val.space)], 3) == [IndexMap(offset=4, count=2, period=7)]
+
+
+def test_fused_projection_parts_are_members_each() -> None:
+    """Phi-3's qkv rows for a kv head (2 kv heads of 2 q heads, head dim 2): its q heads' 4 rows in the q part,
+    its 2 k rows, its 2 v rows, one member per part; a map whose parts need backward strides is refused."""
+    coords = np.array([0] * 4 + [1] * 4 + [0, 0, 1, 1] + [0, 0, 1, 1])
+    assert member_maps(coords, 2) == [IndexMap(stride=4, block=4), IndexMap(offset=8, stride=2, block=2),
+                                      IndexMap(offset=12, stride=2, block=2)]
+    with pytest.raises(SpaError):
+        member_maps(np.array([0, 1, 1, 0]), 2)
