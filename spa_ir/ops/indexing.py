@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from xdsl.dialects.builtin import IntegerType
 from xdsl.ir import Operation, SSAValue
+from xdsl.pattern_rewriter import PatternRewriter
 
 from spa_ir.channels.propagation import Dims, Propagation
 from spa_ir.channels.spaces import Anon, Prod, Reason
-from spa_ir.core.ir import site
+from spa_ir.core.ir import const, site
 from spa_ir.ops.common import broadcast_dims, norm_dim
+from spa_ir.ops.routing import routed_space
+from spa_ir.ops.slicing import slice_dim
 from spa_ir.ops.spec import OpSpec, arg, aten, each, table
+from spa_ir.pruning.shapes import Shapes, pruned_dim, replace_int
 
 
 def embedding(p: Propagation, op: Operation) -> None:
@@ -22,15 +26,33 @@ def embedding(p: Propagation, op: Operation) -> None:
 
 
 def select(p: Propagation, op: Operation) -> None:
-    """select.int(x, dim, index): picking one fixed index freezes the channels of that dim."""
+    """select.int(x, dim, index) is x[dim][index:index+1] without the dim: a channel dim is refined like a
+    slice's into (before, picked, after), the picked index holding no channel (q = qkv[0], CaiT's class
+    token), so the channels before and after it stay prunable and the index is rewritten to count the kept
+    ones before it. A run-time index freezes the dim."""
     x, r = arg(op, "self_"), op.results[0]
     xl = p.layout(x)
-    dim = p.const_int(arg(op, "dim"))
+    dim, index = p.const_int(arg(op, "dim")), p.const_int(arg(op, "index"))
     if dim is None:
         return p.freeze_op(op, "select with a non-constant dim")
     dim = norm_dim(dim, len(xl))
-    p.spaces.freeze(xl[dim], Reason("selects a fixed index", site(op)))
-    p.set(r, [d for k, d in enumerate(xl) if k != dim], zero=p.is_zero(x))
+    size = (p.shape(x) or ())[dim]
+    if index is None or size < 0:
+        p.spaces.freeze(xl[dim], Reason("selects a run-time index", site(op)))
+    else:
+        index = index + size if index < 0 else index
+        slice_dim(p, x, dim, index, index + 1, site(op))
+    p.set(r, [p.spaces.resolve(d) for k, d in enumerate(p.layout(x)) if k != dim], zero=p.is_zero(x))
+
+
+def _select_index(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None:
+    """select.int on a pruned dim: the index counts the kept indices before it."""
+    x = arg(op, "self_")
+    if (dim := pruned_dim(op, shapes, ("index",))) is None:
+        return
+    index = const(arg(op, "index"))
+    index = index + shapes.old(x)[dim] if index < 0 else index
+    replace_int(op, "index", shapes.kept_before(x, dim, index), rewriter)
 
 
 def index_select(p: Propagation, op: Operation) -> None:
@@ -77,7 +99,8 @@ def _optional_tensors(p: Propagation, lst: SSAValue) -> list[SSAValue | None] | 
 def index_tensor(p: Propagation, op: Operation) -> None:
     """index.Tensor(x, [i0, i1, ...]): advanced indexing x[i0, i1, ...], None taking a whole dim.
 
-    An indexed dim's entries are picked by value, so its channels are frozen. The index tensors broadcast
+    An indexed dim's entries are picked by value, so its channels are frozen, except where a router's top-k ids
+    pick experts (spa_ir/ops/routing.py): that dim is the experts' space. The index tensors broadcast
     together to B; result[.., b, ..] = x[.., i(b), ..] depends on the indices only at b, so B carries the
     indices' own layouts (as embedding's rows carry the ids'). By PyTorch's rule B replaces the indexed
     dims in place when they are adjacent, and goes first otherwise; the other dims of x pass through.
@@ -93,8 +116,12 @@ def index_tensor(p: Propagation, op: Operation) -> None:
         return p.freeze_op(op, "indexing with masks")
     where = site(op)
     positions = [k for k, _ in tensors]
-    for k in positions:
-        p.spaces.freeze(xl[k], Reason("indexed by a tensor", where))
+    for k, t in tensors:
+        experts = routed_space(p, t)  # a router's top-k ids pick the experts (spa_ir/ops/routing.py)
+        if experts is not None and p.spaces.size(experts) == (p.shape(x) or ())[k]:
+            p.spaces.unify(xl[k], experts, where)
+        else:
+            p.spaces.freeze(xl[k], Reason("indexed by a tensor", where))
     brank = max(len(p.shape(t) or ()) for _, t in tensors)
     rest = [d for k, d in enumerate(xl) if k not in positions]
     if len(rshape) != brank + len(rest):
@@ -174,7 +201,7 @@ def roll(p: Propagation, op: Operation) -> None:
 OPS = table(
     {
         "torch.aten.embedding": OpSpec(rule=embedding),
-        "torch.aten.select.int": OpSpec(rule=select),
+        "torch.aten.select.int": OpSpec(rule=select, resize=_select_index),
         "torch.aten.index_select": OpSpec(rule=index_select),
         **each(aten("index.Tensor index.Tensor_hacked_twin _unsafe_index.Tensor"), OpSpec(rule=index_tensor)),
         "torch.aten.gather": OpSpec(rule=gather),
