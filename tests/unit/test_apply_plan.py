@@ -337,6 +337,18 @@ def test_bad_plans_are_one_line_errors_and_change_nothing(case: str) -> None:
     assert _unchanged(model, before)
 
 
+def test_a_plan_is_applied_once() -> None:
+    """Its indices are the original model's: a second application (which could fit the pruned shapes) is refused."""
+    model = _seeded(_Grouped)
+    plan = Plan({"b.weight": {0: [0, 4]}, "b.bias": {0: [0, 4]}})  # a channel of each group
+    api.apply_plan(model, plan)
+    before = _state(model)
+    with pytest.raises(SpaError, match="this plan was applied to the model already"):
+        api.apply_plan(model, plan)
+    assert _unchanged(model, before) and (model.b.out_channels, model.b.groups) == (6, 2)
+    api.apply_plan(copy.deepcopy(_seeded(_Grouped)), plan)  # a fresh model takes it
+
+
 class _Tied(nn.Module):
     """A language model whose output head is its embedding (one Parameter under two names)."""
 

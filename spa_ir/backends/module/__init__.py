@@ -14,7 +14,9 @@ adapter registered for that library in `ADAPTERS`, imported only when the model 
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,6 +102,11 @@ def apply_plan(
         plan = Plan.load(plan)
     applied = AppliedPlan(plan)
     before = snapshot_int_attributes(model)
+    stamp = _fingerprint(plan)
+    if stamp in getattr(model, APPLIED_ATTRIBUTE, ()):
+        raise SpaError(
+            "this plan was applied to the model already: its indices are the original model's, apply it to that"
+        )
     with torch.no_grad():
         slices = _validate(model, plan)
         updates = _layer_updates(model, plan, slices)
@@ -116,6 +123,7 @@ def apply_plan(
                     f"{path}: {old.__name__} is now {new.__module__}.{new.__name__}, which holds the pruned widths "
                     f"torch's {old.__name__} cannot (same tensors and state-dict names)"
                 )
+    object.__setattr__(model, APPLIED_ATTRIBUTE, (*getattr(model, APPLIED_ATTRIBUTE, ()), stamp))
     for prefix, adapter in ADAPTERS:
         if any(type(m).__module__.startswith(prefix) for m in model.modules()):
             importlib.import_module(adapter).update(model, applied)
@@ -125,6 +133,15 @@ def apply_plan(
     if example_inputs is not None:
         check_forward(model, example_inputs, applied)
     return applied
+
+
+APPLIED_ATTRIBUTE = "_spa_applied_plans"
+"""The root module's record of the plans applied to it (fingerprints): a plan's indices are the original
+model's, so applying it twice would cut other channels silently; a second time is refused."""
+
+
+def _fingerprint(plan: Plan) -> str:
+    return hashlib.sha256(json.dumps(plan.to_json()["params"], sort_keys=True).encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -181,7 +198,7 @@ def _validate(model: torch.nn.Module, plan: Plan) -> list[_Slice]:
                 )
             by_tensor[key] = _Slice((*earlier.names, name), earlier.shape, earlier.keep, removed)
             continue
-        keep = {d: [i for i in range(t.shape[d]) if i not in set(idx)] for d, idx in removed.items()}
+        keep = {d: _complement(t.shape[d], idx) for d, idx in removed.items()}
         by_tensor[key] = _Slice((name,), tuple(t.shape), keep, removed)
     aliases: dict[int, list[str]] = {}
     for name, t in tensors.items():
@@ -190,6 +207,11 @@ def _validate(model: torch.nn.Module, plan: Plan) -> list[_Slice]:
         _Slice((*s.names, *(n for n in aliases.get(key, []) if n not in s.names)), s.shape, s.keep, s.removed)
         for key, s in by_tensor.items()
     ]
+
+
+def _complement(size: int, removed: list[int]) -> list[int]:
+    gone = set(removed)
+    return [i for i in range(size) if i not in gone]
 
 
 def _layer_updates(model: torch.nn.Module, plan: Plan, slices: list[_Slice]) -> dict[str, dict[str, Any]]:
