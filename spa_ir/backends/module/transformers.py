@@ -1,0 +1,315 @@
+"""transformers' own modules after apply_plan: attention and MLP attributes, Conv1D widths, and the config.
+
+A transformers model keeps sizes beside its layers: attention modules their head counts and head width
+(`num_heads`, `num_key_value_heads`, `num_key_value_groups`, `head_dim`, GPT-2's `split_size`, ...), MLPs their
+`intermediate_size`, GPT-2's Conv1D its `nf`, and the config the sizes `from_pretrained` rebuilds the model from.
+Each attention module's new heads are read from the plan: its output projection's input columns are heads of
+`head_dim` columns, and what the plan removes of each head says whether whole heads went (a head count) or head
+dims (a head width); the kv heads likewise from the key projection's rows (or, for a fused qkv projection, from
+its rows left after the q heads). Families spell the attributes differently; each spelling the module holds is
+set.
+
+The config holds one value per size for all layers. A size that is the same in every layer is written into the
+config; one that differs between layers cannot be, and is a line in `applied.limits` naming the layers and their
+widths (pruning with uniform=True keeps the same counts in every layer). Whatever the config says is then
+checked: the model the config builds (on the meta device, no weights) must have every tensor shape and every
+size attribute of the pruned model. Where it does not (a family that derives head_dim from hidden/heads, a
+head width that sets the attention scale), the mismatch is a limit too, and `save_pretrained` of that model
+raises instead of writing a config that would not reload. The emitted module (spa_ir.api.to_torch) has no such
+limits.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+from spa_ir.core.errors import SpaError
+
+if TYPE_CHECKING:
+    from spa_ir.backends.module import AppliedPlan
+
+OUT_PROJECTIONS = ("o_proj", "out_proj", "dense", "c_proj")
+"""The child of an attention module whose input columns are its heads (Llama, OPT/GPT-J, NeoX/Falcon/Phi, GPT-2)."""
+MLP_OUTPUTS = ("down_proj", "dense_4h_to_h", "fc2", "fc_out", "c_proj")
+"""The child (outside attention) whose input columns are an MLP's neurons."""
+FUSED_QKV = ("qkv_proj", "query_key_value", "c_attn")
+HEAD_COUNTS = ("num_heads", "num_attention_heads")
+KV_COUNTS = ("num_key_value_heads", "num_kv_heads")
+HEAD_WIDTHS = ("head_dim", "head_size")
+FFN_KEYS = ("intermediate_size", "ffn_dim", "n_inner", "ffn_hidden_size")
+"""The config's name of the MLP width, per family (Llama.., OPT, GPT-2/GPT-J, Falcon)."""
+
+
+@dataclass(frozen=True)
+class Heads:
+    """An attention module's head structure after the plan."""
+
+    heads: int
+    kv_heads: int
+    head_dim: int
+
+
+def _input_dim(module: nn.Module) -> int:
+    """The weight dim of a projection's inputs: 1 for nn.Linear, 0 for transformers' Conv1D ([in, out])."""
+    return 0 if type(module).__name__ == "Conv1D" else 1
+
+
+def _removed(applied: AppliedPlan, name: str, dim: int) -> set[int]:
+    dims: Mapping[Any, list[int]] = applied.plan.params.get(name, {})
+    return {int(i) for d, idx in dims.items() if int(d) == dim for i in idx}
+
+
+def _old_size(applied: AppliedPlan, name: str, tensor: torch.Tensor, dim: int) -> int:
+    return applied.changed[name][0][dim] if name in applied.changed else int(tensor.shape[dim])
+
+
+def _units(removed: set[int], old: int, width: int, where: str) -> tuple[int, int]:
+    """(units kept, width each) of `old` indices in blocks of `width`, given the removed ones: every unit keeps the
+    same count or none (a head pruned in part leaves no head structure)."""
+    if old % width:
+        raise SpaError(f"{old} columns are not heads of {width}", where=where)
+    kept = [width - sum(1 for i in range(u * width, (u + 1) * width) if i in removed) for u in range(old // width)]
+    left = {k for k in kept if k}
+    if len(left) > 1:
+        raise SpaError(f"the plan keeps {sorted(left)} dims in different heads: no head width fits", where=where)
+    return sum(1 for k in kept if k), (left.pop() if left else width)
+
+
+@dataclass(frozen=True)
+class Projection:
+    """A projection child of a module: its name, its weight, and the weight dim of its inputs."""
+
+    name: str
+    weight: torch.Tensor
+    input_dim: int
+
+    @property
+    def output_dim(self) -> int:
+        return 1 - self.input_dim
+
+
+def _child(module: nn.Module, names: tuple[str, ...]) -> Projection | None:
+    for n in names:
+        c = getattr(module, n, None)
+        w = getattr(c, "weight", None) if isinstance(c, nn.Module) else None
+        if isinstance(c, nn.Module) and isinstance(w, torch.Tensor) and w.dim() == 2:
+            return Projection(n, w, _input_dim(c))
+    return None
+
+
+def _first_attr(module: Any, names: tuple[str, ...]) -> int | None:
+    for n in names:
+        v = vars(module).get(n) if isinstance(module, nn.Module) else getattr(module, n, None)
+        if isinstance(v, int) and not isinstance(v, bool):
+            return v
+    return None
+
+
+def is_attention(module: nn.Module) -> bool:
+    return _first_attr(module, HEAD_WIDTHS) is not None and _child(module, OUT_PROJECTIONS) is not None
+
+
+def heads_of(path: str, module: nn.Module, applied: AppliedPlan) -> Heads:
+    """The attention module's heads after the plan (its tensors are already sliced)."""
+    old_dim = _first_attr(module, HEAD_WIDTHS)
+    found = _child(module, OUT_PROJECTIONS)
+    assert old_dim is not None and found is not None  # is_attention
+    name, d = f"{path}.{found.name}.weight", found.input_dim
+    old_heads = _old_size(applied, name, found.weight, d) // old_dim
+    heads, head_dim = _units(_removed(applied, name, d), old_heads * old_dim, old_dim, path)
+    old_kv = _first_attr(module, KV_COUNTS)
+    key = _child(module, ("k_proj",))
+    fused = _child(module, FUSED_QKV)
+    if key is not None:
+        k_name = f"{path}.k_proj.weight"
+        old_rows = _old_size(applied, k_name, key.weight, 0)
+        kv, k_dim = _units(_removed(applied, k_name, 0), old_rows, old_dim, path)
+        if k_dim != head_dim:
+            raise SpaError(
+                f"the plan keeps {k_dim} query/key dims but {head_dim} value dims per head, and "
+                f"{type(module).__name__} has one head width (prune with heads=True: head dims stay whole)",
+                where=path,
+            )
+    elif fused is not None and old_kv is not None and old_kv != old_heads:
+        rows = int(fused.weight.shape[fused.output_dim])
+        kv = (rows // head_dim - heads) // 2
+    else:
+        kv = heads
+    if kv < 1 or heads % kv:
+        raise SpaError(f"{heads} q heads over {kv} kv heads: not a grouped-query layout", where=path)
+    return Heads(heads, kv, head_dim)
+
+
+def _set_where_held(applied: AppliedPlan, path: str, module: nn.Module, names: tuple[str, ...], value: int) -> None:
+    for n in names:
+        old = vars(module).get(n)
+        if isinstance(old, int) and not isinstance(old, bool) and old != value:
+            applied.set_attribute(path, module, n, value)
+
+
+def update_attention(path: str, module: nn.Module, applied: AppliedPlan) -> Heads:
+    """Set the module's head attributes (each spelling it holds) to what its tensors now hold."""
+    old_heads, old_dim = _first_attr(module, HEAD_COUNTS), _first_attr(module, HEAD_WIDTHS)
+    new = heads_of(path, module, applied)
+    split = vars(module).get("split_size")
+    _set_where_held(applied, path, module, HEAD_COUNTS, new.heads)
+    _set_where_held(applied, path, module, KV_COUNTS, new.kv_heads)
+    _set_where_held(applied, path, module, HEAD_WIDTHS, new.head_dim)
+    _set_where_held(applied, path, module, ("num_key_value_groups",), new.heads // new.kv_heads)
+    if isinstance(split, int) and old_heads is not None and old_dim is not None and split == old_heads * old_dim:
+        _set_where_held(applied, path, module, ("split_size",), new.heads * new.head_dim)  # GPT-2 splits qkv by it
+    return new
+
+
+def _conv1d(model: nn.Module, applied: AppliedPlan) -> None:
+    """transformers' Conv1D (GPT-2): `nf`, its output width, is the weight's dim 1."""
+    for path, m in model.named_modules():
+        if type(m).__name__ == "Conv1D" and isinstance(getattr(m, "weight", None), torch.Tensor):
+            _set_where_held(applied, path, m, ("nf",), int(m.weight.shape[1]))
+            _set_where_held(applied, path, m, ("nx",), int(m.weight.shape[0]))
+
+
+def _mlp_widths(top: nn.Module, attention: set[str]) -> dict[str, int]:
+    """module path -> MLP width (its output projection's input columns), for every MLP outside attention."""
+    out: dict[str, int] = {}
+    for path, m in top.named_modules():
+        if path in attention:
+            continue
+        found = _child(m, MLP_OUTPUTS)
+        if found is not None:
+            out[path] = int(found.weight.shape[found.input_dim])
+    return out
+
+
+def _join(*parts: str) -> str:
+    return ".".join(p for p in parts if p)
+
+
+def _uniform(values: Mapping[str, int]) -> int | None:
+    distinct = set(values.values())
+    return distinct.pop() if len(distinct) == 1 else None
+
+
+def _config_key(config: Any, names: tuple[str, ...]) -> str | None:
+    return next((n for n in names if hasattr(config, n)), None)
+
+
+def _write_config(prefix: str, top: Any, sizes: dict[str, dict[str, int]], limits: list[str]) -> None:
+    """Write each size that is one value in every layer into the config; name the others."""
+    config = top.config
+    keys = {
+        "heads": "num_attention_heads",
+        "kv_heads": _config_key(config, KV_COUNTS),
+        "head_dim": "head_dim",
+        "ffn": _config_key(config, FFN_KEYS),
+        "hidden": "hidden_size",
+    }
+    for size, by_layer in sizes.items():
+        key = keys[size]
+        if not by_layer or key is None:
+            continue
+        value = _uniform(by_layer)
+        if value is None:
+            widths = ", ".join(f"{p}: {v}" for p, v in by_layer.items())
+            limits.append(
+                f"{prefix or '<model>'} ({type(top).__name__}): config.{key} is one value for all layers, the plan "
+                f"leaves {widths}; prune with uniform=True (same kept counts in every layer) to save it"
+            )
+        elif getattr(config, key, None) != value and not isinstance(getattr(type(config), key, None), property):
+            setattr(config, key, value)  # a derived size (Falcon's head_dim property) is left to the rebuild check
+
+
+def _rebuilt_mismatches(top: Any) -> list[str]:
+    """What the model the config builds (meta device) differs in from `top`: tensor shapes, size attributes."""
+    config = copy.deepcopy(top.config)
+    with torch.device("meta"):
+        ref = type(top)(config)
+    out: list[str] = []
+    ours = {n: tuple(t.shape) for n, t in [*top.named_parameters(), *top.named_buffers()]}
+    for n, t in [*ref.named_parameters(), *ref.named_buffers()]:
+        if n in ours and ours[n] != tuple(t.shape):
+            out.append(f"{n} {ours[n]} (config builds {tuple(t.shape)})")
+    mods = dict(top.named_modules())
+    for path, m in ref.named_modules():
+        mine = mods.get(path)
+        if mine is None:
+            continue
+        for attr, value in vars(m).items():
+            held = vars(mine).get(attr)
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and held != value:
+                out.append(f"{path or '<model>'}.{attr} = {held} (config builds {value})")
+    return out
+
+
+def _refuse_save(top: nn.Module, reason: str) -> None:
+    """save_pretrained of this model raises `reason` (one line) instead of writing a config that does not reload."""
+
+    def refused(*args: Any, **kwargs: Any) -> None:
+        raise SpaError(
+            f"save_pretrained would write a config that does not rebuild the pruned model: {reason}; the emitted "
+            "module (spa_ir.api.to_torch) or torch.save of the module has no such limit",
+            where=type(top).__name__,
+        )
+
+    vars(top)["save_pretrained"] = refused  # an instance attribute shadows the method
+
+
+def _update_model(prefix: str, top: Any, applied: AppliedPlan) -> None:
+    """`top`: a transformers PreTrainedModel (its config, its input embeddings)."""
+    attention = {p: m for p, m in top.named_modules() if is_attention(m)}
+    heads = {p: update_attention(_join(prefix, p), m, applied) for p, m in attention.items()}
+    ffn = _mlp_widths(top, set(attention))
+    hidden_before = int(top.config.hidden_size)
+    for path, width in ffn.items():
+        m = top.get_submodule(path)
+        _set_where_held(applied, _join(prefix, path), m, ("intermediate_size",), width)
+    sizes: dict[str, dict[str, int]] = {
+        "heads": {p: h.heads for p, h in heads.items()},
+        "kv_heads": {p: h.kv_heads for p, h in heads.items()},
+        "head_dim": {p: h.head_dim for p, h in heads.items()},
+        "ffn": ffn,
+    }
+    embeddings: Callable[[], nn.Module] | None = getattr(top, "get_input_embeddings", None)
+    emb = embeddings() if embeddings is not None else None
+    if isinstance(emb, nn.Embedding) and emb.embedding_dim != hidden_before:
+        sizes["hidden"] = {"embeddings": emb.embedding_dim}
+        for p, m in top.named_modules():
+            _set_where_held(applied, _join(prefix, p), m, ("hidden_size", "embed_dim"), emb.embedding_dim)
+    limits: list[str] = []
+    _write_config(prefix, top, sizes, limits)
+    if not limits:
+        mismatches = _rebuilt_mismatches(top)
+        if mismatches:
+            shown = "; ".join(mismatches[:4]) + (f"; and {len(mismatches) - 4} more" if len(mismatches) > 4 else "")
+            limits.append(
+                f"{prefix or '<model>'} ({type(top).__name__}): its config cannot express the pruned sizes: {shown}"
+            )
+    if limits:
+        applied.limits.extend(limits)
+        _refuse_save(top, limits[0])
+
+
+def _outermost_models(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The transformers PreTrainedModels of `model` not inside another one (a *ForCausalLM, not its base model)."""
+    from transformers import PreTrainedModel
+
+    found: list[tuple[str, nn.Module]] = []
+    for path, m in model.named_modules():
+        if isinstance(m, PreTrainedModel) and not any(path.startswith(f"{p}.") or p == "" for p, _ in found):
+            found.append((path, m))
+    return found
+
+
+def update(model: nn.Module, applied: AppliedPlan) -> None:
+    """Set transformers modules' size attributes and their models' configs to the pruned sizes (see the module
+    docstring); a config that cannot say them is a limit, and that model's save_pretrained refuses."""
+    _conv1d(model, applied)
+    for prefix, top in _outermost_models(model):
+        if applied.changed and any(n.startswith(prefix) for n in applied.changed):
+            _update_model(prefix, top, applied)
