@@ -278,7 +278,7 @@ def test_a_hard_coded_size_is_named() -> None:
         api.apply_plan(copy.deepcopy(model), plan, example_inputs=[x])
     msg = str(e.value)
     assert "\n" not in msg and msg.startswith("2: _Pool64 fails after pruning (RuntimeError: shape '[1, 64, -1]'")
-    assert "its forward uses 64, which the plan changed (0.weight dim 0: 64 -> 32)" in msg
+    assert "it holds channels = 64, a size the plan changed (0.weight dim 0: 64 -> 32)" in msg
     assert "spa_ir.api.to_torch" in msg
     applied = api.apply_plan(copy.deepcopy(model), plan)
     assert applied.size_attributes == [SizeAttribute("2", "_Pool64", "channels", 64)]
@@ -286,6 +286,38 @@ def test_a_hard_coded_size_is_named() -> None:
     params = {k: {str(d): v for d, v in dims.items()} for k, dims in plan.params.items()}
     with torch.no_grad(), masked(model, params) as reference:
         assert max_relative_error([api.to_torch(prog)(x)], [reference(x)]) < TOLERANCE
+
+
+class _Attention(nn.Module):
+    """timm-style attention: its forward splits heads by its own num_heads and head_dim."""
+
+    def __init__(self, dim: int = 32, heads: int = 4, head_dim: int = 6) -> None:
+        super().__init__()
+        self.num_heads, self.head_dim = heads, head_dim
+        self.qkv, self.proj = nn.Linear(dim, 3 * heads * head_dim), nn.Linear(heads * head_dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, _ = x.shape
+        q, k, v = self.qkv(x).reshape(b, n, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        a = torch.softmax(q @ k.transpose(-2, -1) * self.head_dim**-0.5, -1)
+        return self.proj((a @ v).transpose(1, 2).reshape(b, n, -1))
+
+
+def test_head_attributes_of_a_custom_attention_are_named() -> None:
+    """Whole heads pruned: num_heads * head_dim no longer is the projections' width; both the scan and the
+    forward check say so, naming the module and the attributes."""
+    model = _seeded(lambda: nn.Sequential(nn.Linear(8, 32), _Attention(), nn.Linear(32, 5)))
+    x = torch.randn(1, 6, 8)
+    plan = api.prune(api.import_torch(model, [x]), ratio=0.5, criterion="random", only_exact=True, heads=True)
+    assert len(plan.params["1.qkv.weight"][0]) == 36  # two of four heads, q, k and v
+    applied = api.apply_plan(copy.deepcopy(model), plan)
+    assert applied.size_attributes == [SizeAttribute("1", "_Attention", "head_dim * num_heads", 24)]
+    with pytest.raises(
+        SpaError,
+        match=r"^1: _Attention fails after pruning \(RuntimeError: shape '\[1, 6, 3, 4, 6\]'.*"
+        r"it holds head_dim \* num_heads = 24, a size the plan changed \(1.proj.weight dim 1: 24 -> 12\)",
+    ):
+        api.apply_plan(copy.deepcopy(model), plan, example_inputs=[x])
 
 
 def _state(model: nn.Module) -> dict[str, Any]:

@@ -32,11 +32,25 @@ def _dim_sizes(module: torch.nn.Module) -> set[int]:
     return {n for t in [*module.parameters(), *module.buffers()] for n in t.shape}
 
 
+def _changed_dims(applied: AppliedPlan) -> dict[str, set[tuple[int, int]]]:
+    """module path -> (old, new) sizes of the changed dims of the tensors it or its direct children own."""
+    out: dict[str, set[tuple[int, int]]] = {}
+    for name, (old, new) in applied.changed.items():
+        owner = name.rpartition(".")[0]
+        sizes = {(o, n) for o, n in zip(old, new, strict=True) if o != n}
+        out.setdefault(owner, set()).update(sizes)
+        if owner:
+            out.setdefault(owner.rpartition(".")[0], set()).update(sizes)
+    return out
+
+
 def scan_size_attributes(model: torch.nn.Module, applied: AppliedPlan, before: IntAttributes) -> list[SizeAttribute]:
-    """Integer attributes that equal a size the plan removed and that neither apply_plan nor an adapter updated:
-    for the modules owning changed tensors and their ancestors, an old size of a changed dim in their subtree
-    that no tensor of the subtree has any more; for the others (a module without tensors that reshapes), such
-    a size of the whole model. Standard torch.nn layers are skipped: their attributes are derived."""
+    """Integer attributes that still hold a size the plan changed and that neither apply_plan nor an adapter
+    updated. One attribute: for the modules owning changed tensors and their ancestors, an old size of a changed
+    dim in their subtree that no tensor of the subtree has any more; for the others (a module without tensors
+    that reshapes), such a size of the whole model. Two attributes whose product is the old size of a changed dim
+    of the module's or its children's tensors (`num_heads * head_dim` of an attention's projection). Standard
+    torch.nn layers are skipped: their attributes are derived."""
     from spa_ir.backends.module import SizeAttribute
 
     old_sizes: dict[str, set[int]] = {}
@@ -48,6 +62,7 @@ def scan_size_attributes(model: torch.nn.Module, applied: AppliedPlan, before: I
             old_sizes.setdefault(".".join(parts[:k]), set()).update(gone)
     if not old_sizes:
         return []
+    near = _changed_dims(applied)
     anywhere = old_sizes[""] - _dim_sizes(model)
     found: list[SizeAttribute] = []
     for path, module in model.named_modules():
@@ -55,10 +70,13 @@ def scan_size_attributes(model: torch.nn.Module, applied: AppliedPlan, before: I
             continue
         stale = old_sizes[path] - _dim_sizes(module) if path in old_sizes else anywhere
         updated = applied.attributes.get(path, {})
-        for attr, value in before.get(path, {}).items():
-            if attr in updated or getattr(module, attr, None) != value or value not in stale:
-                continue
-            found.append(SizeAttribute(path, type(module).__name__, attr, value))
+        ints = {a: v for a, v in before.get(path, {}).items() if a not in updated and getattr(module, a, None) == v}
+        found.extend(SizeAttribute(path, type(module).__name__, a, v) for a, v in ints.items() if v in stale)
+        pairs = [(a, b) for a in ints for b in ints if a < b and ints[a] > 1 and ints[b] > 1]
+        for a, b in pairs:
+            product = ints[a] * ints[b]
+            if any(o == product for o, _ in near.get(path, ())):
+                found.append(SizeAttribute(path, type(module).__name__, f"{a} * {b}", product))
     return found
 
 
@@ -70,21 +88,37 @@ def _call(model: torch.nn.Module, inputs: Any) -> Any:
     return model(inputs)
 
 
-def _culprit(message: str, changed: Mapping[str, tuple[tuple[int, ...], tuple[int, ...]]]) -> str:
-    """The size in an error message that the plan changed, with the first tensor dim it changed ("64, which the
-    plan changed (conv.weight dim 0: 64 -> 32)"); a general phrase when the message names none."""
-    said = {int(n) for n in re.findall(r"(?<![\w.])\d+(?![\w.])", message)}
-    for name, (old, new) in sorted(changed.items(), key=lambda kv: not kv[0].endswith("weight")):  # weights first
+def _changed_dim(size: int, changed: Mapping[str, tuple[tuple[int, ...], tuple[int, ...]]], path: str) -> str | None:
+    """A tensor dim the plan changed from `size` ("conv.weight dim 0: 64 -> 32"): the module's own tensors first,
+    weights before other tensors."""
+    inside = f"{path}." if path else ""
+    order = sorted(changed.items(), key=lambda kv: (not kv[0].startswith(inside), "weight" not in kv[0]))
+    for name, (old, new) in order:
         for d, (o, n) in enumerate(zip(old, new, strict=True)):
-            if o != n and o in said:
-                return f"its forward uses {o}, which the plan changed ({name} dim {d}: {o} -> {n})"
+            if o == size and o != n:
+                return f"{name} dim {d}: {o} -> {n}"
+    return None
+
+
+def _culprit(message: str, applied: AppliedPlan, path: str) -> str:
+    """Why the module at `path` failed: its stale size attributes, or else a size in the error message that the
+    plan changed, each with a tensor dim it changed; a general phrase when neither says anything."""
+    held = [s for s in applied.size_attributes if s.module == path]
+    if held:
+        dims = [d for d in (_changed_dim(s.value, applied.changed, path) for s in held) if d]
+        where = f" ({'; '.join(dims)})" if dims else ""
+        return f"it holds {', '.join(f'{s.attribute} = {s.value}' for s in held)}, a size the plan changed{where}"
+    for n in sorted({int(n) for n in re.findall(r"(?<![\w.])\d+(?![\w.])", message)}):
+        dim = _changed_dim(n, applied.changed, path)
+        if dim is not None:
+            return f"its forward uses {n}, which the plan changed ({dim})"
     return "its forward may hold a size the plan changed"
 
 
 def check_forward(model: torch.nn.Module, inputs: Any, applied: AppliedPlan) -> None:
     """Run the applied model once (eval mode, no grad; the modes are restored). If a forward raises, the module
-    it raised in (the innermost one entered and not left) is named in one line, with the size the plan changed
-    that its error message names."""
+    it raised in (the innermost one entered and not left) is named in one line, with its stale size attributes
+    (`applied.size_attributes`) or else the size the plan changed that its error message names."""
     stack: list[tuple[str, torch.nn.Module]] = []
     handles = []
 
@@ -106,7 +140,7 @@ def check_forward(model: torch.nn.Module, inputs: Any, applied: AppliedPlan) -> 
         path, module = stack[-1] if stack else ("", model)
         error = first_line(e, named=True)
         raise SpaError(
-            f"{type(module).__name__} fails after pruning ({error}): {_culprit(error, applied.changed)}; the emitted "
+            f"{type(module).__name__} fails after pruning ({error}): {_culprit(error, applied, path)}; the emitted "
             "module (spa_ir.api.to_torch) has no such limit",
             where=path or "<model>",
         ) from None
