@@ -14,7 +14,7 @@ from xdsl.rewriter import InsertPoint
 
 from spa_ir.channels.propagation import Dims, Propagation
 from spa_ir.channels.spaces import Anon, Cat, Reason
-from spa_ir.core.ir import const, site
+from spa_ir.core.ir import const, op_key, site
 from spa_ir.ops.common import norm_dim, unify_all
 from spa_ir.ops.slicing import slice_dim
 from spa_ir.ops.spec import Emitter, OpSpec, arg, aten, each, has_arg, table
@@ -67,13 +67,28 @@ def list_construct(p: Propagation, op: Operation) -> None:
         p.list_items[op.results[0]] = list(op.operands)
 
 
+_SPLITS = ("torch.aten.split_with_sizes", "torch.aten.split.sizes", "torch.aten.split.Tensor", "torch.aten.chunk",
+           "torch.aten.unbind.int")  # fmt: skip
+
+
+def _item_zero(p: Propagation, lst: SSAValue, i: int) -> bool:
+    """Whether item `i` of a list is zero on removed channels: a constructed list's item is its operand; a split's
+    items are slices of its input, zero where the input is (C2f's chunk halves, PSA's split q / k / v)."""
+    items = p.list_items.get(lst)
+    if items is not None:
+        return 0 <= i < len(items) and p.is_zero(items[i])
+    owner = lst.owner
+    return isinstance(owner, Operation) and op_key(owner) in _SPLITS and p.is_zero(arg(owner, "self_"))
+
+
 def list_unpack(p: Propagation, op: Operation) -> None:
-    items = p.lists.get(arg(op, "operand"))
+    lst = arg(op, "operand")
+    items = p.lists.get(lst)
     if items is None or len(items) != len(op.results):
         return p.freeze_op(op, "unpacking an unknown list")
-    for r, dims in zip(op.results, items):
+    for i, (r, dims) in enumerate(zip(op.results, items)):
         if dims is not None:
-            p.set(r, dims, zero=False)
+            p.set(r, dims, zero=_item_zero(p, lst, i))
 
 
 def getitem_list(p: Propagation, op: Operation) -> None:
@@ -81,7 +96,7 @@ def getitem_list(p: Propagation, op: Operation) -> None:
     idx = p.const_int(arg(op, "idx"))
     if items is None or idx is None or items[idx] is None:
         return p.freeze_op(op, "indexing an unknown list")
-    p.set(op.results[0], items[idx], zero=False)  # type: ignore[arg-type]  # checked not None above
+    p.set(op.results[0], items[idx], zero=_item_zero(p, arg(op, "list"), idx))  # type: ignore[arg-type]  # checked not None above
 
 
 def split(p: Propagation, op: Operation) -> None:
