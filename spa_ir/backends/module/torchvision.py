@@ -5,8 +5,11 @@ MobileNet's InvertedResidual, EfficientNet's MBConv, a detector's BackboneWithFP
 were built from). Their forwards do not read it, but code that builds on the model does (a new head sized from
 `backbone.out_channels`), so each is set to the width its layers now have. What the detectors' heads count is not
 a channel and stays: anchors per location (`num_anchors`), classes (`num_classes`, `num_columns`), keypoints
-(`out_channels` of KeypointRCNNPredictor) are the head outputs' channels, which pruning keeps (model outputs).
-Anything else that still holds a removed size is reported by apply_plan's size scan (`applied.limits`).
+(`out_channels` of KeypointRCNNPredictor) are the head outputs' channels, which pruning keeps (model outputs), and
+image sizes and box counts (the transform's `max_size`, `detections_per_img`, `topk_candidates`) are no widths:
+those are recorded as checked (old == new in `applied.attributes`), so apply_plan's size scan does not report an
+image size that happens to equal a removed width. Anything else that still holds a removed size is reported by the
+scan (`applied.limits`).
 """
 
 from __future__ import annotations
@@ -47,11 +50,33 @@ def _width(module: nn.Module) -> int | None:
     return None
 
 
+_NOT_WIDTHS = (
+    "min_size max_size size_divisible detections_per_img topk_candidates num_classes num_anchors num_columns "
+    "up_scale".split()
+)
+"""Integers of torchvision's detection modules that count pixels, boxes, classes or anchors, never channels."""
+
+
+def _counts(module: nn.Module) -> list[str]:
+    """The attributes of `module` that count pixels, boxes, classes, anchors or keypoints (none for a module not of
+    torchvision's detection)."""
+    from torchvision.models.detection.keypoint_rcnn import KeypointRCNNPredictor
+
+    if not type(module).__module__.startswith("torchvision.models.detection."):
+        return []
+    return [*_NOT_WIDTHS, "out_channels"] if isinstance(module, KeypointRCNNPredictor) else list(_NOT_WIDTHS)
+
+
 def update(model: nn.Module, applied: AppliedPlan) -> None:
-    """Set every recorded `out_channels` of torchvision's blocks to its layers' width after slicing."""
+    """Set every recorded `out_channels` of torchvision's blocks to its layers' width after slicing; record the
+    detection modules' counts of pixels, boxes, classes and anchors as checked."""
     for path, module in model.named_modules():
+        for attr in _counts(module):
+            value = vars(module).get(attr)
+            if isinstance(value, int) and not isinstance(value, bool):
+                applied.set_attribute(path, module, attr, value)
         old = getattr(module, "out_channels", None)
-        if not isinstance(old, int) or isinstance(module, _CONV):
+        if not isinstance(old, int) or isinstance(module, _CONV) or "out_channels" in applied.attributes.get(path, {}):
             continue
         width = _width(module)
         if width is not None and width != old:
