@@ -158,6 +158,47 @@ def test_multihead_attention_with_pruned_heads() -> None:
     assert max_relative_error([got, got_w], [want, want_w]) < TOLERANCE
 
 
+def _attention_plan(qk: list[int], v: list[int]) -> Plan:
+    """Rows `qk` of q and k, `v` of v (and their biases, and out_proj's columns `v`) of a 16-wide attention."""
+    rows = {"q": qk, "k": qk, "v": v}
+    return Plan(
+        {
+            **{f"{n}_proj_weight": {0: idx} for n, idx in rows.items()},
+            "in_proj_bias": {0: [i + 16 * k for k, n in enumerate("qkv") for i in rows[n]]},
+            "out_proj.weight": {1: v},
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "case, plan, heads, widths",
+    [
+        ("a whole head", _attention_plan([4, 5, 6, 7], [4, 5, 6, 7]), 3, (4, 4)),
+        ("inside every head", _attention_plan([0, 4, 8, 12], [3, 7, 11, 15]), 4, (3, 3)),
+        ("q/k and v apart", _attention_plan([1, 5, 9, 13, 2, 6, 10, 14], [0, 4, 8, 12]), 4, (2, 3)),
+    ],
+)
+def test_multihead_attention_with_separate_projections(
+    case: str, plan: Plan, heads: int, widths: tuple[int, int]
+) -> None:
+    """kdim / vdim != embed_dim (q, k, v projections apart), a float attention mask: the applied module, with the
+    original scale, computes the masked original."""
+    model = _seeded(lambda: nn.MultiheadAttention(16, 4, kdim=12, vdim=10))
+    g = torch.Generator().manual_seed(1)
+    q, k, v = torch.randn(5, 2, 16, generator=g), torch.randn(7, 2, 12, generator=g), torch.randn(7, 2, 10, generator=g)
+    mask = torch.randn(5, 7, generator=g)
+    pruned = copy.deepcopy(model)
+    api.apply_plan(pruned, plan)
+    assert isinstance(pruned, PrunedMultiheadAttention)
+    assert (pruned.num_heads, pruned.kdim, pruned.vdim) == (heads, 12, 10)
+    assert (pruned.head_dim, pruned.v_head_dim) == widths and pruned.scale == 0.5
+    params = {n: {str(d): i for d, i in dims.items()} for n, dims in plan.params.items()}
+    with torch.no_grad(), masked(model, params) as reference:
+        want = reference(q, k, v, attn_mask=mask)
+        got = pruned(q, k, v, attn_mask=mask)
+    assert max_relative_error([got[0]], [want[0]]) < TOLERANCE  # the weights average over the heads there are
+
+
 def test_lstm_sizes() -> None:
     model, _, applied, _ = applied_model("lstm")
     lstm = model.lstm
