@@ -225,6 +225,31 @@ def test_embedding_rows_and_padding_idx() -> None:
         api.apply_plan(model, Plan({"embed.weight": {0: [3]}}))
 
 
+def test_lstm_with_a_projection() -> None:
+    """Two hidden units of a projected two-layer bidirectional LSTM removed in every layer and direction (their
+    gate rows, their w_hr columns): hidden_size shrinks, proj_size stays, the masked original is computed."""
+    model = _seeded(lambda: nn.LSTM(6, 8, num_layers=2, proj_size=4, bidirectional=True))
+    units = [2, 5]
+    rows = [g * 8 + j for g in range(4) for j in units]
+    params: dict[str, dict[int, list[int]]] = {}
+    for suffix in ("l0", "l0_reverse", "l1", "l1_reverse"):
+        params |= {f"{w}_{suffix}": {0: rows} for w in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+        params[f"weight_hr_{suffix}"] = {1: units}
+    pruned = copy.deepcopy(model)
+    applied = api.apply_plan(pruned, Plan(params))
+    assert (pruned.hidden_size, pruned.proj_size, pruned.input_size) == (6, 4, 6)
+    assert applied.attributes[""] == {"hidden_size": (8, 6)}
+    x = torch.randn(5, 2, 6, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad(), masked(model, {n: {str(d): i for d, i in ds.items()} for n, ds in params.items()}) as m:
+        (out, (h, c)), (want_out, (want_h, want_c)) = pruned(x), m(x)
+    kept = [0, 1, 3, 4, 6, 7]
+    assert max_relative_error([out, h, c], [want_out, want_h, want_c[..., kept]]) < TOLERANCE
+    assert torch.equal(want_c[..., units], torch.zeros(4, 2, 2))  # the removed units' cells are zero there
+    uneven = {**params, "weight_hh_l1": {0: rows[:4]}}
+    with pytest.raises(SpaError, match="LSTM layers keep hidden sizes"):
+        api.apply_plan(copy.deepcopy(model), Plan(uneven))
+
+
 def test_checkpoint_loads_into_a_fresh_model_after_the_plan(tmp_path: Path) -> None:
     """A pruned state dict does not fit the constructor's model; it fits once the plan (from plan.json) is applied
     to a fresh model (another checkpoint of the same architecture), which then computes what the pruned one does."""
