@@ -147,9 +147,11 @@ def heads_of(path: str, module: nn.Module, applied: AppliedPlan) -> Heads:
 
 
 def _set_where_held(applied: AppliedPlan, path: str, module: nn.Module, names: tuple[str, ...], value: int) -> None:
+    """Set each of `names` the module holds to `value`, recorded even where it was right already: the size scan
+    then knows the adapter answered for it (a kept head_dim times num_key_value_groups can equal a removed width)."""
     for n in names:
         old = vars(module).get(n)
-        if isinstance(old, int) and not isinstance(old, bool) and old != value:
+        if isinstance(old, int) and not isinstance(old, bool):
             applied.set_attribute(path, module, n, value)
 
 
