@@ -317,6 +317,16 @@ def test_a_compensated_plan_writes_its_tensors(tmp_path: Path) -> None:
     assert max_relative_error([removed_only], [want]) > 1e-3  # the tensors were written, not only sliced
 
 
+def test_tensors_land_on_the_model_device() -> None:
+    """plan.safetensors is read on the CPU: a created bias goes to its module's device, slices stay there (the
+    meta device stands in for an accelerator)."""
+    model = _Net().to("meta")
+    plan = Plan({"c3.weight": {0: [1]}, "c3.bias": {0: [1]}}, tensors={"c3.bias": torch.zeros(8)})
+    api.apply_plan(model, plan)
+    assert model.c3.bias is not None and model.c3.bias.device.type == "meta" and model.c3.bias.shape == (7,)
+    assert model.c3.weight.device.type == "meta" and model.c3.out_channels == 7
+
+
 class _Pool64(nn.Module):
     """Averages [B, C, H, W] over space through a view that hard-codes C."""
 

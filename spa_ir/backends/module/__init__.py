@@ -240,9 +240,17 @@ def _write_tensors(model: torch.nn.Module, plan: Plan, applied: AppliedPlan) -> 
             t = tensors[name]
             t.copy_(value.to(t.dtype))
         else:
-            _create_parameter(model, name, value)
+            module, attr = _create_parameter(model, name, value)
+            _to_weight_device(module, attr)
             applied.created.append(name)
         applied.written.append(name)
+
+
+def _to_weight_device(module: torch.nn.Module, attr: str) -> None:
+    """A created parameter (read from plan.safetensors: on the CPU) moved to the device of its module's weight."""
+    weight, created = getattr(module, "weight", None), getattr(module, attr)
+    if isinstance(weight, torch.Tensor) and created.device != weight.device:
+        setattr(module, attr, torch.nn.Parameter(created.detach().to(weight.device)))
 
 
 def _slice(model: torch.nn.Module, slices: list[_Slice], applied: AppliedPlan) -> None:
