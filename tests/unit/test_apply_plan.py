@@ -199,6 +199,29 @@ def test_multihead_attention_with_separate_projections(
     assert max_relative_error([got[0]], [want[0]]) < TOLERANCE  # the weights average over the heads there are
 
 
+def test_a_second_step_on_a_pruned_attention() -> None:
+    """Step 2 (in step 1's indexing) on a PrunedMultiheadAttention: its heads are read with their pruned widths
+    (q/k 2, v 3 per head; in_proj rows q, k, v at 0, 8, 16) and the original scale stays; the model computes the
+    masked original of both steps (Plan.then)."""
+    model = _seeded(lambda: nn.MultiheadAttention(16, 4))
+    rows = {"q": [1, 5, 9, 13, 2, 6, 10, 14], "k": [1, 5, 9, 13, 2, 6, 10, 14], "v": [0, 4, 8, 12]}
+    first = Plan({"in_proj_weight": {0: [i + 16 * k for k, n in enumerate("qkv") for i in rows[n]]}})
+    first.params["in_proj_bias"] = first.params["in_proj_weight"]
+    first.params["out_proj.weight"] = {1: rows["v"]}
+    head = [2, 3]  # the second of four heads of width 2 (q, k), then of width 3 (v): rows 2-3, 10-11, 19-21
+    second = Plan({"in_proj_weight": {0: [2, 3, 10, 11, 19, 20, 21]}, "in_proj_bias": {0: [2, 3, 10, 11, 19, 20, 21]}})
+    second.params["out_proj.weight"] = {1: [3, 4, 5]}
+    pruned = copy.deepcopy(model)
+    api.apply_plan(pruned, first)
+    api.apply_plan(pruned, second)
+    assert isinstance(pruned, PrunedMultiheadAttention) and (pruned.num_heads, pruned.head_dim) == (3, len(head))
+    assert (pruned.v_head_dim, pruned.scale) == (3, 0.5)
+    both = first.then(second)
+    x = torch.randn(5, 2, 16, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad(), masked(model, {n: {str(d): i for d, i in ds.items()} for n, ds in both.params.items()}) as m:
+        assert max_relative_error([pruned(x, x, x)[0]], [m(x, x, x)[0]]) < TOLERANCE
+
+
 def test_lstm_sizes() -> None:
     model, _, applied, _ = applied_model("lstm")
     lstm = model.lstm

@@ -84,14 +84,6 @@ class AppliedPlan:
         setattr(module, attribute, value)
         self.attributes.setdefault(path, {})[attribute] = (old, value)
 
-    def changed_modules(self) -> dict[str, set[str]]:
-        """module path -> the names of its own tensors that were sliced."""
-        out: dict[str, set[str]] = {}
-        for name in self.changed:
-            owner, _, attr = name.rpartition(".")
-            out.setdefault(owner, set()).add(attr)
-        return out
-
 
 def apply_plan(
     model: torch.nn.Module, plan: Plan | str | os.PathLike[str], *, example_inputs: Any = None
@@ -112,17 +104,7 @@ def apply_plan(
         updates = _layer_updates(model, plan, slices)
         _write_tensors(model, plan, applied)
         _slice(model, slices, applied)
-        for path, attrs in updates.items():
-            module = model.get_submodule(path)
-            for attr, value in attrs.items():
-                if getattr(module, attr, None) != value:
-                    applied.set_attribute(path, module, attr, value)
-            if "__class__" in attrs:
-                old, new = applied.attributes[path]["__class__"]
-                applied.limits.append(
-                    f"{path}: {old.__name__} is now {new.__module__}.{new.__name__}, which holds the pruned widths "
-                    f"torch's {old.__name__} cannot (same tensors and state-dict names)"
-                )
+        _set_attributes(model, updates, applied)
     object.__setattr__(model, APPLIED_ATTRIBUTE, (*getattr(model, APPLIED_ATTRIBUTE, ()), stamp))
     for prefix, adapter in ADAPTERS:
         if any(type(m).__module__.startswith(prefix) for m in model.modules()):
@@ -230,6 +212,21 @@ def _layer_updates(model: torch.nn.Module, plan: Plan, slices: list[_Slice]) -> 
         if attrs:
             out[path] = attrs
     return out
+
+
+def _set_attributes(model: torch.nn.Module, updates: dict[str, dict[str, Any]], applied: AppliedPlan) -> None:
+    """The layers' new attributes, recorded where they change; a layer whose class changed is a line in limits."""
+    for path, attrs in updates.items():
+        module = model.get_submodule(path)
+        for attr, value in attrs.items():
+            if getattr(module, attr, None) != value:
+                applied.set_attribute(path, module, attr, value)
+        if "__class__" in applied.attributes.get(path, {}):
+            old, new = applied.attributes[path]["__class__"]
+            applied.limits.append(
+                f"{path or '<model>'}: {old.__name__} is now {new.__module__}.{new.__name__}, which holds the pruned "
+                f"widths torch's {old.__name__} cannot (same tensors and state-dict names)"
+            )
 
 
 def _write_tensors(model: torch.nn.Module, plan: Plan, applied: AppliedPlan) -> None:

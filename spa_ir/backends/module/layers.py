@@ -115,9 +115,10 @@ def _multihead(path: str, module: nn.Module, shapes: dict[str, Shape], removed: 
     original scale)."""
     assert isinstance(module, nn.MultiheadAttention)
     heads, width = module.num_heads, module.head_dim
+    widths = (width, width, getattr(module, "v_head_dim", width))  # an already pruned one: v may differ
     if module._qkv_same_embed_dim:
         rows = removed.get("in_proj_weight", {}).get(0) or removed.get("in_proj_bias", {}).get(0, [])
-        parts = [(rows, i * module.embed_dim) for i in range(3)]
+        parts = [(rows, i * heads * width) for i in range(3)]
         embed = _shape(module, shapes, "in_proj_weight")[1]
         kdim = vdim = embed
     else:
@@ -125,13 +126,13 @@ def _multihead(path: str, module: nn.Module, shapes: dict[str, Shape], removed: 
         embed = _shape(module, shapes, "q_proj_weight")[1]
         kdim = _shape(module, shapes, "k_proj_weight")[1]
         vdim = _shape(module, shapes, "v_proj_weight")[1]
-    q, k, v = (_head_counts(path, r, o, heads, width, n) for (r, o), n in zip(parts, "qkv", strict=True))
-    if not (q.keys() == k.keys() == v.keys()) or q != k:
-        raise SpaError("nn.MultiheadAttention: the plan keeps other heads of q, k and v", where=path)
+    q, k, v = (_head_counts(path, r, o, heads, w, n) for (r, o), w, n in zip(parts, widths, "qkv", strict=True))
+    if not q or not (q.keys() == k.keys() == v.keys()) or q != k:
+        raise SpaError("nn.MultiheadAttention: the plan keeps no heads, or other heads of q, k and v", where=path)
     kept = len(q)
     qk_width, v_width = next(iter(q.values())), next(iter(v.values()))
     out: dict[str, Any] = {"embed_dim": embed, "kdim": kdim, "vdim": vdim, "num_heads": kept, "head_dim": qk_width}
-    if qk_width == v_width == width and kept * width == embed:
+    if qk_width == v_width == width and kept * width == embed and not isinstance(module, PrunedMultiheadAttention):
         return out
     if module.bias_k is not None or module.add_zero_attn:
         raise SpaError(
@@ -139,7 +140,8 @@ def _multihead(path: str, module: nn.Module, shapes: dict[str, Shape], removed: 
             "module (spa_ir.api.to_torch)",
             where=path,
         )
-    return {**out, "v_head_dim": v_width, "scale": width**-0.5, "__class__": PrunedMultiheadAttention}
+    scale = getattr(module, "scale", width**-0.5)  # the original model's, through every step
+    return {**out, "v_head_dim": v_width, "scale": scale, "__class__": PrunedMultiheadAttention}
 
 
 class PrunedMultiheadAttention(nn.MultiheadAttention):
