@@ -1,4 +1,4 @@
-"""Linear layers and contractions: linear, matmul/mm/bmm, addmm (ONNX Gemm), einsum. The contracted dims
+"""Linear layers and contractions: linear, matmul/mm/bmm, addmm (ONNX Gemm), baddbmm, einsum. The contracted dims
 are coupled; contracting channels that are not zero on both sides is inexact."""
 
 from __future__ import annotations
@@ -61,7 +61,8 @@ def matmul(p: Propagation, op: Operation) -> None:
 
 
 def addmm(p: Propagation, op: Operation) -> None:
-    """aten.addmm(bias, a, b, beta, alpha) = beta*bias + alpha*(a @ b) (ONNX Gemm)."""
+    """aten.addmm(bias, a, b, beta, alpha) = beta*bias + alpha*(a @ b) (ONNX Gemm); baddbmm the same on batches
+    (BLOOM adds its alibi bias to the attention scores so)."""
     bias, (a, b) = arg(op, "self_"), _factors(op)
     out = _matmul_dims(p, op, a, b)
     if out is None:
@@ -130,7 +131,10 @@ def _einsum_letters(equation: str, ranks: list[int]) -> tuple[list[str], str] | 
 
 
 def _factors(op: Operation) -> tuple[SSAValue, SSAValue]:
-    """The two matrices of matmul(self, other), mm / bmm(self, mat2) and addmm(self, mat1, mat2)."""
+    """The two matrices of matmul(self, other), mm / bmm(self, mat2), addmm(self, mat1, mat2) and
+    baddbmm(self, batch1, batch2)."""
+    if has_arg(op, "batch1"):
+        return arg(op, "batch1"), arg(op, "batch2")
     if has_arg(op, "mat1"):
         return arg(op, "mat1"), arg(op, "mat2")
     return arg(op, "self_"), arg(op, "mat2" if has_arg(op, "mat2") else "other")
@@ -154,6 +158,7 @@ OPS = table(
         "torch.aten.mm": OpSpec(rule=matmul, flops=_matmul_flops, roles=(("mat2", RIGHT_FACTOR),)),
         "torch.aten.bmm": OpSpec(rule=matmul, flops=_matmul_flops),
         "torch.aten.addmm": OpSpec(rule=addmm, flops=_matmul_flops),
+        "torch.aten.baddbmm": OpSpec(rule=addmm, flops=_matmul_flops),
         "torch.aten.einsum": OpSpec(rule=einsum),
     }
 )

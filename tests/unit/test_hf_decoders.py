@@ -33,9 +33,9 @@ from spa_ir.backends.module.transformers import is_attention
 from spa_ir.core.errors import SpaError
 
 HEADS_FROZEN: dict[str, str] = {
-    # BLOOM adds its alibi bias to the scores inside torch.baddbmm, which has no channel rule: the heads and head
-    # dims reaching it are frozen; the MLP neurons prune.
-    "bloom": r"no channel rule for op: torch\.aten\.baddbmm",
+    # BLOOM adds its alibi bias to the scores (torch.baddbmm): the bias's head dim is computed from constant
+    # slopes (no channels), so the heads meeting it are frozen; head dims and MLP neurons prune.
+    "bloom": r"meets a dim without channels",
 }
 """family -> regex of the frozen reason that keeps its attention heads whole (its MLP neurons prune)."""
 

@@ -93,3 +93,24 @@ func.func @addmm(%x: !torch.vtensor<[1,3,4],f32>) -> !torch.vtensor<[3,5],f32> {
   %addmm = torch.aten.addmm %b, %select, %w, %int1, %int1 : !torch.vtensor<[5],f32>, !torch.vtensor<[3,6],f32>, !torch.vtensor<[6,5],f32>, !torch.int, !torch.int -> !torch.vtensor<[3,5],f32>
   return %addmm : !torch.vtensor<[3,5],f32>
 }
+
+// -----
+
+// baddbmm(bias, a, b) (BLOOM's alibi added to q @ k^T): the contracted dims couple as in bmm (fc1's 6 outputs
+// are the rows of `w`), the bias's non-broadcast dims couple to the result's (`b`'s 5 columns).
+// CHECK-LABEL: builtin.module
+// CHECK-DAG: spa.space @s[[BH:[0-9]+]] {size = 6 : i64, origin = "fc1.weight[0]"}
+// CHECK-DAG: spa.space @s[[BN:[0-9]+]] {size = 5 : i64, origin = "b[2]", frozen = [#spa.reason<"model output">]}
+// CHECK: func.func @baddbmm
+// CHECK: spa.param "w" {{.*}} {spa.dims = [#spa.dims<[_, s[[BH]], s[[BN]]]>]}
+// CHECK: torch.aten.baddbmm {{.*}} {spa.dims = [#spa.dims<[_, s{{[0-9]+}}, s[[BN]]]>]}
+func.func @baddbmm(%x: !torch.vtensor<[1,3,4],f32>) -> !torch.vtensor<[1,3,5],f32> {
+  %fc1_weight = spa.param "fc1.weight" = dense<0.5> : tensor<6x4xf32> : !torch.vtensor<[6,4],f32>
+  %fc1_bias = spa.param "fc1.bias" = dense<0.5> : tensor<6xf32> : !torch.vtensor<[6],f32>
+  %fc1 = torch.aten.linear %x, %fc1_weight, %fc1_bias : !torch.vtensor<[1,3,4],f32>, !torch.vtensor<[6,4],f32>, !torch.vtensor<[6],f32> -> !torch.vtensor<[1,3,6],f32>
+  %b = spa.param "b" = dense<0.5> : tensor<1x1x5xf32> : !torch.vtensor<[1,1,5],f32>
+  %w = spa.param "w" = dense<0.5> : tensor<1x6x5xf32> : !torch.vtensor<[1,6,5],f32>
+  %int1 = torch.constant.int 1
+  %out = torch.aten.baddbmm %b, %fc1, %w, %int1, %int1 : !torch.vtensor<[1,1,5],f32>, !torch.vtensor<[1,3,6],f32>, !torch.vtensor<[1,6,5],f32>, !torch.int, !torch.int -> !torch.vtensor<[1,3,5],f32>
+  return %out : !torch.vtensor<[1,3,5],f32>
+}
