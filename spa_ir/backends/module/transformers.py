@@ -36,14 +36,17 @@ if TYPE_CHECKING:
 
 OUT_PROJECTIONS = ("o_proj", "out_proj", "dense", "c_proj")
 """The child of an attention module whose input columns are its heads (Llama, OPT/GPT-J, NeoX/Falcon/Phi, GPT-2)."""
-MLP_OUTPUTS = ("down_proj", "dense_4h_to_h", "fc2", "fc_out", "c_proj")
-"""The child (outside attention) whose input columns are an MLP's neurons."""
+MLP_OUTPUTS = ("down_proj", "dense_4h_to_h", "fc2", "fc_out", "c_proj", "output_dense")
+"""The child (outside attention) whose input columns are an MLP's neurons (Wav2Vec2/HuBERT: output_dense)."""
+MLP_SPLIT = ("intermediate", "output", "dense")
+"""BERT and its variants: a layer's MLP is two children, `intermediate.dense` and `output.dense`; the width is the
+latter's input columns (the attention's own `output.dense` is in a layer without `intermediate`)."""
 FUSED_QKV = ("qkv_proj", "query_key_value", "c_attn")
 HEAD_COUNTS = ("num_heads", "num_attention_heads")
 KV_COUNTS = ("num_key_value_heads", "num_kv_heads")
 HEAD_WIDTHS = ("head_dim", "head_size")
-FFN_KEYS = ("intermediate_size", "ffn_dim", "n_inner", "ffn_hidden_size")
-"""The config's name of the MLP width, per family (Llama.., OPT, GPT-2/GPT-J, Falcon)."""
+FFN_KEYS = ("intermediate_size", "ffn_dim", "n_inner", "ffn_hidden_size", "encoder_ffn_dim")
+"""The config's name of the MLP width, per family (Llama.., OPT, GPT-2/GPT-J, Falcon, Whisper's encoder)."""
 
 
 @dataclass(frozen=True)
@@ -177,13 +180,22 @@ def _conv1d(model: nn.Module, applied: AppliedPlan) -> None:
             _set_where_held(applied, path, m, ("nx",), int(m.weight.shape[0]))
 
 
+def _split_mlp(module: nn.Module) -> Projection | None:
+    """The output projection of a BERT-style layer's MLP (`MLP_SPLIT`), None for other modules."""
+    first, second, dense = MLP_SPLIT
+    out = getattr(module, second, None)
+    if isinstance(getattr(module, first, None), nn.Module) and isinstance(out, nn.Module):
+        return _child(out, (dense,))
+    return None
+
+
 def _mlp_widths(top: nn.Module, attention: set[str]) -> dict[str, int]:
     """module path -> MLP width (its output projection's input columns), for every MLP outside attention."""
     out: dict[str, int] = {}
     for path, m in top.named_modules():
         if path in attention:
             continue
-        found = _child(m, MLP_OUTPUTS)
+        found = _child(m, MLP_OUTPUTS) or _split_mlp(m)
         if found is not None:
             out[path] = int(found.weight.shape[found.input_dim])
     return out
@@ -278,7 +290,10 @@ def _update_model(prefix: str, top: Any, applied: AppliedPlan) -> None:
         "ffn": ffn,
     }
     embeddings: Callable[[], nn.Module] | None = getattr(top, "get_input_embeddings", None)
-    emb = embeddings() if embeddings is not None else None
+    try:
+        emb = embeddings() if embeddings is not None else None
+    except NotImplementedError:  # speech models (Wav2Vec2) have no input embeddings and say so by raising
+        emb = None
     if isinstance(emb, nn.Embedding) and emb.embedding_dim != hidden_before:
         sizes["hidden"] = {"embeddings": emb.embedding_dim}
         for p, m in top.named_modules():
