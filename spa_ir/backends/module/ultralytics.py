@@ -95,7 +95,8 @@ def _halves(path: str, module: nn.Module, applied: AppliedPlan) -> None:
     gone = _removed(applied, name, 0) or []
     kept = (c - sum(1 for i in gone if i < c), c - sum(1 for i in gone if i >= c))
     if kept[0] == kept[1]:
-        applied.set_attribute(path, module, "c", kept[0])
+        if kept[0] != c:
+            applied.set_attribute(path, module, "c", kept[0])
         return
     applied.limits.append(
         f"{path} ({type(module).__name__}).c = {c}: its forward cuts cv1's output into two equal halves, but the plan "
