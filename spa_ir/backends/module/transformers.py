@@ -42,9 +42,12 @@ MLP_SPLIT = ("intermediate", "output", "dense")
 """BERT and its variants: a layer's MLP is two children, `intermediate.dense` and `output.dense`; the width is the
 latter's input columns (the attention's own `output.dense` is in a layer without `intermediate`)."""
 FUSED_QKV = ("qkv_proj", "query_key_value", "c_attn")
+KEY_PROJECTIONS = ("k_proj", "key")
+VALUE_PROJECTIONS = ("value",)
+"""BERT-style self-attention (query/key/value, `attention_head_size`, `all_head_size`) has no output projection."""
 HEAD_COUNTS = ("num_heads", "num_attention_heads")
 KV_COUNTS = ("num_key_value_heads", "num_kv_heads")
-HEAD_WIDTHS = ("head_dim", "head_size")
+HEAD_WIDTHS = ("head_dim", "head_size", "attention_head_size")
 FFN_KEYS = ("intermediate_size", "ffn_dim", "n_inner", "ffn_hidden_size", "encoder_ffn_dim")
 """The config's name of the MLP width, per family (Llama.., OPT, GPT-2/GPT-J, Falcon, Whisper's encoder)."""
 
@@ -114,23 +117,33 @@ def _first_attr(module: Any, names: tuple[str, ...]) -> int | None:
     return None
 
 
+def _heads_projection(module: nn.Module) -> Projection | None:
+    """The projection whose `input_dim` holds the module's heads: its output projection's input columns or, for
+    BERT-style self-attention (the output projection is the sibling `output.dense`), its value projection's rows."""
+    found = _child(module, OUT_PROJECTIONS)
+    if found is not None:
+        return found
+    value = _child(module, VALUE_PROJECTIONS)
+    return None if value is None else Projection(value.name, value.weight, value.output_dim)
+
+
 def is_attention(module: nn.Module) -> bool:
-    return _first_attr(module, HEAD_WIDTHS) is not None and _child(module, OUT_PROJECTIONS) is not None
+    return _first_attr(module, HEAD_WIDTHS) is not None and _heads_projection(module) is not None
 
 
 def heads_of(path: str, module: nn.Module, applied: AppliedPlan) -> Heads:
     """The attention module's heads after the plan (its tensors are already sliced)."""
     old_dim = _first_attr(module, HEAD_WIDTHS)
-    found = _child(module, OUT_PROJECTIONS)
+    found = _heads_projection(module)
     assert old_dim is not None and found is not None  # is_attention
     name, d = f"{path}.{found.name}.weight", found.input_dim
     old_heads = _old_size(applied, name, found.weight, d) // old_dim
     heads, head_dim = _units(_removed(applied, name, d), old_heads * old_dim, old_dim, path)
     old_kv = _first_attr(module, KV_COUNTS)
-    key = _child(module, ("k_proj",))
+    key = _child(module, KEY_PROJECTIONS)
     fused = _child(module, FUSED_QKV)
     if key is not None:
-        k_name = f"{path}.k_proj.weight"
+        k_name = f"{path}.{key.name}.weight"
         old_rows = _old_size(applied, k_name, key.weight, 0)
         kv, k_dim = _units(_removed(applied, k_name, 0), old_rows, old_dim, path)
         if k_dim != head_dim:
@@ -167,6 +180,7 @@ def update_attention(path: str, module: nn.Module, applied: AppliedPlan) -> Head
     _set_where_held(applied, path, module, KV_COUNTS, new.kv_heads)
     _set_where_held(applied, path, module, HEAD_WIDTHS, new.head_dim)
     _set_where_held(applied, path, module, ("num_key_value_groups",), new.heads // new.kv_heads)
+    _set_where_held(applied, path, module, ("all_head_size",), new.heads * new.head_dim)
     if isinstance(split, int) and old_heads is not None and old_dim is not None and split == old_heads * old_dim:
         _set_where_held(applied, path, module, ("split_size",), new.heads * new.head_dim)  # GPT-2 splits qkv by it
     return new
@@ -274,6 +288,14 @@ def _refuse_save(top: nn.Module, reason: str) -> None:
     vars(top)["save_pretrained"] = refused  # an instance attribute shadows the method
 
 
+def _hidden_pruned(prefix: str, top: nn.Module, emb: nn.Embedding, applied: AppliedPlan, hidden: int) -> bool:
+    """The plan narrowed the input embeddings from the hidden size (ALBERT/ELECTRA embed narrower than hidden by
+    design: an embedding_dim unlike hidden_size says nothing by itself)."""
+    path = next((p for p, m in top.named_modules() if m is emb), None)
+    change = applied.changed.get(_join(prefix, path or "", "weight")) if path is not None else None
+    return change is not None and change[0][1] == hidden != change[1][1]
+
+
 def _update_model(prefix: str, top: Any, applied: AppliedPlan) -> None:
     """`top`: a transformers PreTrainedModel (its config, its input embeddings)."""
     attention = {p: m for p, m in top.named_modules() if is_attention(m)}
@@ -294,7 +316,7 @@ def _update_model(prefix: str, top: Any, applied: AppliedPlan) -> None:
         emb = embeddings() if embeddings is not None else None
     except NotImplementedError:  # speech models (Wav2Vec2) have no input embeddings and say so by raising
         emb = None
-    if isinstance(emb, nn.Embedding) and emb.embedding_dim != hidden_before:
+    if isinstance(emb, nn.Embedding) and _hidden_pruned(prefix, top, emb, applied, hidden_before):
         sizes["hidden"] = {"embeddings": emb.embedding_dim}
         for p, m in top.named_modules():
             _set_where_held(applied, _join(prefix, p), m, ("hidden_size", "embed_dim"), emb.embedding_dim)
