@@ -9,12 +9,15 @@ is listed in NOT_PRUNABLE with the regex of its reason, and the test asserts it 
 
 from __future__ import annotations
 
+import copy
 import re
+from pathlib import Path
+from typing import Any
 
 import hf_encoders
 import pytest
 import torch
-from oracle import TOLERANCE, NothingPruned, Session, clone_program, per_model, reused
+from oracle import TOLERANCE, NothingPruned, Session, _forward, clone_program, per_model, reused
 from zoo import max_relative_error
 
 from spa_ir import api
@@ -119,3 +122,58 @@ def test_coverage() -> None:
     want = {"encoder": 6, "vision": 5, "speech": 2, "encoder-decoder": 1}
     assert all(kinds.get(k, 0) >= n for k, n in want.items()), kinds
     assert set(NOT_PRUNABLE) <= set(hf_encoders.FAMILIES), set(NOT_PRUNABLE) - set(hf_encoders.FAMILIES)
+
+
+APPLY: dict[str, dict[str, Any]] = {
+    "vit": {"heads": True, "uniform": True},
+    # BERT's, Wav2Vec2's and Whisper's configs derive the head width from hidden / heads, and Wav2Vec2's feature
+    # convs and Whisper's conv1 -> conv2 widths are sizes they do not hold per layer: what their configs can say
+    # after pruning is the MLP width, one for all layers. BERT's position rows beyond the captured length are
+    # unused (pruned otherwise; max_position_embeddings would have to shrink).
+    "bert": {"uniform": True, "ignore": r"attention|position"},
+    "wav2vec2": {"uniform": True, "ignore": r"attention|conv|feature"},
+    "whisper_encoder": {"uniform": True, "ignore": r"self_attn|conv"},
+}
+"""family -> the pruning options whose result the family's config can express (uniform=True: one width per size)."""
+
+
+def _applied(name: str, **options: Any) -> tuple[Session, Any, Any, Any, list[torch.Tensor]]:
+    """(session, plan, applied, model, masked original's outputs): an only_exact plan at 0.5 applied to a copy."""
+    s = session(name)
+    prog = clone_program(s.program)
+    plan = api.prune(prog, ratio=0.5, criterion="random", seed=1, only_exact=True, **options)
+    model: Any = copy.deepcopy(s.model)
+    applied = api.apply_plan(model, plan, example_inputs=s.inputs)
+    want = s.run_masked(plan.to_json()["params"])
+    error = max_relative_error(_forward(model, s.inputs), want)
+    assert error < TOLERANCE, f"{name} {options}: apply_plan's model != masked original ({error:.1e})"
+    return s, plan, applied, model, want
+
+
+@pytest.mark.parametrize("name", per_model(list(APPLY), "hf_encoders"))
+def test_apply_plan_save_and_reload(name: str, tmp_path: Path) -> None:
+    """apply_plan on a copy of the user's model, then save_pretrained / from_pretrained: both equal the masked
+    original, with fewer parameters, and nothing is left for the user to fix (no limits)."""
+    s, _, applied, model, want = _applied(name, **APPLY[name])
+    assert not applied.limits, applied.limits
+    inner = model.model
+    inner.save_pretrained(tmp_path)
+    back = type(inner).from_pretrained(tmp_path, attn_implementation=inner.config._attn_implementation).eval()
+    reloaded = hf_encoders.HFCall(back, model.names, model.keys).eval()
+    error = max_relative_error(_forward(reloaded, s.inputs), want)
+    assert error < TOLERANCE, f"{name}: reloaded model != masked original ({error:.1e})"
+    kept = sum(p.numel() for p in back.parameters())
+    assert kept < sum(p.numel() for p in s.model.parameters()), f"{name}: reloaded model is not smaller"
+
+
+@pytest.mark.parametrize("name", per_model(["bert"], "hf_encoders"))
+def test_apply_plan_head_dims_are_a_limit(name: str, tmp_path: Path) -> None:
+    """Head dims pruned (heads=False): the applied BERT's attention takes the new head width (it computes the
+    masked original), but BertConfig derives the width from hidden / heads, so save_pretrained refuses."""
+    _, plan, applied, model, _ = _applied(name, uniform=True)
+    attention = model.model.encoder.layer[0].attention.self
+    rows = plan.params["model.encoder.layer.0.attention.self.query.weight"][0]
+    assert attention.attention_head_size * attention.num_attention_heads == 64 - len(rows)
+    assert any("config cannot express" in line for line in applied.limits), applied.limits
+    with pytest.raises(SpaError, match="save_pretrained would write a config that does not rebuild"):
+        model.model.save_pretrained(tmp_path)
