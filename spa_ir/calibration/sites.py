@@ -151,9 +151,11 @@ def _batch_norm_eval(
     eps: float,
     cudnn_enabled: bool,
 ) -> torch.Tensor:
-    """aten.batch_norm (as ONNX's BatchNormalization lowers) at training=False, the same composition."""
+    """aten.batch_norm (as ONNX's BatchNormalization lowers) at training=False, the same composition. At
+    training=True (a training capture) the batch statistics normalize as they do there, without the running-
+    statistics update: calibration changes no statistics, and vmap has no rule for the in-place update."""
     if training:
-        return torch.ops.aten.batch_norm.default(x, weight, bias, mean, var, training, momentum, eps, cudnn_enabled)
+        return torch.ops.aten.batch_norm.default(x, weight, bias, None, None, True, momentum, eps, cudnn_enabled)
     return _batch_norm_no_training(x, weight, bias, mean, var, momentum, eps)[0]
 
 
