@@ -46,6 +46,13 @@ def _stats_kept(model: torch.nn.Module) -> Iterator[None]:
                 b.copy_(saved[n])
 
 
+def _no_dropout(model: torch.nn.Module) -> torch.nn.Module:
+    for m in model.modules():
+        if isinstance(m, torch.nn.Dropout):
+            m.p = 0.0
+    return model
+
+
 def _train_forward(model: torch.nn.Module, inputs: Sequence[Any]) -> list[torch.Tensor]:
     with torch.no_grad(), _stats_kept(model):
         return flat_outputs(model.train()(*inputs))
@@ -241,10 +248,7 @@ def test_cli_train_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert params["aux.weight"].keys() == {"1"} and "conv1.weight" in params, "the aux head lost conv1's channels"
     # The model's dropout (p=0.2) draws masks of the pruned width in one and the full width in the other: the
     # oracle fixes p=0 in both.
-    model = api.build_model("tiny_models:aux_head", 3)
-    drop = model.get_submodule("drop")
-    assert isinstance(drop, torch.nn.Dropout)
-    drop.p = 0.0
+    model = _no_dropout(api.build_model("tiny_models:aux_head", 3))
     emitted = api.to_torch(api.load(str(out)))
     drops = [n for n in emitted.graph.nodes if n.target is torch.ops.aten.native_dropout.default]
     assert len(drops) == 1 and drops[0].args[1] == pytest.approx(0.2)
@@ -256,4 +260,22 @@ def test_cli_train_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     with masked(model, params) as m:
         want = _train_forward(m, [x])
     assert [tuple(t.shape) for t in got] == [(2, 2), (2, 3)]
+    assert max_relative_error(got, want) < TOLERANCE
+
+
+def test_calibrated_obspa_on_a_training_capture(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Calibration runs a training capture's batch norms on batch statistics without touching the running ones,
+    per sample under vmap (a batch-1 capture): OBSPA's refit then equals the masked original with its tensors."""
+    monkeypatch.syspath_prepend(str(LIT_INPUTS))
+    model = api.build_model("tiny_models:aux_head", 0)
+    _no_dropout(model)
+    x = torch.randn(1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    program = api.import_torch(model, [x], "aux_head", train=True)
+    calib = torch.randn(8, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    plan = api.prune(program, calib, calib_batch=4, loss="output-norm", criterion="obspa", ratio=0.5, only_exact=True)
+    assert plan.tensors and plan.params, "something refitted and pruned"
+    with torch.no_grad():
+        got = flat_outputs(api.to_torch(program)(x))
+    with masked(model, plan.to_json()["params"], plan.tensors) as m:
+        want = _train_forward(m, [x])
     assert max_relative_error(got, want) < TOLERANCE
