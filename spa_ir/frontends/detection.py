@@ -40,6 +40,19 @@ def normalized(detector: nn.Module, images: Sequence[torch.Tensor]) -> torch.Ten
     return out
 
 
+def example_proposals(images: torch.Tensor, n: int = 12, seed: int = 2) -> list[torch.Tensor]:
+    """Fixed boxes (x1, y1, x2, y2) for capturing a two-stage detector's ROI heads: `n` per image, of sizes from 4
+    pixels to nearly the image's, so that large enough images put them on several FPN levels."""
+    g = torch.Generator().manual_seed(seed)
+    h, w = images.shape[-2:]
+    out = []
+    for _ in range(images.shape[0]):
+        side = torch.linspace(4, 0.9 * min(h, w), n)[:, None] * (0.7 + 0.6 * torch.rand(n, 2, generator=g))
+        xy = torch.rand(n, 2, generator=g) * (torch.tensor([w, h]) - side).clamp(min=1)
+        out.append(torch.cat([xy, xy + side], 1))
+    return out
+
+
 def _features(backbone: nn.Module, images: torch.Tensor) -> dict[str, torch.Tensor]:
     feats = backbone(images)
     return {"0": feats} if isinstance(feats, torch.Tensor) else dict(feats)

@@ -27,7 +27,7 @@ from zoo import max_relative_error
 from spa_ir import api
 from spa_ir.channels.groups import IndexMap
 from spa_ir.core.errors import SpaError
-from spa_ir.frontends.detection import DetectorHeads, normalized
+from spa_ir.frontends.detection import DetectorHeads, example_proposals, normalized
 from spa_ir.verify import masked
 
 DETECTORS = [
@@ -68,15 +68,6 @@ def build(name: str) -> Any:
     return det
 
 
-def proposals(images: torch.Tensor, n: int = 12) -> list[torch.Tensor]:
-    """Fixed boxes (x1, y1, x2, y2) of several sizes, so that they fall on different FPN levels."""
-    g = torch.Generator().manual_seed(2)
-    h, w = images.shape[-2:]
-    side = torch.linspace(4, 0.9 * min(h, w), n)[:, None] * (0.7 + 0.6 * torch.rand(n, 2, generator=g))
-    xy = torch.rand(n, 2, generator=g) * (torch.tensor([w, h]) - side).clamp(min=1)
-    return [torch.cat([xy, xy + side], 1)]
-
-
 class Captured:
     """One detector, its pristine copy (the masked original's base), the wrapper's inputs, the plan."""
 
@@ -86,7 +77,7 @@ class Captured:
         self.original = copy.deepcopy(self.detector)
         self.photo = photo()
         self.images = normalized(self.detector, [self.photo])
-        self.boxes = proposals(self.images)
+        self.boxes = example_proposals(self.images)
         heads = DetectorHeads(self.detector, self.images, self.boxes).eval()
         self.inputs = heads.example_inputs(self.images)
         self.program = api.import_torch(heads, self.inputs, name)
@@ -135,7 +126,7 @@ def test_static_level_split_is_torchvision_pooling() -> None:
         ).eval()
     )
     images = normalized(det, [photo()])
-    boxes = proposals(images)
+    boxes = example_proposals(images)
     heads = DetectorHeads(det, images, boxes)
     box_pool: Any = heads.pools["box"]
     assert sum(1 for n in box_pool.counts if n) > 2, "the boxes should span several levels"

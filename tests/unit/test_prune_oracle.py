@@ -5,8 +5,9 @@ For each model: import it and check that the emitted (unpruned) module computes 
 the pruned model computes the masked original (tests/unit/oracle.py), that its parameters shrank and its
 output shapes are the original's; then prune every group (only_exact=False) and check shapes and
 finiteness. Model sets: torchvision classification + segmentation (tests/unit/zoo.py), torchvision
-detection (whole models, and their backbone+FPN), timm, Hugging Face transformers and plain-torch models
-(tests/unit/models_extra.py).
+detection (whole detectors: backbone + FPN + heads as one program, spa_ir/frontends/detection.py, two-stage ROI
+heads on fixed proposals; and their backbone+FPN alone; apply_plan and post-processing: test_detectors.py), timm,
+Hugging Face transformers and plain-torch models (tests/unit/models_extra.py).
 
 Every model that is not pruned is listed in NOT_PRUNABLE with the reason, and the test asserts it fails
 that way (SpaError from capture, or NothingPruned when every group is frozen): nothing is skipped.
@@ -24,14 +25,10 @@ import zoo
 from oracle import NothingPruned, Session, check_model
 
 from spa_ir.core.errors import SpaError
-
-DATA_DEPENDENT = r"cannot capture model with torch\.export: GuardOnDataDependentSymNode"
+from spa_ir.frontends.detection import DetectorHeads, example_proposals, normalized
 
 # model id -> regex of the reason it is not pruned (the test asserts it fails with that reason).
 NOT_PRUNABLE: dict[str, str] = {
-    # Post-processing (box decoding, NMS, top-k per level) has data-dependent output sizes:
-    # torch.export cannot capture the whole detector. Their backbone+FPN is tested below.
-    **{f"detection/{n}": DATA_DEPENDENT for n in torchvision.models.list_models(module=torchvision.models.detection)},
     # Every group is inexact (removing is not zeroing), so only_exact=True prunes nothing:
     # GlobalResponseNorm divides by the mean over channels, LayerNorm before every block.
     "timm/convnextv2_atto": r"nothing pruned",
@@ -88,13 +85,15 @@ def _detector(name: str) -> torch.nn.Module:
     return torchvision.models.get_model(name, weights=None, weights_backbone=None, **size).eval()
 
 
-def _detector_inputs() -> list:  # type: ignore[type-arg]
-    return [[torch.rand(3, DETECTION_SIZE, DETECTION_SIZE, generator=torch.Generator().manual_seed(1))]]
-
-
 @pytest.mark.parametrize("name", torchvision.models.list_models(module=torchvision.models.detection))
 def test_detection(name: str) -> None:
-    _run(f"detection/{name}", lambda: _detector(name), _detector_inputs)
+    """The whole detector's tensor part: backbone + FPN + heads on its transform's normalized batch, the ROI heads
+    of a two-stage one on fixed proposals (the post-processing reads only the head outputs, which stay)."""
+    det = _detector(name)
+    image = torch.rand(3, DETECTION_SIZE, DETECTION_SIZE, generator=torch.Generator().manual_seed(1))
+    images = normalized(det, [image])
+    heads = DetectorHeads(det, images, example_proposals(images))
+    _run(f"detection/{name}", lambda: heads, lambda: heads.example_inputs(images))
 
 
 DETECTION_BACKBONES = ["fasterrcnn_mobilenet_v3_large_320_fpn", "retinanet_resnet50_fpn_v2", "ssdlite320_mobilenet_v3_large"]
