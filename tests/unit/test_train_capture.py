@@ -210,6 +210,15 @@ def test_dropout_is_captured_and_follows_the_rng() -> None:
             outs.append(emitted(x))
         assert max_relative_error([outs[-1]], [want]) < TOLERANCE
     assert torch.equal(outs[0], outs[1]) and not torch.equal(outs[0], outs[2])
+    # Fine-tuning the emitted module: its gradients (through batch statistics and dropout) are the model's.
+    for m in (model, emitted):
+        torch.manual_seed(9)
+        with _stats_kept(m):
+            m(x).square().sum().backward()
+    grads = {n: q.grad for n, q in emitted.named_parameters()}
+    for n, q in model.named_parameters():
+        assert q.grad is not None and grads[n] is not None
+        torch.testing.assert_close(grads[n], q.grad, rtol=1e-4, atol=1e-6)
 
 
 def test_refusals_are_located() -> None:
