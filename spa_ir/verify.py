@@ -56,12 +56,45 @@ def fill_value(name: str) -> float:
     return 1.0 if name.endswith("running_var") else 0.0
 
 
+class _NegInfLogits(torch.overrides.TorchFunctionMode):
+    """Linear layers reading a router weight get -inf at its removed rows' outputs (removed experts: softmax
+    then normalizes over the others and top-k picks among them), as the plan's `masked_logits` says."""
+
+    def __init__(self, rows: Mapping[int, torch.Tensor]):
+        super().__init__()
+        self.rows = rows
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        out = func(*args, **(kwargs or {}))
+        weight = args[1] if len(args) > 1 else (kwargs or {}).get("weight")
+        if func in (torch.nn.functional.linear, torch._C._nn.linear) and id(weight) in self.rows:
+            out = out.index_fill(-1, self.rows[id(weight)], float("-inf"))
+        return out
+
+
 @contextlib.contextmanager
 def masked(
-    model: torch.nn.Module, plan_params: PlanParams, plan_tensors: Mapping[str, torch.Tensor] | None = None
+    model: torch.nn.Module,
+    plan_params: PlanParams,
+    plan_tensors: Mapping[str, torch.Tensor] | None = None,
+    masked_logits: Mapping[str, list[int]] | None = None,
 ) -> Iterator[torch.nn.Module]:
     """The model with the plan's tensors written in (compensation's refitted weights, new biases, running
-    statistics) and its slices zeroed (running_var set to 1), restored on exit."""
+    statistics) and its slices zeroed (running_var set to 1), restored on exit. `masked_logits` (the plan's:
+    router weight -> removed experts) makes those routers' logits -inf while the context is open."""
+    mode: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+    if masked_logits:
+        tensors = named_tensors(model)
+        rows = {id(_resolve(model, tensors, w)): torch.tensor(r, dtype=torch.long) for w, r in masked_logits.items()}
+        mode = _NegInfLogits(rows)
+    with mode, _zeroed(model, plan_params, plan_tensors) as m:
+        yield m
+
+
+@contextlib.contextmanager
+def _zeroed(
+    model: torch.nn.Module, plan_params: PlanParams, plan_tensors: Mapping[str, torch.Tensor] | None
+) -> Iterator[torch.nn.Module]:
     saved: list[tuple[torch.Tensor, int, torch.Tensor, torch.Tensor]] = []
     replaced: list[tuple[torch.Tensor, torch.Tensor]] = []
     created: list[tuple[torch.nn.Module, str]] = []
