@@ -1,11 +1,15 @@
 """The pruning plan: everything the pruner deletes, in the original indexing, as JSON.
 
 {"params": {"<weight>": {"<dim>": [removed indices]}},
+ ["masked_logits": {"<router weight>": [removed rows]}],
  "groups": [{"id", "size", "removed", "exact", "members": [...]}],
  "selection": {"scope", "target": {"kind": "ratio|keep-flops|keep-params", "value"},
                "achieved": {"flops": fraction, "params": fraction}, ["step", "steps"]},
  "importance": {"criterion", "agg", "norm", ["loss", "label_source", "samples"]},
  "compensation": {"source", "order", "damp", "sequential", "refitted", "plain", "norms", "biases", ...}}
+
+`masked_logits` names the routers (Mixture-of-Experts, spa_ir/ops/routing.py) whose removed rows are removed
+experts: the masked original sets those logits to -inf (top-k then picks among the rest), not to zero.
 
 `selection` (spa-select-channels' record; absent in plans written before it existed) says what was aimed at
 and what the pruned model keeps, as fractions of the original.
@@ -43,6 +47,8 @@ class Plan:
     """spa-obspa-compensate's record: source, order, damp, what it refitted and created."""
     tensors: dict[str, torch.Tensor] = field(default_factory=dict)
     """Every tensor compensation changed, whole, in the original indexing."""
+    masked_logits: dict[str, list[int]] = field(default_factory=dict)
+    """Router weight -> its removed rows (experts), whose logits the masked original sets to -inf."""
 
     def remove(self, param: str, dim: int, indices: np.ndarray) -> None:
         if len(indices):
@@ -66,6 +72,10 @@ class Plan:
                 groups.append(g)
             else:
                 earlier["removed"] = sorted(set(earlier["removed"]) | set(_lift(earlier["removed"], g["removed"])))
+        masked_logits = {w: list(rows) for w, rows in self.masked_logits.items()}
+        for w, rows in later.masked_logits.items():
+            before = masked_logits.get(w, [])
+            masked_logits[w] = sorted(set(before) | set(_lift(before, rows)))
         tensors = dict(self.tensors)
         for name, t in later.tensors.items():
             tensors[name] = _lift_tensor(t, self.params.get(name, {}), tensors.get(name))
@@ -76,6 +86,7 @@ class Plan:
             later.importance if later.importance is not None else self.importance,
             later.compensation if later.compensation is not None else self.compensation,
             tensors,
+            masked_logits,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -83,6 +94,8 @@ class Plan:
             "params": {p: {str(d): idx for d, idx in sorted(dims.items())} for p, dims in sorted(self.params.items())},
             "groups": self.groups,
         }
+        if self.masked_logits:
+            out["masked_logits"] = {w: rows for w, rows in sorted(self.masked_logits.items())}
         if self.selection is not None:
             out["selection"] = self.selection
         if self.importance is not None:
@@ -114,7 +127,13 @@ class Plan:
 
             tensors = load_file(str(tensors_path_for(path)))
         return cls(
-            params, data["groups"], data.get("selection"), data.get("importance"), data.get("compensation"), tensors
+            params,
+            data["groups"],
+            data.get("selection"),
+            data.get("importance"),
+            data.get("compensation"),
+            tensors,
+            data.get("masked_logits", {}),
         )
 
 
