@@ -60,9 +60,10 @@ def _train_forward(model: torch.nn.Module, inputs: Sequence[Any]) -> list[torch.
 
 class TrainSession(PruneSession):
     """oracle.Session in training mode: the model captured with train=True, its reference outputs, the fidelity
-    check and the masked original run in train mode."""
+    check and the masked original run in train mode. `fidelity=False` leaves out the unpruned emission's check
+    (one forward of a big model; the pruned emission is checked against the masked original all the same)."""
 
-    def __init__(self, model: torch.nn.Module, inputs: Sequence[Any], name: str):
+    def __init__(self, model: torch.nn.Module, inputs: Sequence[Any], name: str, fidelity: bool = True):
         self.model = perturb(model).train()
         self.inputs = list(inputs)
         self.name = name
@@ -72,6 +73,8 @@ class TrainSession(PruneSession):
         self.param_names = [n for n, _ in self.model.named_parameters()]
         self._start(program)
         self.last: tuple[Program, dict[str, Any]] | None = None
+        if not fidelity:
+            return
         got = _train_forward(api.to_torch(self.program), self.inputs)
         self.fidelity_error = max_relative_error(got, self.want)
         assert self.fidelity_error < TOLERANCE, f"{name}: import -> emit differs by {self.fidelity_error:.2e}"
@@ -107,7 +110,7 @@ AUX = {"googlenet": (64, ("aux1.", "aux2.")), "inception_v3": (299, ("AuxLogits.
 def test_aux_heads_captured_and_pruned(name: str) -> None:
     size, prefixes = AUX[name]
     x = torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(1))
-    session = TrainSession(_build(name), [x], name)
+    session = TrainSession(_build(name), [x], name, fidelity=name == "googlenet")
     assert len(session.want) == 1 + len(prefixes), "train mode returns the logits and every aux head's"
     assert any(n.startswith(prefixes) for n in session.program.weights.keys()), "the aux heads are in the IR"
 
