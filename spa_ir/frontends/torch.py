@@ -184,11 +184,16 @@ def module_path(node: torch.fx.Node) -> str:
 def import_exported(ep: torch.export.ExportedProgram, source: str = "model") -> Program:
     """ExportedProgram -> Program (IR with `spa.param`s + weight store)."""
     from torch.export.graph_signature import InputKind
-
-    ep, written = running_statistics_in_place(ep, source)
     from torch_mlir import ir
     from torch_mlir.extras.fx_importer import ContextCache, FxImporter, FxImporterHooks
 
+    ep, written = running_statistics_in_place(ep, source)
+    if traced := traced_constants(ep):
+        raise SpaError(
+            f"constant '{traced[0]}' was computed during the trace and holds no value (a cache the forward fills on "
+            "its first call, such as YOLO Detect's anchors): run the model once before capturing it",
+            where=source,
+        )
     tensors: dict[str, torch.Tensor] = {}
     # Lifted tensor constants (a cache the forward assigned, such as YOLO's anchors; a tensor built in the forward)
     # reach the importer as literals, which it writes as `dense_resource` blobs that the bridge cannot carry: they
