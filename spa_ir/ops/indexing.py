@@ -11,6 +11,7 @@ from spa_ir.channels.propagation import Dims, Propagation
 from spa_ir.channels.spaces import Anon, Prod, Reason
 from spa_ir.core.ir import const, site
 from spa_ir.ops.common import broadcast_dims, norm_dim
+from spa_ir.ops.routing import routed_space
 from spa_ir.ops.slicing import slice_dim
 from spa_ir.ops.spec import OpSpec, arg, aten, each, table
 from spa_ir.pruning.shapes import Shapes, pruned_dim, replace_int
@@ -98,7 +99,8 @@ def _optional_tensors(p: Propagation, lst: SSAValue) -> list[SSAValue | None] | 
 def index_tensor(p: Propagation, op: Operation) -> None:
     """index.Tensor(x, [i0, i1, ...]): advanced indexing x[i0, i1, ...], None taking a whole dim.
 
-    An indexed dim's entries are picked by value, so its channels are frozen. The index tensors broadcast
+    An indexed dim's entries are picked by value, so its channels are frozen, except where a router's top-k ids
+    pick experts (spa_ir/ops/routing.py): that dim is the experts' space. The index tensors broadcast
     together to B; result[.., b, ..] = x[.., i(b), ..] depends on the indices only at b, so B carries the
     indices' own layouts (as embedding's rows carry the ids'). By PyTorch's rule B replaces the indexed
     dims in place when they are adjacent, and goes first otherwise; the other dims of x pass through.
@@ -114,8 +116,12 @@ def index_tensor(p: Propagation, op: Operation) -> None:
         return p.freeze_op(op, "indexing with masks")
     where = site(op)
     positions = [k for k, _ in tensors]
-    for k in positions:
-        p.spaces.freeze(xl[k], Reason("indexed by a tensor", where))
+    for k, t in tensors:
+        experts = routed_space(p, t)  # a router's top-k ids pick the experts (spa_ir/ops/routing.py)
+        if experts is not None and p.spaces.size(experts) == (p.shape(x) or ())[k]:
+            p.spaces.unify(xl[k], experts, where)
+        else:
+            p.spaces.freeze(xl[k], Reason("indexed by a tensor", where))
     brank = max(len(p.shape(t) or ()) for _, t in tensors)
     rest = [d for k, d in enumerate(xl) if k not in positions]
     if len(rshape) != brank + len(rest):
