@@ -14,6 +14,7 @@ from spa_ir.channels.annotations import group_ops
 from spa_ir.channels.groups import from_member_attr
 from spa_ir.core.errors import SpaError
 from spa_ir.cost import Cost, PrunedCost
+from spa_ir.ops.routing import kept_at_least
 from spa_ir.pruning.selection import (
     GQA_UNITS,
     Candidate,
@@ -64,6 +65,9 @@ class SelectChannels(ModulePass):
     (head dims, rotary halves) stay whole. gqa: with grouped-query attention and heads=true, the unit: `kv`, one
     kv head together with the q heads that share it; `q-per-kv`, the same q heads of every kv group (the kv
     heads stay).
+    Experts (a Mixture-of-Experts router's rows with the experts' slices of the fused weights, spa_ir/ops/routing.py)
+    are groups like any other, each keeping at least its router's top-k: `ignore=<router weight regex>` keeps every
+    expert, `overrides=<router weight regex>:R` removes the fraction R of each layer's experts outside the target.
     uniform: corresponding groups of every layer (same size and members once layer indices are taken out of
     the weight names) keep the same number of channels, as Hugging Face configs need.
     step, steps: step k of an N-step schedule (spa-prune-groups{steps=N} sets them): a ratio removes
@@ -99,7 +103,7 @@ class SelectChannels(ModulePass):
                 raise SpaError(
                     f"{self.name}: group @{g.sym_name.data} has no scores: run spa-annotate-importance first"
                 )
-        cands = self._candidates(groups)
+        cands = self._candidates(groups, kept_at_least(op))
         fixed = {c.name: c.at_ratio(c.fixed) for c in cands if c.fixed is not None}
         free = [c for c in cands if c.fixed is None]
         cost = PrunedCost(op)
@@ -163,7 +167,8 @@ class SelectChannels(ModulePass):
             raise SpaError(f"{self.name}: step {self.step} of {self.steps}: need 1 <= step <= steps")
         return target
 
-    def _candidates(self, groups: list[GroupOp]) -> list[Candidate]:
+    def _candidates(self, groups: list[GroupOp], at_least: dict[int, int]) -> list[Candidate]:
+        """`at_least`: space id -> channels its group keeps whatever the target (a router's top-k experts)."""
         rules = NameRules.parse(self.ignore, self.overrides, self.name)
         keep_ratio = (
             self.min_keep_ratio if self.min_keep_ratio is not None else (0.1 if self.scope == "protected" else 0.0)
@@ -182,11 +187,10 @@ class SelectChannels(ModulePass):
                 fixed = step_ratio(fixed, self.steps)
             size = g.size.value.data
             scores = g.scores.get_values()  # type: ignore[union-attr]  # groups without scores were refused above
-            floor = floor_of(size, self.min_keep, keep_ratio)
+            space = int(g.space.data[1:])
+            floor = min(size, max(floor_of(size, self.min_keep, keep_ratio), at_least.get(space, 0)))
             comparable = g.norm is not None  # normalized by spa-annotate-importance's norm already
-            out.append(
-                candidate(g.sym_name.data, int(g.space.data[1:]), scores, floor, self.round_to, fixed, comparable)
-            )
+            out.append(candidate(g.sym_name.data, space, scores, floor, self.round_to, fixed, comparable))
         return out
 
     def _original(self, op: ModuleOp, cost: PrunedCost) -> tuple[int, int]:
