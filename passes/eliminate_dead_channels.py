@@ -24,6 +24,7 @@ from spa_ir.core.plan import Plan
 from spa_ir.core.program import external_weight_names
 from spa_ir.core.weights import WeightStore, param_tensor, store_param
 from spa_ir.ops.registry import spec_of
+from spa_ir.ops.routing import routers
 from spa_ir.pruning.importance import take_importance
 from spa_ir.pruning.shapes import Shapes
 from spa_ir.pruning.targets import take_selection
@@ -99,6 +100,10 @@ class EliminateDeadChannels(ModulePass):
         for inner in fn.body.block.ops:
             if isinstance(inner, ParamOp) and shapes.changed(inner.result):
                 self._slice_param(weights, inner, shapes, plan)
+        for r in routers(op):  # removed experts are -inf logits in the masked original, not zeros
+            gone = plan.params.get(r.weight, {}).get(0, [])
+            if gone:
+                plan.masked_logits[r.weight] = gone
         # 2. size constants, while old and new shapes are both known
         walker = PatternRewriteWalker(
             ShrinkSizeConstants(shapes, frozenset(fn.body.block.ops)), apply_recursively=False
