@@ -188,12 +188,6 @@ def import_exported(ep: torch.export.ExportedProgram, source: str = "model") -> 
     from torch_mlir.extras.fx_importer import ContextCache, FxImporter, FxImporterHooks
 
     ep, written = running_statistics_in_place(ep, source)
-    if traced := traced_constants(ep):
-        raise SpaError(
-            f"constant '{traced[0]}' was computed during the trace and holds no value (a cache the forward fills on "
-            "its first call, such as YOLO Detect's anchors): run the model once before capturing it",
-            where=source,
-        )
     tensors: dict[str, torch.Tensor] = {}
     # Lifted tensor constants (a cache the forward assigned, such as YOLO's anchors; a tensor built in the forward)
     # reach the importer as literals, which it writes as `dense_resource` blobs that the bridge cannot carry: they
