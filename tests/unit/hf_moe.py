@@ -16,6 +16,7 @@ the dispatch by `config._experts_implementation`:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from models_extra import HFOutputs
@@ -27,7 +28,7 @@ CAPTURED = "batched_mm"
 TOKENS = 8
 VOCAB = 100
 
-COMMON = dict(
+COMMON: dict[str, Any] = dict(
     hidden_size=64,
     num_hidden_layers=2,
     num_attention_heads=4,
@@ -48,9 +49,7 @@ def _configs() -> dict[str, Callable[[], object]]:
         "qwen2_moe": lambda: tf.Qwen2MoeConfig(
             **COMMON, moe_intermediate_size=32, shared_expert_intermediate_size=48, num_experts=4, norm_topk_prob=True
         ),
-        "qwen3_moe": lambda: tf.Qwen3MoeConfig(
-            **COMMON, head_dim=16, moe_intermediate_size=32, num_experts=4, norm_topk_prob=True
-        ),
+        "qwen3_moe": lambda: tf.Qwen3MoeConfig(**COMMON, moe_intermediate_size=32, num_experts=4, norm_topk_prob=True),
         "olmoe": lambda: tf.OlmoeConfig(
             **COMMON, intermediate_size=32, num_experts=4, bos_token_id=0, eos_token_id=0, pad_token_id=1
         ),

@@ -3,7 +3,9 @@
 Each model is captured once with the experts implementation torch.export captures (`batched_mm`) and pruned
 at 0.3 and 0.5 (only exact, against the masked original) and with every group. The experts' FFN neurons are
 one group per MoE layer: the fused 3-D weights are gathered by expert id, so neuron j is removed from every
-expert of the layer (gate_up_proj dim 1, both halves, and down_proj dim 2).
+expert of the layer (gate_up_proj dim 1, both halves, and down_proj dim 2). Whole experts are a group per
+layer too (the router's rows, the experts' dim 0: spa_ir/ops/routing.py), whose masked original sets the
+removed experts' logits to -inf (the plan's `masked_logits`), and which keeps at least top-k experts.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from typing import Any
 
 import hf_moe
 import pytest
-from oracle import Session, per_model, reused
+from oracle import TOLERANCE, Session, clone_program, per_model, reused
+from zoo import max_relative_error
 
 from spa_ir import api
 from spa_ir.core.errors import SpaError
@@ -45,6 +48,35 @@ def test_moe_oracle(name: str) -> None:
         size = g["size"]
         assert plan["params"][gate_up]["1"] == sorted(g["removed"] + [i + size for i in g["removed"]])
     assert all(r.pruned > 0 for r in reports), [r.summary() for r in reports]
+    experts = _groups(plan, "mlp.gate.weight", 0)
+    assert len(experts) == 2 and all(g["exact"] and len(g["removed"]) == 2 for g in experts), experts
+    routers = {m["param"]: sorted(g["removed"]) for g in experts for m in g["members"] if m["dim"] == 0}
+    assert plan["masked_logits"] == {w: r for w, r in routers.items() if w.endswith("mlp.gate.weight")}
+    assert {m["param"].rsplit(".", 1)[-1] for g in experts for m in g["members"]} == {
+        "weight",
+        "gate_up_proj",
+        "down_proj",
+    }
+
+
+def test_removed_experts_are_not_zeroed_experts() -> None:
+    """The -inf logits matter: against the masked original with the removed experts only zeroed (logit 0, still
+    in the softmax and the top-k), the pruned model differs; against -inf logits it is exact."""
+    s = session("mixtral")
+    prog, plan, _ = s.prune(0.5, only_exact=True)
+    got = s.run_pruned(prog)
+    assert max_relative_error(got, s.run_masked(plan["params"], plan["masked_logits"])) < TOLERANCE
+    assert max_relative_error(got, s.run_masked(plan["params"])) > 1e-2
+
+
+def test_experts_keep_top_k() -> None:
+    """Top-2 routing over 4 experts: however high the ratio, each layer keeps 2 experts (and stays exact)."""
+    s = session("qwen2_moe")
+    prog = clone_program(s.program)  # not s.prune: its plan check expects the ratio's count in every group
+    plan = api.prune(prog, ratio=0.9, criterion="random", seed=1, only_exact=True).to_json()
+    for g in _groups(plan, "mlp.gate.weight", 0):
+        assert g["size"] - len(g["removed"]) == 2, g
+    assert max_relative_error(s.run_pruned(prog), s.run_masked(plan["params"], plan["masked_logits"])) < TOLERANCE
 
 
 def test_eager_experts_refused_with_location() -> None:
