@@ -224,6 +224,22 @@ def test_dropout_is_captured_and_follows_the_rng() -> None:
         torch.testing.assert_close(grads[n], q.grad, rtol=1e-4, atol=1e-6)
 
 
+def test_pt2_exported_in_training_mode(tmp_path: Path) -> None:
+    """A .pt2 the user exported in training mode imports as a training capture does (spa-translate --import-pt2)."""
+    torch.manual_seed(0)
+    model = _no_dropout(_Dropped()).train()
+    x = torch.randn(4, 3, 8, 8)
+    with _stats_kept(model):
+        torch.export.save(torch.export.export(model, (x,), strict=False), tmp_path / "m.pt2")
+    emitted = api.to_torch(api.import_pt2(tmp_path / "m.pt2"))
+    with torch.no_grad():
+        got, want = emitted(x), model(x)
+    assert max_relative_error([got], [want]) < TOLERANCE
+    moved = _running_stats(emitted)
+    for n, b in _running_stats(model).items():
+        torch.testing.assert_close(moved[n], b, rtol=1e-5, atol=1e-6)
+
+
 def test_refusals_are_located() -> None:
     """momentum=None (an average over num_batches_tracked) and buffers other than running statistics written
     by the forward are one-line errors naming the module."""
