@@ -20,7 +20,7 @@ import operator
 import os
 import re
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -70,12 +70,32 @@ def export_functional(model: torch.nn.Module, args: tuple[Any, ...]) -> torch.ex
             _split_decomp_table_to_cia_and_python_decomp,
         )
     except ImportError:
-        return torch.export.export(model, args, strict=False).run_decompositions({})
+        with _without_added_attributes(model):
+            return torch.export.export(model, args, strict=False).run_decompositions({})
     preserve_composites, _ = _split_decomp_table_to_cia_and_python_decomp({})
     # Attributes the forward assigns (caches such as LeViT's attention_bias_cache) are put back as
     # export's own trace does, so no traced tensor is left behind in the model.
-    with _override_composite_implicit_decomp(preserve_composites), _detect_attribute_assignment(model):
+    with (
+        _override_composite_implicit_decomp(preserve_composites),
+        _detect_attribute_assignment(model),
+        _without_added_attributes(model),
+    ):
         return _export(model, args, strict=False, pre_dispatch=False)
+
+
+@contextlib.contextmanager
+def _without_added_attributes(model: torch.nn.Module) -> Iterator[None]:
+    """Attributes the forward adds to a module during the trace are removed afterwards. torch puts back those the
+    module had, but one shadowing a class-level default stays: YOLO's Detect caches `anchors`, `strides` and the
+    input `shape` over class defaults on its first forward, and the traced anchors left behind broke the model's
+    next forward (its cached shape matched, so it used them)."""
+    before = {name: set(vars(m)) for name, m in model.named_modules()}
+    try:
+        yield
+    finally:
+        for name, m in model.named_modules():
+            for attr in set(vars(m)) - before.get(name, set(vars(m))):
+                del vars(m)[attr]
 
 
 def capture(
@@ -86,10 +106,24 @@ def capture(
     if train:
         _check_train_capture(model, name)
     try:
-        return export_functional(model.train(train), tuple(example_inputs))
+        ep = export_functional(model.train(train), tuple(example_inputs))
+        if not train and traced_constants(ep):
+            # A cache the forward fills on its first call (YOLO Detect's anchors) is exported as a constant without
+            # a value: one eager call fills it, as ultralytics' own exporter does, and the capture is repeated.
+            with torch.no_grad():
+                model(*example_inputs)
+            ep = export_functional(model, tuple(example_inputs))
+        return ep
     except Exception as e:
         why = f"{first_line(e, named=True)}{_raised_at(e)}"
         raise SpaError(f"cannot capture model with torch.export: {why}", where=name) from None
+
+
+def traced_constants(ep: torch.export.ExportedProgram) -> list[str]:
+    """The lifted constants that are fake tensors (made inside the trace, values unknown), by name."""
+    from torch._subclasses.fake_tensor import FakeTensor
+
+    return [name for name, t in ep.constants.items() if isinstance(t, FakeTensor)]
 
 
 def _check_train_capture(model: torch.nn.Module, name: str) -> None:
@@ -188,6 +222,12 @@ def import_exported(ep: torch.export.ExportedProgram, source: str = "model") -> 
     from torch_mlir.extras.fx_importer import ContextCache, FxImporter, FxImporterHooks
 
     ep, written = running_statistics_in_place(ep, source)
+    if traced := traced_constants(ep):
+        raise SpaError(
+            f"constant '{traced[0]}' was computed during the trace and holds no value (a cache the forward fills on "
+            "its first call, such as YOLO Detect's anchors): run the model once before capturing it",
+            where=source,
+        )
     tensors: dict[str, torch.Tensor] = {}
     # Lifted tensor constants (a cache the forward assigned, such as YOLO's anchors; a tensor built in the forward)
     # reach the importer as literals, which it writes as `dense_resource` blobs that the bridge cannot carry: they

@@ -81,3 +81,39 @@ def test_capture_leaves_no_traced_tensor_in_the_model() -> None:
     assert model.cache == {}
     x = torch.randn(2, 4)
     assert torch.equal(model(x), x + model.bias * 2)
+
+
+class CachesOverClassDefault(nn.Module):
+    """Fills a cache shadowing class-level defaults on its first forward (ultralytics' Detect: anchors, shape)."""
+
+    grid = torch.empty(0)
+    shape: torch.Size | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.shape != x.shape:
+            self.grid = torch.arange(x.shape[-1]).type_as(x) * 0.5
+            self.shape = x.shape
+        return self.conv(x) + self.grid
+
+
+def test_cache_over_class_default() -> None:
+    """Traced, the cache is a constant without a value: import_exported refuses it (located, with the remedy), and
+    the trace leaves nothing in the model. Captured, one eager call fills it and the capture is repeated, so the
+    program (the filled grid a named weight) computes the model."""
+    from spa_ir import api
+    from spa_ir.core.errors import SpaError
+    from spa_ir.frontends.torch import import_exported
+
+    model, x = CachesOverClassDefault().eval(), torch.randn(1, 3, 4, 4)
+    ep = export_functional(model, (x,))
+    assert "grid" not in vars(model) and "shape" not in vars(model)
+    with pytest.raises(SpaError, match=r"^cached: constant 'lifted_tensor_0' was computed during the trace"):
+        import_exported(ep, "cached")
+    prog = api.import_torch(model, [x], "cached")
+    assert torch.equal(prog.weights["grid"], torch.arange(4.0) * 0.5)
+    with torch.no_grad():
+        assert torch.allclose(api.to_torch(prog)(x), model(x))
