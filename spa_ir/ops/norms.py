@@ -96,6 +96,31 @@ def norm_over_last(p: Propagation, op: Operation) -> None:
         no_channels_value(p, r)
 
 
+def weight_norm(p: Propagation, op: Operation) -> None:
+    """_weight_norm(v, g, dim) = v * g / ||v||, the norm over every dim but `dim` (over all of v for dim=-1): the
+    result has v's channels, g (size 1 but at `dim`) those of v's dim `dim`. A removed channel that is zero in v
+    adds nothing to the norms, so pruning the normed dims is exact where v is zero on removed channels (a weight,
+    as in nn.utils.weight_norm); otherwise they are inexact. A removed slice of dim `dim` zeroed is 0/0 (NaN),
+    not zero: removing it is not zeroing it (inexact). The result is zero where v is."""
+    v, g = arg(op, "v"), arg(op, "g")
+    vl = p.layout(v)
+    dim = p.const_int(arg(op, "dim"))
+    if dim is None:
+        return p.freeze_op(op, "weight norm over a non-constant dim")
+    where = site(op)
+    kept = dim % len(vl) if dim != -1 and vl else None
+    if kept is not None:
+        if p.is_tensor(g) and len(p.layout(g)) == len(vl):
+            p.spaces.unify(p.layout(g)[kept], vl[kept], where)
+        p.spaces.mark_inexact(vl[kept], Reason("weight norm of a zeroed slice is 0/0", where))
+    zero = p.is_zero(v)
+    if not zero:
+        for k, d in enumerate(vl):
+            if k != kept:
+                p.spaces.mark_inexact(d, Reason("normalization over channels", where))
+    p.set(op.results[0], [p.spaces.resolve(d) for d in vl], zero=zero)
+
+
 def group_norm(p: Propagation, op: Operation) -> None:
     """group_norm(input, num_groups, weight, bias, eps, cudnn): channels = groups x per-group; the group
     count stays fixed (frozen), the per-group channels can be pruned consistently in every group."""
@@ -171,11 +196,13 @@ OPS = table(
         ),
         "torch.aten.rms_norm": OpSpec(rule=norm_over_last, resize=_normalized_shape),
         "torch.aten.group_norm": OpSpec(rule=group_norm),
+        "torch.aten._weight_norm": OpSpec(rule=weight_norm),
     },
     operators={  # the FX importer has no op classes for these
         "torch.aten._native_batch_norm_legit": _BN_LEGIT,
         "torch.aten._native_batch_norm_legit_functional": _BN_LEGIT,
         "torch.aten._native_batch_norm_legit_no_training": "input weight bias running_mean running_var momentum eps",
         "torch.aten._native_batch_norm_legit.no_stats": "input weight bias training momentum eps",
+        "torch.aten._weight_norm": "v g dim",
     },
 )

@@ -504,6 +504,23 @@ class WeightStandardized(nn.Module):
         return self.head(F.batch_norm(x, None, None, training=True))
 
 
+class WeightNormConvs(nn.Module):
+    """conv -> weight-normed conv (norm per output channel, dim 0) -> weight-normed conv (per kernel position,
+    dim 2: Wav2Vec2's positional conv) -> head: the normed weights' channels prune exactly (a removed channel is
+    zero in the masked v and adds nothing to the norms)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        weight_norm = nn.utils.parametrizations.weight_norm
+        self.c1 = nn.Conv2d(3, 16, 3, padding=1)
+        self.c2 = weight_norm(nn.Conv2d(16, 24, 3, padding=1), dim=0)
+        self.c3 = weight_norm(nn.Conv2d(24, 12, 3, padding=1), dim=2)
+        self.head = Head(12)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(F.relu(self.c3(F.relu(self.c2(F.relu(self.c1(x)))))))
+
+
 class InstanceNormOverChannels(nn.Module):
     """instance_norm of [B, T, C] normalizes each token over the hidden channels (dim 2): those mix."""
 
@@ -621,6 +638,7 @@ SMALL = {
     "gather_tokens": (GatherTokens, lambda: [_seq()]),
     "weight_standardization": (WeightStandardized, lambda: [_img(batch=2)]),
     "instance_norm_over_channels": (InstanceNormOverChannels, lambda: [_seq(batch=2)]),
+    "weight_norm_convs": (WeightNormConvs, lambda: [_img()]),
     "fused_projection_slices": (FusedProjection, lambda: [_seq()]),
 }
 
