@@ -240,3 +240,14 @@ def test_generate_after_reload(name: str) -> None:
     assert got.shape[1] == prompt.shape[1] + 8
     assert torch.equal(got, want), f"{name}: {got.tolist()} != {want.tolist()}"
     assert max_relative_error([got_logits], [want_logits]) < TOLERANCE
+
+
+@pytest.mark.parametrize("name", per_model(["qwen3"], "hf_decoders"))
+def test_head_widths_apart_are_an_error(name: str) -> None:
+    """Qwen3 RMS-normalizes each q and k head (q_norm, k_norm), so only_exact without heads=True keeps the q/k
+    head dims whole but prunes the v head dims: the attention module has one head_dim, so apply_plan says so in one
+    line (naming the module) instead of leaving a model whose forward splits heads wrongly."""
+    s = session(name)
+    _, plan = _prune(s)
+    with pytest.raises(SpaError, match=r"self_attn: the plan keeps 16 query/key dims but 8 value dims per head"):
+        api.apply_plan(copy.deepcopy(s.model), plan)
