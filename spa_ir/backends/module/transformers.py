@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from spa_ir.backends.module.transformers_moe import config_keys, moe_sizes
 from spa_ir.core.errors import SpaError
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ KEY_PROJECTIONS = ("k_proj", "key")
 VALUE_PROJECTIONS = ("value",)
 """BERT-style self-attention (query/key/value, `attention_head_size`, `all_head_size`) has no output projection."""
 HEAD_COUNTS = ("num_heads", "num_attention_heads")
-KV_COUNTS = ("num_key_value_heads", "num_kv_heads")
+KV_COUNTS = ("num_key_value_heads", "num_kv_heads", "kv_heads")
 HEAD_WIDTHS = ("head_dim", "head_size", "attention_head_size")
 FFN_KEYS = ("intermediate_size", "ffn_dim", "n_inner", "ffn_hidden_size", "encoder_ffn_dim")
 """The config's name of the MLP width, per family (Llama.., OPT, GPT-2/GPT-J, Falcon, Whisper's encoder)."""
@@ -183,6 +184,9 @@ def update_attention(path: str, module: nn.Module, applied: AppliedPlan) -> Head
     _set_where_held(applied, path, module, ("all_head_size",), new.heads * new.head_dim)
     if isinstance(split, int) and old_heads is not None and old_dim is not None and split == old_heads * old_dim:
         _set_where_held(applied, path, module, ("split_size",), new.heads * new.head_dim)  # GPT-2 splits qkv by it
+    if "kv_dim" in vars(module):  # GPT-BigCode splits its fused qkv by (embed_dim, kv_dim, kv_dim)
+        _set_where_held(applied, path, module, ("embed_dim",), new.heads * new.head_dim)
+        _set_where_held(applied, path, module, ("kv_dim",), new.kv_heads * new.head_dim)
     return new
 
 
@@ -237,6 +241,7 @@ def _write_config(prefix: str, top: Any, sizes: dict[str, dict[str, int]], limit
         "head_dim": "head_dim",
         "ffn": _config_key(config, FFN_KEYS),
         "hidden": "hidden_size",
+        **config_keys(config),  # Mixture-of-Experts: expert counts and widths
     }
     for size, by_layer in sizes.items():
         key = keys[size]
@@ -311,6 +316,7 @@ def _update_model(prefix: str, top: Any, applied: AppliedPlan) -> None:
         "head_dim": {p: h.head_dim for p, h in heads.items()},
         "ffn": ffn,
     }
+    sizes.update(moe_sizes(prefix, top, applied, ffn))  # experts' counts and widths, shared experts' widths
     embeddings: Callable[[], nn.Module] | None = getattr(top, "get_input_embeddings", None)
     try:
         emb = embeddings() if embeddings is not None else None
