@@ -10,12 +10,16 @@ removed experts' logits to -inf (the plan's `masked_logits`), and which keeps at
 
 from __future__ import annotations
 
+import copy
+from pathlib import Path
 from typing import Any
 
 import hf_moe
 import pytest
+import torch
+from models_extra import HFOutputs
 from oracle import TOLERANCE, Session, clone_program, per_model, reused
-from zoo import max_relative_error
+from zoo import flat_outputs, max_relative_error
 
 from spa_ir import api
 from spa_ir.core.errors import SpaError
@@ -93,3 +97,37 @@ def test_grouped_mm_experts_frozen_with_reason() -> None:
     assert experts and all(g["frozen"] and not g["removed"] for g in experts)
     ops = {r.get("op") for g in experts for r in g["frozen"]}
     assert ops == {"torch.transformers.grouped_mm_fallback"}, ops
+
+
+@pytest.mark.parametrize("name", ["mixtral", "qwen2_moe"])
+def test_apply_plan_saves_and_reloads(name: str, tmp_path: Path) -> None:
+    """apply_plan into the user's own MoE model: the experts' counts and widths reach the modules and the config
+    (num_local_experts / num_experts, intermediate_size / moe_intermediate_size, Qwen2-MoE's shared expert width),
+    so the model computes the masked original, and so does the one save_pretrained / from_pretrained rebuild."""
+    import transformers
+
+    s = session(name)
+    prog = clone_program(s.program)
+    plan = api.prune(prog, ratio=0.5, criterion="random", seed=1, only_exact=True, heads=True, uniform=True)
+    assert prog.plan is not None
+    model = copy.deepcopy(s.model)
+    applied = api.apply_plan(model, prog.plan, example_inputs=s.inputs)
+    assert not applied.limits, applied.limits
+    want = s.run_masked(plan.to_json()["params"], plan.masked_logits)
+    assert plan.masked_logits and max_relative_error(_run(model, s.inputs), want) < TOLERANCE
+    hf: Any = model.model  # the transformers model inside HFOutputs
+    config, experts = hf.config, hf.layers[0].mlp.experts
+    count = config.num_local_experts if name == "mixtral" else config.num_experts
+    width = config.intermediate_size if name == "mixtral" else config.moe_intermediate_size
+    assert (count, width) == (experts.num_experts, experts.intermediate_dim) == tuple(experts.down_proj.shape[::2])
+    assert count == 2 and width == 16
+    if name == "qwen2_moe":
+        assert config.shared_expert_intermediate_size == 24
+    hf.save_pretrained(tmp_path)
+    loaded = transformers.AutoModel.from_pretrained(tmp_path, experts_implementation=hf_moe.CAPTURED)
+    assert max_relative_error(_run(HFOutputs(loaded.eval()), s.inputs), want) < TOLERANCE
+
+
+def _run(model: torch.nn.Module, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+    with torch.no_grad():
+        return flat_outputs(model(*inputs))
