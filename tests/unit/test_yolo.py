@@ -73,6 +73,16 @@ def test_offline() -> None:
     assert Path(u.SETTINGS.file).resolve().is_relative_to(Path(ym.CONFIG_DIR).resolve())
 
 
+def test_fresh_model_captures() -> None:
+    """A DetectionModel never run before: Detect fills its anchors on the first forward, which capture does once
+    eagerly before tracing (frontends/torch.py); the program computes the model, whose own forward still runs."""
+    model, x = ym.build("yolov8n"), ym.example_input()
+    with ym.export_mode(model):
+        prog = api.import_torch(model, [x], "yolov8n")
+        with torch.no_grad():
+            assert max_relative_error([api.to_torch(prog)(x)], [model(x)]) < TOL
+
+
 @pytest.mark.parametrize("name", per_model(ym.MODELS, "yolo"))
 def test_oracle(name: str) -> None:
     s = sessions(name)
