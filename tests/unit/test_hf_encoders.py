@@ -4,7 +4,9 @@ Each family of tests/unit/hf_encoders.py is captured once (fidelity checked by t
 criterion=random: only_exact at ratios 0.3 and 0.5 against the masked original (tests/unit/oracle.py), every
 group at 0.5 (shapes, finite outputs), and only_exact at 0.5 with heads=True (whole heads: the removed rows of
 each query projection are whole head blocks, and the result is still the masked original). A family not pruned
-is listed in NOT_PRUNABLE with the regex of its reason, and the test asserts it fails that way.
+is listed in NOT_PRUNABLE with the regex of its reason, and the test asserts it fails that way. For ViT, BERT,
+Wav2Vec2 and the Whisper encoder, apply_plan puts a plan back into the user's model, and save_pretrained /
+from_pretrained gives it back: both equal the masked original.
 """
 
 from __future__ import annotations
