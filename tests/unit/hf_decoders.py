@@ -7,9 +7,9 @@ or eager where the family has no sdpa path). `base(name)` is the decoder stack r
 captures of it (logits only, no cache). The families cover the layouts that matter for pruning: grouped-query
 attention (Llama, Mistral, Qwen2/3, Gemma, Cohere, OLMo, Granite, StableLM, Falcon), fused qkv and gate_up
 (Phi-3), a head_dim that is not hidden/heads (Gemma*, Qwen3), Conv1D projections with a fused qkv (GPT-2),
-per-head interleaved qkv (GPT-NeoX, Falcon), alibi position bias instead of rotary (BLOOM), interleaved rotary
-(GPT-J, Cohere), learned positions (OPT, GPT-2), parallel attention and MLP (GPT-J, Phi, Falcon, Cohere).
-"""
+per-head interleaved qkv (GPT-NeoX, Falcon, Persimmon), multi-query attention (GPT-BigCode), alibi position bias
+instead of rotary (BLOOM, MPT), interleaved rotary (GPT-J, CodeGen, Cohere), learned positions (OPT, GPT-2),
+parallel attention and MLP (GPT-J, CodeGen, Phi, Falcon, Cohere)."""
 
 from __future__ import annotations
 
@@ -72,6 +72,15 @@ DECODERS: dict[str, Decoder] = {
     "olmo": Decoder("OlmoConfig", {**_GQA, **_TOKENS}),
     "olmo2": Decoder("Olmo2Config", {**_GQA, **_TOKENS}),
     "granite": Decoder("GraniteConfig", {**_GQA, **_TOKENS}),
+    "starcoder2": Decoder("Starcoder2Config", {**_GQA, **_TOKENS}),
+    "gpt_bigcode": Decoder("GPTBigCodeConfig", {"n_layer": 2, "n_embd": 64, "n_head": 4, "n_positions": 64,
+                                                "vocab_size": VOCAB, "multi_query": True, "bos_token_id": 1,
+                                                "eos_token_id": 2}),
+    "codegen": Decoder("CodeGenConfig", {"n_layer": 2, "n_embd": 64, "n_head": 4, "rotary_dim": 8, "n_positions": 64,
+                                         "n_ctx": 64, "vocab_size": VOCAB, "bos_token_id": 1, "eos_token_id": 2}),
+    "persimmon": Decoder("PersimmonConfig", {**_MHA, **_TOKENS}),
+    "mpt": Decoder("MptConfig", {"d_model": 64, "n_heads": 4, "n_layers": 2, "vocab_size": VOCAB, "max_seq_len": 64},
+                   attn="eager"),
 }  # fmt: skip
 
 

@@ -36,6 +36,7 @@ HEADS_FROZEN: dict[str, str] = {
     # BLOOM adds its alibi bias to the scores (torch.baddbmm): the bias's head dim is computed from constant
     # slopes (no channels), so the heads meeting it are frozen; head dims and MLP neurons prune.
     "bloom": r"meets a dim without channels",
+    "mpt": r"meets a dim without channels",  # alibi as BLOOM's
 }
 """family -> regex of the frozen reason that keeps its attention heads whole (its MLP neurons prune)."""
 
@@ -59,6 +60,11 @@ CANNOT_SAVE: dict[str, str] = {
     "opt": _DERIVED_HEAD_DIM,
     "gptj": _DERIVED_HEAD_DIM,
     "stablelm": _DERIVED_HEAD_DIM,
+    "gpt_bigcode": _DERIVED_HEAD_DIM,
+    "codegen": _DERIVED_HEAD_DIM,
+    "persimmon": r"its config cannot express the pruned sizes: .*self_attn",
+    # MPT's MLP is expansion_ratio * d_model: a float the adapter does not write (the uniform width could be said).
+    "mpt": r"its config cannot express the pruned sizes: .*ffn\.up_proj",
     # BLOOM's MLP is 4 * hidden_size, no config key: pruned neurons cannot be said.
     "bloom": r"its config cannot express the pruned sizes: .*mlp\.dense_h_to_4h",
 }
@@ -149,18 +155,21 @@ def test_whole_heads_and_kv_groups(name: str) -> None:
         for attr in ("num_heads", "num_attention_heads"):
             if attr in vars(before):
                 assert vars(after)[attr] == heads // 2, (path, attr)
-        kv = vars(before).get("num_key_value_heads", vars(before).get("num_kv_heads"))
+        kv = next(
+            (vars(before)[a] for a in ("num_key_value_heads", "num_kv_heads", "kv_heads") if a in vars(before)), None
+        )
         key = getattr(before, "k_proj", None)
         kv = kv if kv is not None else (key.weight.shape[0] // width if key is not None else heads)
-        if kv < heads:  # grouped-query: half the kv heads, each with all the q heads that share it
+        if kv < heads:  # grouped-query: half the kv heads, each with all the q heads that share it (one kv head
+            kept = max(kv // 2, 1)  # of multi-query attention stays, its q heads halve)
             after_key = getattr(after, "k_proj", None)
             if after_key is not None:
-                assert after_key.weight.shape[0] == (kv // 2) * width, path
-            for attr in ("num_key_value_heads", "num_kv_heads"):
+                assert after_key.weight.shape[0] == kept * width, path
+            for attr in ("num_key_value_heads", "num_kv_heads", "kv_heads"):
                 if attr in vars(after):
-                    assert vars(after)[attr] == kv // 2, (path, attr)
+                    assert vars(after)[attr] == kept, (path, attr)
             if "num_key_value_groups" in vars(after):
-                assert vars(after)["num_key_value_groups"] == heads // kv, path
+                assert vars(after)["num_key_value_groups"] == (heads // 2) // kept, path
     print(
         f"{name} heads=True: params {sum(p.numel() for p in model.parameters())}/"
         f"{sum(p.numel() for p in s.model.parameters())}, limits {applied.limits}"

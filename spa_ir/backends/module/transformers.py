@@ -47,7 +47,7 @@ KEY_PROJECTIONS = ("k_proj", "key")
 VALUE_PROJECTIONS = ("value",)
 """BERT-style self-attention (query/key/value, `attention_head_size`, `all_head_size`) has no output projection."""
 HEAD_COUNTS = ("num_heads", "num_attention_heads")
-KV_COUNTS = ("num_key_value_heads", "num_kv_heads")
+KV_COUNTS = ("num_key_value_heads", "num_kv_heads", "kv_heads")
 HEAD_WIDTHS = ("head_dim", "head_size", "attention_head_size")
 FFN_KEYS = ("intermediate_size", "ffn_dim", "n_inner", "ffn_hidden_size", "encoder_ffn_dim")
 """The config's name of the MLP width, per family (Llama.., OPT, GPT-2/GPT-J, Falcon, Whisper's encoder)."""
@@ -184,6 +184,9 @@ def update_attention(path: str, module: nn.Module, applied: AppliedPlan) -> Head
     _set_where_held(applied, path, module, ("all_head_size",), new.heads * new.head_dim)
     if isinstance(split, int) and old_heads is not None and old_dim is not None and split == old_heads * old_dim:
         _set_where_held(applied, path, module, ("split_size",), new.heads * new.head_dim)  # GPT-2 splits qkv by it
+    if "kv_dim" in vars(module):  # GPT-BigCode splits its fused qkv by (embed_dim, kv_dim, kv_dim)
+        _set_where_held(applied, path, module, ("embed_dim",), new.heads * new.head_dim)
+        _set_where_held(applied, path, module, ("kv_dim",), new.kv_heads * new.head_dim)
     return new
 
 
