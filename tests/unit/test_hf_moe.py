@@ -18,7 +18,7 @@ import hf_moe
 import pytest
 import torch
 from models_extra import HFOutputs
-from oracle import TOLERANCE, Session, clone_program, per_model, reused
+from oracle import TOLERANCE, Session, clone_program, per_model, reused, same_worker
 from zoo import flat_outputs, max_relative_error
 
 from spa_ir import api
@@ -63,6 +63,7 @@ def test_moe_oracle(name: str) -> None:
     }
 
 
+@same_worker("hf_moe/mixtral")
 def test_removed_experts_are_not_zeroed_experts() -> None:
     """The -inf logits matter: against the masked original with the removed experts only zeroed (logit 0, still
     in the softmax and the top-k), the pruned model differs; against -inf logits it is exact."""
@@ -73,6 +74,7 @@ def test_removed_experts_are_not_zeroed_experts() -> None:
     assert max_relative_error(got, s.run_masked(plan["params"])) > 1e-2
 
 
+@same_worker("hf_moe/qwen2_moe")
 def test_experts_keep_top_k() -> None:
     """Top-2 routing over 4 experts: however high the ratio, each layer keeps 2 experts (and stays exact)."""
     s = session("qwen2_moe")
@@ -99,7 +101,7 @@ def test_grouped_mm_experts_frozen_with_reason() -> None:
     assert ops == {"torch.transformers.grouped_mm_fallback"}, ops
 
 
-@pytest.mark.parametrize("name", ["mixtral", "qwen2_moe"])
+@pytest.mark.parametrize("name", per_model(["mixtral", "qwen2_moe"], "hf_moe"))
 def test_apply_plan_saves_and_reloads(name: str, tmp_path: Path) -> None:
     """apply_plan into the user's own MoE model: the experts' counts and widths reach the modules and the config
     (num_local_experts / num_experts, intermediate_size / moe_intermediate_size, Qwen2-MoE's shared expert width),
