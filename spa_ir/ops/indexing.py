@@ -1,5 +1,6 @@
 """Ops that pick or move entries by index: embedding, select, index_select, advanced indexing, gather,
-repeat, roll. A dim whose entries are picked by value is frozen; the result carries the index's layout."""
+repeat, repeat_interleave, roll. A dim whose entries are picked by value is frozen; the result carries the
+index's layout."""
 
 from __future__ import annotations
 
@@ -185,6 +186,21 @@ def repeat(p: Propagation, op: Operation) -> None:
     p.set(r, out, zero=p.is_zero(x))
 
 
+def repeat_interleave(p: Propagation, op: Operation) -> None:
+    """repeat_interleave.self_int(x, r, dim): each index of `dim` repeated r times in place (index i*r + j holds
+    x's index i), `Prod(layout, Anon(r))`: channel k owns r consecutive indices (MoE dispatch repeats each token
+    top_k times). Without a dim (x flattened first) or with an output_size (a size constant) it freezes."""
+    x, r = arg(op, "self_"), op.results[0]
+    xl = p.layout(x)
+    times, dim = p.const_int(arg(op, "repeats")), p.const_int(arg(op, "dim"))
+    if times is None or dim is None or times < 1 or p.const(arg(op, "output_size")) is not None:
+        return p.freeze_op(op, "repeat_interleave without a constant dim and count")
+    d = norm_dim(dim, len(xl))
+    out = list(xl)
+    out[d] = p.spaces.resolve(Prod((xl[d], Anon(times)))) if times > 1 else xl[d]
+    p.set(r, out, zero=p.is_zero(x))
+
+
 def roll(p: Propagation, op: Operation) -> None:
     """roll(x, shifts, dims): values move along the rolled dims (their channels are frozen)."""
     x = arg(op, "self_")
@@ -206,6 +222,7 @@ OPS = table(
         **each(aten("index.Tensor index.Tensor_hacked_twin _unsafe_index.Tensor"), OpSpec(rule=index_tensor)),
         "torch.aten.gather": OpSpec(rule=gather),
         "torch.aten.repeat": OpSpec(rule=repeat),
+        "torch.aten.repeat_interleave.self_int": OpSpec(rule=repeat_interleave),
         "torch.aten.roll": OpSpec(rule=roll),
     },
     operators={  # no op classes: these arrive as `torch.operator`
