@@ -11,6 +11,13 @@ the dispatch by `config._experts_implementation`:
   (a located SpaError naming the loop);
 - `grouped_mm` is a custom op (`transformers::grouped_mm_fallback`) spa has no rule for: it captures, every
   channel of the experts is frozen with that reason.
+
+What prunes (tests/unit/test_hf_moe.py): whole experts (the router's rows with the experts' dim-0 slices, a removed
+expert being a -inf logit: spa_ir/ops/routing.py), and the experts' FFN neurons as one group per layer: neuron j of
+every expert at once (gate_up_proj dim 1, both halves, down_proj dim 2), because the gather by expert id makes the
+neuron dim one dim of one tensor for all experts. A kept set of its own per expert would need equal counts (the
+fused weight stays rectangular) and a plan that names indices per expert slice (`weight -> dim -> indices` holds
+one set per dim): not done.
 """
 
 from __future__ import annotations
