@@ -1,6 +1,5 @@
 """Ops that pick or move entries by index: embedding, select, index_select, advanced indexing, gather,
-repeat, repeat_interleave, roll. A dim whose entries are picked by value is frozen; the result carries the
-index's layout."""
+repeat, roll. A dim whose entries are picked by value is frozen; the result carries the index's layout."""
 
 from __future__ import annotations
 
@@ -8,11 +7,10 @@ from xdsl.dialects.builtin import IntegerType
 from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter
 
-from spa_ir.channels.propagation import Dims, Propagation
+from spa_ir.channels.propagation import NOT_CHANNEL, Dims, Propagation
 from spa_ir.channels.spaces import Anon, Prod, Reason
 from spa_ir.core.ir import const, site
 from spa_ir.ops.common import broadcast_dims, norm_dim
-from spa_ir.ops.routing import routed_space
 from spa_ir.ops.slicing import slice_dim
 from spa_ir.ops.spec import OpSpec, arg, aten, each, table
 from spa_ir.pruning.shapes import Shapes, pruned_dim, replace_int
@@ -97,15 +95,36 @@ def _optional_tensors(p: Propagation, lst: SSAValue) -> list[SSAValue | None] | 
     return out
 
 
+_VIEWS = ("torch.aten.view", "torch.aten.reshape", "torch.aten._unsafe_view", "torch.aten.flatten.using_ints")
+
+
+def _constant(v: SSAValue) -> bool:
+    """A tensor fixed at capture: a `spa.param` (through views: Swin's `index.view(-1)`) or a literal."""
+    owner = v.owner
+    while isinstance(owner, Operation) and owner.name in _VIEWS:
+        owner = owner.operands[0].owner
+    return isinstance(owner, Operation) and owner.name in ("spa.param", "torch.vtensor.literal")
+
+
+def _position_table(x: SSAValue, indices: list[SSAValue]) -> bool:
+    """A weight read only here and indexed by constants (a relative-position bias table [num_rel, heads] gathered
+    by its index buffer): its indexed dims hold relative offsets fixed by the window's geometry, and the index's
+    dims the (query, key) position pairs, as a kernel's window holds positions: no channel on either."""
+    owner = x.owner
+    return (
+        isinstance(owner, Operation) and owner.name == "spa.param" and x.has_one_use() and all(map(_constant, indices))
+    )
+
+
 def index_tensor(p: Propagation, op: Operation) -> None:
     """index.Tensor(x, [i0, i1, ...]): advanced indexing x[i0, i1, ...], None taking a whole dim.
 
-    An indexed dim's entries are picked by value, so its channels are frozen, except where a router's top-k ids
-    pick experts (spa_ir/ops/routing.py): that dim is the experts' space. The index tensors broadcast
+    An indexed dim's entries are picked by value, so its channels are frozen. The index tensors broadcast
     together to B; result[.., b, ..] = x[.., i(b), ..] depends on the indices only at b, so B carries the
     indices' own layouts (as embedding's rows carry the ids'). By PyTorch's rule B replaces the indexed
     dims in place when they are adjacent, and goes first otherwise; the other dims of x pass through.
-    Relative-position bias (`table[rel_index]`, table [num_rel, heads]) keeps the heads dim this way."""
+    Relative-position bias (`table[rel_index]`, table [num_rel, heads]) keeps the heads dim this way, and its
+    rows and the index's dims are positions, no channel (`_position_table`)."""
     x, r = arg(op, "self_"), op.results[0]
     indices = _optional_tensors(p, arg(op, "indices"))
     xl = p.layout(x)
@@ -117,19 +136,22 @@ def index_tensor(p: Propagation, op: Operation) -> None:
         return p.freeze_op(op, "indexing with masks")
     where = site(op)
     positions = [k for k, _ in tensors]
-    for k, t in tensors:
-        experts = routed_space(p, t)  # a router's top-k ids pick the experts (spa_ir/ops/routing.py)
-        if experts is not None and p.spaces.size(experts) == (p.shape(x) or ())[k]:
-            p.spaces.unify(xl[k], experts, where)
-        else:
-            p.spaces.freeze(xl[k], Reason("indexed by a tensor", where))
+    table = _position_table(x, [t for _, t in tensors])
+    for k in positions:
+        p.spaces.freeze(xl[k], NOT_CHANNEL if table else Reason("indexed by a tensor", where))
     brank = max(len(p.shape(t) or ()) for _, t in tensors)
     rest = [d for k, d in enumerate(xl) if k not in positions]
     if len(rshape) != brank + len(rest):
         return p.freeze_op(op, "indexing result of unexpected rank")
     adjacent = positions == list(range(positions[0], positions[-1] + 1))
     at = positions[0] if adjacent else 0
-    b = broadcast_dims(p, [t for _, t in tensors], rshape[at : at + brank], where)
+    if table:
+        for _, t in tensors:
+            for d in p.layout(t):
+                p.spaces.freeze(d, NOT_CHANNEL)
+        b: Dims = [Anon(n) for n in rshape[at : at + brank]]
+    else:
+        b = broadcast_dims(p, [t for _, t in tensors], rshape[at : at + brank], where)
     out = [*rest[:at], *b, *rest[at:]]
     index_channels = any(p.has_channels(d) for d in b)
     p.set(r, [p.spaces.resolve(d) for d in out], zero=p.is_zero(x) and not index_channels)
@@ -186,21 +208,6 @@ def repeat(p: Propagation, op: Operation) -> None:
     p.set(r, out, zero=p.is_zero(x))
 
 
-def repeat_interleave(p: Propagation, op: Operation) -> None:
-    """repeat_interleave.self_int(x, r, dim): each index of `dim` repeated r times in place (index i*r + j holds
-    x's index i), `Prod(layout, Anon(r))`: channel k owns r consecutive indices (MoE dispatch repeats each token
-    top_k times). Without a dim (x flattened first) or with an output_size (a size constant) it freezes."""
-    x, r = arg(op, "self_"), op.results[0]
-    xl = p.layout(x)
-    times, dim = p.const_int(arg(op, "repeats")), p.const_int(arg(op, "dim"))
-    if times is None or dim is None or times < 1 or p.const(arg(op, "output_size")) is not None:
-        return p.freeze_op(op, "repeat_interleave without a constant dim and count")
-    d = norm_dim(dim, len(xl))
-    out = list(xl)
-    out[d] = p.spaces.resolve(Prod((xl[d], Anon(times)))) if times > 1 else xl[d]
-    p.set(r, out, zero=p.is_zero(x))
-
-
 def roll(p: Propagation, op: Operation) -> None:
     """roll(x, shifts, dims): values move along the rolled dims (their channels are frozen)."""
     x = arg(op, "self_")
@@ -222,7 +229,6 @@ OPS = table(
         **each(aten("index.Tensor index.Tensor_hacked_twin _unsafe_index.Tensor"), OpSpec(rule=index_tensor)),
         "torch.aten.gather": OpSpec(rule=gather),
         "torch.aten.repeat": OpSpec(rule=repeat),
-        "torch.aten.repeat_interleave.self_int": OpSpec(rule=repeat_interleave),
         "torch.aten.roll": OpSpec(rule=roll),
     },
     operators={  # no op classes: these arrive as `torch.operator`
