@@ -1,5 +1,6 @@
 """Ops that pick or move entries by index: embedding, select, index_select, advanced indexing, gather,
-repeat, roll. A dim whose entries are picked by value is frozen; the result carries the index's layout."""
+repeat, repeat_interleave, roll. A dim whose entries are picked by value is frozen; the result carries the
+index's layout."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from spa_ir.channels.propagation import NOT_CHANNEL, Dims, Propagation
 from spa_ir.channels.spaces import Anon, Prod, Reason
 from spa_ir.core.ir import const, site
 from spa_ir.ops.common import broadcast_dims, norm_dim
+from spa_ir.ops.routing import routed_space
 from spa_ir.ops.slicing import slice_dim
 from spa_ir.ops.spec import OpSpec, arg, aten, each, table
 from spa_ir.pruning.shapes import Shapes, pruned_dim, replace_int
@@ -119,7 +121,8 @@ def _position_table(x: SSAValue, indices: list[SSAValue]) -> bool:
 def index_tensor(p: Propagation, op: Operation) -> None:
     """index.Tensor(x, [i0, i1, ...]): advanced indexing x[i0, i1, ...], None taking a whole dim.
 
-    An indexed dim's entries are picked by value, so its channels are frozen. The index tensors broadcast
+    An indexed dim's entries are picked by value, so its channels are frozen, except where a router's top-k ids
+    pick experts (spa_ir/ops/routing.py): that dim is the experts' space. The index tensors broadcast
     together to B; result[.., b, ..] = x[.., i(b), ..] depends on the indices only at b, so B carries the
     indices' own layouts (as embedding's rows carry the ids'). By PyTorch's rule B replaces the indexed
     dims in place when they are adjacent, and goes first otherwise; the other dims of x pass through.
@@ -137,8 +140,13 @@ def index_tensor(p: Propagation, op: Operation) -> None:
     where = site(op)
     positions = [k for k, _ in tensors]
     table = _position_table(x, [t for _, t in tensors])
-    for k in positions:
-        p.spaces.freeze(xl[k], NOT_CHANNEL if table else Reason("indexed by a tensor", where))
+    picked = NOT_CHANNEL if table else Reason("indexed by a tensor", where)
+    for k, t in tensors:
+        experts = routed_space(p, t)  # a router's top-k ids pick the experts (spa_ir/ops/routing.py)
+        if experts is not None and p.spaces.size(experts) == (p.shape(x) or ())[k]:
+            p.spaces.unify(xl[k], experts, where)
+        else:
+            p.spaces.freeze(xl[k], picked)
     brank = max(len(p.shape(t) or ()) for _, t in tensors)
     rest = [d for k, d in enumerate(xl) if k not in positions]
     if len(rshape) != brank + len(rest):
@@ -208,6 +216,21 @@ def repeat(p: Propagation, op: Operation) -> None:
     p.set(r, out, zero=p.is_zero(x))
 
 
+def repeat_interleave(p: Propagation, op: Operation) -> None:
+    """repeat_interleave.self_int(x, r, dim): each index of `dim` repeated r times in place (index i*r + j holds
+    x's index i), `Prod(layout, Anon(r))`: channel k owns r consecutive indices (MoE dispatch repeats each token
+    top_k times). Without a dim (x flattened first) or with an output_size (a size constant) it freezes."""
+    x, r = arg(op, "self_"), op.results[0]
+    xl = p.layout(x)
+    times, dim = p.const_int(arg(op, "repeats")), p.const_int(arg(op, "dim"))
+    if times is None or dim is None or times < 1 or p.const(arg(op, "output_size")) is not None:
+        return p.freeze_op(op, "repeat_interleave without a constant dim and count")
+    d = norm_dim(dim, len(xl))
+    out = list(xl)
+    out[d] = p.spaces.resolve(Prod((xl[d], Anon(times)))) if times > 1 else xl[d]
+    p.set(r, out, zero=p.is_zero(x))
+
+
 def roll(p: Propagation, op: Operation) -> None:
     """roll(x, shifts, dims): values move along the rolled dims (their channels are frozen)."""
     x = arg(op, "self_")
@@ -229,6 +252,7 @@ OPS = table(
         **each(aten("index.Tensor index.Tensor_hacked_twin _unsafe_index.Tensor"), OpSpec(rule=index_tensor)),
         "torch.aten.gather": OpSpec(rule=gather),
         "torch.aten.repeat": OpSpec(rule=repeat),
+        "torch.aten.repeat_interleave.self_int": OpSpec(rule=repeat_interleave),
         "torch.aten.roll": OpSpec(rule=roll),
     },
     operators={  # no op classes: these arrive as `torch.operator`
