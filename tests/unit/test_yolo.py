@@ -148,6 +148,23 @@ def test_apply_save_predict(name: str, tmp_path: Path) -> None:
     assert _against_masked(s, plan, [decoded, raw["boxes"], raw["scores"]], seen["x"]) < TOL
 
 
+def test_apply_all_groups() -> None:
+    """Every group pruned (only_exact=False) cuts Detect's box bins too (DFL's softmax makes them inexact): the
+    adapter sets reg_max, no and DFL's c1, and the applied DetectionModel computes what the emitted module does."""
+    s = sessions("yolov8n")
+    prog = clone_program(s.program)
+    x = ym.example_input()
+    with ym.export_mode(s.model):
+        plan = api.prune(prog, ratio=0.5, criterion="random", seed=1, only_exact=False)
+        model = copy.deepcopy(s.model)
+        applied = api.apply_plan(model, plan, example_inputs=[x])
+        with torch.no_grad():
+            assert max_relative_error([model(x)], [api.to_torch(prog)(x)]) < TOL
+    assert applied.limits == []
+    assert applied.attributes["model.22"] == {"reg_max": (16, 8), "no": (144, 112)}
+    assert applied.attributes["model.22.dfl"] == {"c1": (16, 8)}
+
+
 def test_psa_without_ignore_is_a_limit() -> None:
     """Pruned freely, YOLO11's PSA attention keeps fewer value channels than its input has; its forward views the
     attention output as the input's width, so the adapter names the module and the fix, and the forward run after

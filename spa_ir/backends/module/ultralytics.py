@@ -11,9 +11,9 @@ is left are the attributes ultralytics' blocks keep beside them (8.4.x):
   key_dim's, as the masked original computes). Its forward views the attention output as the *input's* channel
   count C (`.view(B, C, H, W)`), so num_heads * head_dim must stay equal to C: where the plan makes them differ
   it is a limit, and `psa_ignore(model)` is the `ignore=` regex that keeps those groups whole.
-The Detect head needs nothing: its class / box-bin channels are model outputs (never pruned), and its hidden
-widths (c2, c3) are constructor locals. Limits are lines in `applied.limits`; the emitted module
-(spa_ir.api.to_torch) has none of them.
+- Detect's box bins, where a plan cut them (only_exact=False: DFL's softmax makes it inexact): `reg_max`, `no`
+  and DFL's `c1`. Its classes are model outputs (never pruned), its hidden widths (c2, c3) constructor locals.
+Limits are lines in `applied.limits`; the emitted module (spa_ir.api.to_torch) has none of them.
 """
 
 from __future__ import annotations
@@ -35,6 +35,22 @@ def update(model: nn.Module, applied: AppliedPlan) -> None:
             _attention(path, module, applied)
         elif _halves_of(module) is not None:
             _halves(path, module, applied)
+        elif isinstance(getattr(module, "reg_max", None), int) and isinstance(getattr(module, "dfl", None), nn.Module):
+            _box_bins(path, module, applied)
+
+
+def _box_bins(path: str, head: nn.Module, applied: AppliedPlan) -> None:
+    """Detect's box bins (reg_max per side; DFL's softmax over them makes removing one inexact, so only plans with
+    only_exact=False cut them): `reg_max`, `no` (outputs per anchor) and DFL's `c1` from DFL's integral conv."""
+    name = f"{path}.dfl.conv.weight"
+    if name not in applied.changed:
+        return
+    bins = applied.changed[name][1][1]
+    nc = getattr(head, "nc", None)
+    applied.set_attribute(path, head, "reg_max", bins)
+    if isinstance(nc, int):
+        applied.set_attribute(path, head, "no", nc + 4 * bins)
+    applied.set_attribute(f"{path}.dfl", head.dfl, "c1", bins)
 
 
 def psa_ignore(model: nn.Module) -> str:
