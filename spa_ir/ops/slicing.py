@@ -27,12 +27,14 @@ def slice_dim(p: Propagation, x: SSAValue, dim: int, start: int, end: int, where
     if not p.has_channels(layout) or end <= start:
         return Anon(max(end - start, 0))
     middle = fresh(p, end - start, where)
+    # the parts beside the slice are spaces even when one index wide (a group of one is never formed): an index
+    # beside a one-index slice (the last of q, k, v) is no dim without channels, which would freeze the others
     pieces = [
         piece
         for piece in (
-            fresh(p, start, where) if start else None,
+            p.spaces.new(start, where) if start else None,
             middle,
-            fresh(p, size - end, where) if size > end else None,
+            p.spaces.new(size - end, where) if size > end else None,
         )
         if piece is not None
     ]

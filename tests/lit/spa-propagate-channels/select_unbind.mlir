@@ -65,3 +65,27 @@ func.func @select_channel(%x: !torch.vtensor<[3,2],f32>) -> (!torch.vtensor<[3],
   %y = torch.aten.linear %h, %w2, %none : !torch.vtensor<[3,5],f32>, !torch.vtensor<[6,5],f32>, !torch.none -> !torch.vtensor<[3,6],f32>
   return %picked, %y : !torch.vtensor<[3],f32>, !torch.vtensor<[3,6],f32>
 }
+
+// -----
+
+// PVT's kv: an unbind of a dim of two (k, v). The index beside each one-index slice is a space of one (never a
+// group), not a dim without channels: the inner channels stay free.
+// GROUPS-NOT: spa.group {{.*}}meets a dim
+// GROUPS: spa.group @g{{[0-9]+}} {size = 2 : i64, space = "s{{[0-9]+}}", members = [#spa.member<"kv.weight"[0], count 2, period 2>, #spa.member<"out.weight"[1]>], exact = true}
+// GROUPS-NOT: spa.group {{.*}}meets a dim
+// GROUPS: func.func @kv_unbind
+func.func @kv_unbind(%x: !torch.vtensor<[2,3],f32>) -> !torch.vtensor<[2,3],f32> {
+  %w = spa.param "kv.weight" = dense<0.5> : tensor<4x3xf32> : !torch.vtensor<[4,3],f32>
+  %wo = spa.param "out.weight" = dense<0.5> : tensor<3x2xf32> : !torch.vtensor<[3,2],f32>
+  %none = torch.constant.none
+  %int1 = torch.constant.int 1
+  %int2 = torch.constant.int 2
+  %h = torch.aten.linear %x, %w, %none : !torch.vtensor<[2,3],f32>, !torch.vtensor<[4,3],f32>, !torch.none -> !torch.vtensor<[2,4],f32>
+  %s = torch.prim.ListConstruct %int2, %int2, %int2 : (!torch.int, !torch.int, !torch.int) -> !torch.list<int>
+  %v = torch.aten.view %h, %s : !torch.vtensor<[2,4],f32>, !torch.list<int> -> !torch.vtensor<[2,2,2],f32>
+  %l = torch.aten.unbind.int %v, %int1 : !torch.vtensor<[2,2,2],f32>, !torch.int -> !torch.list<vtensor>
+  %k, %vv = torch.prim.ListUnpack %l : !torch.list<vtensor> -> !torch.vtensor<[2,2],f32>, !torch.vtensor<[2,2],f32>
+  %sum = torch.aten.add.Tensor %k, %vv, %int1 : !torch.vtensor<[2,2],f32>, !torch.vtensor<[2,2],f32>, !torch.int -> !torch.vtensor<[2,2],f32>
+  %y = torch.aten.linear %sum, %wo, %none : !torch.vtensor<[2,2],f32>, !torch.vtensor<[3,2],f32>, !torch.none -> !torch.vtensor<[2,3],f32>
+  return %y : !torch.vtensor<[2,3],f32>
+}
