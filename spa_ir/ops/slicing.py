@@ -8,6 +8,7 @@ from typing import Any
 from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter
 
+from spa.dialects.spa import ParamOp
 from spa_ir.channels.propagation import Propagation
 from spa_ir.channels.spaces import Anon, Cat, Layout, Prod, Reason
 from spa_ir.core.errors import SpaError
@@ -17,10 +18,16 @@ from spa_ir.ops.common import fresh, norm_dim
 from spa_ir.ops.spec import Emitter, OpSpec, arg, call_overload, table
 from spa_ir.pruning.shapes import Shapes, pruned_dim, replace_int
 
+UNREAD_WEIGHT_PART = "part of a weight its one slice does not read"
+"""The rest of a table read only through a slice (BERT's position_ids[:, :seq]): its bound is a constant in
+the capture but often the input's length in the model's code, so the part past it stays (a model pruned there
+would be wrong, or fail, on longer inputs); keeping it costs no FLOPs."""
+
 
 def slice_dim(p: Propagation, x: SSAValue, dim: int, start: int, end: int, where: Site) -> Layout:
     """The layout of x[dim][start:end]; a channel dim is refined into (before, kept, after). An empty slice (a
-    fused projection's part of size 0) takes no channel and leaves the dim as it is."""
+    fused projection's part of size 0) takes no channel and leaves the dim as it is. The parts a weight's only
+    slice does not read are frozen (UNREAD_WEIGHT_PART)."""
     size = (p.shape(x) or ())[dim]
     layout = p.layout(x)[dim]
     start, end = max(0, min(start, size)), max(0, min(end, size))
@@ -40,6 +47,10 @@ def slice_dim(p: Propagation, x: SSAValue, dim: int, start: int, end: int, where
     ]
     if len(pieces) > 1:
         p.spaces.unify(layout, Cat(tuple(pieces)), where)
+        if isinstance(x.owner, ParamOp) and x.has_one_use():
+            for piece in pieces:
+                if piece is not middle:
+                    p.spaces.freeze(piece, Reason(UNREAD_WEIGHT_PART, where))
     else:
         p.spaces.unify(layout, middle, where)
     return p.spaces.resolve(middle)

@@ -130,9 +130,9 @@ APPLY: dict[str, dict[str, Any]] = {
     "vit": {"heads": True, "uniform": True},
     # BERT's, Wav2Vec2's and Whisper's configs derive the head width from hidden / heads, and Wav2Vec2's feature
     # convs and Whisper's conv1 -> conv2 widths are sizes they do not hold per layer: what their configs can say
-    # after pruning is the MLP width, one for all layers. BERT's position rows beyond the captured length are
-    # unused (pruned otherwise; max_position_embeddings would have to shrink).
-    "bert": {"uniform": True, "ignore": r"attention|position"},
+    # after pruning is the MLP width, one for all layers (BERT's position_ids past the captured length stay:
+    # slicing.UNREAD_WEIGHT_PART).
+    "bert": {"uniform": True, "ignore": r"attention"},
     "wav2vec2": {"uniform": True, "ignore": r"attention|conv|feature"},
     "whisper_encoder": {"uniform": True, "ignore": r"self_attn|conv"},
 }
@@ -179,3 +179,17 @@ def test_apply_plan_head_dims_are_a_limit(name: str, tmp_path: Path) -> None:
     assert any("config cannot express" in line for line in applied.limits), applied.limits
     with pytest.raises(SpaError, match="save_pretrained would write a config that does not rebuild"):
         model.model.save_pretrained(tmp_path)
+
+
+@pytest.mark.parametrize("name", per_model(["bert"], "hf_encoders"))
+def test_apply_plan_longer_input(name: str) -> None:
+    """A plan made on a 16-token capture, applied, runs on a longer input as the masked original does: the
+    position table and position_ids past the captured length stay (nothing there is a channel)."""
+    from spa_ir.verify import masked
+
+    s, plan, _, model, _ = _applied(name, **APPLY[name])
+    longer = [torch.cat([x, x], dim=1) for x in s.inputs]
+    with masked(s.model, plan.to_json()["params"]) as original:
+        want = _forward(original, longer)
+    error = max_relative_error(_forward(model, longer), want)
+    assert error < TOLERANCE, f"{name}: applied model on {longer[0].shape[1]} tokens != masked original ({error:.1e})"
