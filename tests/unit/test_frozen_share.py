@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import models_extra
 import pytest
@@ -150,7 +151,7 @@ def test_frozen_share_over_the_zoo() -> None:
 # -- each fix, on a model of its class, through the oracle ------------------------------------------------
 
 
-def _timm(name: str, **kwargs: object) -> nn.Module:
+def _timm(name: str, **kwargs: Any) -> nn.Module:
     import timm
 
     torch.manual_seed(0)
@@ -161,21 +162,35 @@ def _image(size: int = 32) -> list[torch.Tensor]:
     return [torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(1))]
 
 
-SMALL: dict[str, tuple[Callable[[], nn.Module], tuple[str, ...]]] = {
+class PickOne(nn.Module):
+    """A select at a fixed index of a channel dim (h[:, 3]): the channels before and after it stay prunable, and the
+    index moves when channels before it go."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc, self.out = nn.Linear(8, 7), nn.Linear(7, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.fc(x))
+        return self.out(h) + h[:, 3, None]
+
+
+SMALL: dict[str, tuple[Callable[[], nn.Module], Callable[[], list[torch.Tensor]], tuple[str, ...]]] = {
+    "select": (PickOne, lambda: [torch.randn(2, 8, generator=torch.Generator().manual_seed(1))], ("fc.weight",)),
     # ViT: fused qkv viewed [B, N, 3, heads, hd] and unbound into q, k, v
-    "vit": (lambda: _timm("vit_tiny_patch16_224", img_size=32, depth=2), ("blocks.0.attn.qkv.weight",)),
+    "vit": (lambda: _timm("vit_tiny_patch16_224", img_size=32, depth=2), _image, ("blocks.0.attn.qkv.weight",)),
     # CaiT: class attention picks q = qkv[0], k = qkv[1], v = qkv[2] by select; the class token x[:, 0:1]
-    "cait": (lambda: _timm("cait_xxs24_224", img_size=32, depth=1, depth_token_only=1),
+    "cait": (lambda: _timm("cait_xxs24_224", img_size=32, depth=1, depth_token_only=1), _image,
              ("blocks.0.attn.qkv.weight", "blocks_token_only.0.attn.q.weight")),
     # Swin: a relative-position bias table[index] added to the scores: the table's heads are the attention heads
     "swin": (lambda: _timm("swin_tiny_patch4_window7_224", img_size=32, window_size=4, depths=(2,), num_heads=(4,),
-                           embed_dim=32),
+                           embed_dim=32), _image,
              ("layers.0.blocks.0.attn.qkv.weight", "layers.0.blocks.0.attn.relative_position_bias_table")),
 }  # fmt: skip
-"""Each model and the weights whose channel dims (qkv rows: heads and head dims; a bias table's heads column)
-must be members of groups that are not frozen."""
+"""Each model, its inputs, and the weights whose channel dims (qkv rows: heads and head dims; a bias table's heads
+column) must be members of groups that are not frozen."""
 
-session = reused(lambda name: Session(SMALL[name][0](), _image(), f"small/{name}"))
+session = reused(lambda name: Session(SMALL[name][0](), SMALL[name][1](), f"small/{name}"))
 
 
 def _free_members(program: Program) -> set[str]:
@@ -197,7 +212,7 @@ def test_fixed_class_prunes_exactly(name: str) -> None:
     at 0.5 equals the masked original (check_exact asserts it)."""
     s = session(name)
     free = _free_members(s.program)
-    for weight in SMALL[name][1]:
+    for weight in SMALL[name][2]:
         assert weight in free, f"{weight} is in no group free to prune"
     report = s.check_exact(0.5)
     print(report.summary(), dict(report.frozen_reasons))
