@@ -24,7 +24,7 @@ import hf_decoders
 import pytest
 import torch
 from hf_decoders import DECODERS, LogitsOnly
-from oracle import TOLERANCE, Session, clone_program, per_model, reused
+from oracle import TOLERANCE, Session, _forward, clone_program, per_model, reused
 from torch import nn
 from zoo import max_relative_error
 
@@ -255,8 +255,16 @@ def test_generate_after_reload(name: str) -> None:
 def test_head_widths_apart_are_an_error(name: str) -> None:
     """Qwen3 RMS-normalizes each q and k head (q_norm, k_norm), so only_exact without heads=True keeps the q/k
     head dims whole but prunes the v head dims: the attention module has one head_dim, so apply_plan says so in one
-    line (naming the module) instead of leaving a model whose forward splits heads wrongly."""
+    line (naming the module) instead of leaving a model whose forward splits heads wrongly. The adapter refuses
+    after the tensors were sliced: the model is restored as it was (same tensors, attributes and outputs)."""
     s = session(name)
     _, plan = _prune(s)
+    model = copy.deepcopy(s.model)
+    before = {n: t.clone() for n, t in model.state_dict().items()}
     with pytest.raises(SpaError, match=r"self_attn: the plan keeps 16 query/key dims but 8 value dims per head"):
-        api.apply_plan(copy.deepcopy(s.model), plan)
+        api.apply_plan(model, plan)
+    after = model.state_dict()
+    assert before.keys() == after.keys() and all(torch.equal(before[n], after[n]) for n in before)
+    attention = model.lm.model.layers[0].self_attn
+    assert (attention.head_dim, model.lm.config.intermediate_size) == (16, s.model.lm.config.intermediate_size)
+    assert max_relative_error(_forward(model, s.inputs), s.want) < TOLERANCE

@@ -14,10 +14,12 @@ adapter registered for that library in `ADAPTERS`, imported only when the model 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,19 +104,46 @@ def apply_plan(
     with torch.no_grad():
         slices = _validate(model, plan)
         updates = _layer_updates(model, plan, slices)
-        _write_tensors(model, plan, applied)
-        _slice(model, slices, applied)
-        _set_attributes(model, updates, applied)
+        with _restored_on_error(model, plan):
+            _write_tensors(model, plan, applied)
+            _slice(model, slices, applied)
+            _set_attributes(model, updates, applied)
+            for prefix, adapter in ADAPTERS:
+                if any(type(m).__module__.startswith(prefix) for m in model.modules()):
+                    importlib.import_module(adapter).update(model, applied)
+                    applied.adapters.append(adapter)
     object.__setattr__(model, APPLIED_ATTRIBUTE, (*getattr(model, APPLIED_ATTRIBUTE, ()), stamp))
-    for prefix, adapter in ADAPTERS:
-        if any(type(m).__module__.startswith(prefix) for m in model.modules()):
-            importlib.import_module(adapter).update(model, applied)
-            applied.adapters.append(adapter)
     applied.size_attributes = scan_size_attributes(model, applied, before)
     applied.limits.extend(s.line() for s in applied.size_attributes)
     if example_inputs is not None:
         check_forward(model, example_inputs, applied)
     return applied
+
+
+@contextlib.contextmanager
+def _restored_on_error(model: torch.nn.Module, plan: Plan) -> Iterator[None]:
+    """The model as it was if applying fails part way (an adapter refusing what the plan did to its module):
+    every module's attributes, tensor slots and class, its `config` objects' attributes, and the values of the
+    tensors the plan writes in place. Never a half-applied model."""
+    modules = list(model.modules())
+    saved = [(m, type(m), dict(vars(m)), dict(m._parameters), dict(m._buffers), dict(m._modules)) for m in modules]
+    configs = {id(c): (c, dict(vars(c))) for m in modules if hasattr(c := getattr(m, "config", None), "__dict__")}
+    tensors = named_tensors(model)
+    values = [(tensors[n], tensors[n].detach().clone()) for n in plan.tensors if n in tensors]
+    try:
+        yield
+    except BaseException:
+        for m, cls, attrs, params, buffers, children in saved:
+            m.__class__ = cls
+            vars(m).clear()
+            vars(m).update(attrs)
+            vars(m).update(_parameters=params, _buffers=buffers, _modules=children)
+        for c, attrs in configs.values():
+            vars(c).clear()
+            vars(c).update(attrs)
+        for t, value in values:
+            t.copy_(value)
+        raise
 
 
 APPLIED_ATTRIBUTE = "_spa_applied_plans"
