@@ -23,6 +23,7 @@ from zoo import flat_outputs, max_relative_error
 
 from spa_ir import api
 from spa_ir.core.errors import SpaError
+from spa_ir.core.plan import Plan
 
 
 def _session(name: str) -> Session:
@@ -112,8 +113,10 @@ def test_apply_plan_saves_and_reloads(name: str, tmp_path: Path) -> None:
     prog = clone_program(s.program)
     plan = api.prune(prog, ratio=0.5, criterion="random", seed=1, only_exact=True, heads=True, uniform=True)
     assert prog.plan is not None
+    prog.plan.save(tmp_path / "plan.json")  # the plan as a user has it: a file, masked_logits in it
+    assert Plan.load(tmp_path / "plan.json").masked_logits == plan.masked_logits
     model = copy.deepcopy(s.model)
-    applied = api.apply_plan(model, prog.plan, example_inputs=s.inputs)
+    applied = api.apply_plan(model, tmp_path / "plan.json", example_inputs=s.inputs)
     assert not applied.limits, applied.limits
     want = s.run_masked(plan.to_json()["params"], plan.masked_logits)
     assert plan.masked_logits and max_relative_error(_run(model, s.inputs), want) < TOLERANCE
@@ -125,8 +128,8 @@ def test_apply_plan_saves_and_reloads(name: str, tmp_path: Path) -> None:
     assert count == 2 and width == 16
     if name == "qwen2_moe":
         assert config.shared_expert_intermediate_size == 24
-    hf.save_pretrained(tmp_path)
-    loaded = transformers.AutoModel.from_pretrained(tmp_path, experts_implementation=hf_moe.CAPTURED)
+    hf.save_pretrained(tmp_path / "model")
+    loaded = transformers.AutoModel.from_pretrained(tmp_path / "model", experts_implementation=hf_moe.CAPTURED)
     assert max_relative_error(_run(HFOutputs(loaded.eval()), s.inputs), want) < TOLERANCE
 
 
