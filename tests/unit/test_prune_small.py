@@ -782,7 +782,8 @@ def test_multiscale_heads_factor_both_views(session: SessionOf) -> None:
 @pytest.mark.parametrize("name", per_model(["relpos_bias_swin", "relpos_bias_levit"], "small"))
 def test_relative_position_bias_prunes_heads(name: str, session: SessionOf) -> None:
     """index.Tensor: the bias table's heads dim is in the heads group, which is exact and loses 2 of 4 heads
-    (table columns / rows with them); the relative-offset dim, indexed by a tensor, is frozen."""
+    (table columns / rows with them); the relative-offset dim, indexed by a constant index, holds positions (as a
+    kernel's window): no group."""
     s = session(name)
     s.check_exact(0.5)
     _, plan, _ = s.prune(0.5, only_exact=True)
@@ -792,8 +793,7 @@ def test_relative_position_bias_prunes_heads(name: str, session: SessionOf) -> N
     assert {("q.weight", 0), ("k.weight", 0), ("v.weight", 0), ("proj.weight", 1)} <= params
     assert heads["size"] == 4 and heads["exact"] and len(heads["removed"]) == 2
     assert len(plan["params"]["table"][str(heads_dim)]) == 2
-    (rel,) = _groups_by_param(plan, "table", rel_dim)
-    assert any(r["kind"] == "indexed by a tensor" for r in rel["frozen"])
+    assert not _groups_by_param(plan, "table", rel_dim)
 
 
 @same_worker("small/repeat_channels")
