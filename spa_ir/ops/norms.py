@@ -1,5 +1,6 @@
 """Normalizations: batch norm (eval: exact per channel; training-mode statistics mix channels), instance,
-layer, RMS and group norm (statistics over channels: inexact). The normalized shape is rewritten after pruning."""
+layer and RMS norm (statistics over channels: inexact), group norm (whole groups exact). The normalized shape
+and the group count are rewritten after pruning."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from spa_ir.channels.spaces import Layout, Prod, Reason
 from spa_ir.core.ir import const, site
 from spa_ir.ops.common import fresh, no_channels_value
 from spa_ir.ops.spec import BN_SCALE, Emitter, OpSpec, arg, aten, call_overload, each, has_arg, table
-from spa_ir.pruning.shapes import Shapes, replace_int_list
+from spa_ir.pruning.shapes import Shapes, replace_int, replace_int_list
 
 
 def batch_norm(p: Propagation, op: Operation) -> None:
@@ -122,8 +123,10 @@ def weight_norm(p: Propagation, op: Operation) -> None:
 
 
 def group_norm(p: Propagation, op: Operation) -> None:
-    """group_norm(input, num_groups, weight, bias, eps, cudnn): channels = groups x per-group; the group
-    count stays fixed (frozen), the per-group channels can be pruned consistently in every group."""
+    """group_norm(input, num_groups, weight, bias, eps, cudnn): channels = groups x per-group. Statistics are
+    per group, so removing a whole group is exact (its zeroed channels normalize to 0 and the other groups'
+    statistics do not see them; num_groups is rewritten to the groups kept); removing channels inside every
+    group changes their statistics (inexact)."""
     x = arg(op, "input")
     xl = p.layout(x)
     g = p.const_int(arg(op, "num_groups"))
@@ -131,12 +134,21 @@ def group_norm(p: Propagation, op: Operation) -> None:
         return p.freeze_op(op, "group_norm with non-constant groups")
     where = site(op)
     c = (p.shape(x) or ())[1]
-    gs = fresh(p, g, f"{where} groups")
-    p.spaces.freeze(gs, Reason("group count of group_norm", where))
-    p.spaces.unify(xl[1], Prod((gs, fresh(p, c // g, where))), where)
+    within = fresh(p, c // g, where)
+    p.spaces.unify(xl[1], Prod((fresh(p, g, f"{where} groups"), within)), where)
     _couple_per_channel(p, op, ("weight", "bias"), xl[1])
-    p.spaces.mark_inexact(xl[1], Reason("normalization over channels", where))
+    p.spaces.mark_inexact(within, Reason("normalization over the channels of a group", where))
     p.set(op.results[0], [p.spaces.resolve(d) for d in xl], zero=p.is_tensor(arg(op, "bias")))
+
+
+def _num_groups(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None:
+    """num_groups counts the groups that keep a channel (the channels inside them are the same in every group)."""
+    x = arg(op, "input")
+    kept = shapes.kept(x)[1]
+    if kept is None:
+        return
+    per = shapes.old(x)[1] // const(arg(op, "num_groups"))
+    replace_int(op, "num_groups", len({int(i) // per for i in kept}), rewriter)
 
 
 def _normalized_shape(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None:
@@ -195,7 +207,7 @@ OPS = table(
             OpSpec(rule=norm_over_last, resize=_normalized_shape, emit_adapter=_layer_norm),
         ),
         "torch.aten.rms_norm": OpSpec(rule=norm_over_last, resize=_normalized_shape),
-        "torch.aten.group_norm": OpSpec(rule=group_norm),
+        "torch.aten.group_norm": OpSpec(rule=group_norm, resize=_num_groups),
         "torch.aten._weight_norm": OpSpec(rule=weight_norm),
     },
     operators={  # the FX importer has no op classes for these

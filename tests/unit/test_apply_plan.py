@@ -441,6 +441,13 @@ class _Grouped(nn.Module):
         self.b = nn.Conv2d(8, 8, 3, groups=2)
 
 
+class _GroupNormed(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 1)
+        self.norm = nn.GroupNorm(4, 8)
+
+
 BAD_PLANS: dict[str, tuple[Callable[[], nn.Module], Plan, str]] = {
     "unknown name": (_Grouped, Plan({"a.weight": {0: [1]}, "nope.weight": {0: [1]}}), "'nope.weight'"),
     "index out of range": (_Grouped, Plan({"a.weight": {0: [1, 8]}}), "index 8 of 'a.weight' dim 0, which has size 8"),
@@ -449,6 +456,11 @@ BAD_PLANS: dict[str, tuple[Callable[[], nn.Module], Plan, str]] = {
         _Grouped,
         Plan({"a.weight": {0: [0]}, "a.bias": {0: [0]}, "b.weight": {0: [0], 1: [0]}, "b.bias": {0: [0]}}),
         "b: Conv2d with groups=2 keeps [3, 4] channels",
+    ),
+    "uneven group norm": (
+        _GroupNormed,
+        Plan({"conv.weight": {0: [0]}, "conv.bias": {0: [0]}, "norm.weight": {0: [0]}, "norm.bias": {0: [0]}}),
+        "norm: GroupNorm keeps [1, 2, 2, 2] channels of its 4 groups",
     ),
     "written shape": (_Grouped, Plan(tensors={"a.weight": torch.zeros(3, 4, 1, 1)}), "writes 'a.weight' of shape"),
     "written shape of a bias": (_Grouped, Plan(tensors={"a.bias": torch.zeros(3)}), "writes 'a.bias' of shape"),
@@ -466,6 +478,21 @@ def test_bad_plans_are_one_line_errors_and_change_nothing(case: str) -> None:
         api.apply_plan(model, plan)
     assert "\n" not in str(e.value) and message in str(e.value)
     assert _unchanged(model, before)
+
+
+def test_group_norm_loses_whole_groups() -> None:
+    """Whole groups removed (an only-exact plan's groups) and the same channels inside every kept group: the
+    group count counts the groups kept, the layer computes the masked original's kept channels."""
+    model = _seeded(_GroupNormed)
+    x = torch.randn(2, 3, 5, 5, generator=torch.Generator().manual_seed(0))
+    gone = [2, 3, 6, 7]  # groups 1 and 3 whole
+    plan = Plan({n: {0: gone} for n in ("conv.weight", "conv.bias", "norm.weight", "norm.bias")})
+    with torch.no_grad(), masked(model, plan.to_json()["params"]) as original:
+        want = original.norm(original.conv(x))[:, [0, 1, 4, 5]]
+    api.apply_plan(model, plan)
+    assert (model.norm.num_groups, model.norm.num_channels) == (2, 4)
+    with torch.no_grad():
+        assert torch.allclose(model.norm(model.conv(x)), want, atol=1e-6)
 
 
 def test_a_plan_is_applied_once() -> None:

@@ -42,9 +42,6 @@ SIZE = 64
 """min_size = max_size of the R-CNN / RetinaNet / FCOS transforms (SSDs resize to their own 300 / 320)."""
 POST_PROCESSING_READS = {"model input", "model output"}
 """The only reasons a group of the captured part may be frozen: the image, and the head outputs' channels."""
-ALSO_FROZEN = {"fcos_resnet50_fpn": {"group count of group_norm"}}
-"""FCOS's head towers normalize with GroupNorm(32, 256): the group count is frozen and the channels within a group
-are inexact (the group's statistics change), so only_exact keeps the FPN and tower widths (the backbone prunes)."""
 TOLERANCE = 1e-4
 
 
@@ -144,7 +141,7 @@ def test_detector_pruned_and_applied(name: str) -> None:
     c = captured(name)
     groups = c.plan_json["groups"]
     frozen = {r["kind"] for g in groups for r in g["frozen"]}
-    allowed = POST_PROCESSING_READS | ALSO_FROZEN.get(name, set())
+    allowed = POST_PROCESSING_READS
     assert frozen <= allowed, f"{name}: groups frozen for {frozen - allowed}"
     pruned = [g for g in groups if g["removed"]]
     share = share_in_pruned_groups(c.original, c.plan_json)

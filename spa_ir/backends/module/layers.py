@@ -29,7 +29,6 @@ SIZES: dict[type[nn.Module], Sizes] = {
     nn.modules.batchnorm._NormBase: _NORM,
     nn.LayerNorm: (("normalized_shape", ("weight", "bias"), None),),
     nn.RMSNorm: (("normalized_shape", ("weight",), None),),
-    nn.GroupNorm: (("num_channels", ("weight", "bias"), 0),),
     nn.Embedding: (("num_embeddings", ("weight",), 0), ("embedding_dim", ("weight",), 1)),
     nn.EmbeddingBag: (("num_embeddings", ("weight",), 0), ("embedding_dim", ("weight",), 1)),
     nn.PReLU: (("num_parameters", ("weight",), 0),),
@@ -256,8 +255,23 @@ def _recurrent(path: str, module: nn.Module, shapes: dict[str, Shape], removed: 
 
 
 Update = Callable[[str, nn.Module, dict[str, Shape], Removed], dict[str, Any]]
+
+
+def _group_norm(path: str, module: nn.Module, shapes: dict[str, Shape], removed: Removed) -> dict[str, Any]:
+    """num_channels from the new affine; num_groups counts the groups that keep a channel, each keeping as many."""
+    assert isinstance(module, nn.GroupNorm)
+    gone = next((set(removed[t].get(0, [])) for t in ("weight", "bias") if t in removed), set())
+    per = module.num_channels // module.num_groups
+    kept = [sum(1 for i in range(g * per, (g + 1) * per) if i not in gone) for g in range(module.num_groups)]
+    widths = {k for k in kept if k}
+    if len(widths) != 1:
+        raise SpaError(f"GroupNorm keeps {kept} channels of its {module.num_groups} groups: not one width", where=path)
+    return {"num_channels": sum(kept), "num_groups": sum(1 for k in kept if k)}
+
+
 FUNCTIONS: dict[type[nn.Module], Update] = {
     nn.modules.conv._ConvNd: _conv,
+    nn.GroupNorm: _group_norm,
     nn.Embedding: _embedding,
     nn.EmbeddingBag: _embedding,
     nn.MultiheadAttention: _multihead,
@@ -285,15 +299,7 @@ def layer_updates(path: str, module: nn.Module, shapes: dict[str, Shape], remove
     fn, table = _entry(module)
     if fn is not None:
         return fn(path, module, shapes, removed)
-    if table is not None:
-        out = _sizes(module, table, shapes)
-        if isinstance(module, nn.GroupNorm) and "num_channels" in out and out["num_channels"] % module.num_groups:
-            raise SpaError(
-                f"GroupNorm keeps {out['num_channels']} channels, not divisible by its num_groups {module.num_groups}",
-                where=path,
-            )
-        return out
-    return {}
+    return _sizes(module, table, shapes) if table is not None else {}
 
 
 __all__ = ["FUNCTIONS", "SIZES", "PrunedMultiheadAttention", "is_standard_layer", "layer_updates"]

@@ -1,7 +1,7 @@
 // RUN: spa-opt --split-input-file %s -p 'spa-propagate-channels,spa-form-groups,spa-annotate-importance,spa-select-channels{ratio=0.5},spa-eliminate-dead-channels' | filecheck %s
 // After pruning, the `normalized_shape` of layer_norm / rms_norm is rewritten to the new channel count
-// (a new list; the old one may be shared), and group_norm keeps its group count (2) while each group
-// loses half its channels (8 = 2 x 4 -> 2 x 2). Input as in spa-propagate-channels/norms.mlir.
+// (a new list; the old one may be shared), and group_norm's group count counts the groups kept: half the
+// groups and half the channels of each go (8 = 2 x 4 -> 1 x 2, num_groups 2 -> 1). Input as in spa-propagate-channels/norms.mlir.
 
 // CHECK-LABEL: func.func @layer_norm
 // CHECK: spa.param "ln.weight" {{.*}} : !torch.vtensor<[3],f32>
@@ -52,11 +52,12 @@ func.func @rms_norm(%x: !torch.vtensor<[1,3,4],f32>) -> !torch.vtensor<[1,3,3],f
 // -----
 
 // CHECK-LABEL: func.func @group_norm
-// CHECK: spa.param "c1.weight" {{.*}} : !torch.vtensor<[4,2,1],f32>
-// CHECK: spa.param "gn.weight" {{.*}} : !torch.vtensor<[4],f32>
-// CHECK: spa.param "gn.bias" {{.*}} : !torch.vtensor<[4],f32>
-// CHECK: torch.aten.group_norm %c1, %int2, %gn_weight, %gn_bias, {{.*}} : !torch.vtensor<[1,4,5],f32>, !torch.int, {{.*}} -> !torch.vtensor<[1,4,5],f32>
-// CHECK: spa.param "c2.weight" {{.*}} : !torch.vtensor<[3,4,1],f32>
+// CHECK: spa.param "c1.weight" {{.*}} : !torch.vtensor<[2,2,1],f32>
+// CHECK: spa.param "gn.weight" {{.*}} : !torch.vtensor<[2],f32>
+// CHECK: spa.param "gn.bias" {{.*}} : !torch.vtensor<[2],f32>
+// CHECK: %[[ONE:.*]] = torch.constant.int 1
+// CHECK: torch.aten.group_norm %c1, %[[ONE]], %gn_weight, %gn_bias, {{.*}} : !torch.vtensor<[1,2,5],f32>, !torch.int, {{.*}} -> !torch.vtensor<[1,2,5],f32>
+// CHECK: spa.param "c2.weight" {{.*}} : !torch.vtensor<[3,2,1],f32>
 func.func @group_norm(%x: !torch.vtensor<[1,2,5],f32>) -> !torch.vtensor<[1,3,5],f32> {
   %c1_weight = spa.param "c1.weight" = dense<0.5> : tensor<8x2x1xf32> : !torch.vtensor<[8,2,1],f32>
   %c1_bias = spa.param "c1.bias" = dense<0.5> : tensor<8xf32> : !torch.vtensor<[8],f32>
