@@ -156,6 +156,23 @@ def tiny_llama(seed: int = 0) -> nn.Module:
 # -- plain torch ------------------------------------------------------------------------------------
 
 
+class CompensatedNet(nn.Module):
+    """conv-BN-ReLU, conv-BN-ReLU, a conv without bias read by a ReLU (compensation gives it one), pool, linear:
+    the small model of the compensation tests (OBSPA's refits, created biases, re-estimated statistics)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.c1, self.b1 = nn.Conv2d(3, 12, 3, padding=1, bias=False), nn.BatchNorm2d(12)
+        self.c2, self.b2 = nn.Conv2d(12, 12, 3, padding=1, bias=False), nn.BatchNorm2d(12)
+        self.c3 = nn.Conv2d(12, 8, 3, padding=1, bias=False)
+        self.fc = nn.Linear(8 * 3 * 3, 5, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.b1(self.c1(x)))
+        x = torch.relu(self.b2(self.c2(x)))
+        return self.fc(F.avg_pool2d(torch.relu(self.c3(x)), 2).flatten(1))
+
+
 class LSTMNet(nn.Module):
     """A sequence classifier: nn.LSTM over [B, T, 16], a Linear on every step's hidden state."""
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import torch
 import torchvision
+from models_extra import CompensatedNet as _Net
 from models_extra import lstm_net
 from oracle import TOLERANCE, Session, rebuilt_mismatches, reused, same_worker
 from torch import nn
@@ -288,22 +289,6 @@ def test_checkpoint_loads_into_a_fresh_model_after_the_plan(tmp_path: Path) -> N
     x = session("resnet18").inputs
     with torch.no_grad():
         assert max_relative_error(flat_outputs(fresh(*x)), flat_outputs(model(*x))) == 0.0
-
-
-class _Net(nn.Module):
-    """conv-BN-ReLU twice, a conv without bias read by a ReLU (compensation gives it one), pool, linear."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.c1, self.b1 = nn.Conv2d(3, 12, 3, padding=1, bias=False), nn.BatchNorm2d(12)
-        self.c2, self.b2 = nn.Conv2d(12, 12, 3, padding=1, bias=False), nn.BatchNorm2d(12)
-        self.c3 = nn.Conv2d(12, 8, 3, padding=1, bias=False)
-        self.fc = nn.Linear(8 * 3 * 3, 5, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.relu(self.b1(self.c1(x)))
-        x = torch.relu(self.b2(self.c2(x)))
-        return self.fc(nn.functional.avg_pool2d(torch.relu(self.c3(x)), 2).flatten(1))
 
 
 def test_a_compensated_plan_writes_its_tensors(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
+from models_extra import CompensatedNet as Net
 from torch import nn
 
 from spa_ir import api
@@ -116,22 +117,6 @@ def test_a_refitted_conv_reaches_the_least_squares_optimum_on_the_calibration_da
             removed = (plain(calib).double().permute(0, 2, 3, 1).reshape(-1, 4) - rows).pow(2).mean()
     assert float(got) == pytest.approx(float(best), rel=1e-4)
     assert got < removed
-
-
-class Net(nn.Module):
-    """conv-BN-ReLU, conv-BN-ReLU, conv (no bias, read by a ReLU: gets a new bias), pool, flatten, linear."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.c1, self.b1 = nn.Conv2d(3, 12, 3, padding=1, bias=False), nn.BatchNorm2d(12)
-        self.c2, self.b2 = nn.Conv2d(12, 12, 3, padding=1, bias=False), nn.BatchNorm2d(12)
-        self.c3 = nn.Conv2d(12, 8, 3, padding=1, bias=False)
-        self.fc = nn.Linear(8 * 3 * 3, 5, bias=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.relu(self.b1(self.c1(x)))
-        x = torch.relu(self.b2(self.c2(x)))
-        return self.fc(nn.functional.avg_pool2d(torch.relu(self.c3(x)), 2).flatten(1))
 
 
 def _model(seed: int = 0) -> tuple[Net, torch.Tensor]:
