@@ -35,7 +35,7 @@ _PARTS = ("backbone", "rpn", "roi_heads", "head")
 def normalized(detector: nn.Module, images: Sequence[torch.Tensor]) -> torch.Tensor:
     """The batch the detector's backbone sees: its own transform (normalize, resize, pad to a common size)."""
     with torch.no_grad():
-        batch, _ = detector.transform(list(images))  # type: ignore[operator]
+        batch, _ = detector.transform(list(images))  # type: ignore[operator]  # nn.Module attribute: a Tensor or Module to mypy
     out: torch.Tensor = batch.tensors
     return out
 
