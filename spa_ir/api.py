@@ -78,14 +78,15 @@ def to_torch(program: Program) -> torch.fx.GraphModule:
 
 
 def apply_plan(
-    model: torch.nn.Module, plan: Plan | str | os.PathLike[str], *, example_inputs: Any = None
+    model: torch.nn.Module, plan: Plan | str | os.PathLike[str], *, example_inputs: Any = None, verify: bool = True
 ) -> AppliedPlan:
     """The pruned model back in the user's own class: slice `model`'s tensors in place as `plan` (or a
     plan.json, its plan.safetensors beside it) says, after writing the plan's compensated tensors, and update
-    the layers' attributes; with `example_inputs`, run it once and name the module whose forward fails."""
+    the layers' attributes. With `example_inputs` it runs once: a failing forward is named, and an exact plan's
+    result must equal the masked original (`verify`), else the model is restored and the error says why."""
     from spa_ir.backends.module import apply_plan
 
-    return apply_plan(model, plan, example_inputs=example_inputs)
+    return apply_plan(model, plan, example_inputs=example_inputs, verify=verify)
 
 
 __all__ = [

@@ -335,6 +335,35 @@ def test_tensors_land_on_the_model_device() -> None:
     assert model.c3.weight.device.type == "meta" and model.c3.out_channels == 7
 
 
+class _ScaledByWidth(nn.Module):
+    """Attention-like: the scale comes from the width of its input at run time (DeBERTa, ModernBERT do so with
+    the head width), so a pruned width changes what it computes without failing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.q, self.k = nn.Linear(8, 16), nn.Linear(8, 16)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q, k = self.q(x), self.k(x)
+        return torch.softmax(q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5, dim=-1)
+
+
+def test_a_forward_deriving_a_size_is_refused_and_restored() -> None:
+    """With example inputs, an exact plan's applied model must equal the masked original: a scale derived from the
+    pruned width differs, so apply_plan refuses in one line and leaves the model as it was; verify=False skips it."""
+    model = _seeded(_ScaledByWidth).eval()
+    x = torch.randn(1, 5, 8, generator=torch.Generator().manual_seed(0))
+    gone = {0: [1, 3, 5, 7]}
+    plan = Plan({n: gone for n in ("q.weight", "q.bias", "k.weight", "k.bias")},
+                groups=[{"id": 0, "size": 16, "removed": gone[0], "exact": True, "members": []}])
+    before = _state(model)
+    with pytest.raises(SpaError, match=r"computes other outputs than the masked original .* \(relative error") as e:
+        api.apply_plan(model, plan, example_inputs=[x])
+    assert "\n" not in str(e.value) and _unchanged(model, before)
+    applied = api.apply_plan(model, plan, example_inputs=[x], verify=False)
+    assert applied.verified is None and model.q.out_features == 12
+
+
 class _Pool64(nn.Module):
     """Averages [B, C, H, W] over space through a view that hard-codes C."""
 

@@ -154,7 +154,9 @@ def test_detector_pruned_and_applied(name: str) -> None:
     assert pruned and share > 0
     assert set(c.program.weights) <= set(c.detector.state_dict()), "the captured names are the detector's"
 
-    applied = api.apply_plan(c.detector, c.plan, example_inputs=[[c.photo]])
+    # its own forward ends in NMS and top-k: a rounding-level difference can reorder boxes, so apply_plan does not
+    # compare those outputs (verify=False); the raw heads are compared with the masked original below
+    applied = api.apply_plan(c.detector, c.plan, example_inputs=[[c.photo]], verify=False)
     assert applied.limits == [], applied.limits
     for n, p in c.detector.named_parameters():
         assert tuple(p.shape) == tuple(c.program.weights[n].shape), n

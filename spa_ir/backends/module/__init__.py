@@ -25,11 +25,17 @@ from typing import Any
 
 import torch
 
-from spa_ir.backends.module.hardcoded import check_forward, scan_size_attributes, snapshot_int_attributes
+from spa_ir.backends.module.hardcoded import (
+    check_forward,
+    run_eval,
+    scan_size_attributes,
+    snapshot_int_attributes,
+    verify_against_masked,
+)
 from spa_ir.backends.module.layers import layer_updates
 from spa_ir.core.errors import SpaError
 from spa_ir.core.plan import Plan
-from spa_ir.verify import _create_parameter, _resolve, named_tensors
+from spa_ir.verify import _create_parameter, _resolve, masked, named_tensors
 
 Shape = tuple[int, ...]
 
@@ -79,6 +85,9 @@ class AppliedPlan:
     """The integer attributes still holding a changed size (their lines are in `limits` too)."""
     adapters: list[str] = field(default_factory=list)
     """The adapter modules that ran."""
+    verified: float | None = None
+    """With example inputs and an exact plan: the applied model's largest relative difference from the masked
+    original (at most hardcoded.VERIFY_TOLERANCE, else apply_plan refused); None when not checked."""
 
     def set_attribute(self, path: str, module: Any, attribute: str, value: Any) -> None:
         """Set `module.attribute = value` and record it (adapters call this, so the size scan knows it was done)."""
@@ -88,10 +97,13 @@ class AppliedPlan:
 
 
 def apply_plan(
-    model: torch.nn.Module, plan: Plan | str | os.PathLike[str], *, example_inputs: Any = None
+    model: torch.nn.Module, plan: Plan | str | os.PathLike[str], *, example_inputs: Any = None, verify: bool = True
 ) -> AppliedPlan:
-    """Slice `model`'s tensors in place as `plan` says and update its layers' attributes; with `example_inputs`,
-    run the model once after and name the module whose forward fails (a hard-coded size)."""
+    """Slice `model`'s tensors in place as `plan` says and update its layers' attributes. With `example_inputs`, the
+    applied model runs once: a forward that fails is named (a hard-coded size), and for an exact plan (with
+    `verify`) its outputs must equal the masked original's, else it is refused; a refusal leaves the model as it
+    was. verify=False for models whose outputs pass discrete post-processing (detections after NMS, where a
+    rounding-level difference reorders boxes): check their raw outputs instead."""
     if not isinstance(plan, Plan):
         plan = Plan.load(plan)
     applied = AppliedPlan(plan)
@@ -104,6 +116,7 @@ def apply_plan(
     with torch.no_grad():
         slices = _validate(model, plan)
         updates = _layer_updates(model, plan, slices)
+        reference = _masked_outputs(model, plan, example_inputs) if example_inputs is not None and verify else None
         with _restored_on_error(model, plan):
             _write_tensors(model, plan, applied)
             _slice(model, slices, applied)
@@ -112,12 +125,24 @@ def apply_plan(
                 if any(type(m).__module__.startswith(prefix) for m in model.modules()):
                     importlib.import_module(adapter).update(model, applied)
                     applied.adapters.append(adapter)
+            applied.size_attributes = scan_size_attributes(model, applied, before)
+            applied.limits.extend(s.line() for s in applied.size_attributes)
+            if example_inputs is not None:
+                got = check_forward(model, example_inputs, applied)
+                if reference is not None:
+                    applied.verified = verify_against_masked(got, reference, applied)
     object.__setattr__(model, APPLIED_ATTRIBUTE, (*getattr(model, APPLIED_ATTRIBUTE, ()), stamp))
-    applied.size_attributes = scan_size_attributes(model, applied, before)
-    applied.limits.extend(s.line() for s in applied.size_attributes)
-    if example_inputs is not None:
-        check_forward(model, example_inputs, applied)
     return applied
+
+
+def _masked_outputs(model: torch.nn.Module, plan: Plan, inputs: Any) -> Any:
+    """The masked original's outputs on `inputs` when the plan is exact (every group it removes from is; a
+    compensated plan's tensors written in): what the applied model must compute. None for an inexact plan."""
+    if any(g.get("removed") and not g.get("exact", True) for g in plan.groups):
+        return None
+    params = {n: {str(d): idx for d, idx in dims.items()} for n, dims in plan.params.items()}
+    with masked(model, params, plan.tensors, plan.masked_logits) as original:
+        return run_eval(original, inputs)
 
 
 @contextlib.contextmanager

@@ -88,6 +88,56 @@ def _call(model: torch.nn.Module, inputs: Any) -> Any:
     return model(inputs)
 
 
+def run_eval(model: torch.nn.Module, inputs: Any) -> Any:
+    """The model's outputs on `inputs` in eval mode without grad (its modes are restored)."""
+    modes = {m: m.training for m in model.modules()}
+    try:
+        model.eval()
+        with torch.no_grad():
+            return _call(model, inputs)
+    finally:
+        for m, mode in modes.items():
+            m.training = mode
+
+
+def tensors_of(out: Any) -> list[torch.Tensor]:
+    """The tensors of a model output (tensors, tuples, lists, dicts, ModelOutputs), in order."""
+    if isinstance(out, torch.Tensor):
+        return [out]
+    if isinstance(out, Mapping):
+        return [t for v in out.values() for t in tensors_of(v)]
+    if isinstance(out, (list, tuple)):
+        return [t for v in out for t in tensors_of(v)]
+    return []
+
+
+VERIFY_TOLERANCE = 1e-4
+"""max |applied - masked| / max |masked| over every output: the oracle's bound for exact plans."""
+
+
+def verify_against_masked(got: Any, want: Any, applied: AppliedPlan) -> float:
+    """The applied model's outputs against the masked original's (an exact plan: they must be equal). A forward
+    that derives a size from its tensors (an attention scale from the pruned head width) or splits heads by a
+    stale attribute computes something else without failing: that is refused in one line. Floating outputs of
+    the same shape are compared; others (integer labels, intermediate features an output dict returns at their
+    pruned widths) are not."""
+    pairs = [
+        (x, y)
+        for x, y in zip(tensors_of(got), tensors_of(want), strict=False)
+        if x.is_floating_point() and x.shape == y.shape and x.numel()
+    ]
+    error = max((float((x - y).abs().max()) / (float(y.abs().max()) or 1.0) for x, y in pairs), default=0.0)
+    if not error <= VERIFY_TOLERANCE:
+        stale = "; ".join(s.line().split(" is a size")[0] for s in applied.size_attributes[:3])
+        raise SpaError(
+            f"the applied model computes other outputs than the masked original on the example inputs (relative "
+            f"error {error:.1e}): a forward derives a size from the pruned tensors or holds one the plan changed"
+            f"{f' ({stale})' if stale else ''}; the emitted module (spa_ir.api.to_torch) has no such limit "
+            "(a model whose outputs pass data-dependent post-processing, such as NMS: verify=False)"
+        )
+    return error
+
+
 def _changed_dim(size: int, changed: Mapping[str, tuple[tuple[int, ...], tuple[int, ...]]], path: str) -> str | None:
     """A tensor dim the plan changed from `size` ("conv.weight dim 0: 64 -> 32"): the module's own tensors first,
     weights before other tensors."""
@@ -115,7 +165,7 @@ def _culprit(message: str, applied: AppliedPlan, path: str) -> str:
     return "its forward may hold a size the plan changed"
 
 
-def check_forward(model: torch.nn.Module, inputs: Any, applied: AppliedPlan) -> None:
+def check_forward(model: torch.nn.Module, inputs: Any, applied: AppliedPlan) -> Any:
     """Run the applied model once (eval mode, no grad; the modes are restored). If a forward raises, the module
     it raised in (the innermost one entered and not left) is named in one line, with its stale size attributes
     (`applied.size_attributes`) or else the size the plan changed that its error message names."""
@@ -135,7 +185,7 @@ def check_forward(model: torch.nn.Module, inputs: Any, applied: AppliedPlan) -> 
     try:
         model.eval()
         with torch.no_grad():
-            _call(model, inputs)
+            return _call(model, inputs)
     except Exception as e:
         path, module = stack[-1] if stack else ("", model)
         error = first_line(e, named=True)

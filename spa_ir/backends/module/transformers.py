@@ -35,22 +35,25 @@ from spa_ir.core.errors import SpaError
 if TYPE_CHECKING:
     from spa_ir.backends.module import AppliedPlan
 
-OUT_PROJECTIONS = ("o_proj", "out_proj", "dense", "c_proj")
-"""The child of an attention module whose input columns are its heads (Llama, OPT/GPT-J, NeoX/Falcon/Phi, GPT-2)."""
-MLP_OUTPUTS = ("down_proj", "dense_4h_to_h", "fc2", "fc_out", "c_proj", "output_dense")
-"""The child (outside attention) whose input columns are an MLP's neurons (Wav2Vec2/HuBERT: output_dense)."""
+OUT_PROJECTIONS = ("o_proj", "out_proj", "dense", "c_proj", "out_lin", "o", "Wo")
+"""The child of an attention module whose input columns are its heads (Llama, OPT/GPT-J, NeoX/Falcon/Phi, GPT-2,
+DistilBERT, T5/MPNet, ModernBERT)."""
+MLP_OUTPUTS = ("down_proj", "dense_4h_to_h", "fc2", "fc_out", "c_proj", "output_dense", "lin2")
+"""The child (outside attention) whose input columns are an MLP's neurons (Wav2Vec2/HuBERT: output_dense;
+DistilBERT: lin2)."""
 MLP_SPLIT = ("intermediate", "output", "dense")
 """BERT and its variants: a layer's MLP is two children, `intermediate.dense` and `output.dense`; the width is the
 latter's input columns (the attention's own `output.dense` is in a layer without `intermediate`)."""
-FUSED_QKV = ("qkv_proj", "query_key_value", "c_attn")
-KEY_PROJECTIONS = ("k_proj", "key")
-VALUE_PROJECTIONS = ("value",)
-"""BERT-style self-attention (query/key/value, `attention_head_size`, `all_head_size`) has no output projection."""
-HEAD_COUNTS = ("num_heads", "num_attention_heads")
+FUSED_QKV = ("qkv_proj", "query_key_value", "c_attn", "Wqkv")
+KEY_PROJECTIONS = ("k_proj", "key", "k_lin", "key_proj", "k")
+VALUE_PROJECTIONS = ("value", "value_proj")
+"""BERT-style self-attention (query/key/value, `attention_head_size`, `all_head_size`; DeBERTa-v2's *_proj) has no
+output projection."""
+HEAD_COUNTS = ("num_heads", "num_attention_heads", "n_heads")
 KV_COUNTS = ("num_key_value_heads", "num_kv_heads", "kv_heads")
-HEAD_WIDTHS = ("head_dim", "head_size", "attention_head_size")
-FFN_KEYS = ("intermediate_size", "ffn_dim", "n_inner", "ffn_hidden_size", "encoder_ffn_dim")
-"""The config's name of the MLP width, per family (Llama.., OPT, GPT-2/GPT-J, Falcon, Whisper's encoder)."""
+HEAD_WIDTHS = ("head_dim", "head_size", "attention_head_size", "key_value_proj_dim")
+FFN_KEYS = ("intermediate_size", "ffn_dim", "n_inner", "ffn_hidden_size", "encoder_ffn_dim", "hidden_dim")
+"""The config's name of the MLP width, per family (Llama.., OPT, GPT-2/GPT-J, Falcon, Whisper's encoder, DistilBERT)."""
 
 
 @dataclass(frozen=True)
@@ -181,7 +184,7 @@ def update_attention(path: str, module: nn.Module, applied: AppliedPlan) -> Head
     _set_where_held(applied, path, module, KV_COUNTS, new.kv_heads)
     _set_where_held(applied, path, module, HEAD_WIDTHS, new.head_dim)
     _set_where_held(applied, path, module, ("num_key_value_groups",), new.heads // new.kv_heads)
-    _set_where_held(applied, path, module, ("all_head_size",), new.heads * new.head_dim)
+    _set_where_held(applied, path, module, ("all_head_size", "inner_dim"), new.heads * new.head_dim)
     if isinstance(split, int) and old_heads is not None and old_dim is not None and split == old_heads * old_dim:
         _set_where_held(applied, path, module, ("split_size",), new.heads * new.head_dim)  # GPT-2 splits qkv by it
     if "kv_dim" in vars(module):  # GPT-BigCode splits its fused qkv by (embed_dim, kv_dim, kv_dim)
@@ -254,7 +257,11 @@ def _write_config(prefix: str, top: Any, sizes: dict[str, dict[str, int]], limit
                 f"{prefix or '<model>'} ({type(top).__name__}): config.{key} is one value for all layers, the plan "
                 f"leaves {widths}; prune with uniform=True (same kept counts in every layer) to save it"
             )
-        elif getattr(config, key, None) != value and not isinstance(getattr(type(config), key, None), property):
+        elif (
+            not isinstance(getattr(config, key, None), (list, tuple))  # per stage (Swin's heads): the rebuild check's
+            and getattr(config, key, None) != value
+            and not isinstance(getattr(type(config), key, None), property)
+        ):
             setattr(config, key, value)  # a derived size (Falcon's head_dim property) is left to the rebuild check
 
 
@@ -301,12 +308,30 @@ def _hidden_pruned(prefix: str, top: nn.Module, emb: nn.Embedding, applied: Appl
     return change is not None and change[0][1] == hidden != change[1][1]
 
 
+def _refuse_unknown_attention(prefix: str, top: nn.Module, known: set[str], applied: AppliedPlan) -> None:
+    """A module holding a head width whose projections the plan changed, but whose heads this adapter cannot read
+    (a spelling it does not know): its forward would split heads by stale sizes and compute something else
+    silently, so apply_plan refuses (and restores the model)."""
+    for path, m in top.named_modules():
+        if path in known or _first_attr(m, HEAD_WIDTHS) is None:
+            continue
+        children = {_join(prefix, path, c) for c, _ in m.named_children()}
+        if any(n.rsplit(".", 1)[0] in children for n in applied.changed):
+            raise SpaError(
+                f"{type(m).__name__} holds head sizes the transformers adapter cannot read (no known output, key "
+                "or value projection): its forward would split heads by stale sizes; the emitted module "
+                "(spa_ir.api.to_torch) has no such limit",
+                where=_join(prefix, path),
+            )
+
+
 def _update_model(prefix: str, top: Any, applied: AppliedPlan) -> None:
     """`top`: a transformers PreTrainedModel (its config, its input embeddings)."""
     attention = {p: m for p, m in top.named_modules() if is_attention(m)}
+    _refuse_unknown_attention(prefix, top, set(attention), applied)
     heads = {p: update_attention(_join(prefix, p), m, applied) for p, m in attention.items()}
     ffn = _mlp_widths(top, set(attention))
-    hidden_before = int(top.config.hidden_size)
+    hidden_before = getattr(top.config, "hidden_size", None)  # CNN configs (ResNet, ConvNeXt) have none
     for path, width in ffn.items():
         m = top.get_submodule(path)
         _set_where_held(applied, _join(prefix, path), m, ("intermediate_size",), width)
@@ -322,7 +347,7 @@ def _update_model(prefix: str, top: Any, applied: AppliedPlan) -> None:
         emb = embeddings() if embeddings is not None else None
     except NotImplementedError:  # speech models (Wav2Vec2) have no input embeddings and say so by raising
         emb = None
-    if isinstance(emb, nn.Embedding) and _hidden_pruned(prefix, top, emb, applied, hidden_before):
+    if isinstance(emb, nn.Embedding) and hidden_before and _hidden_pruned(prefix, top, emb, applied, hidden_before):
         sizes["hidden"] = {"embeddings": emb.embedding_dim}
         for p, m in top.named_modules():
             _set_where_held(applied, _join(prefix, p), m, ("hidden_size", "embed_dim"), emb.embedding_dim)
