@@ -47,7 +47,7 @@ TOLERANCE = 1e-4
 
 def photo() -> torch.Tensor:
     """A real photo (sklearn's china.jpg, 427 x 640), as the detector takes it: [3, H, W] in [0, 1]."""
-    from sklearn.datasets import load_sample_image  # type: ignore[import-untyped]
+    from sklearn.datasets import load_sample_image  # type: ignore[import-untyped]  # scikit-learn ships no stubs
 
     return torch.from_numpy(np.array(load_sample_image("china.jpg"))).permute(2, 0, 1).float() / 255
 

@@ -32,9 +32,9 @@ import zoo
 from oracle import Session, reused
 from torch import nn
 
-from spa.dialects.spa import GroupOp
 from spa.passes import ALL_PASSES
 from spa_ir import api
+from spa_ir.channels.annotations import group_ops
 from spa_ir.core.ir import params
 from spa_ir.core.program import Program
 
@@ -117,12 +117,10 @@ def group_table(program: Program) -> list[tuple[int, list[str], bool]]:
     program.run([ALL_PASSES["spa-propagate-channels"]()(), ALL_PASSES["spa-form-groups"]()()])
     buffers = {p.weight_name for p in params(program.module) if p.is_buffer}
     table = []
-    for op in program.module.walk():
-        if isinstance(op, GroupOp):
-            frozen = op.attributes.get("frozen")
-            kinds = [r.kind.data for r in frozen.data] if frozen is not None else []  # type: ignore[attr-defined]
-            names = {m.param.data for m in op.attributes["members"].data}  # type: ignore[attr-defined]
-            table.append((op.attributes["size"].value.data, kinds, bool(names - buffers)))  # type: ignore[attr-defined]
+    for op in group_ops(program.module):
+        kinds = [r.kind.data for r in op.frozen.data] if op.frozen is not None else []
+        names = {m.param.data for m in op.members.data}
+        table.append((op.size.value.data, kinds, bool(names - buffers)))
     return table
 
 
@@ -199,9 +197,9 @@ def _free_members(program: Program) -> set[str]:
     copy = clone_program(program)
     group_table(copy)
     out: set[str] = set()
-    for op in copy.module.walk():
-        if isinstance(op, GroupOp) and op.attributes.get("frozen") is None:
-            out |= {m.param.data for m in op.attributes["members"].data}  # type: ignore[attr-defined]
+    for op in group_ops(copy.module):
+        if op.frozen is None:
+            out |= {m.param.data for m in op.members.data}
     return out
 
 

@@ -1,10 +1,10 @@
 """Fidelity and the pruning oracle over the model zoo, for every model we can capture.
 
 For each model: import it and check that the emitted (unpruned) module computes what the model computes
-(1e-4 relative: the fidelity test of the foundation issue); then prune with criterion=random at ratios 0.3 and 0.5 with only_exact=True and check that
-the pruned model computes the masked original (tests/unit/oracle.py), that its parameters shrank and its
-output shapes are the original's; then prune every group (only_exact=False) and check shapes and
-finiteness. Model sets: torchvision classification + segmentation (tests/unit/zoo.py), torchvision
+(1e-4 relative: the fidelity test of the foundation issue); then prune with criterion=random at ratios 0.3 and
+0.5 with only_exact=True and check that the pruned model computes the masked original (tests/unit/oracle.py),
+that its parameters shrank and its output shapes are the original's; then prune every group (only_exact=False)
+and check shapes and finiteness. Model sets: torchvision classification + segmentation (tests/unit/zoo.py), torchvision
 detection (whole detectors: backbone + FPN + heads as one program, spa_ir/frontends/detection.py, two-stage ROI
 heads on fixed proposals; and their backbone+FPN alone; apply_plan and post-processing: test_detectors.py), timm,
 Hugging Face transformers and plain-torch models (tests/unit/models_extra.py).
@@ -64,11 +64,13 @@ def _run(name: str, build, inputs) -> None:  # type: ignore[no-untyped-def]
 
 
 GIANTS = {"vit_h_14", "vit_l_16", "vit_l_32", "regnet_y_128gf"}
-"""Models of over 300 M parameters (several GB each with their copies) run one after another on one worker (pytest --dist loadgroup), so two
-of them never share the machine's memory at once."""
+"""Models of over 300 M parameters (several GB each with their copies) run one after another on one worker
+(pytest --dist loadgroup), so two of them never share the machine's memory at once."""
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xdist_group("giant")) if n in GIANTS else n for n in zoo.zoo()])
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.xdist_group("giant")) if n in GIANTS else n for n in zoo.zoo()]
+)
 def test_torchvision(name: str) -> None:
     _run(name, lambda: zoo.build(name), lambda: [zoo.example_input(name)])
 
@@ -96,7 +98,9 @@ def test_detection(name: str) -> None:
     _run(f"detection/{name}", lambda: heads, lambda: heads.example_inputs(images))
 
 
-DETECTION_BACKBONES = ["fasterrcnn_mobilenet_v3_large_320_fpn", "retinanet_resnet50_fpn_v2", "ssdlite320_mobilenet_v3_large"]
+DETECTION_BACKBONES = [
+    "fasterrcnn_mobilenet_v3_large_320_fpn", "retinanet_resnet50_fpn_v2", "ssdlite320_mobilenet_v3_large",
+]
 
 
 @pytest.mark.parametrize("name", DETECTION_BACKBONES)
