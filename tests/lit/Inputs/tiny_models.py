@@ -36,7 +36,9 @@ class AuxHead(TwoConv):
         self.drop = nn.Dropout(0.2)
         self.aux = nn.Linear(8, 3)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:  # type: ignore[override]  # a tuple in training
+    def forward(  # type: ignore[override]  # a tuple in training
+        self, x: torch.Tensor
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         h = self.act(self.bn1(self.conv1(x)))
         out = self.head(self.drop(self.conv2(h).mean(dim=(2, 3))))
         return (out, self.aux(h.mean(dim=(2, 3)))) if self.training else out
