@@ -106,17 +106,42 @@ def capture(
     if train:
         _check_train_capture(model, name)
     try:
-        ep = export_functional(model.train(train), tuple(example_inputs))
-        if not train and traced_constants(ep):
-            # A cache the forward fills on its first call (YOLO Detect's anchors) is exported as a constant without
-            # a value: one eager call fills it, as ultralytics' own exporter does, and the capture is repeated.
-            with torch.no_grad():
-                model(*example_inputs)
-            ep = export_functional(model, tuple(example_inputs))
-        return ep
+        with _without_kv_cache(model):
+            return _export(model, example_inputs, train)
     except Exception as e:
         why = f"{first_line(e, named=True)}{_raised_at(e)}"
         raise SpaError(f"cannot capture model with torch.export: {why}", where=name) from None
+
+
+@contextlib.contextmanager
+def _without_kv_cache(model: torch.nn.Module) -> Iterator[None]:
+    """transformers models captured with `config.use_cache = False`, restored after: a decoder's KV cache (a
+    DynamicCache among its outputs, which torch.export cannot return) is run-time state for generation, not a
+    computation to prune; the applied model's generate() still uses it."""
+    configs: dict[int, Any] = {}
+    for m in model.modules():
+        config = getattr(m, "config", None)
+        if getattr(config, "use_cache", None) is True:
+            configs[id(config)] = config
+    try:
+        for c in configs.values():
+            c.use_cache = False
+        yield
+    finally:
+        for c in configs.values():
+            c.use_cache = True
+
+
+def _export(model: torch.nn.Module, example_inputs: Sequence[Any], train: bool) -> torch.export.ExportedProgram:
+    """export_functional in the mode asked for. A cache the forward fills on its first call (YOLO Detect's
+    anchors) is exported as a constant without a value: one eager call fills it, as ultralytics' own exporter
+    does, and the capture is repeated."""
+    ep = export_functional(model.train(train), tuple(example_inputs))
+    if not train and traced_constants(ep):
+        with torch.no_grad():
+            model(*example_inputs)
+        ep = export_functional(model, tuple(example_inputs))
+    return ep
 
 
 def traced_constants(ep: torch.export.ExportedProgram) -> list[str]:

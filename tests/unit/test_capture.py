@@ -117,3 +117,25 @@ def test_cache_over_class_default() -> None:
     assert torch.equal(prog.weights["grid"], torch.arange(4.0) * 0.5)
     with torch.no_grad():
         assert torch.allclose(api.to_torch(prog)(x), model(x))
+
+
+def test_a_decoder_with_its_kv_cache_on_captures() -> None:
+    """A transformers *ForCausalLM as users build it (config.use_cache=True returns a DynamicCache, which
+    torch.export cannot return) is captured without the cache, and its config is left as it was: the emitted
+    module computes the logits, and the model still generates with its cache."""
+    import transformers
+
+    from spa_ir import api
+
+    torch.manual_seed(0)
+    config = transformers.LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=4,
+                                      num_key_value_heads=2, vocab_size=50, attn_implementation="sdpa")
+    model = transformers.LlamaForCausalLM(config).eval()
+    ids = torch.randint(0, 50, (1, 6), generator=torch.Generator().manual_seed(1))
+    emitted = api.to_torch(api.import_torch(model, [ids]))
+    assert model.config.use_cache is True
+    with torch.no_grad():
+        logits = emitted(ids)[0]
+        assert torch.allclose(logits, model(input_ids=ids).logits, atol=1e-5)
+        out = model(input_ids=ids)
+    assert out.past_key_values is not None
