@@ -70,7 +70,8 @@ def test_meeting_a_non_channel_dim_freezes() -> None:
     s = Spaces()
     a = s.new(3, "a")
     s.unify(a, Anon(3), Site("torch.aten.add.Tensor", "block"))
-    assert s.info(a).frozen == [Reason("meets a dim without channels (a constant, or frozen upstream)", Site("torch.aten.add.Tensor", "block"))]
+    where = Site("torch.aten.add.Tensor", "block")
+    assert s.info(a).frozen == [Reason("meets a dim without channels (a constant, or frozen upstream)", where)]
 
 
 def test_concatenation_viewed_as_a_product_couples_the_parts() -> None:
@@ -130,7 +131,9 @@ def test_space_at_two_offsets_of_each_head_is_two_members() -> None:
     heads, key, val = s.new(2, "heads"), s.new(2, "key"), s.new(3, "val")
     c = s.coordinates(Prod((heads, Cat((key, key, val)))))
     assert list(c[s.find(key.space)]) == [0, 1, 0, 1, -1, -1, -1] * 2
-    assert member_maps(c[s.find(key.space)], 2) == [IndexMap(offset=0, count=2, period=7), IndexMap(offset=2, count=2, period=7)]
+    assert member_maps(c[s.find(key.space)], 2) == [
+        IndexMap(offset=0, count=2, period=7), IndexMap(offset=2, count=2, period=7)
+    ]
     assert member_maps(c[s.find(val.space)], 3) == [IndexMap(offset=4, count=2, period=7)]
 
 
