@@ -166,7 +166,7 @@ def _culprit(message: str, applied: AppliedPlan, path: str) -> str:
 
 
 def check_forward(model: torch.nn.Module, inputs: Any, applied: AppliedPlan) -> Any:
-    """Run the applied model once (eval mode, no grad; the modes are restored). If a forward raises, the module
+    """Run the applied model once and return its outputs (`run_eval`). If a forward raises, the module
     it raised in (the innermost one entered and not left) is named in one line, with its stale size attributes
     (`applied.size_attributes`) or else the size the plan changed that its error message names."""
     stack: list[tuple[str, torch.nn.Module]] = []
@@ -181,11 +181,8 @@ def check_forward(model: torch.nn.Module, inputs: Any, applied: AppliedPlan) -> 
     for path, m in model.named_modules():
         handles.append(m.register_forward_pre_hook(lambda mod, args, path=path: enter(path, mod)))
         handles.append(m.register_forward_hook(lambda mod, args, out: leave()))
-    modes = {m: m.training for m in model.modules()}
     try:
-        model.eval()
-        with torch.no_grad():
-            return _call(model, inputs)
+        return run_eval(model, inputs)
     except Exception as e:
         path, module = stack[-1] if stack else ("", model)
         error = first_line(e, named=True)
@@ -197,5 +194,3 @@ def check_forward(model: torch.nn.Module, inputs: Any, applied: AppliedPlan) -> 
     finally:
         for h in handles:
             h.remove()
-        for m, mode in modes.items():
-            m.training = mode
