@@ -64,9 +64,11 @@ class RunReport:
 
     def summary(self) -> str:
         err = "-" if self.error is None else f"{self.error:.1e}"
-        return (f"{self.model} r={self.ratio} exact={self.only_exact}: groups {self.groups} (frozen {self.frozen}, "
-                f"inexact {self.inexact}, eligible {self.eligible}, pruned {self.pruned}), "
-                f"params {self.params_after}/{self.params_before} = {self.param_ratio:.2f}, err {err}")
+        return (
+            f"{self.model} r={self.ratio} exact={self.only_exact}: groups {self.groups} (frozen {self.frozen}, "
+            f"inexact {self.inexact}, eligible {self.eligible}, pruned {self.pruned}), "
+            f"params {self.params_after}/{self.params_before} = {self.param_ratio:.2f}, err {err}"
+        )
 
 
 def _log(report: RunReport) -> None:
@@ -180,7 +182,9 @@ class PruneSession:
         """Record the program and its weight shapes; the reference outputs (`want`) must be set."""
         for i, w in enumerate(self.want):
             if w.is_floating_point() and w.numel() > 1:
-                assert float(w.max() - w.min()) > 0, f"{self.name}: output {i} is constant, the oracle would see nothing"
+                assert float(w.max() - w.min()) > 0, (
+                    f"{self.name}: output {i} is constant, the oracle would see nothing"
+                )
         self.program = program
         self.shapes = {n: tuple(t.shape) for n, t in program.weights.items()}
 
@@ -190,7 +194,9 @@ class PruneSession:
     def run_masked(self, plan_params: dict[str, dict[str, list[int]]]) -> list[torch.Tensor]:
         raise NotImplementedError
 
-    def prune(self, ratio: float, only_exact: bool, criterion: str = "random", seed: int = 1) -> tuple[Program, dict[str, Any], RunReport]:
+    def prune(
+        self, ratio: float, only_exact: bool, criterion: str = "random", seed: int = 1
+    ) -> tuple[Program, dict[str, Any], RunReport]:
         prog = clone_program(self.program)
         report = RunReport(self.name, ratio, only_exact, seconds={"import": round(self.import_seconds, 3)})
         t0 = time.perf_counter()
@@ -230,9 +236,13 @@ class PruneSession:
         prog, plan, report = self.prune(ratio, only_exact=True, criterion=criterion, seed=seed)
         if not any(g["removed"] for g in plan["groups"]):
             _release(prog)
-            reasons = ", ".join(f"{k} x{v}" for k, v in sorted(report.frozen_reasons.items(), key=lambda kv: -kv[1])[:4])
-            raise NothingPruned(f"{self.name}: nothing pruned ({report.groups} groups, {report.frozen} frozen, "
-                                f"{report.inexact} inexact; frozen by: {reasons})")
+            reasons = ", ".join(
+                f"{k} x{v}" for k, v in sorted(report.frozen_reasons.items(), key=lambda kv: -kv[1])[:4]
+            )
+            raise NothingPruned(
+                f"{self.name}: nothing pruned ({report.groups} groups, {report.frozen} frozen, "
+                f"{report.inexact} inexact; frozen by: {reasons})"
+            )
         got = self._run_timed(prog, report)
         assert [tuple(g.shape) for g in got] == [tuple(w.shape) for w in self.want], "pruned output shapes differ"
         logits = plan.get("masked_logits")  # removed experts: -inf router logits (spa_ir/ops/routing.py)
@@ -261,8 +271,14 @@ class PruneSession:
         return reports
 
 
-def check_plan(shapes: dict[str, tuple[int, ...]], prog: Program, plan: dict[str, Any], eligible: list[dict[str, Any]],
-               ratio: float, only_exact: bool) -> None:
+def check_plan(
+    shapes: dict[str, tuple[int, ...]],
+    prog: Program,
+    plan: dict[str, Any],
+    eligible: list[dict[str, Any]],
+    ratio: float,
+    only_exact: bool,
+) -> None:
     """The plan removes the right number of channels from exactly the eligible groups, and every weight
     shrank by exactly the indices the plan lists for it (`shapes`: the weights before pruning)."""
     ids = {g["id"] for g in eligible}
@@ -271,7 +287,9 @@ def check_plan(shapes: dict[str, tuple[int, ...]], prog: Program, plan: dict[str
         if g["id"] in ids:
             want = size - max(size - math.floor(ratio * size), 1)
             assert len(removed) == want, f"group {g['id']} (size {size}) lost {len(removed)} channels, expected {want}"
-            assert len(set(removed)) == len(removed) and all(0 <= i < size for i in removed), f"group {g['id']}: bad indices"
+            assert len(set(removed)) == len(removed) and all(0 <= i < size for i in removed), (
+                f"group {g['id']}: bad indices"
+            )
         else:
             assert not removed, f"group {g['id']} is frozen or inexact (only_exact={only_exact}) but lost channels"
     for name, dims in plan["params"].items():
@@ -284,7 +302,9 @@ def check_plan(shapes: dict[str, tuple[int, ...]], prog: Program, plan: dict[str
             assert new[d] == old[d] - len(idx), f"{name}[{d}]: {old[d]} -> {new[d]}, plan removes {len(idx)}"
     for name, old in shapes.items():
         if name in prog.weights and name not in plan["params"]:
-            assert tuple(prog.weights[name].shape) == old, f"{name} changed shape {old} -> {tuple(prog.weights[name].shape)} without a plan entry"
+            assert tuple(prog.weights[name].shape) == old, (
+                f"{name} changed shape {old} -> {tuple(prog.weights[name].shape)} without a plan entry"
+            )
 
 
 class Session(PruneSession):
@@ -304,7 +324,9 @@ class Session(PruneSession):
         self._start(program)
         # Fidelity first: the unpruned program, emitted again, computes what the model computes.
         self.fidelity_error = max_relative_error(_forward(api.to_torch(self.program), self.inputs), self.want)
-        assert self.fidelity_error < TOLERANCE, f"{name}: import -> emit differs from the model by {self.fidelity_error:.2e}"
+        assert self.fidelity_error < TOLERANCE, (
+            f"{name}: import -> emit differs from the model by {self.fidelity_error:.2e}"
+        )
 
     def run_pruned(self, prog: Program) -> list[torch.Tensor]:
         return _forward(api.to_torch(prog), self.inputs)
@@ -315,9 +337,9 @@ class Session(PruneSession):
         with masked(self.model, plan_params, masked_logits=masked_logits) as m:
             return _forward(m, self.inputs)
 
-
-    def check_applied(self, ratio: float = 0.5, criterion: str = "random", seed: int = 1,
-                      tol: float = TOLERANCE) -> tuple[torch.nn.Module, Program, AppliedPlan, RunReport]:
+    def check_applied(
+        self, ratio: float = 0.5, criterion: str = "random", seed: int = 1, tol: float = TOLERANCE
+    ) -> tuple[torch.nn.Module, Program, AppliedPlan, RunReport]:
         """apply_plan's result: a copy of the user's model, sliced by an only_exact plan, computes the masked
         original, holds the pruned program's parameters (names and shapes) and layers whose attributes build
         the tensors they hold (`rebuilt_mismatches`). Returns the applied model, the pruned program, what
@@ -394,14 +416,20 @@ def rebuilt_mismatches(model: torch.nn.Module) -> list[str]:
     return bad
 
 
-def check_exact(model: torch.nn.Module, inputs: Sequence[Any], name: str = "model", ratio: float = 0.5, **kw: Any) -> RunReport:
+def check_exact(
+    model: torch.nn.Module, inputs: Sequence[Any], name: str = "model", ratio: float = 0.5, **kw: Any
+) -> RunReport:
     return Session(model, inputs, name).check_exact(ratio, **kw)
 
 
-def check_runs_all_groups(model: torch.nn.Module, inputs: Sequence[Any], name: str = "model", ratio: float = 0.5) -> RunReport:
+def check_runs_all_groups(
+    model: torch.nn.Module, inputs: Sequence[Any], name: str = "model", ratio: float = 0.5
+) -> RunReport:
     return Session(model, inputs, name).check_runs(ratio)
 
 
-def check_model(model: torch.nn.Module, inputs: Sequence[Any], name: str, ratios: Sequence[float] = (0.3, 0.5)) -> list[RunReport]:
+def check_model(
+    model: torch.nn.Module, inputs: Sequence[Any], name: str, ratios: Sequence[float] = (0.3, 0.5)
+) -> list[RunReport]:
     """The full check the zoo tests run: exactness at each ratio, then every group pruned."""
     return Session(model, inputs, name).check_model(ratios)

@@ -8,7 +8,7 @@ impossible layer (a group count that no longer divides) is an error before the m
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -51,6 +51,16 @@ def _shape(module: nn.Module, shapes: dict[str, Shape], name: str) -> Shape:
     return shapes[name] if name in shapes else tuple(getattr(module, name).shape)
 
 
+def kept_per_block(removed: Iterable[int], blocks: int, width: int, offset: int = 0) -> list[int]:
+    """How many indices each of `blocks` consecutive blocks of `width` (from `offset`) keeps after `removed`: a
+    grouped conv's or GroupNorm's groups, attention heads."""
+    kept = [width] * blocks
+    for i in removed:
+        if offset <= i < offset + blocks * width:
+            kept[(i - offset) // width] -= 1
+    return kept
+
+
 def _conv(path: str, module: nn.Module, shapes: dict[str, Shape], removed: Removed) -> dict[str, Any]:
     """Conv / ConvTranspose: channels from the weight ([out, in/g, k..], transposed [in, out/g, k..]); a grouped
     conv's group count from the removed indices of the weight's dim 0, whose blocks are the groups: a group whose
@@ -60,8 +70,7 @@ def _conv(path: str, module: nn.Module, shapes: dict[str, Shape], removed: Remov
     groups = module.groups
     if groups > 1:
         gone = removed.get("weight", {}).get(0) or ([] if module.transposed else removed.get("bias", {}).get(0, []))
-        per = module.weight.shape[0] // groups
-        kept = [per - sum(1 for i in gone if g * per <= i < (g + 1) * per) for g in range(groups)]
+        kept = kept_per_block(gone, groups, module.weight.shape[0] // groups)
         left = {k for k in kept if k}
         if len(left) != 1:
             raise SpaError(
@@ -92,11 +101,7 @@ def _embedding(path: str, module: nn.Module, shapes: dict[str, Shape], removed: 
 
 def _head_counts(path: str, removed: list[int], offset: int, heads: int, width: int, what: str) -> dict[int, int]:
     """Kept entries per head of one projection's rows [offset, offset + heads * width); heads all gone omitted."""
-    per = {h: width for h in range(heads)}
-    for i in removed:
-        if offset <= i < offset + heads * width:
-            per[(i - offset) // width] -= 1
-    kept = {h: n for h, n in per.items() if n}
+    kept = {h: n for h, n in enumerate(kept_per_block(removed, heads, width, offset)) if n}
     if len(set(kept.values())) > 1:
         raise SpaError(
             f"nn.MultiheadAttention's {what} heads keep {sorted(set(kept.values()))} channels: one module holds "
@@ -260,9 +265,8 @@ Update = Callable[[str, nn.Module, dict[str, Shape], Removed], dict[str, Any]]
 def _group_norm(path: str, module: nn.Module, shapes: dict[str, Shape], removed: Removed) -> dict[str, Any]:
     """num_channels from the new affine; num_groups counts the groups that keep a channel, each keeping as many."""
     assert isinstance(module, nn.GroupNorm)
-    gone = next((set(removed[t].get(0, [])) for t in ("weight", "bias") if t in removed), set())
-    per = module.num_channels // module.num_groups
-    kept = [sum(1 for i in range(g * per, (g + 1) * per) if i not in gone) for g in range(module.num_groups)]
+    gone = next((removed[t].get(0, []) for t in ("weight", "bias") if t in removed), [])
+    kept = kept_per_block(gone, module.num_groups, module.num_channels // module.num_groups)
     widths = {k for k in kept if k}
     if len(widths) != 1:
         raise SpaError(f"GroupNorm keeps {kept} channels of its {module.num_groups} groups: not one width", where=path)
@@ -302,4 +306,4 @@ def layer_updates(path: str, module: nn.Module, shapes: dict[str, Shape], remove
     return _sizes(module, table, shapes) if table is not None else {}
 
 
-__all__ = ["FUNCTIONS", "SIZES", "PrunedMultiheadAttention", "is_standard_layer", "layer_updates"]
+__all__ = ["FUNCTIONS", "SIZES", "PrunedMultiheadAttention", "is_standard_layer", "kept_per_block", "layer_updates"]

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from spa_ir.backends.module.layers import kept_per_block
 from spa_ir.backends.module.transformers_moe import config_keys, moe_sizes
 from spa_ir.core.errors import SpaError
 
@@ -84,7 +85,7 @@ def _units(removed: set[int], old: int, width: int, where: str) -> tuple[int, in
     same count or none (a head pruned in part leaves no head structure)."""
     if old % width:
         raise SpaError(f"{old} columns are not heads of {width}", where=where)
-    kept = [width - sum(1 for i in range(u * width, (u + 1) * width) if i in removed) for u in range(old // width)]
+    kept = kept_per_block(removed, old // width, width)
     left = {k for k in kept if k}
     if len(left) > 1:
         raise SpaError(f"the plan keeps {sorted(left)} dims in different heads: no head width fits", where=where)
