@@ -62,8 +62,8 @@ class Plan:
         params = {p: dict(dims) for p, dims in self.params.items()}
         for p, dims in later.params.items():
             for d, gone in dims.items():
-                before = params.setdefault(p, {}).get(d, [])
-                params[p][d] = sorted(set(before) | set(_lift(before, gone)))
+                dims_before = params.setdefault(p, {})
+                dims_before[d] = _union(dims_before.get(d, []), gone)
         groups = [dict(g) for g in self.groups]
         by_member = {_members(g): g for g in groups}
         for g in later.groups:
@@ -71,11 +71,10 @@ class Plan:
             if earlier is None:
                 groups.append(g)
             else:
-                earlier["removed"] = sorted(set(earlier["removed"]) | set(_lift(earlier["removed"], g["removed"])))
+                earlier["removed"] = _union(earlier["removed"], g["removed"])
         masked_logits = {w: list(rows) for w, rows in self.masked_logits.items()}
         for w, rows in later.masked_logits.items():
-            before = masked_logits.get(w, [])
-            masked_logits[w] = sorted(set(before) | set(_lift(before, rows)))
+            masked_logits[w] = _union(masked_logits.get(w, []), rows)
         tensors = dict(self.tensors)
         for name, t in later.tensors.items():
             tensors[name] = _lift_tensor(t, self.params.get(name, {}), tensors.get(name))
@@ -157,6 +156,11 @@ def _lift_tensor(t: torch.Tensor, removed_before: dict[int, list[int]], earlier:
         index.append(torch.tensor([i for i in range(n) if i not in lost], dtype=torch.long))
     out[torch.meshgrid(*index, indexing="ij")] = t
     return out
+
+
+def _union(removed_before: list[int], later: list[int]) -> list[int]:
+    """What two steps remove, in the first step's indexing (`later` counts what the first one left)."""
+    return sorted(set(removed_before) | set(_lift(removed_before, later)))
 
 
 def _lift(removed_before: list[int], later: list[int]) -> list[int]:
