@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import operator
 import os
 import re
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,9 @@ def _raised_at(e: BaseException) -> str:
     return f" at {f.filename}:{f.lineno} in {f.name}: `{(f.line or '').strip()}`"
 
 
-def export_functional(model: torch.nn.Module, args: tuple[Any, ...]) -> torch.export.ExportedProgram:
+def export_functional(
+    model: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None
+) -> torch.export.ExportedProgram:
     """What `torch.export.export(model, args, strict=False).run_decompositions({})` returns (functional
     ATen IR that keeps composite ops such as aten.conv2d / linear / layer_norm / SDPA), traced once instead
     of twice: export's post-dispatch trace under the same "preserve every composite op" override that
@@ -71,7 +74,7 @@ def export_functional(model: torch.nn.Module, args: tuple[Any, ...]) -> torch.ex
         )
     except ImportError:
         with _without_added_attributes(model):
-            return torch.export.export(model, args, strict=False).run_decompositions({})
+            return torch.export.export(model, args, kwargs, strict=False).run_decompositions({})
     preserve_composites, _ = _split_decomp_table_to_cia_and_python_decomp({})
     # Attributes the forward assigns (caches such as LeViT's attention_bias_cache) are put back as
     # export's own trace does, so no traced tensor is left behind in the model.
@@ -80,7 +83,7 @@ def export_functional(model: torch.nn.Module, args: tuple[Any, ...]) -> torch.ex
         _detect_attribute_assignment(model),
         _without_added_attributes(model),
     ):
-        return _export(model, args, strict=False, pre_dispatch=False)
+        return _export(model, args, kwargs, strict=False, pre_dispatch=False)
 
 
 @contextlib.contextmanager
@@ -99,7 +102,11 @@ def _without_added_attributes(model: torch.nn.Module) -> Iterator[None]:
 
 
 def capture(
-    model: torch.nn.Module, example_inputs: Sequence[Any], name: str = "model", *, train: bool = False
+    model: torch.nn.Module,
+    example_inputs: Sequence[Any] | Mapping[str, Any],
+    name: str = "model",
+    *,
+    train: bool = False,
 ) -> torch.export.ExportedProgram:
     """torch.export in eval mode (or training mode: `train`); a model that cannot be captured raises SpaError
     naming the cause."""
@@ -132,16 +139,32 @@ def _without_kv_cache(model: torch.nn.Module) -> Iterator[None]:
             c.use_cache = True
 
 
-def _export(model: torch.nn.Module, example_inputs: Sequence[Any], train: bool) -> torch.export.ExportedProgram:
+def _export(
+    model: torch.nn.Module, example_inputs: Sequence[Any] | Mapping[str, Any], train: bool
+) -> torch.export.ExportedProgram:
     """export_functional in the mode asked for. A cache the forward fills on its first call (YOLO Detect's
     anchors) is exported as a constant without a value: one eager call fills it, as ultralytics' own exporter
     does, and the capture is repeated."""
-    ep = export_functional(model.train(train), tuple(example_inputs))
+    args, kwargs = split_inputs(model, example_inputs)
+    ep = export_functional(model.train(train), args, kwargs)
     if not train and traced_constants(ep):
         with torch.no_grad():
-            model(*example_inputs)
-        ep = export_functional(model, tuple(example_inputs))
+            model(*args, **(kwargs or {}))
+        ep = export_functional(model, args, kwargs)
     return ep
+
+
+def split_inputs(
+    model: torch.nn.Module, example_inputs: Sequence[Any] | Mapping[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any] | None]:
+    """Example inputs as torch.export takes them: a sequence is the positional arguments, a mapping the keyword
+    arguments of forward (`{"input_ids": ..., "attention_mask": ...}`), ordered as forward's signature lists them
+    (the IR's inputs, hence the emitted module's positional arguments, follow that order)."""
+    if not isinstance(example_inputs, Mapping):
+        return tuple(example_inputs), None
+    order = {name: i for i, name in enumerate(inspect.signature(model.forward).parameters)}
+    names = sorted(example_inputs, key=lambda n: order.get(n, len(order)))
+    return (), {n: example_inputs[n] for n in names}
 
 
 def traced_constants(ep: torch.export.ExportedProgram) -> list[str]:
@@ -335,7 +358,11 @@ def random_input(shape: Sequence[int], dtype: torch.dtype, generator: torch.Gene
 
 
 def import_module(
-    model: torch.nn.Module, example_inputs: Sequence[Any], name: str = "model", *, train: bool = False
+    model: torch.nn.Module,
+    example_inputs: Sequence[Any] | Mapping[str, Any],
+    name: str = "model",
+    *,
+    train: bool = False,
 ) -> Program:
     """The model captured in eval mode, or in training mode (`train`: aux heads, batch statistics, dropout)."""
     return import_exported(capture(model, example_inputs, name, train=train), name)
