@@ -1,0 +1,51 @@
+"""The report as a PNG: every layer's output and input widths, before and after (matplotlib, Agg backend)."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from spa_ir.core.fileio import write_with_atomic
+
+if TYPE_CHECKING:
+    from spa_ir.reporting.report import LayerRow, Report
+
+PANELS = ((0, "output width (dim 0)"), (1, "input width (dim 1)"))
+
+
+def plotted_layers(report: Report) -> list[LayerRow]:
+    """The layers drawn: the matrices (`LayerRow.matrix`), in program order."""
+    return [layer for layer in report.layers if layer.matrix]
+
+
+def plot_widths(report: Report, path: str | os.PathLike[str]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: a file is all spa draws
+    import matplotlib.pyplot as plt
+
+    layers = plotted_layers(report)
+    n = max(len(layers), 1)
+    fig, axes = plt.subplots(len(PANELS), 1, figsize=(min(4 + 0.18 * n, 40), 7), sharex=True, squeeze=False)
+    xs = list(range(len(layers)))
+    for ax, (dim, title) in zip(axes[:, 0], PANELS):
+        before = [(layer.shape.before or [0, 0])[dim] for layer in layers]
+        after = [(layer.shape.after or [0, 0])[dim] for layer in layers]
+        ax.bar(xs, before, color="#c9d6e8", label="before")
+        ax.bar(xs, after, width=0.5, color="#2a5c9a", label="after")
+        ax.set_ylabel(title)
+        ax.legend(loc="upper right", fontsize="small")
+    bottom = axes[-1, 0]
+    bottom.set_xticks(xs)
+    bottom.set_xticklabels([layer.weight for layer in layers], rotation=90, fontsize=6)
+    fig.suptitle(_title(report))
+    fig.tight_layout()
+    write_with_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
+    plt.close(fig)
+
+
+def _title(report: Report) -> str:
+    t = report.totals
+    ratios = (("params", t.params.ratio()), ("FLOPs", t.flops.ratio()))
+    kept = ", ".join(f"{name} kept {r:.3f}" for name, r in ratios if r is not None)
+    return "per-layer widths before / after pruning" + (f": {kept}" if kept else "")
