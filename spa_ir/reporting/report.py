@@ -24,7 +24,7 @@ class Span(Generic[T]):
         before, after = self.before, self.after
         if not isinstance(before, int | float) or not isinstance(after, int | float) or not before:
             return None
-        return after / before
+        return float(after) / float(before)
 
 
 @dataclass(frozen=True)
