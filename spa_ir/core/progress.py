@@ -1,0 +1,54 @@
+"""Progress bars on the phases that can take long (capture, calibration, compensation, export).
+
+`progress(iterable, desc)` wraps a loop; `progress(total, desc)` is a bar to `update()` by hand, usable as a
+context manager. Bars are tqdm's, drawn only when their stream is a terminal (tqdm's `disable=None`), so logs,
+pipes and tests never see them; `set_quiet(True)` (spa-opt / spa-translate `--quiet`, the API's `quiet=`)
+turns them off everywhere in the process. Tools that hold stderr meanwhile (spa-translate's capture of
+library output) hand the terminal to `set_stream` so bars still reach the user, live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import IO, Any, TypeVar, overload
+
+from tqdm import tqdm
+
+T = TypeVar("T")
+
+_quiet = False
+_stream: IO[str] | None = None
+
+
+def set_quiet(quiet: bool) -> None:
+    """No bars in this process (True), or bars on terminals again (False)."""
+    global _quiet
+    _quiet = quiet
+
+
+def is_quiet() -> bool:
+    return _quiet
+
+
+def set_stream(stream: IO[str] | None) -> None:
+    """Where bars are drawn (None: sys.stderr at the time a bar starts)."""
+    global _stream
+    _stream = stream
+
+
+@overload
+def progress(work: int, desc: str, **options: Any) -> tqdm[Any]: ...
+
+
+@overload
+def progress(work: Iterable[T], desc: str, **options: Any) -> tqdm[T]: ...
+
+
+def progress(work: Iterable[T] | int, desc: str, **options: Any) -> tqdm[Any]:
+    """A bar over `work` (an iterable, or a step count to `update()`), labelled `desc`; `options` go to tqdm
+    (e.g. `unit`). Off when quiet or when the stream is not a terminal."""
+    disable = True if _quiet else None
+    common: dict[str, Any] = {"desc": desc, "disable": disable, "leave": False, "file": _stream, **options}
+    if isinstance(work, int):
+        return tqdm(total=work, **common)
+    return tqdm(work, **common)
