@@ -1,15 +1,17 @@
 """Progress bars on the phases that can take long (capture, calibration, compensation, export).
 
 `progress(iterable, desc)` wraps a loop; `progress(total, desc)` is a bar to `update()` by hand, usable as a
-context manager. Bars are tqdm's, drawn only when their stream is a terminal (tqdm's `disable=None`), so logs,
-pipes and tests never see them; `set_quiet(True)` (spa-opt / spa-translate `--quiet`, the API's `quiet=`)
-turns them off everywhere in the process. Tools that hold stderr meanwhile (spa-translate's capture of
-library output) hand the terminal to `set_stream` so bars still reach the user, live.
+context manager; `phases(desc, names)` a bar over the named steps of one phase. Bars are tqdm's, drawn only
+when their stream is a terminal (tqdm's `disable=None`), so logs, pipes and tests never see them;
+`set_quiet(True)` (spa-opt / spa-translate `--quiet`, the API's `quiet=`) turns them off everywhere in the
+process. Tools that hold stderr meanwhile (spa-translate's capture of library output) hand the terminal to
+`set_stream` so bars still reach the user, live.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any, TypeVar, overload
 
 from tqdm import tqdm
@@ -52,3 +54,22 @@ def progress(work: Iterable[T] | int, desc: str, **options: Any) -> tqdm[Any]:
     if isinstance(work, int):
         return tqdm(total=work, **common)
     return tqdm(work, **common)
+
+
+@contextlib.contextmanager
+def phases(desc: str, names: Sequence[str]) -> Iterator[Callable[[], None]]:
+    """A bar over the named steps of one long phase (capture: torch.export, then torch-mlir's import): each
+    call of the yielded function finishes the running step and shows the next one's name."""
+    with progress(len(names), desc) as bar:
+        done = -1
+
+        def step() -> None:
+            nonlocal done
+            if done >= 0:
+                bar.update()
+            done += 1
+            bar.set_postfix_str(names[done] if done < len(names) else "", refresh=True)
+
+        yield step
+        if done >= 0:
+            bar.update()
