@@ -3,11 +3,11 @@
     .venv/bin/python bench/criteria_mnist.py [--criteria l1,l2,...] [--targets 0.5,0.33] [--scope local] [--no-tp]
 
 The dense model (bench/mnist_common.py: 4,000 training digits, BASE_EPOCHS fixed, seed fixed) is trained once and
-cached under out/bench/cache/. For each FLOPs target and each criterion: prune (spa: `api.prune(criterion=...,
+cached under out/bench/cache/. For each FLOPs target and each criterion: prune (spa: `api.prune_program(criterion=...,
 keep_flops=..., scope=..., calib=250 training digits with labels)`; Torch-Pruning: its `pruning_ratio` bisected to
 the FLOPs spa reached), then measure the kept FLOPs (torch.utils.flop_counter on the pruned module), the held-out
 accuracy before and after the same fine-tunes (FT_EPOCHS of Adam, cosine, one per --ft-seeds data order, the same
-for every method; the table gives their mean and standard deviation), and the pruning time (spa: the `api.prune`
+for every method; the table gives their mean and standard deviation), and the pruning time (spa: the `api.prune_program`
 call, calibration included; Torch-Pruning: its gradient passes and `pruner.step()`). A criterion or option the
 installed spa does not accept yet is skipped with its reason printed. Prints a table and the wall time; writes
 out/bench/criteria_mnist.{json,png} (criteria_mnist_<scope>.* for another scope).

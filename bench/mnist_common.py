@@ -272,7 +272,7 @@ class SpaPruner:
 
         program = self._copy()
         t0 = time.perf_counter()
-        api.prune(program, **options)
+        api.prune_program(program, **options)
         return program, time.perf_counter() - t0
 
     def ratio_for(self, keep: float) -> float:

@@ -25,7 +25,7 @@ Torch-Pruning rows: MagnitudeImportance p=1 / p=2, LAMP, BNScale, FPGM, Random (
 compensation), the same layers left whole, at the FLOPs spa's l1 reached: on MNIST with exactly spa's widths (a
 `pruning_ratio_dict` that removes as many channels per layer), on MiniLM with one local ratio for heads
 (`prune_num_heads`) and FFN bisected to those FLOPs; a criterion that lands elsewhere is marked off target.
-FLOPs kept: torch.utils.flop_counter on the pruned module over the dense one. Seconds: the `api.prune` call
+FLOPs kept: torch.utils.flop_counter on the pruned module over the dense one. Seconds: the `api.prune_program` call
 (synthesis, calibration and compensation included) or Torch-Pruning's `pruner.step()`; one torch thread by default.
 
 Prints one table per model (method x target: quality, FLOPs kept, seconds); writes out/bench/obspa_<model>.png
@@ -81,7 +81,7 @@ ANCHORS = [  # issue 10, measured on the same encoder with onnxsim 0.8.1 (FFN 30
 
 @dataclass(frozen=True)
 class Method:
-    """One spa row: api.prune options besides the target, and which calibration set it gets (None: none)."""
+    """One spa row: api.prune_program options besides the target, and which calibration set it gets (None: none)."""
 
     name: str
     options: dict[str, Any]
@@ -164,13 +164,13 @@ class Spa:
         self.program = api.import_torch(model.eval(), [example])
 
     def run(self, options: dict[str, Any], calib: Any) -> tuple[torch.fx.GraphModule, float, Any]:
-        """(the emitted pruned module, the seconds api.prune took, the plan)."""
+        """(the emitted pruned module, the seconds api.prune_program took, the plan)."""
         from spa_ir import api
         from spa_ir.core.program import Program
 
         program = Program(self.program.module.clone(), self.program.weights.copy(), self.program.source)
         t0 = time.perf_counter()
-        plan = api.prune(program, calib, **options)
+        plan = api.prune_program(program, calib, **options)
         return api.to_torch(program), time.perf_counter() - t0, plan
 
     def reachable(self, target: dict[str, Any]) -> dict[str, Any]:
@@ -223,7 +223,7 @@ def spa_rows(
                 measure(gm, row)
                 plans[f"{m.name}@{t.label}"] = plan
             except Exception as e:  # a spa failure is evidence: reported with its options
-                row.failed, row.note = True, f"api.prune({ {**aim, **m.options} }): {reason(e)}"
+                row.failed, row.note = True, f"api.prune_program({ {**aim, **m.options} }): {reason(e)}"
             print(f"  {model_name} {t.label:<14} {m.name:<26} {show(row)}", flush=True)
             rows.append(row)
     return rows

@@ -13,7 +13,7 @@ torch.onnx de-duplicates them into an Identity copy). Torch models get random BN
 ones have (their BN scales stay equal, so the Identity copies stay); BERT's constant parameters get noise.
 
 Methods, at the same channel sparsity s in {0.3, 0.5} (spa ratio=s, onnxsim sparsity=s):
-  spa-l2      api.import_onnx -> api.prune(criterion=l2, only_exact=True) -> save_onnx (the faithful ONNX file);
+  spa-l2      api.import_onnx -> api.prune_program(criterion=l2, only_exact=True) -> save_onnx (the faithful ONNX file);
   spa-obspa   the same with criterion=obspa, data-free: source=stats by default (analytic moments; the synthetic
               source optimizes inputs against every BN for 300 Adam steps: minutes per model on 2 cores);
   onnxsim     onnxsim.apply_structured_pruning(model, sparsity=s, importance_norm="l2") on the file as it is;
@@ -581,7 +581,7 @@ def run_spa(
     prog = clone_program(program)
     t0 = time.perf_counter()
     try:
-        plan = api.prune(prog, only_exact=True, **options)
+        plan = api.prune_program(prog, only_exact=True, **options)
     except Exception as e:
         return _failed(result, "prune", e)
     try:
@@ -758,7 +758,7 @@ def warm_up(tmp: Path) -> None:
     """One prune by each tool on a small file first: one-time imports (torch-mlir, xDSL, onnxsim) are not timed."""
     path = FRAMEWORKS / "keras_mlp_op15.onnx"
     prog = api.import_onnx(path)
-    api.prune(prog, ratio=0.3, criterion="l2", only_exact=True)
+    api.prune_program(prog, ratio=0.3, criterion="l2", only_exact=True)
     save_onnx(prog, tmp / "warm.onnx")
     onnxsim.apply_structured_pruning(onnxsim.simplify(onnx.load(str(path)))[0], sparsity=0.3)
 

@@ -6,9 +6,9 @@ scratch for the same budget as the dense baseline beside it.
 The net is bench/mnist_common.py's BN ResNet at its fixed-seed initialization; its batch norms' running statistics are
 first set from the 250 calibration digits (one cumulative pass, weights untouched), so the captured graph, whose batch
 norms use running statistics, sees at initialization what a training-mode forward would. spa prunes it
-(`api.prune(criterion=..., keep_flops=..., scope=..., calib=those digits with labels)`); the pruned net is trained
-from scratch (BASE_EPOCHS, the same schedule and seed as the dense baseline: for seed 0 the cached dense model of
-bench/criteria_mnist.py, same initialization, same training). --seeds initializations (each with its own data
+(`api.prune_program(criterion=..., keep_flops=..., scope=..., calib=those digits with labels)`); the pruned net is
+trained from scratch (BASE_EPOCHS, the same schedule and seed as the dense baseline: for seed 0 the cached dense model
+of bench/criteria_mnist.py, same initialization, same training). --seeds initializations (each with its own data
 order); the table gives the mean accuracy and its standard deviation. A criterion or option the installed spa does not
 accept yet is skipped with its reason printed. Prints a table and the wall times; writes
 out/bench/prune_at_init.{json,png}.

@@ -40,7 +40,7 @@ def run_spa(model: torch.nn.Module, x: torch.Tensor) -> tuple[dict[str, float], 
     t1 = time.perf_counter()
     program = import_exported(ep)
     t2 = time.perf_counter()
-    api.prune(program, ratio=0.5, criterion="l1")
+    api.prune_program(program, ratio=0.5, criterion="l1")
     t3 = time.perf_counter()
     gm = api.to_torch(program)
     t4 = time.perf_counter()

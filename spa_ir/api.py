@@ -1,16 +1,17 @@
-"""spa's Python API: import a model into a Program, save/load it, emit it again.
+"""spa's Python API at the Program level: import a model into a Program, save/load it, prune it, emit it again.
+The one call that does it all for a model or a file is `spa_ir.prune` (spa_ir/oneshot.py), built on these.
 
 prog = spa_ir.api.import_torch(torchvision.models.resnet18(), [torch.randn(1, 3, 64, 64)])
 prog.save("r18.mlir")                       # r18.mlir + r18.safetensors
+plan = spa_ir.api.prune_program(prog, ratio=0.5)
 gm = spa_ir.api.to_torch(prog)              # torch.fx.GraphModule with the original parameter names
-plan = spa_ir.api.prune(prog, ratio=0.5)
 spa_ir.api.apply_plan(model, plan)          # the user's own model, sliced in place
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -24,10 +25,15 @@ if TYPE_CHECKING:
 
 
 def import_torch(
-    model: torch.nn.Module, example_inputs: Sequence[Any], name: str = "model", *, train: bool = False
+    model: torch.nn.Module,
+    example_inputs: Sequence[Any] | Mapping[str, Any],
+    name: str = "model",
+    *,
+    train: bool = False,
 ) -> Program:
     """Capture `model` in eval mode, or in training mode with `train=True` (aux heads, dropout and batch
-    statistics in the IR; the emitted module updates its batch norms' running statistics as it runs)."""
+    statistics in the IR; the emitted module updates its batch norms' running statistics as it runs).
+    `example_inputs`: forward's positional arguments, or a mapping of its keyword arguments."""
     return import_module(model, example_inputs, name, train=train)
 
 
@@ -41,7 +47,7 @@ def load(mlir_path: str | os.PathLike[str]) -> Program:
     return Program.load(mlir_path)
 
 
-def prune(
+def prune_program(
     program: Program,
     calib: Any = None,
     *,
@@ -49,7 +55,8 @@ def prune(
     loss: str | Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor] | None = None,
     **options: Any,
 ) -> Plan:
-    """Run the pruning pipeline (`spa-prune-groups`) in place and return the plan of what was removed. Options
+    """Run the pruning pipeline (`spa-prune-groups`) on `program` in place and return the plan of what was removed
+    (the Program-level step of `spa_ir.prune`, which takes a model or a file and returns a PruneResult). Options
     are the pipeline's, snake case: criterion, agg, norm, seed (spa-annotate-importance); ratio, keep_flops,
     keep_params, scope, min_keep, min_keep_ratio, round_to, only_exact, ignore, overrides, heads, uniform
     (spa-select-channels); steps (the whole pipeline N times).
@@ -98,6 +105,6 @@ __all__ = [
     "import_pt2",
     "import_torch",
     "load",
-    "prune",
+    "prune_program",
     "to_torch",
 ]

@@ -200,7 +200,7 @@ class PruneSession:
         prog = clone_program(self.program)
         report = RunReport(self.name, ratio, only_exact, seconds={"import": round(self.import_seconds, 3)})
         t0 = time.perf_counter()
-        plan = api.prune(prog, ratio=ratio, criterion=criterion, seed=seed, only_exact=only_exact).to_json()
+        plan = api.prune_program(prog, ratio=ratio, criterion=criterion, seed=seed, only_exact=only_exact).to_json()
         report.seconds["prune"] = round(time.perf_counter() - t0, 3)
         groups = plan["groups"]
         report.groups = len(groups)

@@ -304,7 +304,7 @@ def test_a_compensated_plan_writes_its_tensors(tmp_path: Path) -> None:
         model(data)
     model.eval()
     prog = api.import_torch(model, [data[:1]])
-    plan = api.prune(prog, ratio=0.5, criterion="obspa", calib=data[:64])
+    plan = api.prune_program(prog, ratio=0.5, criterion="obspa", calib=data[:64])
     assert "c3.bias" in plan.tensors and "c3.bias" in plan.params and "c2.weight" in plan.tensors
     plan.save(tmp_path / "plan.json")
     pruned = copy.deepcopy(model)
@@ -385,7 +385,7 @@ def test_a_hard_coded_size_is_named() -> None:
     model = _seeded(_hard_coded)
     x = torch.randn(1, 3, 5, 5)
     prog = api.import_torch(model, [x])
-    plan = api.prune(prog, ratio=0.5, criterion="random", only_exact=True)
+    plan = api.prune_program(prog, ratio=0.5, criterion="random", only_exact=True)
     assert plan.params["0.weight"][0]
     with pytest.raises(SpaError) as e:
         api.apply_plan(copy.deepcopy(model), plan, example_inputs=[x])
@@ -421,7 +421,7 @@ def test_head_attributes_of_a_custom_attention_are_named() -> None:
     forward check say so, naming the module and the attributes."""
     model = _seeded(lambda: nn.Sequential(nn.Linear(8, 32), _Attention(), nn.Linear(32, 5)))
     x = torch.randn(1, 6, 8)
-    plan = api.prune(api.import_torch(model, [x]), ratio=0.5, criterion="random", only_exact=True, heads=True)
+    plan = api.prune_program(api.import_torch(model, [x]), ratio=0.5, criterion="random", only_exact=True, heads=True)
     assert len(plan.params["1.qkv.weight"][0]) == 36  # two of four heads, q, k and v
     applied = api.apply_plan(copy.deepcopy(model), plan)
     assert applied.size_attributes == [SizeAttribute("1", "_Attention", "head_dim * num_heads", 24)]

@@ -27,7 +27,7 @@ def test_cost_matches_flop_counter(name: str) -> None:
     program = api.import_torch(model, [x], name)
     for prune in (False, True):
         if prune:
-            api.prune(program, ratio=0.5, criterion="l1")
+            api.prune_program(program, ratio=0.5, criterion="l1")
         gm = api.to_torch(program)
         cost = program_cost(program)
         flops, counts_attention = _counted(gm, x)

@@ -54,7 +54,7 @@ def test_every_data_driven_criterion_prunes_exactly_from_calibration_data() -> N
     removed = {}
     for crit in DATA_DRIVEN:
         program = api.import_torch(model, [torch.randn(1, 3, 8, 8)])
-        plan = api.prune(program, criterion=crit, ratio=0.5, only_exact=True, calib={"inputs": x, "targets": y})
+        plan = api.prune_program(program, criterion=crit, ratio=0.5, only_exact=True, calib={"inputs": x, "targets": y})
         groups = [g for g in plan.groups if g["removed"]]
         assert groups and all(g["criterion"] == crit for g in groups), crit
         removed[crit] = tuple(tuple(g["removed"]) for g in groups)
@@ -64,7 +64,7 @@ def test_every_data_driven_criterion_prunes_exactly_from_calibration_data() -> N
         got = torch.cat([pruned(probe[i : i + 1]) for i in range(len(probe))])
         assert torch.allclose(got, want, atol=1e-5), crit
     l1 = api.import_torch(model, [torch.randn(1, 3, 8, 8)])
-    l1_plan = api.prune(l1, criterion="l1", ratio=0.5, only_exact=True)
+    l1_plan = api.prune_program(l1, criterion="l1", ratio=0.5, only_exact=True)
     l1_removed = tuple(tuple(g["removed"]) for g in l1_plan.groups if g["removed"])
     assert sum(r != l1_removed for r in removed.values()) >= len(DATA_DRIVEN) - 2, removed
 
@@ -121,7 +121,7 @@ def test_steps_recollect_the_statistics_on_the_pruned_model() -> None:
     model = small_cnn()
     x, y = torch.randn(16, 3, 8, 8), torch.randint(0, 4, (16,))
     program = api.import_torch(model, [torch.randn(1, 3, 8, 8)])
-    plan = api.prune(
+    plan = api.prune_program(
         program, criterion="taylor", keep_flops=0.4, steps=2, only_exact=True, calib={"inputs": x, "targets": y}
     )
     assert plan.selection is not None and plan.selection["steps"] == 2

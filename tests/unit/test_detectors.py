@@ -78,7 +78,7 @@ class Captured:
         heads = DetectorHeads(self.detector, self.images, self.boxes).eval()
         self.inputs = heads.example_inputs(self.images)
         self.program = api.import_torch(heads, self.inputs, name)
-        self.plan = api.prune(self.program, ratio=0.5, criterion="random", seed=1, only_exact=True)
+        self.plan = api.prune_program(self.program, ratio=0.5, criterion="random", seed=1, only_exact=True)
         self.plan_json: dict[str, Any] = self.plan.to_json()
 
     def heads_of(self, detector: torch.nn.Module) -> DetectorHeads:

@@ -112,7 +112,7 @@ def _check_opaque(path: Path, inputs: list[torch.Tensor], op: str, tmp_path: Pat
     program = api.import_onnx(path)
     with pytest.raises(SpaError, match=rf"'{op}' \(ONNX Loop / Scan / If"):
         api.to_torch(program)
-    plan = api.prune(program, ratio=0.5, criterion="random", only_exact=True).to_json()
+    plan = api.prune_program(program, ratio=0.5, criterion="random", only_exact=True).to_json()
     assert not any(g["removed"] for g in plan["groups"])
     assert any(r["op"] == op for g in plan["groups"] for r in g["frozen"])
     save_onnx(program, tmp_path / "same.onnx")
@@ -142,7 +142,7 @@ def test_faithful_export_refuses_a_changed_original(tmp_path: Path) -> None:
     path = tmp_path / "m.onnx"
     path.write_bytes((DATA / "keras_resnet_op15.onnx").read_bytes())
     program = api.import_onnx(path)
-    api.prune(program, ratio=0.5, criterion="random")
+    api.prune_program(program, ratio=0.5, criterion="random")
     path.write_bytes(path.read_bytes() + b"\0")
     with pytest.raises(SpaError, match=re.escape(f"the original ONNX file '{path.resolve()}' changed since import")):
         save_onnx(program, tmp_path / "out.onnx")
@@ -219,7 +219,7 @@ def test_keep_flops_on_a_dynamic_batch(tmp_path: Path) -> None:
         return counter.get_total_flops()
 
     before = flops(program)
-    plan = api.prune(program, keep_flops=0.5, criterion="l2")
+    plan = api.prune_program(program, keep_flops=0.5, criterion="l2")
     kept = flops(program) / before
     assert plan.selection is not None
     assert abs(kept - plan.selection["achieved"]["flops"]) < 1e-3 and abs(kept - 0.5) < 0.02
@@ -237,7 +237,7 @@ def test_obspa_on_converted_models(name: str, tmp_path: Path) -> None:
     path.write_bytes((DATA / name).read_bytes())
     original = onnx.load(str(path))
     program = api.import_onnx(path)
-    plan = api.prune(program, ratio=0.5, criterion="obspa", source="stats")
+    plan = api.prune_program(program, ratio=0.5, criterion="obspa", source="stats")
     params = plan.to_json()["params"]
     created = [n for n in plan.tensors if n.endswith(".spa_bias")]
     assert len(created) == (plan.compensation or {}).get("biases", 0) == (4 if name == "paddle_mbv3_op11.onnx" else 0)

@@ -590,10 +590,10 @@ def test_ops_converted_from_a_later_opset_upgrade_the_model(opset: int, tmp_path
     x = rng.standard_normal((2, 4)).astype(np.float32)
     want = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
     assert np.abs(api.to_torch(program)(torch.from_numpy(x)).detach().numpy() - want).max() < 1e-6
-    (hidden,) = [g for g in api.prune(clone_program(program), ratio=0.5, only_exact=True).to_json()["groups"]
+    (hidden,) = [g for g in api.prune_program(clone_program(program), ratio=0.5, only_exact=True).to_json()["groups"]
                  if g["size"] == 6]
     assert not hidden["exact"] and not hidden["frozen"] and not hidden["removed"]
-    plan = api.prune(program, ratio=0.5, criterion="random", only_exact=False).to_json()
+    plan = api.prune_program(program, ratio=0.5, criterion="random", only_exact=False).to_json()
     assert plan["params"].get("w1")
     masked = masked_onnx(model, plan["params"])
     want = ort.InferenceSession(masked.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]

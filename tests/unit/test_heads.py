@@ -27,7 +27,7 @@ def tiny_bert() -> nn.Module:
 def _prune(model: nn.Module, **options: object) -> tuple[api.Program, dict[str, tuple[int, ...]]]:
     ids = torch.randint(0, 100, (1, 16), generator=torch.Generator().manual_seed(1))
     program = api.import_torch(model, [ids])
-    plan = api.prune(program, only_exact=True, **options)
+    plan = api.prune_program(program, only_exact=True, **options)
     pruned = api.to_torch(program)
     with torch.no_grad(), masked(model, plan.params) as reference:
         want = reference(ids)

@@ -98,7 +98,7 @@ def _out_width(module: nn.Module) -> int:
 
 def _prune(s: Session, **options: Any) -> tuple[api.Program, Any]:
     prog = clone_program(s.program)
-    plan = api.prune(prog, ratio=0.5, only_exact=True, criterion="random", seed=1, **options)
+    plan = api.prune_program(prog, ratio=0.5, only_exact=True, criterion="random", seed=1, **options)
     return prog, plan
 
 

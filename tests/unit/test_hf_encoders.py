@@ -91,7 +91,7 @@ def check_heads(s: Session, ratio: float = 0.5) -> int:
     heads only (an attention of one head has no head factor: its dims prune as channels); returns how many
     heads went (the family must lose some)."""
     prog = clone_program(s.program)
-    plan = api.prune(prog, ratio=ratio, criterion="random", seed=1, only_exact=True, heads=True).to_json()
+    plan = api.prune_program(prog, ratio=ratio, criterion="random", seed=1, only_exact=True, heads=True).to_json()
     got = s.run_pruned(prog)
     want = s.run_masked(plan["params"])
     error = max_relative_error(got, want)
@@ -163,7 +163,7 @@ def _applied(name: str, **options: Any) -> tuple[Session, Any, Any, Any, list[to
     """(session, plan, applied, model, masked original's outputs): an only_exact plan at 0.5 applied to a copy."""
     s = session(name)
     prog = clone_program(s.program)
-    plan = api.prune(prog, ratio=0.5, criterion="random", seed=1, only_exact=True, **options)
+    plan = api.prune_program(prog, ratio=0.5, criterion="random", seed=1, only_exact=True, **options)
     model: Any = copy.deepcopy(s.model)
     applied = api.apply_plan(model, plan, example_inputs=s.inputs)
     want = s.run_masked(plan.to_json()["params"])

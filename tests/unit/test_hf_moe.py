@@ -80,7 +80,7 @@ def test_experts_keep_top_k() -> None:
     """Top-2 routing over 4 experts: however high the ratio, each layer keeps 2 experts (and stays exact)."""
     s = session("qwen2_moe")
     prog = clone_program(s.program)  # not s.prune: its plan check expects the ratio's count in every group
-    plan = api.prune(prog, ratio=0.9, criterion="random", seed=1, only_exact=True).to_json()
+    plan = api.prune_program(prog, ratio=0.9, criterion="random", seed=1, only_exact=True).to_json()
     for g in _groups(plan, "mlp.gate.weight", 0):
         assert g["size"] - len(g["removed"]) == 2, g
     assert max_relative_error(s.run_pruned(prog), s.run_masked(plan["params"], plan["masked_logits"])) < TOLERANCE
@@ -95,7 +95,7 @@ def test_eager_experts_refused_with_location() -> None:
 def test_grouped_mm_experts_frozen_with_reason() -> None:
     """grouped_mm is an opaque custom op: its experts' channels are frozen with the reason, as data."""
     prog = api.import_torch(hf_moe.build("mixtral", "grouped_mm"), hf_moe.tokens(), "mixtral-grouped")
-    plan = api.prune(prog, ratio=0.5, only_exact=True).to_json()
+    plan = api.prune_program(prog, ratio=0.5, only_exact=True).to_json()
     experts = _groups(plan, "experts.down_proj", 2)
     assert experts and all(g["frozen"] and not g["removed"] for g in experts)
     ops = {r.get("op") for g in experts for r in g["frozen"]}
@@ -111,7 +111,7 @@ def test_apply_plan_saves_and_reloads(name: str, tmp_path: Path) -> None:
 
     s = session(name)
     prog = clone_program(s.program)
-    plan = api.prune(prog, ratio=0.5, criterion="random", seed=1, only_exact=True, heads=True, uniform=True)
+    plan = api.prune_program(prog, ratio=0.5, criterion="random", seed=1, only_exact=True, heads=True, uniform=True)
     assert prog.plan is not None
     prog.plan.save(tmp_path / "plan.json")  # the plan as a user has it: a file, masked_logits in it
     assert Plan.load(tmp_path / "plan.json").masked_logits == plan.masked_logits

@@ -101,7 +101,7 @@ def test_a_refitted_conv_reaches_the_least_squares_optimum_on_the_calibration_da
     model = Pair().eval()
     calib = torch.randn(32, 3, 5, 5)
     prog = api.import_torch(model, [calib[:1]])
-    plan = api.prune(prog, ratio=0.5, criterion="l1", compensate="obspa", damp=1e-10, calib=calib)
+    plan = api.prune_program(prog, ratio=0.5, criterion="l1", compensate="obspa", damp=1e-10, calib=calib)
     gone = plan.params["c1.weight"][0]
     kept = [c for c in range(8) if c not in gone]
     with torch.no_grad():
@@ -142,7 +142,7 @@ def _run(gm: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 def _pruned(model: nn.Module, data: torch.Tensor, **options: Any) -> tuple[Plan, torch.nn.Module]:
     prog = api.import_torch(model, [data[:1]])
-    plan = api.prune(prog, **options)
+    plan = api.prune_program(prog, **options)
     return plan, api.to_torch(prog)
 
 
@@ -183,7 +183,7 @@ def test_every_backend_emits_the_compensated_model(tmp_path: Path, net: tuple[Ne
 
     model, data = net
     prog = api.import_torch(model, [data[:1]])
-    plan = api.prune(prog, ratio=0.5, criterion="obspa", calib=data[:256])
+    plan = api.prune_program(prog, ratio=0.5, criterion="obspa", calib=data[:256])
     save_pt2(prog, tmp_path / "p.pt2")
     loaded = torch.export.load(str(tmp_path / "p.pt2")).module()
     x = data[300:301]
@@ -344,7 +344,7 @@ def test_onnx_compensation_adds_named_biases_and_matches_the_masked_original(tmp
     torch.onnx.export(model, (torch.randn(1, 3, 8, 8),), str(path), dynamo=False, input_names=["x"])
     prog = api.import_onnx(path)
     calib = torch.randn(48, 3, 8, 8)
-    plan = api.prune(prog, ratio=0.5, criterion="obspa", calib=calib)
+    plan = api.prune_program(prog, ratio=0.5, criterion="obspa", calib=calib)
     created = [n for n in plan.tensors if n.endswith(".spa_bias")]
     assert created, plan.tensors.keys()
     original = onnx.load(str(path))

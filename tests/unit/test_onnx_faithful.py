@@ -141,7 +141,7 @@ def _faithful(name: str, tmp_path: Path) -> tuple[onnx.ModelProto, onnx.ModelPro
     original = MODELS[name]()
     onnx.save(original, str(path))
     program = api.import_onnx(path)
-    plan = api.prune(program, ratio=0.5, criterion="random", only_exact=True, seed=3).to_json()
+    plan = api.prune_program(program, ratio=0.5, criterion="random", only_exact=True, seed=3).to_json()
     assert any(g["removed"] for g in plan["groups"]), f"{name}: nothing pruned"
     save_onnx(program, tmp_path / "out.onnx")
     out = onnx.load(str(tmp_path / "out.onnx"))

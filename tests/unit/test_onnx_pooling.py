@@ -77,7 +77,7 @@ def test_pruned_through_same_pooling(op: str, attrs: dict[str, Any], tmp_path: P
     original = _model(op, attrs, convs=True)
     onnx.save(original, str(path))
     program = api.import_onnx(path)
-    plan = api.prune(program, ratio=0.5, criterion="random", only_exact=True).to_json()
+    plan = api.prune_program(program, ratio=0.5, criterion="random", only_exact=True).to_json()
     assert any(g["removed"] for g in plan["groups"])
     inputs = _input(attrs)
     want = run_onnx(masked_onnx(original, plan["params"]), inputs)

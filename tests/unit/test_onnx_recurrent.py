@@ -389,7 +389,7 @@ def test_keras_recurrent_layer(name: str, tmp_path: Path) -> None:
         with pytest.raises(SpaError, match=rf"at loc\(\"{loop}\"\): 'spa_onnx.Loop' \(ONNX Loop") as e:
             api.to_torch(prog)
         _one_line(e)
-        plan = api.prune(prog, ratio=0.5, criterion="random", only_exact=True).to_json()
+        plan = api.prune_program(prog, ratio=0.5, criterion="random", only_exact=True).to_json()
         assert not any(g["removed"] for g in plan["groups"])
         assert any(r["op"] == "spa_onnx.Loop" for g in plan["groups"] for r in g["frozen"])
         save_onnx(prog, tmp_path / "same.onnx")
@@ -519,7 +519,7 @@ def test_control_flow_is_frozen_and_not_emitted_as_pytorch(name: str, tmp_path: 
         with pytest.raises(SpaError, match=rf"at loc\(\"{name}\"\): '{op}' \(ONNX Loop / Scan / If") as e:
             emit()
         _one_line(e)
-    plan = api.prune(prog, ratio=0.5, criterion="random", seed=1, only_exact=True).to_json()
+    plan = api.prune_program(prog, ratio=0.5, criterion="random", seed=1, only_exact=True).to_json()
     reaching = _groups_with(plan, "w1", 1) + ([] if name == "scan" else _groups_with(plan, "w2", 0))
     for group in reaching:  # what the regions read: `a` (w1's outputs) and, captured by a branch, w2
         assert [(r["kind"], r["op"]) for r in group["frozen"]] == [(CONTROL_FLOW, op)], group
@@ -539,7 +539,7 @@ def test_loop_imports_as_opaque_control_flow(tmp_path: Path) -> None:
     path = tmp_path / "loop.onnx"
     onnx.save(model, str(path))
     prog = api.import_onnx(path)
-    plan = api.prune(prog, ratio=0.5, criterion="random", only_exact=True).to_json()
+    plan = api.prune_program(prog, ratio=0.5, criterion="random", only_exact=True).to_json()
     for group in _groups_with(plan, "w1", 1):
         assert [(r["kind"], r["op"]) for r in group["frozen"]] == [(CONTROL_FLOW, "spa_onnx.Loop")], group
     with pytest.raises(SpaError, match=r"at loc\(\"loop\"\): 'spa_onnx.Loop'") as e:

@@ -688,7 +688,7 @@ def test_yolov8_style_unfolded_export(opset: int, tmp_path: Path) -> None:
             perturb(YoloNeck().eval()), (x,), str(path), dynamo=False, do_constant_folding=False, opset_version=opset
         )
     program = api.import_onnx(path)
-    plan = api.prune(program, ratio=0.5, criterion="random", seed=1, only_exact=True).to_json()
+    plan = api.prune_program(program, ratio=0.5, criterion="random", seed=1, only_exact=True).to_json()
     assert sorted(len(g["removed"]) for g in plan["groups"] if g["removed"]) == [4, 4, 8]
     save_onnx(program, tmp_path / "pruned.onnx")
     (got,), (want,) = (

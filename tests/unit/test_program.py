@@ -68,7 +68,7 @@ def test_two_programs_pipelines_interleaved_equal_separate_runs(imported: dict[s
     separate = {}
     for name, prog in imported.items():
         alone = _copy(prog)
-        api.prune(alone, **PRUNE)
+        api.prune_program(alone, **PRUNE)
         separate[name] = _result(alone)
     a, b = _copy(imported["a"]), _copy(imported["b"])
     first, *rest = pipeline_passes("spa-prune-groups", **PRUNE)
@@ -84,7 +84,7 @@ def test_two_programs_pipelines_interleaved_equal_separate_runs(imported: dict[s
 
 def test_no_module_level_state_keeps_a_program_alive(imported: dict[str, Program]) -> None:
     prog = _copy(imported["a"])
-    plan = api.prune(prog, **PRUNE)
+    plan = api.prune_program(prog, **PRUNE)
     assert plan.params
     assert not list(_module_globals_holding(prog, prog.weights, prog.module))
     program, store, module = weakref.ref(prog), weakref.ref(prog.weights), weakref.ref(prog.module)

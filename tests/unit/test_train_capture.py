@@ -168,7 +168,7 @@ def test_batch_statistics_resnet18() -> None:
     with torch.no_grad():
         for n, b in _running_stats(model).items():
             b.copy_(initial[n])
-    params = api.prune(program, ratio=0.5, criterion="random", seed=1, only_exact=True).to_json()["params"]
+    params = api.prune_program(program, ratio=0.5, criterion="random", seed=1, only_exact=True).to_json()["params"]
     pruned = api.to_torch(program)
     with masked(model, params) as m, torch.no_grad():
         want = m.train()(x)
@@ -300,7 +300,9 @@ def test_calibrated_obspa_on_a_training_capture(monkeypatch: pytest.MonkeyPatch)
     x = torch.randn(1, 3, 8, 8, generator=torch.Generator().manual_seed(0))
     program = api.import_torch(model, [x], "aux_head", train=True)
     calib = torch.randn(8, 3, 8, 8, generator=torch.Generator().manual_seed(1))
-    plan = api.prune(program, calib, calib_batch=4, loss="output-norm", criterion="obspa", ratio=0.5, only_exact=True)
+    plan = api.prune_program(
+        program, calib, calib_batch=4, loss="output-norm", criterion="obspa", ratio=0.5, only_exact=True
+    )
     assert plan.tensors and plan.params, "something refitted and pruned"
     with torch.no_grad():
         got = flat_outputs(api.to_torch(program)(x))

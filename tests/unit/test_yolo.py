@@ -100,7 +100,7 @@ def _applied(name: str, ignore: str) -> tuple[Session, Plan, torch.nn.Module, An
     s = sessions(name)
     prog = clone_program(s.program)
     with ym.export_mode(s.model):
-        plan = api.prune(prog, ratio=0.5, criterion="random", seed=1, only_exact=True, ignore=ignore)
+        plan = api.prune_program(prog, ratio=0.5, criterion="random", seed=1, only_exact=True, ignore=ignore)
     model = copy.deepcopy(s.model)
     applied = api.apply_plan(model, plan, example_inputs=[ym.example_input()])
     assert_same_parameters(model, prog)
@@ -155,7 +155,7 @@ def test_apply_all_groups() -> None:
     prog = clone_program(s.program)
     x = ym.example_input()
     with ym.export_mode(s.model):
-        plan = api.prune(prog, ratio=0.5, criterion="random", seed=1, only_exact=False)
+        plan = api.prune_program(prog, ratio=0.5, criterion="random", seed=1, only_exact=False)
         model = copy.deepcopy(s.model)
         applied = api.apply_plan(model, plan, example_inputs=[x])
         with torch.no_grad():
@@ -172,7 +172,7 @@ def test_psa_without_ignore_is_a_limit() -> None:
     s = sessions("yolo11n")
     prog = clone_program(s.program)
     with ym.export_mode(s.model):
-        plan = api.prune(prog, ratio=0.5, criterion="random", seed=1, only_exact=True)
+        plan = api.prune_program(prog, ratio=0.5, criterion="random", seed=1, only_exact=True)
     applied = api.apply_plan(copy.deepcopy(s.model), plan)
     psa = [line for line in applied.limits if line.startswith("model.10.m.0.attn (Attention)")]
     assert len(psa) == 1 and "psa_ignore" in psa[0], applied.limits

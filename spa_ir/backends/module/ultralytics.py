@@ -54,7 +54,7 @@ def _box_bins(path: str, head: nn.Module, applied: AppliedPlan) -> None:
 
 
 def psa_ignore(model: nn.Module) -> str:
-    """The `ignore=` regex (spa_ir.api.prune) that keeps whole the channels of every PSA attention whose forward
+    """The `ignore=` regex (spa_ir.api.prune_program) that keeps whole the channels of every PSA attention whose forward
     needs num_heads * head_dim equal to its input's width: its value / head channels (the `pe` conv's), its
     block's residual width (the last conv of the block's `ffn` writes the residual stream) and, where an enclosing
     CSP block feeds that stream from one half of its `cv1`, both halves (its `cv1.bn`), which must stay equal. The
