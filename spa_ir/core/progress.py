@@ -60,7 +60,7 @@ def progress(work: Iterable[T] | int, desc: str, **options: Any) -> tqdm[Any]:
 def phases(desc: str, names: Sequence[str]) -> Iterator[Callable[[], None]]:
     """A bar over the named steps of one long phase (capture: torch.export, then torch-mlir's import): each
     call of the yielded function finishes the running step and shows the next one's name."""
-    with progress(len(names), desc) as bar:
+    with progress(len(names), desc, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]") as bar:
         done = -1
 
         def step() -> None:

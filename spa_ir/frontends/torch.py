@@ -29,6 +29,7 @@ import torch
 
 from spa_ir.core.errors import SpaError, first_line
 from spa_ir.core.program import Program
+from spa_ir.core.progress import phases
 from spa_ir.core.weights import WeightStore
 from spa_ir.frontends.mlir_bridge import make_param_op, to_xdsl, torch_mlir_context
 
@@ -365,7 +366,11 @@ def import_module(
     train: bool = False,
 ) -> Program:
     """The model captured in eval mode, or in training mode (`train`: aux heads, batch statistics, dropout)."""
-    return import_exported(capture(model, example_inputs, name, train=train), name)
+    with phases("capture", ("torch.export", "torch-mlir import")) as step:
+        step()
+        ep = capture(model, example_inputs, name, train=train)
+        step()
+        return import_exported(ep, name)
 
 
 def import_pt2(path: str | os.PathLike[str]) -> Program:
