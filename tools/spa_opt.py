@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from spa_ir.calibration.data import Calibration
     from spa_ir.core.plan import Plan
     from spa_ir.core.program import Program
+    from spa_ir.reporting import Report
 
 
 class _Captured(io.StringIO):
@@ -74,6 +75,7 @@ class SpaOptMain(xDSLOptMain):
         argv = list(sys.argv[1:] if args is None else args)
         flags = _pass_flags_to_pipeline(argv, set(ALL_PASSES) | set(PIPELINES))
         self._programs: list[Program] = []
+        self._before: list[Program] = []  # each program as parsed, kept for --report / --report-json / --plot
         self._calib: Calibration | None = None
         description = f"spa-opt: run spa passes over torch-dialect IR (pipelines: {', '.join(PIPELINES)})"
         super().__init__(description=description, args=flags)
@@ -141,6 +143,12 @@ class SpaOptMain(xDSLOptMain):
             choices=("cross-entropy", "mse", "output-norm"),
             help="calibration loss (default: cross-entropy on the targets, else on the model's own prediction)",
         )
+        arg_parser.add_argument(
+            "--report", action="store_true", help="print what pruning did (per group and layer, totals) on stderr"
+        )
+        arg_parser.add_argument("--report-json", metavar="FILE", help="write that report as JSON")
+        arg_parser.add_argument("--plot", metavar="FILE.png", help="write a PNG of per-layer widths before and after")
+        arg_parser.add_argument("--quiet", action="store_true", help="no progress bars, no summary lines")
 
     def parse_chunk(self, chunk: IO[bytes], file_extension: str, start_offset: int = 0) -> ModuleOp | None:
         from spa_ir.core.parsing import verify_located
@@ -177,6 +185,10 @@ class SpaOptMain(xDSLOptMain):
         """Run the pipeline over the chunk just parsed, in a context holding its program's weights."""
         program = self._programs[-1]
         assert program.module is prog
+        if _wants_report(self.args):
+            from spa_ir.reporting import snapshot
+
+            self._before.append(snapshot(program))
         program.run(self.pipeline, self.ctx, calib=self._calib)
 
     def prepare_output(self) -> IO[str]:
@@ -184,8 +196,11 @@ class SpaOptMain(xDSLOptMain):
 
     def run(self) -> None:
         from spa_ir.core.fileio import write_text_atomic
+        from spa_ir.core.progress import set_quiet
 
+        set_quiet(self.args.quiet)
         self._programs.clear()
+        self._before.clear()
         # The driver prints diagnostics (--verify-diagnostics) to stdout as it goes: keep them in order with the IR.
         to_stdout = self.args.output_file is None and (self.args.verify_diagnostics or self.args.parsing_diagnostics)
         with contextlib.redirect_stdout(self._out) if to_stdout else contextlib.nullcontext():
@@ -195,6 +210,7 @@ class SpaOptMain(xDSLOptMain):
             raise SpaError(
                 "--plan needs one input and a pipeline that prunes (--prune-groups or spa-eliminate-dead-channels)"
             )
+        report = self._report() if _wants_report(self.args) else None
         if self.args.output_file is None:
             if any(p.weights_modified for p in self._programs):
                 raise SpaError("the passes changed the weights: give -o FILE.mlir so they are written beside it")
@@ -207,13 +223,46 @@ class SpaOptMain(xDSLOptMain):
             plan = self._programs[0].plan
             assert plan is not None
             plan.save(self.args.plan)
-        for program in self._programs:
+        if report is not None:
+            _write_report(report, self.args)
+        for program in [] if self.args.quiet else self._programs:
             if self._calib is not None and program.stats is not None and "samples" in program.stats.meta:
                 print(f"spa-opt: {calibration_summary(program.stats.meta)}", file=sys.stderr)
             if program.plan is not None and program.plan.selection is not None:
                 print(f"spa-opt: {pruning_summary(program.plan)}", file=sys.stderr)
             if program.plan is not None and program.plan.compensation is not None:
                 print(f"spa-opt: {compensation_summary(program.plan)}", file=sys.stderr)
+        if report is not None and self.args.report:
+            sys.stderr.write(report.table())
+
+    def _report(self) -> Report:
+        """The report of the one program pruned, against its copy from before the passes (latency measured)."""
+        from spa_ir.reporting import build_report
+
+        if len(self._programs) != 1 or self._programs[0].plan is None:
+            raise SpaError(
+                "--report, --report-json and --plot need one input and a pipeline that prunes "
+                "(--prune-groups or spa-eliminate-dead-channels)"
+            )
+        after = self._programs[0]
+        assert after.plan is not None
+        return build_report(self._before[0], after, after.plan, latency=True)
+
+
+def _wants_report(args: argparse.Namespace) -> bool:
+    return bool(args.report or args.report_json or args.plot)
+
+
+def _write_report(report: Report, args: argparse.Namespace) -> None:
+    """--report-json FILE and --plot FILE.png, each written atomically."""
+    import json
+
+    from spa_ir.core.fileio import write_text_atomic
+
+    if args.report_json:
+        write_text_atomic(args.report_json, json.dumps(report.to_json(), indent=1) + "\n")
+    if args.plot:
+        report.plot(args.plot)
 
 
 def _unquoted(opts: str) -> str:
