@@ -1,12 +1,17 @@
 """The pruning plan: everything the pruner deletes, in the original indexing, as JSON.
 
-{"params": {"<weight>": {"<dim>": [removed indices]}},
+{"params": {"<weight>": {"<dim>": [removed indices] | {"<dim-0 index>": [removed indices]}}},
  ["masked_logits": {"<router weight>": [removed rows]}],
  "groups": [{"id", "size", "removed", "exact", "members": [...]}],
  "selection": {"scope", "target": {"kind": "ratio|keep-flops|keep-params", "value"},
                "achieved": {"flops": fraction, "params": fraction}, ["step", "steps"]},
  "importance": {"criterion", "agg", "norm", ["loss", "label_source", "samples"]},
  "compensation": {"source", "order", "damp", "sequential", "refitted", "plain", "norms", "biases", ...}}
+
+A dim whose removed indices differ along dim 0 maps each dim-0 index (in the original indexing) to the indices
+that slice loses, every slice as many (`Plan.sliced`): a Mixture-of-Experts' fused expert weights
+(`experts.gate_up_proj` [E, 2I, H]: `{"1": {"0": [3, 35], "1": [7, 39], ...}}`, each expert its own neurons, so the
+pruned weight is [E, 2I', H]; spa_ir/ops/routing.py). Plans without such dims read as before.
 
 `masked_logits` names the routers (Mixture-of-Experts, spa_ir/ops/routing.py) whose removed rows are removed
 experts: the masked original sets those logits to -inf (top-k then picks among the rest), not to zero.
@@ -49,6 +54,9 @@ class Plan:
     """Every tensor compensation changed, whole, in the original indexing."""
     masked_logits: dict[str, list[int]] = field(default_factory=dict)
     """Router weight -> its removed rows (experts), whose logits the masked original sets to -inf."""
+    sliced: dict[str, dict[int, dict[int, list[int]]]] = field(default_factory=dict)
+    """Weight -> dim -> dim-0 index -> the indices of that dim its slice loses (the same count in every slice);
+    in the JSON, inside `params` (module docstring). Applied before the weight's dim-0 removal, in its indexing."""
 
     def remove(self, param: str, dim: int, indices: np.ndarray) -> None:
         if len(indices):
@@ -86,13 +94,20 @@ class Plan:
             later.compensation if later.compensation is not None else self.compensation,
             tensors,
             masked_logits,
+            sliced=_then_sliced(self, later),
         )
 
+    def json_params(self) -> dict[str, dict[str, Any]]:
+        """`params` as the JSON has them: dim -> removed indices, or (sliced dims) dim-0 index -> removed indices."""
+        out: dict[str, dict[str, Any]] = {}
+        for p in sorted(set(self.params) | set(self.sliced)):
+            dims: dict[int, Any] = {**self.params.get(p, {})}
+            dims |= {d: {str(i): idx for i, idx in sorted(by.items())} for d, by in self.sliced.get(p, {}).items()}
+            out[p] = {str(d): idx for d, idx in sorted(dims.items())}
+        return out
+
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "params": {p: {str(d): idx for d, idx in sorted(dims.items())} for p, dims in sorted(self.params.items())},
-            "groups": self.groups,
-        }
+        out: dict[str, Any] = {"params": self.json_params(), "groups": self.groups}
         if self.masked_logits:
             out["masked_logits"] = {w: rows for w, rows in sorted(self.masked_logits.items())}
         if self.selection is not None:
@@ -119,7 +134,12 @@ class Plan:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Plan:
         data = json.loads(open(path).read())
-        params = {p: {int(d): idx for d, idx in dims.items()} for p, dims in data["params"].items()}
+        raw = data["params"]
+        params = {p: {int(d): i for d, i in dims.items() if isinstance(i, list)} for p, dims in raw.items()}
+        sliced = {
+            p: {int(d): {int(e): i for e, i in by.items()} for d, by in dims.items() if isinstance(by, dict)}
+            for p, dims in raw.items()
+        }
         tensors: dict[str, torch.Tensor] = {}  # read only when compensation wrote them (torch is imported then)
         if tensors_path_for(path).exists():
             from safetensors.torch import load_file
@@ -133,6 +153,7 @@ class Plan:
             data.get("compensation"),
             tensors,
             data.get("masked_logits", {}),
+            sliced={p: dims for p, dims in sliced.items() if dims},
         )
 
 
@@ -176,6 +197,21 @@ def _lift(removed_before: list[int], later: list[int]) -> list[int]:
             survivors.append(i)
         i += 1
     return [survivors[j] for j in later]
+
+
+def _then_sliced(first: Plan, later: Plan) -> dict[str, dict[int, dict[int, list[int]]]]:
+    """Both steps' per-slice removals in the first step's indexing: a later slice index counts the slices the first
+    step kept along dim 0, and its indices those its slice kept (after the first's per-slice and whole-dim removals)."""
+    out = {p: {d: dict(by) for d, by in dims.items()} for p, dims in first.sliced.items()}
+    for p, dims in later.sliced.items():
+        rows = first.params.get(p, {}).get(0, [])
+        for d, by in dims.items():
+            mine = out.setdefault(p, {}).setdefault(d, {})
+            for i, gone in by.items():
+                (e,) = _lift(rows, [i])
+                before = _union(first.params.get(p, {}).get(d, []), mine.get(e, []))
+                mine[e] = _union(before, gone)
+    return out
 
 
 def _members(group: dict[str, Any]) -> tuple[tuple[str, int], ...]:
