@@ -66,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         help="--export-onnx of IR imported from ONNX: re-export through PyTorch instead of pruning the original graph",
     )
     p.add_argument("-o", "--output", help="output file (MLIR goes to stdout when omitted)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
 
@@ -137,8 +138,12 @@ def _held_stderr() -> Iterator[None]:
     """Hold what libraries write to stderr meanwhile (torch prints partial graphs and logs warnings
     when a capture fails): it is passed on unless the command fails with a SpaError, whose one-line
     message is then all the user sees."""
+    from spa_ir.core import progress
+
     sys.stderr.flush()
     saved = os.dup(2)
+    bars = os.fdopen(os.dup(saved), "w")  # progress bars go to the user's stderr, live
+    progress.set_stream(bars)
     with tempfile.TemporaryFile() as held:
         os.dup2(held.fileno(), 2)
         user_error = False
@@ -149,6 +154,8 @@ def _held_stderr() -> Iterator[None]:
             raise
         finally:
             sys.stderr.flush()
+            progress.set_stream(None)
+            bars.close()
             os.dup2(saved, 2)
             os.close(saved)
             if not user_error:
@@ -159,6 +166,9 @@ def _held_stderr() -> Iterator[None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from spa_ir.core.progress import set_quiet
+
+    set_quiet(args.quiet)
     try:
         with _held_stderr():
             run(args)
