@@ -34,7 +34,7 @@ def plot_widths(report: Report, path: str | os.PathLike[str]) -> None:
         ax.bar(xs, before, color="#c9d6e8", label="before")
         ax.bar(xs, after, width=0.5, color="#2a5c9a", label="after")
         ax.set_ylabel(title)
-        ax.legend(loc="upper right", fontsize="small")
+        ax.legend(loc="upper left", fontsize="small")
     bottom = axes[-1, 0]
     bottom.set_xticks(xs)
     bottom.set_xticklabels([layer.weight for layer in layers], rotation=90, fontsize=6)
