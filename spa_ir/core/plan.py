@@ -6,7 +6,12 @@
  "selection": {"scope", "target": {"kind": "ratio|keep-flops|keep-params", "value"},
                "achieved": {"flops": fraction, "params": fraction}, ["step", "steps"]},
  "importance": {"criterion", "agg", "norm", ["loss", "label_source", "samples"]},
- "compensation": {"source", "order", "damp", "sequential", "refitted", "plain", "norms", "biases", ...}}
+ "compensation": {"source", "order", "damp", "sequential", "refitted", "plain", "norms", "biases", ...},
+ "architecture": "<16 hex digits>"}
+
+`architecture` is the fingerprint of the IR the plan was made on (spa_ir/core/fingerprint.py: ops, types,
+parameter names and shapes; not weight values, locations or spa's analyses), which spa-apply-plan checks before
+re-applying the plan; plans written before it existed have none (spa-apply-plan applies them with a warning).
 
 A dim whose removed indices differ along dim 0 maps each dim-0 index (in the original indexing) to the indices
 that slice loses, every slice as many (`Plan.sliced`): a Mixture-of-Experts' fused expert weights
@@ -54,6 +59,8 @@ class Plan:
     """Every tensor compensation changed, whole, in the original indexing."""
     masked_logits: dict[str, list[int]] = field(default_factory=dict)
     """Router weight -> its removed rows (experts), whose logits the masked original sets to -inf."""
+    architecture: str | None = None
+    """The architecture fingerprint of the IR the plan was made on (spa_ir/core/fingerprint.py)."""
     sliced: dict[str, dict[int, dict[int, list[int]]]] = field(default_factory=dict)
     """Weight -> dim -> dim-0 index -> the indices of that dim its slice loses (the same count in every slice);
     in the JSON, inside `params` (module docstring). Applied before the weight's dim-0 removal, in its indexing."""
@@ -94,6 +101,7 @@ class Plan:
             later.compensation if later.compensation is not None else self.compensation,
             tensors,
             masked_logits,
+            self.architecture if self.architecture is not None else later.architecture,
             sliced=_then_sliced(self, later),
         )
 
@@ -116,6 +124,8 @@ class Plan:
             out["importance"] = self.importance
         if self.compensation is not None:
             out["compensation"] = self.compensation
+        if self.architecture is not None:
+            out["architecture"] = self.architecture
         return out
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -153,6 +163,7 @@ class Plan:
             data.get("compensation"),
             tensors,
             data.get("masked_logits", {}),
+            data.get("architecture"),
             sliced={p: dims for p, dims in sliced.items() if dims},
         )
 
