@@ -158,8 +158,12 @@ class Program:
         statistics spa-collect-stats leaves `self.stats`."""
         pipeline = passes if isinstance(passes, PassPipeline) else PassPipeline(tuple(passes))
         ctx = self.context(base, calib)
+        from spa_ir.core.fingerprint import architecture_hash
+
+        architecture = architecture_hash(self.module)  # what a plan made by this run refers to
         pipeline.apply(ctx, self.module)
         if ctx.plan is not None:
+            ctx.plan.architecture = architecture
             self.plan = ctx.plan
         self.stats = ctx.stats
 
