@@ -35,6 +35,7 @@ class CollectStats(ModulePass):
     (analytic per-channel moments) | identity (none); spa-obspa-compensate's option of the same name.
     seed: the synthetic inputs' seed.
 
+    The model runs on the driver's device (spa-opt's --device, the API's device=; default the CPU).
     Nothing needed: a no-op that needs no data. A store already in the context (collected earlier, or loaded
     beside the input) that matches this IR and holds the needed kinds is reused; missing kinds are collected and
     added. The data comes from the driver (spa-opt's --calib, --calib-batch, --loss; the API's calib=).
@@ -68,10 +69,11 @@ class CollectStats(ModulePass):
             existing, missing = None, wanted
         calib = calib_of(ctx, self.name)
         from spa_ir.calibration.collect import collect
+        from spa_ir.calibration.device import resolve_device
 
         weights = weights_of(ctx, self.name)
-        stats = collect(op, weights, calib.source, calib, missing)
         assert isinstance(ctx, SpaContext)  # calib_of returned
+        stats = collect(op, weights, calib.source, calib, missing, resolve_device(ctx.device))
         ctx.stats = existing.merged(stats) if existing is not None else stats
 
     def _obspa(self, ctx: Context, op: ModuleOp) -> None:
@@ -86,8 +88,11 @@ class CollectStats(ModulePass):
         if not isinstance(ctx, SpaContext):
             raise SpaError(f"{self.name} runs in a SpaContext: run it with Program.run or spa-opt")
         weights = weights_of(ctx, self.name)
+        from spa_ir.calibration.device import resolve_device
+
         options = Options(source=self.source, seed=self.seed)
-        ctx.stats = statistics(options, ctx.calib, ctx.synthetic, op, weights, needed(self.criterion, self.kinds))
+        kinds = needed(self.criterion, self.kinds)
+        ctx.stats = statistics(options, ctx.calib, ctx.synthetic, op, weights, kinds, resolve_device(ctx.device))
 
 
 def _matches(stats: object, op: ModuleOp) -> bool:

@@ -29,6 +29,9 @@ class ObspaCompensate(ModulePass):
       from the original model's activations, for comparison).
     seed: the synthetic inputs' seed.
     samples: how many synthetic inputs are made.
+
+    The model runs, and the refits are computed, on the driver's device (spa-opt's --device, the API's device=;
+    default the CPU); the weight store stays on the CPU.
     """
 
     name = "spa-obspa-compensate"
@@ -41,10 +44,11 @@ class ObspaCompensate(ModulePass):
     samples: int = 64
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        from spa_ir.calibration.device import resolve_device
         from spa_ir.compensation.compensate import Options, compensate, record_compensation
 
         weights = weights_of(ctx, self.name)
         assert isinstance(ctx, SpaContext)  # weights_of returned
         options = Options(**{f.name: getattr(self, f.name) for f in fields(Options)})
-        report = compensate(op, weights, ctx.calib, options, ctx.synthetic)
+        report = compensate(op, weights, ctx.calib, options, ctx.synthetic, resolve_device(ctx.device))
         record_compensation(op, report)

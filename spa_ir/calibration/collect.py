@@ -131,15 +131,20 @@ def batching(module: ModuleOp, calib: Calibration, samples: int) -> tuple[str, i
 
 
 def batches(
-    bound: Bound, chunk: int, samples: int, exact: bool
+    bound: Bound, chunk: int, samples: int, exact: bool, device: torch.device | None = None
 ) -> Iterator[tuple[tuple[torch.Tensor, ...], torch.Tensor | None, torch.Tensor | None]]:
-    """Batches of `chunk` samples; `exact` (a static batch): only whole chunks."""
+    """Batches of `chunk` samples, each moved to `device` (None: where the data is); `exact` (a static batch):
+    only whole chunks."""
     stop = samples - samples % chunk if exact else samples
+
+    def to(t: torch.Tensor) -> torch.Tensor:
+        return t if device is None else t.to(device)
+
     for start in range(0, stop, chunk):
         sl = slice(start, min(start + chunk, stop))
-        t = bound.targets[sl] if bound.targets is not None else None
-        m = bound.mask[sl] if bound.mask is not None else None
-        yield tuple(x[sl] for x in bound.inputs), t, m
+        t = to(bound.targets[sl]) if bound.targets is not None else None
+        m = to(bound.mask[sl]) if bound.mask is not None else None
+        yield tuple(to(x[sl]) for x in bound.inputs), t, m
 
 
 # -------------------------------------------------------------------------------------------- statistics
@@ -206,26 +211,31 @@ def add_activations(
                 xd = x.to(torch.float64)
                 acc.add(s.weight, K.IN_SUM, xd.sum(dims))
                 acc.add(s.weight, K.IN_SQ, xd.pow(2).sum(dims))
-                acc.add(s.weight, K.IN_COUNT, torch.tensor(float(x.numel() // x.shape[1])))
+                acc.add(s.weight, K.IN_COUNT, _count(x.numel() // x.shape[1], x))
                 if K.IN_COV in kinds:
                     rows = conv_rows(x, s)
                     acc.add(s.weight, K.IN_COV, rows.T @ rows)
                     acc.add(s.weight, K.IN_ROW_SUM, rows.sum(0))
-                    acc.add(s.weight, K.IN_COV_COUNT, torch.tensor(float(rows.shape[0])))
+                    acc.add(s.weight, K.IN_COV_COUNT, _count(rows.shape[0], x))
             else:
                 rows = x.reshape(-1, x.shape[-1]).to(torch.float64)
                 if mask is not None and mask.numel() == rows.shape[0]:
                     rows = rows[mask.reshape(-1)]
                 acc.add(s.weight, K.IN_SUM, rows.sum(0))
                 acc.add(s.weight, K.IN_SQ, rows.pow(2).sum(0))
-                acc.add(s.weight, K.IN_COUNT, torch.tensor(float(rows.shape[0])))
+                acc.add(s.weight, K.IN_COUNT, _count(rows.shape[0], x))
                 if K.IN_COV in kinds:
                     acc.add(s.weight, K.IN_COV, rows.T @ rows)
                     acc.add(s.weight, K.IN_ROW_SUM, rows.sum(0))
-                    acc.add(s.weight, K.IN_COV_COUNT, torch.tensor(float(rows.shape[0])))
+                    acc.add(s.weight, K.IN_COV_COUNT, _count(rows.shape[0], x))
         if s.tap_y is not None:
             y = taps[s.tap_y].detach().to(torch.float64)
             acc.add(s.weight, K.OUT_RANK, torch.linalg.matrix_rank(y).to(torch.float64).sum(0))
+
+
+def _count(n: int, like: torch.Tensor) -> torch.Tensor:
+    """A row count as a float64 scalar beside the activations it counts (summed with them on their device)."""
+    return torch.tensor(float(n), dtype=torch.float64, device=like.device)
 
 
 def _grads(loss: torch.Tensor, params: Tensors, *, create_graph: bool = False) -> list[torch.Tensor]:
@@ -238,10 +248,17 @@ def _grads(loss: torch.Tensor, params: Tensors, *, create_graph: bool = False) -
 
 
 def collect(
-    module: ModuleOp, weights: WeightStore, source: str, calib: Calibration, kinds: frozenset[str]
+    module: ModuleOp,
+    weights: WeightStore,
+    source: str,
+    calib: Calibration,
+    kinds: frozenset[str],
+    device: torch.device | None = None,
 ) -> StatsStore:
-    """Run the module on the calibration data and return the statistics of `kinds` (and their companions)."""
+    """Run the module on the calibration data on `device` (None: the CPU) and return the statistics of `kinds`
+    (and their companions), on the CPU."""
     from spa_ir.backends.torch_fx import to_graph_module
+    from spa_ir.calibration.device import on_device
     from spa_ir.core.program import Program
 
     kinds = K.closure(kinds)
@@ -251,14 +268,15 @@ def collect(
     bound = calib.bind(module)
     samples = int(bound.inputs[0].shape[0])
     path, chunk, note = batching(module, calib, samples)
-    gm = to_graph_module(Program(module, weights, source))
+    device = torch.device("cpu") if device is None else device
+    gm = on_device(to_graph_module(Program(module, weights, source)), device)
     stored = {p.weight_name for p in param_ops(module) if not p.is_buffer}
     params: Tensors = {n: p.detach() for n, p in gm.named_parameters() if n in stored and p.is_floating_point()}
     sites = find_sites(gm, set(params), {n: tuple(p.shape) for n, p in params.items()})
     instrument(gm, sites, bool(kinds & K.INPUT_KINDS), K.OUT_RANK in kinds)
     vmappable(gm)
     try:
-        run = _Run(Runner(gm, path, chunk), params, sites, kinds, calib)
+        run = _Run(Runner(gm, path, chunk), params, sites, kinds, calib, device)
         run.over(bound, samples)
     except SpaError:
         raise
@@ -267,7 +285,7 @@ def collect(
             raise SpaError(f"calibration run failed: {first_line(e, named=True)}", where=source) from None
         note = f"one sample per forward (vmap over samples failed: {first_line(e, named=True)})"
         try:
-            run = _Run(Runner(gm, "loop", chunk), params, sites, kinds, calib)
+            run = _Run(Runner(gm, "loop", chunk), params, sites, kinds, calib, device)
             run.over(bound, samples)
         except SpaError:
             raise
@@ -297,6 +315,7 @@ class _Run:
     sites: list[Site]
     kinds: frozenset[str]
     calib: Calibration
+    device: torch.device
     acc: Accumulators = field(default_factory=Accumulators)
     used: int = 0
     fisher_note: str = ""
@@ -304,7 +323,7 @@ class _Run:
     def over(self, bound: Bound, samples: int) -> None:
         exact = self.runner.path == "chunks"
         need_grad = bool(self.kinds & {K.GRAD, K.HG})
-        for inputs, targets, mask in batches(bound, self.runner.chunk, samples, exact):
+        for inputs, targets, mask in batches(bound, self.runner.chunk, samples, exact, self.device):
             if need_grad:
                 live = {n: p.detach().requires_grad_(True) for n, p in self.params.items()}
                 out, taps = self.runner.call(live, inputs)
@@ -326,7 +345,7 @@ class _Run:
     def _hg(self, bound: Bound, samples: int, exact: bool) -> None:
         """Σ_b H_b·g with g the mean gradient: the gradient of g_b·stopgrad(g) (double backward)."""
         mean_grad = [self.acc.sums[K.key(n, K.GRAD)] / self.used for n in self.params]
-        for inputs, targets, mask in batches(bound, self.runner.chunk, samples, exact):
+        for inputs, targets, mask in batches(bound, self.runner.chunk, samples, exact, self.device):
             live = {n: p.detach().requires_grad_(True) for n, p in self.params.items()}
             out, _ = self.runner.call(live, inputs)
             gs = _grads(per_sample_loss(out, targets, mask, self.calib).sum(), live, create_graph=True)
@@ -336,13 +355,14 @@ class _Run:
 
 
 def _finish(acc: Accumulators, used: int, kinds: frozenset[str]) -> Tensors:
-    """Sums -> the kinds' definitions: gradients and ranks are means over samples; input moments stay sums."""
+    """Sums -> the kinds' definitions: gradients and ranks are means over samples; input moments stay sums. On
+    the CPU, where the store keeps them."""
     out: Tensors = {}
     for key, value in acc.sums.items():
         kind = K.split_key(key)[1]
         if kind not in kinds:
             continue
-        out[key] = value / used if kind in (K.GRAD, K.FISHER, K.HG, K.OUT_RANK) else value
+        out[key] = (value / used if kind in (K.GRAD, K.FISHER, K.HG, K.OUT_RANK) else value).cpu()
     return out
 
 

@@ -104,10 +104,13 @@ def compensate(
     calib: Calibration | None,
     options: Options,
     synthetic: SyntheticCache | None = None,
+    device: torch.device | None = None,
 ) -> Report:
-    """Refit every consumer of the module's pruned groups in place (weights, new biases, running statistics)."""
+    """Refit every consumer of the module's pruned groups in place (weights, new biases, running statistics);
+    the data path runs the model and fits on `device` (None: the CPU), the weight store stays on the CPU."""
     from spa_ir.compensation import sources
 
+    device = torch.device("cpu") if device is None else device
     if options.source not in SOURCES:
         raise SpaError(f"spa-obspa-compensate: unknown source '{options.source}' (known: {', '.join(SOURCES)})")
     if options.order not in ORDERS:
@@ -117,7 +120,7 @@ def compensate(
     graph = emit(module, weights)
     if not graph.layout.units:
         return Report(options.source, options.order, options.damp, options.sequential)
-    source, calib, method = sources.resolve(options, calib, synthetic, module, graph.gm, graph.tensors)
+    source, calib, method = sources.resolve(options, calib, synthetic, module, graph.gm, graph.tensors, device)
     report = Report(source, options.order, options.damp, options.sequential, method=method)
     for c in _refitted(graph.layout):
         if (reason := c.skip_reason()) is not None:
@@ -129,17 +132,19 @@ def compensate(
         return report
     if _add_biases(module, weights, graph, report):
         graph = emit(module, weights)
+    if source != "stats":
+        graph = graph.to(device)  # the data path runs the model; the analytic one does not
     before = dict(graph.tensors)
     if source == "stats":
         _by_moments(module, graph, options, report)
     else:
         assert calib is not None
-        _Fit(module, graph, calib, options, report).run()
+        _Fit(module, graph, calib, options, report, device).run()
     for p in param_ops(module):
         name = p.weight_name
         if name in graph.tensors and graph.tensors[name] is not before[name]:
             old = param_tensor(p, weights)
-            new = graph.tensors[name].to(old.dtype)
+            new = graph.tensors[name].to(device=old.device, dtype=old.dtype)  # back into the weight store
             if not torch.equal(old, new):
                 store_param(p, weights, new)
                 report.changed.append(name)
@@ -241,8 +246,10 @@ def _by_moments(module: ModuleOp, graph: Graph, options: Options, report: Report
 class _Fit:
     """The data path: units in graph order, each fitted on the prefix's inputs, its norms re-estimated."""
 
-    def __init__(self, module: ModuleOp, graph: Graph, calib: Calibration, options: Options, report: Report):
-        self.module, self.graph, self.options, self.report = module, graph, options, report
+    def __init__(
+        self, module: ModuleOp, graph: Graph, calib: Calibration, options: Options, report: Report, device: torch.device
+    ):
+        self.module, self.graph, self.options, self.report, self.device = module, graph, options, report, device
         bound = calib.bind(module)
         self.bound = bound
         self.samples = int(bound.inputs[0].shape[0])
@@ -266,12 +273,13 @@ class _Fit:
                 if sl.param not in out:
                     continue
                 t = out[sl.param].clone()
-                t.index_fill_(sl.dim, torch.from_numpy(sl.indices), 1.0 if sl.param in self.ones else 0.0)
+                index = torch.from_numpy(sl.indices).to(t.device)
+                t.index_fill_(sl.dim, index, 1.0 if sl.param in self.ones else 0.0)
                 out[sl.param] = t
         return out
 
     def taps(self, tensors: Tensors) -> Iterator[tuple[tuple[torch.Tensor, ...], torch.Tensor | None]]:
-        for inputs, _, mask in batches(self.bound, self.runner.chunk, self.samples, self.exact):
+        for inputs, _, mask in batches(self.bound, self.runner.chunk, self.samples, self.exact, self.device):
             with torch.no_grad():
                 _, taps = self.runner.call(tensors, inputs)
             yield taps, mask
@@ -282,14 +290,14 @@ class _Fit:
         r = conv_rows(x, c.site) if c.site.consumer.op == "conv" else x.reshape(-1, c.features).to(torch.float64)
         if mask is not None and c.site.consumer.op != "conv" and mask.numel() == r.shape[0]:
             r = r[mask.reshape(-1).bool()]
-        return torch.cat([r, torch.ones(r.shape[0], 1, dtype=torch.float64)], dim=1)
+        return torch.cat([r, torch.ones(r.shape[0], 1, dtype=torch.float64, device=r.device)], dim=1)
 
     def moments(self, tensors: Tensors, c: Consumer) -> torch.Tensor:
         """H̃ of the consumer's inputs under `tensors`, over all batches, in float64."""
         f1 = c.features + 1
-        second = torch.zeros(f1, f1, dtype=torch.float64)
+        second = torch.zeros(f1, f1, dtype=torch.float64, device=self.device)
         rows = 0
-        for inputs, _, mask in batches(self.bound, self.runner.chunk, self.samples, self.exact):
+        for inputs, _, mask in batches(self.bound, self.runner.chunk, self.samples, self.exact, self.device):
             with torch.no_grad():
                 r = self.rows(self.runner.call(tensors, inputs)[1], mask, c)
             second += r.T @ r
@@ -307,7 +315,7 @@ class _Fit:
             for c in todo:
                 h = self.moments(tensors, c)
                 self.report.peak_bytes = max(self.report.peak_bytes, h.numel() * 8)
-                removed = torch.from_numpy(c.removed_features())
+                removed = torch.from_numpy(c.removed_features()).to(self.device)
                 matrix = c.matrix(self.graph.tensors[c.weight], self.graph.tensors[c.bias] if c.bias else None)
                 refit = obs.update(matrix, h, removed, damp=self.options.damp)
                 norms = following(c.site.y, self.graph.norms, stops, linear_only=False)
@@ -342,7 +350,9 @@ class _Fit:
                 continue
             size = pg.group.size
             ws = [c.matrix(self.graph.tensors[c.weight], None) for c, _ in readers]
-            blocks = [[torch.from_numpy(row) for row in c.channel_features(m, size)] for c, m in readers]
+            blocks = [
+                [torch.from_numpy(row).to(self.device) for row in c.channel_features(m, size)] for c, m in readers
+            ]
             order = obs.greedy(ws, [hs[c.weight] for c, _ in readers], blocks, len(pg.removed))
             pg.removed = sorted(order)
             _set_removed(self.module, pg.group.name, pg.removed)

@@ -108,7 +108,7 @@ class Consumer:
         b = (
             bias.to(torch.float64).reshape(-1, 1)
             if bias is not None
-            else torch.zeros(w2.shape[0], 1, dtype=torch.float64)
+            else torch.zeros(w2.shape[0], 1, dtype=torch.float64, device=w.device)
         )
         return torch.cat([w2, b], dim=1)
 
@@ -230,6 +230,14 @@ class Graph:
     sites: list[Site]
     norms: dict[fx.Node, Norm]
     layout: Layout
+
+    def to(self, device: torch.device) -> Graph:
+        """This graph with its module and tensors on `device` (in place: the module is emitted for one run)."""
+        from spa_ir.calibration.device import on_device
+
+        on_device(self.gm, device)
+        self.tensors = {n: t.to(device) for n, t in self.tensors.items()}
+        return self
 
 
 def emit(module: ModuleOp, weights: WeightStore) -> Graph:

@@ -34,8 +34,10 @@ def resolve(
     module: ModuleOp,
     gm: fx.GraphModule,
     tensors: Mapping[str, torch.Tensor],
+    device: torch.device | None = None,
 ) -> tuple[str, Calibration | None, str]:
-    """(the source that runs, the data it runs on, one line on where that came from)."""
+    """(the source that runs, the data it runs on, one line on where that came from); synthetic inputs are
+    made by running the model on `device`."""
     source = options.source
     if source == "auto":
         source = "data" if calib is not None else "synthetic"
@@ -47,7 +49,7 @@ def resolve(
             )
         return "data", calib, f"{calib.samples} samples from {calib.source}"
     if source == "synthetic":
-        synthetic, method = synthetic_calibration(module, gm, tensors, options.seed, options.samples, cache)
+        synthetic, method = synthetic_calibration(module, gm, tensors, options.seed, options.samples, cache, device)
         return ("synthetic", synthetic, method) if synthetic is not None else ("stats", None, method)
     return source, None, ""
 
@@ -59,6 +61,7 @@ def synthetic_calibration(
     seed: int,
     samples: int,
     cache: SyntheticCache | None,
+    device: torch.device | None = None,
 ) -> tuple[Calibration | None, str]:
     """Synthetic inputs for this IR (made once per IR, seed and count when a cache is given)."""
     from spa_ir.compensation.synthetic import synthesize
@@ -68,7 +71,7 @@ def synthetic_calibration(
         hit = cache[key]
         return hit, hit.source if hit is not None else _NO_SYNTHETIC
     specs = [(s.shape, s.dtype) for s in model_inputs(module)]
-    made = synthesize(gm, tensors, specs, samples=samples, seed=seed)
+    made = synthesize(gm, tensors, specs, samples=samples, seed=seed, device=device)
     calib = Calibration(made.inputs, source=f"synthetic inputs ({made.method})") if made is not None else None
     if cache is not None:
         cache[key] = calib
@@ -85,6 +88,7 @@ def statistics(
     module: ModuleOp,
     weights: WeightStore,
     kinds: frozenset[str],
+    device: torch.device | None = None,
 ) -> StatsStore:
     """The store the obspa criterion reads: collected input moments (data, synthetic), analytic per-channel ones
     (stats: IN_SUM / IN_SQ / IN_COUNT of independent features), or only the consumers (identity)."""
@@ -94,11 +98,11 @@ def statistics(
     if all(g.frozen for g in group_ops(module)):  # nothing to score: the program need not even emit
         return StatsStore({}, meta={"ir_hash": ir_hash(module), "source": "none", "obspa_source": options.source})
     graph = emit(module, weights)
-    source, data, method = resolve(options, calib, cache, module, graph.gm, graph.tensors)
+    source, data, method = resolve(options, calib, cache, module, graph.gm, graph.tensors, device)
     meta = {"ir_hash": ir_hash(module), "source": method or source, "obspa_source": options.source, "samples": "0"}
     consumers = {s.weight: s.consumer for s in graph.sites}
     if data is not None:
-        store = collect(module, weights, data.source, data, kinds)
+        store = collect(module, weights, data.source, data, kinds, device)
         store.meta["obspa_source"] = options.source
         return store
     tensors: dict[str, torch.Tensor] = {}

@@ -22,6 +22,7 @@ import torch.fx as fx
 from torch.func import functional_call
 
 from spa_ir.calibration.collect import Runner
+from spa_ir.calibration.device import retarget
 from spa_ir.calibration.sites import vmappable
 from spa_ir.core.errors import SpaError, first_line
 
@@ -70,9 +71,11 @@ def synthesize(
     samples: int = 64,
     seed: int = 0,
     steps: int = 300,
+    device: torch.device | None = None,
 ) -> Synthetic | None:
     """Calibration inputs for `gm` (inputs `specs`: shape with -1 for dynamic dims, batch dim first), or None
-    when the network carries nothing to synthesize them from (no batch norm, no token input)."""
+    when the network carries nothing to synthesize them from (no batch norm, no token input). They are drawn on
+    the CPU (the same inputs on every device) and optimized by running the model on `device` (None: the CPU)."""
     if samples < 1:
         raise SpaError(f"synthetic calibration needs at least 1 sample, got {samples}")
     norms = _batch_norms(gm, params)
@@ -87,7 +90,7 @@ def synthesize(
         dims = (rows, *(DYNAMIC_DIM if d < 0 else d for d in shape[1:]))
         if i in tables:
             table, padding = tables[i]
-            inputs.append(sample_tokens(table, padding, dims, gen).to(dtype))
+            inputs.append(sample_tokens(table.to(gen.device), padding, dims, gen).to(dtype))
         elif dtype.is_floating_point:
             inputs.append(torch.randn(dims, generator=gen))
         else:
@@ -97,6 +100,7 @@ def synthesize(
         notes.append(f"token ids from trained embedding rows, Zipf prior in id order{padded} ({len(tables)} input(s))")
     floats = [i for i, (_, dtype) in enumerate(specs) if dtype.is_floating_point]
     if norms and floats:
+        inputs = [x.to(device) for x in inputs] if device is not None else inputs
         start, final, path = _match_batch_norms(gm, params, specs, inputs, floats, steps)
         notes.append(
             f"BN-statistics matching over {len(norms)} batch norms, {steps} steps ({path}), "
@@ -246,6 +250,8 @@ def _pad_tails(tokens: torch.Tensor, padding: int, gen: torch.Generator) -> torc
 def _tapped(gm: fx.GraphModule, norms: list[_BatchNorm]) -> fx.GraphModule:
     """A copy of `gm` returning `(output, (each batch norm's input...))`, batch norms as vmappable compositions."""
     graph = copy.deepcopy(gm.graph)
+    if norms:
+        retarget(graph, norms[0].mean.device)  # ops naming a device make their tensors where the run is
     nodes = {n.name: n for n in graph.nodes}
     out = next(n for n in graph.nodes if n.op == "output")
     out.args = ((out.args[0], tuple(nodes[bn.x] for bn in norms)),)
@@ -293,7 +299,7 @@ def _taps(
         for i, x in zip(floats, live):
             probe[i] = x
         try:
-            total = sum((t.float().sum() for t in taps(probe)), torch.zeros(()))
+            total = sum((t.float().sum() for t in taps(probe)), torch.zeros((), device=probe[0].device))
             if total.requires_grad:
                 total.backward()
         except Exception as e:  # an op vmap has no rule for, or the model's own failure at run time
@@ -338,10 +344,12 @@ def _match_batch_norms(
     floats: list[int],
     steps: int,
 ) -> tuple[float, float, str]:
-    """Optimize the float inputs in place until the batch norms see their running statistics; the mismatch
-    before and after, and the batching path."""
-    fixed = {n: p.detach().float() if p.is_floating_point() else p.detach() for n, p in params.items()}
-    norms = _batch_norms(gm, params)
+    """Optimize the float inputs in place until the batch norms see their running statistics, where they are;
+    the mismatch before and after, and the batching path."""
+    device = inputs[floats[0]].device
+    own = {**dict(gm.named_parameters()), **dict(gm.named_buffers()), **params}
+    fixed = {n: (p.detach().float() if p.is_floating_point() else p.detach()).to(device) for n, p in own.items()}
+    norms = _batch_norms(gm, fixed)
     forward = _taps(gm, norms, fixed, specs, inputs, floats)
     with torch.no_grad():
         start = _mismatch(forward(inputs), norms)
@@ -352,8 +360,8 @@ def _match_batch_norms(
         xs = list(inputs)
         for i, x in zip(floats, live):
             xs[i] = x
-        loss = sum((_bn_loss(t, bn) for t, bn in zip(forward(xs), norms)), torch.zeros(()))
-        loss = loss + sum((_prior(x) for x in live), torch.zeros(()))
+        loss = sum((_bn_loss(t, bn) for t, bn in zip(forward(xs), norms)), torch.zeros((), device=device))
+        loss = loss + sum((_prior(x) for x in live), torch.zeros((), device=device))
         opt.zero_grad()
         loss.backward()
         opt.step()

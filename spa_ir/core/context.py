@@ -49,6 +49,8 @@ class SpaContext(Context):
     """The calibration data spa-collect-stats runs the model on (spa-opt's --calib, the API's calib=)."""
     synthetic: dict[str, Calibration | None] = field(default_factory=dict)
     """Synthetic calibration inputs made for an IR (OBSPA's data-free source), shared by the passes that use them."""
+    device: str | None = None
+    """Where calibration and compensation run the model (spa-opt's --device, the API's device=; None: the CPU)."""
 
     @classmethod
     def extending(cls, base: Context, weights: WeightStore | None = None) -> SpaContext:
@@ -60,6 +62,7 @@ class SpaContext(Context):
         clone's weights are a copy-on-write view, so a pass run on the clone leaves this program's alone."""
         copy = SpaContext.extending(super().clone(), self.weights.copy() if self.weights is not None else None)
         copy.plan, copy.stats, copy.calib, copy.synthetic = self.plan, self.stats, self.calib, self.synthetic
+        copy.device = self.device
         return copy
 
 

@@ -140,11 +140,13 @@ class Program:
         """Names of the stored tensors the IR refers to (params with an inline value excluded)."""
         return external_weight_names(self.module)
 
-    def context(self, base: Context | None = None, calib: Calibration | None = None) -> SpaContext:
+    def context(
+        self, base: Context | None = None, calib: Calibration | None = None, device: str | None = None
+    ) -> SpaContext:
         """The context this program's passes run in: `base`'s dialects (default: spa's), these weights and
-        statistics, and the calibration data given."""
+        statistics, the calibration data given and the device calibration runs on (None: the CPU)."""
         ctx = SpaContext.extending(base, self.weights) if base is not None else make_context(weights=self.weights)
-        ctx.stats, ctx.calib = self.stats, calib
+        ctx.stats, ctx.calib, ctx.device = self.stats, calib, device
         return ctx
 
     def run(
@@ -152,12 +154,13 @@ class Program:
         passes: PassPipeline | Sequence[ModulePass],
         base: Context | None = None,
         calib: Calibration | None = None,
+        device: str | None = None,
     ) -> None:
         """Apply a pipeline (or passes in order) to this program in place, handing the passes its weights,
-        statistics and `calib` in a SpaContext; the plan a pruning pass leaves becomes `self.plan`, the
+        statistics, `calib` and `device` in a SpaContext; the plan a pruning pass leaves becomes `self.plan`, the
         statistics spa-collect-stats leaves `self.stats`."""
         pipeline = passes if isinstance(passes, PassPipeline) else PassPipeline(tuple(passes))
-        ctx = self.context(base, calib)
+        ctx = self.context(base, calib, device)
         from spa_ir.core.fingerprint import architecture_hash
 
         architecture = architecture_hash(self.module)  # what a plan made by this run refers to
