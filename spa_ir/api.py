@@ -30,11 +30,14 @@ def import_torch(
     name: str = "model",
     *,
     train: bool = False,
+    dynamic_shapes: Any = None,
 ) -> Program:
     """Capture `model` in eval mode, or in training mode with `train=True` (aux heads, dropout and batch
     statistics in the IR; the emitted module updates its batch norms' running statistics as it runs).
-    `example_inputs`: forward's positional arguments, or a mapping of its keyword arguments."""
-    return import_module(model, example_inputs, name, train=train)
+    `example_inputs`: forward's positional arguments, or a mapping of its keyword arguments.
+    `dynamic_shapes`: torch.export's (`({0: Dim("batch")},)`; one Dim object for dims that are one size): those dims
+    stay dynamic in the IR and every backend, named Dims name them (ONNX dim_params); a channel dim is refused."""
+    return import_module(model, example_inputs, name, train=train, dynamic_shapes=dynamic_shapes)
 
 
 def import_onnx(path: str | os.PathLike[str]) -> Program:

@@ -27,11 +27,17 @@ from typing import Any
 
 import torch
 
+from spa_ir.core.dims import record_dim_names
 from spa_ir.core.errors import SpaError, first_line
+from spa_ir.core.ir import main_function
 from spa_ir.core.program import Program
 from spa_ir.core.progress import phases
 from spa_ir.core.weights import WeightStore
+from spa_ir.frontends import dynamic_shapes as dyn
 from spa_ir.frontends.mlir_bridge import make_param_op, to_xdsl, torch_mlir_context
+
+Inputs = Sequence[Any] | Mapping[str, Any]
+"""Example inputs: forward's positional arguments, or a mapping of its keyword arguments."""
 
 _RAISED_AT = re.compile(
     r'The following call raised this error:\s*\n\s*File "([^"]+)", line (\d+), in (\S+)\n[ \t]*(\S[^\n]*)'
@@ -58,14 +64,14 @@ def _raised_at(e: BaseException) -> str:
 
 
 def export_functional(
-    model: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None
+    model: torch.nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None, dynamic_shapes: Any = None
 ) -> torch.export.ExportedProgram:
     """What `torch.export.export(model, args, strict=False).run_decompositions({})` returns (functional
     ATen IR that keeps composite ops such as aten.conv2d / linear / layer_norm / SDPA), traced once instead
     of twice: export's post-dispatch trace under the same "preserve every composite op" override that
     run_decompositions({}) installs. About half the capture time. Both use private torch.export APIs of
     the pinned torch; on a torch without them, the two public calls. tests/unit/test_capture.py checks
-    that both give the same graph."""
+    that both give the same graph. `dynamic_shapes` is torch.export's."""
     try:
         from torch._functorch._aot_autograd.frontend_utils import _detect_attribute_assignment
         from torch.export._trace import _export
@@ -75,7 +81,8 @@ def export_functional(
         )
     except ImportError:
         with _without_added_attributes(model):
-            return torch.export.export(model, args, kwargs, strict=False).run_decompositions({})
+            ep = torch.export.export(model, args, kwargs, dynamic_shapes=dynamic_shapes, strict=False)
+            return ep.run_decompositions({})
     preserve_composites, _ = _split_decomp_table_to_cia_and_python_decomp({})
     # Attributes the forward assigns (caches such as LeViT's attention_bias_cache) are put back as
     # export's own trace does, so no traced tensor is left behind in the model.
@@ -84,7 +91,7 @@ def export_functional(
         _detect_attribute_assignment(model),
         _without_added_attributes(model),
     ):
-        return _export(model, args, kwargs, strict=False, pre_dispatch=False)
+        return _export(model, args, kwargs, dynamic_shapes=dynamic_shapes, strict=False, pre_dispatch=False)
 
 
 @contextlib.contextmanager
@@ -108,17 +115,44 @@ def capture(
     name: str = "model",
     *,
     train: bool = False,
+    dynamic_shapes: Any = None,
 ) -> torch.export.ExportedProgram:
-    """torch.export in eval mode (or training mode: `train`); a model that cannot be captured raises SpaError
-    naming the cause."""
+    """torch.export in eval mode (or training mode: `train`), with torch.export's `dynamic_shapes`
+    (`frontends/dynamic_shapes.py`: size-1 examples of dynamic dims traced at 2, a dim the model fixes named in
+    one line); a model that cannot be captured raises SpaError naming the cause."""
     if train:
         _check_train_capture(model, name)
+    if dynamic_shapes is not None:
+        example_inputs = _traced_at_two(model, example_inputs, dynamic_shapes)
     try:
         with _without_kv_cache(model):
-            return _export(model, example_inputs, train)
+            return _export(model, example_inputs, train, dynamic_shapes)
     except Exception as e:
         why = f"{first_line(e, named=True)}{_raised_at(e)}"
+        if dynamic_shapes is not None:
+            fixed = _specialized(model, example_inputs, train, dynamic_shapes)
+            if fixed is not None:
+                raise SpaError(fixed, where=name) from None
         raise SpaError(f"cannot capture model with torch.export: {why}", where=name) from None
+
+
+def _traced_at_two(model: torch.nn.Module, example_inputs: Inputs, spec: Any) -> Inputs:
+    """The example inputs with their size-1 dynamic dims repeated to 2 (torch.export specializes 0 and 1)."""
+    args, kwargs = split_inputs(model, example_inputs)
+    args, kwargs = dyn.traced_inputs(args, kwargs, dyn.flat_specs(model, args, kwargs, spec))
+    return kwargs if kwargs is not None else args
+
+
+def _specialized(model: torch.nn.Module, example_inputs: Inputs, train: bool, spec: Any) -> str | None:
+    """The dim asked dynamic that the model fixes, as one line (`dynamic_shapes.specialized`), else None."""
+    args, kwargs = split_inputs(model, example_inputs)
+
+    def again(auto: Any) -> torch.export.ExportedProgram:
+        with _without_kv_cache(model):
+            return _export(model, example_inputs, train, auto)
+
+    specs = dyn.flat_specs(model, args, kwargs, spec)
+    return dyn.specialized(again, spec, specs, dyn.input_labels(model, args, kwargs))
 
 
 @contextlib.contextmanager
@@ -141,17 +175,17 @@ def _without_kv_cache(model: torch.nn.Module) -> Iterator[None]:
 
 
 def _export(
-    model: torch.nn.Module, example_inputs: Sequence[Any] | Mapping[str, Any], train: bool
+    model: torch.nn.Module, example_inputs: Inputs, train: bool, dynamic_shapes: Any = None
 ) -> torch.export.ExportedProgram:
     """export_functional in the mode asked for. A cache the forward fills on its first call (YOLO Detect's
     anchors) is exported as a constant without a value: one eager call fills it, as ultralytics' own exporter
     does, and the capture is repeated."""
     args, kwargs = split_inputs(model, example_inputs)
-    ep = export_functional(model.train(train), args, kwargs)
+    ep = export_functional(model.train(train), args, kwargs, dynamic_shapes)
     if not train and traced_constants(ep):
         with torch.no_grad():
             model(*args, **(kwargs or {}))
-        ep = export_functional(model, args, kwargs)
+        ep = export_functional(model, args, kwargs, dynamic_shapes)
     return ep
 
 
@@ -264,8 +298,11 @@ def module_path(node: torch.fx.Node) -> str:
     return node.name
 
 
-def import_exported(ep: torch.export.ExportedProgram, source: str = "model") -> Program:
-    """ExportedProgram -> Program (IR with `spa.param`s + weight store)."""
+def import_exported(
+    ep: torch.export.ExportedProgram, source: str = "model", dim_names: Sequence[Sequence[str]] = ()
+) -> Program:
+    """ExportedProgram -> Program (IR with `spa.param`s + weight store); `dim_names` (per user input, per dim: the
+    name of a named dynamic dim, else "") are recorded on @main for the backends (`spa_ir/core/dims.py`)."""
     from torch.export.graph_signature import InputKind
     from torch_mlir import ir
     from torch_mlir.extras.fx_importer import ContextCache, FxImporter, FxImporterHooks
@@ -319,6 +356,7 @@ def import_exported(ep: torch.export.ExportedProgram, source: str = "model") -> 
     module = to_xdsl(importer.module, source)
     _name_function_locations(module, source)
     _record_input_names(module, [str(n) for n in ep.graph_signature.user_inputs])
+    record_dim_names(main_function(module, source), dim_names)
     return Program(module, WeightStore(tensors), source)
 
 
@@ -364,13 +402,23 @@ def import_module(
     name: str = "model",
     *,
     train: bool = False,
+    dynamic_shapes: Any = None,
 ) -> Program:
-    """The model captured in eval mode, or in training mode (`train`: aux heads, batch statistics, dropout)."""
+    """The model captured in eval mode, or in training mode (`train`: aux heads, batch statistics, dropout), its
+    inputs' dims dynamic as torch.export's `dynamic_shapes` says (the named Dims' names recorded in the IR)."""
     with phases("capture", ("torch.export", "torch-mlir import")) as step:
         step()
-        ep = capture(model, example_inputs, name, train=train)
+        ep = capture(model, example_inputs, name, train=train, dynamic_shapes=dynamic_shapes)
         step()
-        return import_exported(ep, name)
+        return import_exported(ep, name, _dim_names(model, example_inputs, ep, dynamic_shapes))
+
+
+def _dim_names(model: torch.nn.Module, example_inputs: Inputs, ep: torch.export.ExportedProgram, spec: Any) -> Any:
+    """The names of the named dynamic dims per input and dim (`dynamic_shapes.dim_names`); none without a spec."""
+    if spec is None:
+        return []
+    args, kwargs = split_inputs(model, example_inputs)
+    return dyn.dim_names(ep, dyn.flat_specs(model, args, kwargs, spec))
 
 
 def import_pt2(path: str | os.PathLike[str]) -> Program:
