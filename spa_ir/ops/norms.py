@@ -11,9 +11,10 @@ from xdsl.pattern_rewriter import PatternRewriter
 
 from spa_ir.channels.propagation import Propagation
 from spa_ir.channels.spaces import Layout, Prod, Reason
-from spa_ir.core.ir import const, site
+from spa_ir.core.errors import SpaError
+from spa_ir.core.ir import const, location, site
 from spa_ir.ops.common import fresh, no_channels_value
-from spa_ir.ops.spec import BN_SCALE, Emitter, OpSpec, arg, aten, call_overload, each, has_arg, table
+from spa_ir.ops.spec import BN_SCALE, Emitter, OpSpec, arg, aten, call_overload, each, has_arg, renamed, table
 from spa_ir.pruning.shapes import Shapes, replace_int, replace_int_list
 
 
@@ -189,16 +190,51 @@ def _batch_norm(e: Emitter, op: Operation, overload: Any, args: list[Any], kwarg
     return call_overload(e, overload, args, kwargs)
 
 
+def _batch_norm_eval(op: Operation, rewriter: PatternRewriter) -> None:
+    """torch-mlir has no `_native_batch_norm_legit_no_training`: it is `aten.batch_norm(..., training=False, ...)`,
+    whose one result is the first; the other two (empty in eval mode) are read by nothing torch.export writes."""
+    from spa.dialects.torch import AtenBatchNormOp, ConstantBoolOp
+
+    if any(r.uses for r in op.results[1:]):
+        raise SpaError(f"cannot write for torch-mlir a batch norm whose saved statistics are read: {location(op)}")
+    false = ConstantBoolOp(False)
+    new = AtenBatchNormOp.create(
+        operands=[*op.operands[:5], false.result, *op.operands[5:7], false.result], result_types=[op.results[0].type]
+    )
+    new.location = op.location
+    rewriter.replace(op, [false, new], [new.results[0], None, None])
+
+
+def _batch_norm_no_stats(op: Operation, rewriter: PatternRewriter) -> None:
+    """`_native_batch_norm_legit.no_stats` (batch statistics, none kept: InstanceNorm, BatchNorm without running
+    statistics) is `native_batch_norm` with None for the running statistics."""
+    from spa.dialects.torch import AtenNativeBatchNormOp, ConstantNoneOp
+
+    none = ConstantNoneOp()
+    new = AtenNativeBatchNormOp.create(
+        operands=[*op.operands[:3], none.result, none.result, *op.operands[3:6]],
+        result_types=[r.type for r in op.results],
+    )
+    new.location = op.location
+    rewriter.replace(op, [none, new])
+
+
 _BN_LEGIT = "input weight bias running_mean running_var training momentum eps"
 
 OPS = table(
     {
         **each(
-            aten(
-                "native_batch_norm _native_batch_norm_legit _native_batch_norm_legit_functional"
-                " _native_batch_norm_legit_no_training _native_batch_norm_legit.no_stats"
-            ),
+            aten("native_batch_norm _native_batch_norm_legit_functional"),
             OpSpec(rule=batch_norm, roles=(("weight", BN_SCALE),)),
+        ),
+        "torch.aten._native_batch_norm_legit": OpSpec(
+            rule=batch_norm, roles=(("weight", BN_SCALE),), legalize=renamed("torch.aten.native_batch_norm")
+        ),
+        "torch.aten._native_batch_norm_legit_no_training": OpSpec(
+            rule=batch_norm, roles=(("weight", BN_SCALE),), legalize=_batch_norm_eval
+        ),
+        "torch.aten._native_batch_norm_legit.no_stats": OpSpec(
+            rule=batch_norm, roles=(("weight", BN_SCALE),), legalize=_batch_norm_no_stats
         ),
         "torch.aten.batch_norm": OpSpec(rule=batch_norm, roles=(("weight", BN_SCALE),), emit_adapter=_batch_norm),
         "torch.aten.instance_norm": OpSpec(rule=instance_norm),

@@ -33,6 +33,10 @@ Resize = Callable[[Operation, "Shapes", "PatternRewriter"], None]
 Flops = Callable[[Operation], int]
 """FLOPs of one op from static shapes, torch.utils.flop_counter's conventions (spa_ir/cost.py)."""
 
+Legalize = Callable[[Operation, "PatternRewriter"], None]
+"""Rewrites an op torch-mlir has no named op for (a generic `torch.operator`) into torch-dialect ops its backend
+pipelines lower (spa_ir/backends/torch_mlir.py, `spa-translate --export-torch-mlir`)."""
+
 
 class Emitter(Protocol):
     """What an emission quirk sees of the backend (spa_ir/backends/torch_fx.py)."""
@@ -72,6 +76,30 @@ def aten_overload(name: str) -> Any:
     return getattr(getattr(torch.ops.aten, packet), overload or "default")
 
 
+@cache
+def _dialect_op_class(name: str) -> type[Operation]:
+    from spa.dialects.spa import Spa
+    from spa.dialects.torch import Torch
+
+    found = [op for d in (Torch, Spa) for op in d.operations if op.name == name]
+    if not found:
+        raise ValueError(f"no op class named '{name}' in the torch and spa dialects")
+    return found[0]
+
+
+def renamed(name: str) -> Legalize:
+    """The legalization of a `torch.operator` that a named torch-mlir op `name` computes with the same operands and
+    results (`_native_batch_norm_legit` is `native_batch_norm`): one op replaced by the other, location kept."""
+    _dialect_op_class(name)  # a mistyped name fails when the table is built
+
+    def legalize(op: Operation, rewriter: PatternRewriter) -> None:
+        new = _dialect_op_class(name).create(operands=list(op.operands), result_types=[r.type for r in op.results])
+        new.location = op.location
+        rewriter.replace(op, new)
+
+    return legalize
+
+
 FILTER = "filter"
 """A weight operand whose dim 0 indexes the op's output channels (conv and linear weights)."""
 BN_SCALE = "batch-norm scale"
@@ -93,6 +121,8 @@ class OpSpec:
     emit_adapter: Adapter | None = None
     emit_as: str | None = None
     """Emit as this other op (same operands): the IR has value semantics, so e.g. views become reshapes."""
+    legalize: Legalize | None = None
+    """How torch-mlir's pipelines can take the op (`Legalize`): spa's IR keeps core aten ops that they reject."""
     roles: tuple[tuple[str, str], ...] = ()
     """(operand name, role) for the weights criteria, regularizers and compensation treat specially (FILTER,
     BN_SCALE, BIAS, RIGHT_FACTOR, TRANSPOSED)."""
