@@ -25,6 +25,7 @@ _PASSES: dict[str, tuple[str, str]] = {
     "spa-annotate-importance": ("spa.passes.annotate_importance", "AnnotateImportance"),
     "spa-select-channels": ("spa.passes.select_channels", "SelectChannels"),
     "spa-obspa-compensate": ("spa.passes.obspa_compensate", "ObspaCompensate"),
+    "spa-apply-plan": ("spa.passes.apply_plan", "ApplyPlan"),
     "spa-eliminate-dead-channels": ("spa.passes.eliminate_dead_channels", "EliminateDeadChannels"),
     "spa-report-groups": ("spa.passes.report_groups", "ReportGroups"),
 }
