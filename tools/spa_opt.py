@@ -58,6 +58,12 @@ def _pass_flags_to_pipeline(argv: Sequence[str], pass_names: set[str]) -> list[s
             pipeline.append(arg.split("=", 1)[1] if arg.startswith("--passes=") else arg[2:])
             i += 1
             continue
+        if (arg == "--apply-plan" and i + 1 < len(argv)) or arg.startswith("--apply-plan="):
+            from spa.passes.apply_plan import pipeline_for
+
+            pipeline.append(pipeline_for(argv[i + 1] if arg == "--apply-plan" else arg.split("=", 1)[1]))
+            i += 2 if arg == "--apply-plan" else 1
+            continue
         name, eq, opts = arg[2:].partition("=")
         if arg.startswith("--") and name in pass_names:
             opts = _unquoted(opts.strip())
@@ -129,6 +135,12 @@ class SpaOptMain(xDSLOptMain):
             "--plan",
             metavar="FILE",
             help="write the pruning plan (JSON) of --prune-groups / spa-eliminate-dead-channels",
+        )
+        arg_parser.add_argument(  # for --help: the flag is turned into its pipeline before parsing
+            "--apply-plan",
+            metavar="FILE",
+            help="re-apply a saved plan (and FILE's .safetensors beside it) to an IR of the architecture it was made "
+            "on: spa-propagate-channels, spa-form-groups, spa-apply-plan{plan=FILE}, spa-eliminate-dead-channels",
         )
         arg_parser.add_argument(
             "--calib",
