@@ -156,6 +156,11 @@ class SpaOptMain(xDSLOptMain):
             help="calibration loss (default: cross-entropy on the targets, else on the model's own prediction)",
         )
         arg_parser.add_argument(
+            "--device",
+            metavar="DEVICE",
+            help="where spa-collect-stats and spa-obspa-compensate run the model: cpu (default), cuda, cuda:N",
+        )
+        arg_parser.add_argument(
             "--report", action="store_true", help="print what pruning did (per group and layer, totals) on stderr"
         )
         arg_parser.add_argument("--report-json", metavar="FILE", help="write that report as JSON")
@@ -184,6 +189,10 @@ class SpaOptMain(xDSLOptMain):
 
         spath = stats_path_for(self.args.input_file) if self.args.input_file else None
         program = Program.from_module(module, wpath, self.get_input_name(), stats_path=spath)
+        if self.args.device is not None:
+            from spa_ir.calibration.device import resolve_device
+
+            resolve_device(self.args.device)  # a device this machine lacks fails here, before any pass
         if self.args.calib:
             from spa_ir.calibration.data import load_calibration
 
@@ -201,7 +210,7 @@ class SpaOptMain(xDSLOptMain):
             from spa_ir.reporting import snapshot
 
             self._before.append(snapshot(program))
-        program.run(self.pipeline, self.ctx, calib=self._calib)
+        program.run(self.pipeline, self.ctx, calib=self._calib, device=self.args.device)
 
     def prepare_output(self) -> IO[str]:
         return self._out
