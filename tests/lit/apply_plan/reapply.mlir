@@ -1,0 +1,30 @@
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: spa-opt %inputs/bn_ranked.mlir --prune-groups='ratio=0.5 criterion=l1' --plan=%t/plan.json -o %t/p.mlir
+// The same IR: the plan re-applied gives the pruning run's IR and plan byte for byte.
+// RUN: spa-opt %inputs/bn_ranked.mlir --apply-plan %t/plan.json --plan=%t/again.json -o %t/again.mlir
+// RUN: cmp %t/p.mlir %t/again.mlir
+// RUN: cmp %t/plan.json %t/again.json
+// RUN: filecheck %s --check-prefix=PLAN < %t/plan.json
+// Another checkpoint of the architecture (other bn.bias values): the plan's slices of its own weights.
+// RUN: sed 's/dense<\[0.1, 0.2, 0.3, 0.4\]>/dense<[1.5, 2.5, 3.5, 4.5]>/' %inputs/bn_ranked.mlir > %t/other.mlir
+// RUN: spa-opt %t/other.mlir -p 'spa-propagate-channels,spa-form-groups,spa-apply-plan{plan="%t/plan.json"},spa-eliminate-dead-channels' -o %t/other_p.mlir
+// RUN: filecheck %s < %t/other_p.mlir
+// Another architecture (a weight renamed): refused in one line naming both fingerprints, nothing written.
+// RUN: sed 's/"conv2.weight"/"head.weight"/' %inputs/bn_ranked.mlir > %t/renamed.mlir
+// RUN: not spa-opt %t/renamed.mlir --apply-plan=%t/plan.json -o %t/renamed_p.mlir 2> %t/err.txt
+// RUN: filecheck %s --check-prefix=ERR < %t/err.txt
+// RUN: not test -e %t/renamed_p.mlir
+
+// The plan removes channels 1 and 2 of conv1 / bn (l1 over the group's members) and records the fingerprint.
+// PLAN: "bn.bias": {
+// PLAN-NEXT: "0": [
+// PLAN-NEXT: 1,
+// PLAN-NEXT: 2
+// PLAN: "architecture": "{{[0-9a-f]+}}"
+
+// CHECK: spa.param "conv1.weight" = dense<{{\[\[\[\[}}1.000000e+00]], {{\[\[}}1.000000e+00]]], {{\[\[\[}}2.000000e+00]], {{\[\[}}-2.000000e+00]]]]> : tensor<2x2x1x1xf32>
+// CHECK: spa.param "bn.bias" = dense<[1.500000e+00, 4.500000e+00]> : tensor<2xf32> : !torch.vtensor<[2],f32>
+// CHECK: spa.param "conv2.weight" {{.*}} : !torch.vtensor<[3,2,1,1],f32>
+
+// ERR: spa-opt: error: spa-apply-plan: {{.*}}plan.json was made on architecture {{[0-9a-f]+}}, this IR is {{[0-9a-f]+}} (no weight 'conv2.weight' here)
+// ERR-NOT: Traceback
