@@ -5,6 +5,7 @@
   spa-translate --import-torch torchvision.models:googlenet --input-shape 2,3,64,64 --train -o g.mlir
   spa-translate --export-torch r18.mlir -o r18.pt2          spa-translate --export-onnx r18.mlir -o r18.onnx
   spa-translate --export-torch-mlir r18.mlir -o r18.torch.mlir
+  spa-translate --export-torch-mlir r18.mlir --lower linalg -o r18.linalg.mlir     (or tosa, stablehlo)
 
 `--export-onnx` of IR imported from ONNX writes the original file's graph, pruned (same node, input and output
 names, opset and dynamic dims; the original must be where it was imported from, unchanged); `--via-torch`
@@ -51,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     mode.add_argument("--import-pt2", metavar="FILE", help="import a saved torch.export ExportedProgram")
     mode.add_argument("--export-torch", metavar="MLIR", help="emit a .pt2 ExportedProgram")
     mode.add_argument("--export-onnx", metavar="MLIR", help="emit an ONNX model")
-    mode.add_argument("--export-torch-mlir", metavar="MLIR", help="emit torch-dialect MLIR that torch-mlir parses")
+    mode.add_argument(
+        "--export-torch-mlir", metavar="MLIR", help="emit torch-dialect MLIR that torch-mlir's pipelines lower"
+    )
     p.add_argument("--input-shape", type=_shape, action="append", help="shape of each model input (repeat per input)")
     p.add_argument("--input-dtype", action="append", help="dtype of each input (default float32), e.g. int64")
     p.add_argument("--seed", type=int, default=0, help="seed for the random weights of --import-torch")
@@ -64,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
         "--via-torch",
         action="store_true",
         help="--export-onnx of IR imported from ONNX: re-export through PyTorch instead of pruning the original graph",
+    )
+    p.add_argument(
+        "--lower",
+        choices=("linalg", "tosa", "stablehlo"),
+        help="--export-torch-mlir: write it lowered by torch-mlir's pipelines to linalg-on-tensors, TOSA or StableHLO",
     )
     p.add_argument("-o", "--output", help="output file (MLIR goes to stdout when omitted)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -102,6 +110,8 @@ def run(args: argparse.Namespace) -> None:
 
     if args.train and not args.import_torch:
         raise SpaError("--train applies to --import-torch only (a .pt2 or ONNX file was captured in its own mode)")
+    if args.lower and not args.export_torch_mlir:
+        raise SpaError("--lower applies to --export-torch-mlir only")
     if args.import_torch:
         model = api.build_model(args.import_torch, args.seed)
         inputs = _example_inputs(args.input_shape, args.input_dtype)
@@ -117,7 +127,12 @@ def run(args: argparse.Namespace) -> None:
     source = args.export_torch or args.export_onnx or args.export_torch_mlir
     program = api.load(source)
     if args.export_torch_mlir:
-        text = export.to_torch_mlir_text(program)
+        if args.lower:
+            from spa_ir.backends.torch_mlir import lower
+
+            text = lower(program, args.lower)
+        else:
+            text = export.to_torch_mlir_text(program)
         if args.output is None:
             sys.stdout.write(text)
         else:

@@ -191,10 +191,12 @@ class Compiled:
         return [memref.take(getattr(out, f"r{i}"), t, freed) for i, t in enumerate(self.results)]
 
 
-def compile_linalg(source: Program | str, *, weights: str = "arguments", opt_level: int = 2) -> Compiled:
+def compile_linalg(source: Program | str, *, weights: str = "arguments", opt_level: int = 0) -> Compiled:
     """The program (or torch-dialect text) lowered to linalg-on-tensors, then to LLVM (TO_LLVM), in an
     ExecutionEngine: its main function runs on numpy arrays. A program's weights are arguments bound to the
-    store's tensors (`weights="inline"` compiles them in as constants, which LLVM translates slowly)."""
+    store's tensors (`weights="inline"` compiles them in as constants, which LLVM translates slowly). A reference
+    runner, not a fast one: loops, at LLVM -O`opt_level` (0: pruned resnet18 at 64x64 compiles in ~3 s and runs in
+    0.2 s; 2: ~20 s and 0.05 s)."""
     from torch_mlir import ir
     from torch_mlir.execution_engine import ExecutionEngine
 
