@@ -56,6 +56,7 @@ def prune_program(
     *,
     calib_batch: int = 32,
     loss: str | Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor] | None = None,
+    device: str | None = None,
     **options: Any,
 ) -> Plan:
     """Run the pruning pipeline (`spa-prune-groups`) on `program` in place and return the plan of what was removed
@@ -67,16 +68,19 @@ def prune_program(
     calib: calibration data for the data-driven criteria: a `.pt`/`.npz` path, a tensor, a dict
     `{"inputs", "targets"}`, an iterable of batches (tensors, tuples of tensors, `(inputs, targets)`, dicts) or
     a `spa_ir.calibration.data.Calibration`; `calib_batch` samples per forward; `loss` a name
-    (cross-entropy | mse | output-norm) or a callable `(output, targets) -> per-sample losses`."""
+    (cross-entropy | mse | output-norm) or a callable `(output, targets) -> per-sample losses`; `device` where
+    calibration and compensation run the model: cpu (default), cuda, cuda:N (spa-opt's --device)."""
     from spa.passes import pipeline_passes
+    from spa_ir.calibration.device import resolve_device
 
+    resolve_device(device, "device=")  # a device this machine lacks fails before any pass runs
     data = None
     if calib is not None:
         from spa_ir.calibration.data import calibration_from
 
         data = calibration_from(calib, batch=calib_batch, loss=loss)
         data.bind(program.module)  # data that does not fit the model fails before any pass runs
-    program.run(pipeline_passes("spa-prune-groups", **options), calib=data)
+    program.run(pipeline_passes("spa-prune-groups", **options), calib=data, device=device)
     assert program.plan is not None
     return program.plan
 

@@ -40,6 +40,7 @@ def prune(
     calib: Any = None,
     calib_batch: int = 32,
     loss: str | Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor] | None = None,
+    device: str | None = None,
     train: bool = False,
     dynamic_shapes: Any = None,
     verify: bool = True,
@@ -51,7 +52,7 @@ def prune(
     a dict of its keyword arguments such as {"input_ids": ..., "attention_mask": ...}), a torch.export
     ExportedProgram, or a path: `.onnx`, `.pt2`, `.mlir` (its `.safetensors` beside it).
     options: the `spa-prune-groups` pipeline's, in snake case (`keep_flops=0.5` for keep-flops, `criterion`,
-    `heads`, `only_exact`, ...; same defaults, same errors); calib / calib_batch / loss as for
+    `heads`, `only_exact`, ...; same defaults, same errors); calib / calib_batch / loss / device as for
     `spa_ir.api.prune_program`; `train=True` captures an nn.Module in training mode; `dynamic_shapes` (torch.export's
     format) is handed to the capture; `verify=False` skips checking the applied model on the example inputs (outputs
     after discrete post-processing such as NMS).
@@ -65,7 +66,7 @@ def prune(
     from spa_ir.reporting import snapshot
 
     before = snapshot(program)
-    plan = api.prune_program(program, calib, calib_batch=calib_batch, loss=loss, **options)
+    plan = api.prune_program(program, calib, calib_batch=calib_batch, loss=loss, device=device, **options)
     if isinstance(model_or_path, torch.nn.Module):
         return _put_back(model_or_path, example_inputs, plan, program, before, verify=verify and not train)
     return PruneResult(api.to_torch(program), "emitted", plan, program, before, source)
