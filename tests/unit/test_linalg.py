@@ -1,0 +1,89 @@
+"""spa in front of torch-mlir's compiler stack: a pruned resnet18 (batch norms, residual adds, the linear head) at
+64x64 lowered by torch-mlir's own pipelines to linalg-on-tensors (and TOSA, StableHLO) with no torch op left, then
+compiled to LLVM and run by torch-mlir's ExecutionEngine: its outputs are the .pt2's (save_pt2), the module users
+run in PyTorch."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+
+from spa_ir import api
+from spa_ir.backends import torch_mlir
+from spa_ir.backends.export import save_pt2
+from spa_ir.core.errors import SpaError
+from spa_ir.core.program import Program
+
+SIZE = 64
+
+
+@pytest.fixture(scope="module")
+def pruned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Program, torch.nn.Module]:
+    """The pruned program and its .pt2 module."""
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18().eval()
+    prog = api.import_torch(model, [torch.randn(1, 3, SIZE, SIZE)])
+    api.prune_program(prog, ratio=0.5, criterion="l1")
+    path = tmp_path_factory.mktemp("linalg") / "r18.pt2"
+    save_pt2(prog, path)
+    return prog, torch.export.load(str(path)).module()
+
+
+def _body(text: str) -> str:
+    """The module without its `dense_resource` blobs (weight names are no ops)."""
+    return text.split("{-#", 1)[0]
+
+
+def test_resnet18_lowers_to_linalg_with_no_torch_op_left(pruned: tuple[Program, torch.nn.Module]) -> None:
+    prog, _ = pruned
+    conv1 = prog.weight("conv1.weight").shape
+    assert conv1[0] < 64  # pruned
+    body = _body(torch_mlir.lower(prog, "linalg"))
+    assert "torch." not in body
+    assert f"tensor<{conv1[0]}x3x7x7xf32>" in body  # the pruned stem filters, as inlined weights
+    assert len(re.findall(r"linalg\.conv_2d_nchw_fchw", body)) == 20
+    assert "linalg.matmul" in body
+
+
+@pytest.mark.parametrize("target", ["tosa", "stablehlo"])
+def test_resnet18_lowers_to_tosa_and_stablehlo(pruned: tuple[Program, torch.nn.Module], target: str) -> None:
+    body = _body(torch_mlir.lower(pruned[0], target))
+    assert "torch." not in body
+    assert len(re.findall(r"tosa\.conv2d|stablehlo\.convolution", body)) == 20
+
+
+def test_resnet18_runs_in_the_execution_engine_as_the_pt2(pruned: tuple[Program, torch.nn.Module]) -> None:
+    prog, pt2 = pruned
+    compiled = torch_mlir.compile_linalg(prog)
+    rng = np.random.default_rng(0)
+    for _ in range(2):  # a second call reuses the engine and frees the first results
+        x = rng.standard_normal((1, 3, SIZE, SIZE)).astype(np.float32)
+        (y,) = compiled(x)
+        with torch.no_grad():
+            want = pt2(torch.from_numpy(x)).numpy()
+        assert y.shape == want.shape == (1, 1000)
+        assert np.abs(y - want).max() < 1e-4 * max(1.0, float(np.abs(want).max()))
+    with pytest.raises(SpaError, match="rank 3, expected 4"):
+        compiled(x[0])
+
+
+def test_a_pipeline_failure_is_one_line_naming_the_op() -> None:
+    text = """func.func @main(%x: !torch.vtensor<[2],f32>) -> !torch.vtensor<[2],f32> {
+  %y = torch.operator "torch.aten.no_such_op"(%x) : (!torch.vtensor<[2],f32>) -> !torch.vtensor<[2],f32>
+  return %y : !torch.vtensor<[2],f32>
+}"""
+    with pytest.raises(SpaError, match="torch-mlir has no lowering for torch.operator 'torch.aten.no_such_op'") as e:
+        torch_mlir.lower(text, "linalg")
+    assert "\n" not in str(e.value)
+
+
+def test_written_text_lowers_as_the_program_does(pruned: tuple[Program, torch.nn.Module]) -> None:
+    """What `spa-translate --export-torch-mlir` writes is what `lower` takes: the same linalg module."""
+    prog, _ = pruned
+    text = torch_mlir.to_text(prog)
+    assert "torch.operator" not in text
+    assert _body(torch_mlir.lower(text, "tosa")) == _body(torch_mlir.lower(prog, "tosa"))
