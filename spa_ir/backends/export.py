@@ -17,11 +17,13 @@ import torch
 from spa.dialects.torch_base import BaseTensorType
 from spa_ir.backends.onnx_faithful import save_faithful_onnx
 from spa_ir.backends.torch_fx import main_function, to_graph_module
+from spa_ir.core.dims import dim_names
 from spa_ir.core.dtypes import torch_dtype
 from spa_ir.core.errors import SpaError, first_line
 from spa_ir.core.fileio import write_with_atomic
 from spa_ir.core.program import Program
 from spa_ir.core.progress import phases
+from spa_ir.frontends.dynamic_shapes import export_refined
 from spa_ir.frontends.onnx.load import onnx_source
 from spa_ir.frontends.torch import random_input
 
@@ -30,11 +32,16 @@ DYNAMIC_DIM_EXAMPLE = 8
 
 
 def example_inputs(program: Program) -> tuple[list[torch.Tensor], list[dict[int, Any]]]:
-    """Random inputs matching the main function's argument types, and which dims are dynamic."""
+    """Random inputs matching the main function's argument types, and which dims are dynamic: the dims the frontend
+    named (`spa.dim_names`) as one shared `Dim(name)` per name (so tied dims stay tied and ONNX dim_params carry the
+    names), the other `?` dims as `Dim.AUTO`."""
     inputs: list[torch.Tensor] = []
     dynamic: list[dict[int, Any]] = []
     gen = torch.Generator().manual_seed(0)
-    for arg in main_function(program).body.block.args:
+    fn = main_function(program)
+    names = dim_names(fn) or [[] for _ in fn.body.block.args]
+    dims: dict[str, Any] = {}
+    for arg, named in zip(fn.body.block.args, names):
         t = arg.type
         if not isinstance(t, BaseTensorType):
             raise SpaError(f"cannot make an example input of type {t}", where=program.source)
@@ -42,17 +49,32 @@ def example_inputs(program: Program) -> tuple[list[torch.Tensor], list[dict[int,
         dtype = torch_dtype(str(t.dtype))
         concrete = [DYNAMIC_DIM_EXAMPLE if d < 0 else d for d in shape]
         inputs.append(random_input(concrete, dtype, gen))
-        dynamic.append({i: torch.export.Dim.AUTO for i, d in enumerate(shape) if d < 0})
+        dynamic.append({i: _dim(named, i, dims) for i, d in enumerate(shape) if d < 0})
     return inputs, dynamic
 
 
+def _dim(named: list[str], i: int, dims: dict[str, Any]) -> Any:
+    """The Dim of dynamic dim `i`: its name's (one per name), else Dim.AUTO."""
+    name = named[i] if i < len(named) else ""
+    return dims.setdefault(name, torch.export.Dim(name)) if name else torch.export.Dim.AUTO
+
+
 def export_program(program: Program) -> torch.export.ExportedProgram:
+    """The emitted module through torch.export, its `?` dims dynamic; where the graph bounds one (a position table's
+    length) with torch.export's suggested range (`dynamic_shapes.export_refined`)."""
     gm = to_graph_module(program)
     inputs, dynamic = example_inputs(program)
+
+    def export(spec: Any) -> torch.export.ExportedProgram:
+        return torch.export.export(gm, tuple(inputs), dynamic_shapes=spec, strict=False)
+
+    labels = [str(i) for i in range(len(inputs))]
     try:
-        return torch.export.export(
-            gm, tuple(inputs), dynamic_shapes=tuple(dynamic) if any(dynamic) else None, strict=False
-        )
+        if not any(dynamic):
+            return export(None)
+        return export_refined(export, tuple(dynamic), lambda s: [dict(d) for d in s], labels, "the emitted module")
+    except SpaError as e:
+        raise SpaError(e.message, where=program.source) from None
     except Exception as e:
         raise SpaError(f"torch.export of the emitted module failed: {first_line(e)}", where=program.source) from None
 
@@ -90,10 +112,24 @@ def save_onnx(program: Program, path: str | os.PathLike[str], *, via_torch: bool
                 raise SpaError(f"ONNX export failed: {first_line(e)}", where=program.source) from None
             if onnx_program is None:  # only the legacy exporter (dynamo=False) returns None
                 raise SpaError("ONNX export returned no program", where=program.source)
+            _name_dim_params(onnx_program, program)
             step()
             onnx_program.save(str(tmp))
 
         write_with_atomic(path, write)
+
+
+def _name_dim_params(onnx_program: Any, program: Program) -> None:
+    """The ONNX inputs' dim_params named after the IR's named dims (`batch`, `seq`), by torch.onnx's own renaming
+    (what `torch.onnx.export(module, dynamic_shapes=...)` does after exporting); unnamed ones keep torch's `s0`.
+    Each Dim is given once: torch.onnx warns at a second axis of a symbol it has renamed."""
+    seen: set[int] = set()
+    first: list[dict[int, Any]] = []
+    for axes in example_inputs(program)[1]:
+        first.append({a: d if isinstance(d, torch.export.Dim) and id(d) not in seen else None for a, d in axes.items()})
+        seen.update(id(d) for d in axes.values())
+    if any(d is not None for axes in first for d in axes.values()):
+        onnx_program._rename_dynamic_axes(tuple(first))
 
 
 def to_torch_mlir_text(program: Program, *, inline_weights: bool = True) -> str:

@@ -5,10 +5,13 @@ dict `{axis: Dim}` or a list per axis; `Dim("batch")`, `Dim.AUTO`, `Dim.DYNAMIC`
 given. What spa adds around it:
 - `traced_inputs`: an example of size 1 on a dim asked dynamic is traced at 2 (its entries repeated): torch.export
   specializes sizes 0 and 1, so `--input-shape 1,3,24,24 --dynamic-batch` would otherwise fail;
+- `export_refined`: a capture that fails on a range the model imposes (BERT's sequence at most its position
+  table's length) is repeated with torch.export's own suggested fixes (`refine_dynamic_shapes_from_suggested_fixes`);
+  a fix that makes a dim asked dynamic static is refused (`Specialized`);
 - `dim_names`: the names of the named Dims, per input and dim, recorded in the IR (`spa_ir/core/dims.py`);
-- `specialized`: when the capture fails, which dim asked dynamic the model fixes (a channel dim, which reaches a
-  weight, or a size the forward hard-codes), found by capturing again with `Dim.AUTO` there: one line naming the
-  input and the axis instead of torch's constraint report;
+- `specialized`: when the capture fails otherwise, which dim asked dynamic the model fixes (a channel dim, which
+  reaches a weight, or a size the forward hard-codes), found by capturing again with `Dim.AUTO` there;
+  `Specialized` says it in one line naming the input and the axis instead of torch's constraint report;
 - `named_dims`: the command line's `INPUT:AXIS=NAME` triples as such a spec (one shared `Dim` per name).
 """
 
@@ -42,18 +45,33 @@ def _asked(d: Any) -> bool:
     return isinstance(d, Dim)
 
 
-def _axes(leaf: Any) -> dict[int, Any]:
-    """One tensor's spec as axis -> entry, for the axes asked dynamic."""
+def _entries(leaf: Any) -> dict[int, Any]:
+    """One tensor's spec as axis -> entry."""
     items = leaf.items() if isinstance(leaf, dict) else enumerate(leaf) if isinstance(leaf, (list, tuple)) else ()
-    return {int(a): d for a, d in items if _asked(d)}
+    return {int(a): d for a, d in items}
+
+
+def asked(axes: dict[int, Any]) -> dict[int, Any]:
+    """The axes asked dynamic of one tensor's entries."""
+    return {a: d for a, d in axes.items() if _asked(d)}
+
+
+class Specialized(SpaError):
+    """A dim asked dynamic that the traced code fixes to one size."""
+
+    def __init__(self, label: str, axis: int, size: int, who: str = "the model"):
+        super().__init__(
+            f"input {label} axis {axis} cannot be dynamic: {who} fixes it to {size} (a channel dim, which reaches a"
+            " weight, or a size the forward hard-codes); channel dims stay static"
+        )
 
 
 Kwargs = dict[str, Any] | None
 
 
 def flat_specs(model: torch.nn.Module, args: tuple[Any, ...], kwargs: Kwargs, spec: Spec) -> list[dict[int, Any]]:
-    """The spec of each input tensor (in the order torch.export numbers user inputs): axis -> entry. torch.export's
-    own reading of the format (its private helpers, as the export itself pairs them)."""
+    """The spec of each input tensor (in the order torch.export numbers user inputs): axis -> entry (`asked` picks
+    the dynamic ones). torch.export's own reading of the format (its private helpers, as the export pairs them)."""
     from torch._export.non_strict_utils import _flatten_dynamic_shapes
     from torch.export.dynamic_shapes import _combine_args
 
@@ -64,7 +82,7 @@ def flat_specs(model: torch.nn.Module, args: tuple[Any, ...], kwargs: Kwargs, sp
         leaves = _flatten_dynamic_shapes(combined, spec)
     except Exception as e:
         raise SpaError(f"dynamic_shapes does not match the example inputs: {str(e).strip().splitlines()[0]}") from None
-    return [_axes(leaf) for leaf in leaves]
+    return [_entries(leaf) for leaf in leaves]
 
 
 def input_labels(model: torch.nn.Module, args: tuple[Any, ...], kwargs: Kwargs) -> list[str]:
@@ -91,8 +109,8 @@ def traced_inputs(args: tuple[Any, ...], kwargs: Kwargs, specs: list[dict[int, A
     tensors = [i for i, t in enumerate(leaves) if isinstance(t, torch.Tensor)]
     if len(tensors) != len(specs):
         return args, kwargs
-    for i, axes in zip(tensors, specs):
-        t = leaves[i]
+    for i, entries in zip(tensors, specs):
+        t, axes = leaves[i], asked(entries)
         reps = [2 if a in axes and t.shape[a] == 1 and not isinstance(axes[a], derived) else 1 for a in range(t.dim())]
         if any(r > 1 for r in reps):
             leaves[i] = t.repeat(reps)
@@ -125,12 +143,43 @@ def dim_names(ep: torch.export.ExportedProgram, specs: list[dict[int, Any]]) -> 
     if len(shapes) != len(specs):
         return []
     by_symbol: dict[str, str] = {}
-    for shape, axes in zip(shapes, specs):
-        for a, d in axes.items():
+    for shape, entries in zip(shapes, specs):
+        for a, d in asked(entries).items():
             symbol = _symbol(shape[a])
             if not isinstance(d, (hint, derived)) and symbol is not None:
                 by_symbol.setdefault(symbol, d.__name__)
     return [[by_symbol.get(_symbol(d) or "", "") for d in s] for s in shapes]
+
+
+MAX_REFINEMENTS = 3
+"""Captures repeated with torch.export's suggested fixes before its error stands."""
+
+
+def export_refined(
+    export: Callable[[Spec], torch.export.ExportedProgram],
+    spec: Spec,
+    per_tensor: Callable[[Spec], list[dict[int, Any]]],
+    labels: list[str],
+    who: str = "the model",
+) -> torch.export.ExportedProgram:
+    """`export(spec)`; when torch.export fails suggesting fixes (a range the code imposes: `seq = Dim('seq',
+    max=32)`), again with the spec refined by them, as torch.export documents. A fix that makes a dim asked dynamic
+    a constant raises `Specialized` (`per_tensor` reads a spec per input tensor, named by `labels`)."""
+    from torch._dynamo.exc import UserError
+    from torch.export.dynamic_shapes import refine_dynamic_shapes_from_suggested_fixes
+
+    for _ in range(MAX_REFINEMENTS):
+        try:
+            return export(spec)
+        except UserError as e:
+            if "Suggested fixes:" not in str(e.msg):
+                raise
+            refined = refine_dynamic_shapes_from_suggested_fixes(e.msg, spec)
+        for label, before, after in zip(labels, per_tensor(spec), per_tensor(refined)):
+            for a in sorted(set(asked(before)) - set(asked(after))):
+                raise Specialized(label, a, int(after[a]), who)
+        spec = refined
+    return export(spec)
 
 
 def specialized(
@@ -138,10 +187,10 @@ def specialized(
     spec: Spec,
     specs: list[dict[int, Any]],
     labels: list[str],
-) -> str | None:
+) -> Specialized | None:
     """Why a capture asked for dynamic dims failed, when the model fixes one of them: captured again with Dim.AUTO
-    on those dims (torch.export then specializes instead of failing), the first asked dim that came out static, as
-    one line. None when that capture fails too or fixes none (the failure is about something else)."""
+    on those dims (torch.export then specializes instead of failing), the first asked dim that came out static.
+    None when that capture fails too or fixes none (the failure is about something else)."""
 
     def auto(d: Any) -> Any:
         return Dim.AUTO if _asked(d) else d
@@ -151,13 +200,10 @@ def specialized(
     except Exception:
         return None
     shapes = [s for s in _user_input_shapes(ep) if s is not None]
-    for shape, axes, label in zip(shapes, specs, labels):
-        for a in sorted(axes):
+    for shape, entries, label in zip(shapes, specs, labels):
+        for a in sorted(asked(entries)):
             if _symbol(shape[a]) is None:
-                return (
-                    f"input {label} axis {a} cannot be dynamic: the model fixes it to {int(shape[a])} (a channel"
-                    " dim, which reaches a weight, or a size the forward hard-codes); channel dims stay static"
-                )
+                return Specialized(label, a, int(shape[a]))
     return None
 
 

@@ -126,13 +126,17 @@ def capture(
         example_inputs = _traced_at_two(model, example_inputs, dynamic_shapes)
     try:
         with _without_kv_cache(model):
-            return _export(model, example_inputs, train, dynamic_shapes)
+            if dynamic_shapes is None:
+                return _export(model, example_inputs, train)
+            return _export_refined(model, example_inputs, train, dynamic_shapes)
+    except dyn.Specialized as e:
+        raise SpaError(e.message, where=name) from None
     except Exception as e:
         why = f"{first_line(e, named=True)}{_raised_at(e)}"
         if dynamic_shapes is not None:
             fixed = _specialized(model, example_inputs, train, dynamic_shapes)
             if fixed is not None:
-                raise SpaError(fixed, where=name) from None
+                raise SpaError(fixed.message, where=name) from None
         raise SpaError(f"cannot capture model with torch.export: {why}", where=name) from None
 
 
@@ -143,8 +147,21 @@ def _traced_at_two(model: torch.nn.Module, example_inputs: Inputs, spec: Any) ->
     return kwargs if kwargs is not None else args
 
 
-def _specialized(model: torch.nn.Module, example_inputs: Inputs, train: bool, spec: Any) -> str | None:
-    """The dim asked dynamic that the model fixes, as one line (`dynamic_shapes.specialized`), else None."""
+def _export_refined(
+    model: torch.nn.Module, example_inputs: Inputs, train: bool, spec: Any
+) -> torch.export.ExportedProgram:
+    """_export with `spec`, refined by torch.export's suggested fixes (ranges the model imposes) where it fails."""
+    args, kwargs = split_inputs(model, example_inputs)
+    return dyn.export_refined(
+        lambda s: _export(model, example_inputs, train, s),
+        spec,
+        lambda s: dyn.flat_specs(model, args, kwargs, s),
+        dyn.input_labels(model, args, kwargs),
+    )
+
+
+def _specialized(model: torch.nn.Module, example_inputs: Inputs, train: bool, spec: Any) -> dyn.Specialized | None:
+    """The dim asked dynamic that the model fixes (`dynamic_shapes.specialized`), else None."""
     args, kwargs = split_inputs(model, example_inputs)
 
     def again(auto: Any) -> torch.export.ExportedProgram:
