@@ -14,7 +14,7 @@ from spa_ir.core.ir import const, site
 from spa_ir.ops.common import broadcast_dims, norm_dim
 from spa_ir.ops.routing import routed_space
 from spa_ir.ops.slicing import slice_dim
-from spa_ir.ops.spec import OpSpec, arg, aten, each, table
+from spa_ir.ops.spec import OpSpec, arg, aten, each, renamed, table
 from spa_ir.pruning.shapes import Shapes, pruned_dim, replace_int
 
 
@@ -249,7 +249,8 @@ OPS = table(
         "torch.aten.embedding": OpSpec(rule=embedding),
         "torch.aten.select.int": OpSpec(rule=select, resize=_select_index),
         "torch.aten.index_select": OpSpec(rule=index_select),
-        **each(aten("index.Tensor index.Tensor_hacked_twin _unsafe_index.Tensor"), OpSpec(rule=index_tensor)),
+        **each(aten("index.Tensor index.Tensor_hacked_twin"), OpSpec(rule=index_tensor)),
+        "torch.aten._unsafe_index.Tensor": OpSpec(rule=index_tensor, legalize=renamed("torch.aten.index.Tensor")),
         "torch.aten.gather": OpSpec(rule=gather),
         "torch.aten.repeat": OpSpec(rule=repeat),
         "torch.aten.repeat_interleave.self_int": OpSpec(rule=repeat_interleave),

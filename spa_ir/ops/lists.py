@@ -17,7 +17,7 @@ from spa_ir.channels.spaces import Anon, Cat, Reason
 from spa_ir.core.ir import const, op_key, site
 from spa_ir.ops.common import norm_dim, unify_all
 from spa_ir.ops.slicing import slice_dim
-from spa_ir.ops.spec import Emitter, OpSpec, arg, aten, each, has_arg, table
+from spa_ir.ops.spec import Emitter, OpSpec, arg, aten, each, has_arg, renamed, table
 from spa_ir.pruning.shapes import Shapes, make_int, pruned_dim, replace_int_list
 
 
@@ -193,7 +193,8 @@ def _item(e: Emitter, op: Operation) -> Any:
 
 OPS = table(
     {
-        **each(aten("cat concat"), OpSpec(rule=cat)),
+        "torch.aten.cat": OpSpec(rule=cat),
+        "torch.aten.concat": OpSpec(rule=cat, legalize=renamed("torch.aten.cat")),
         "torch.aten.stack": OpSpec(rule=stack),
         "torch.prim.ListConstruct": OpSpec(rule=list_construct, emit=lambda e, op: [e.value(v) for v in op.operands]),
         "torch.prim.ListUnpack": OpSpec(rule=list_unpack, emit=lambda e, op: e.value(arg(op, "operand"))),

@@ -16,7 +16,7 @@ from spa_ir.channels.propagation import Propagation
 from spa_ir.channels.spaces import Anon, Reason
 from spa_ir.core.ir import location, shape, site
 from spa_ir.ops.common import fresh
-from spa_ir.ops.spec import Emit, Emitter, OpSpec, Rule, arg, aten, each, table
+from spa_ir.ops.spec import Emit, Emitter, OpSpec, Rule, arg, aten, each, renamed, table
 from spa_ir.pruning.shapes import Shapes, replace_int_list
 
 
@@ -196,9 +196,10 @@ OPS = table(
         "torch.aten._assert_tensor_metadata": OpSpec(rule=assertion, resize=_drop_stale_assertion),
         "torch.runtime.assert": OpSpec(rule=assertion, emit=_runtime_assert),
         **each(
-            aten("dim numel Int.Tensor Float.Tensor arange arange.start arange.start_step scalar_tensor sym_size.int"),
+            aten("dim numel Int.Tensor Float.Tensor arange arange.start arange.start_step scalar_tensor"),
             OpSpec(rule=no_channels),
         ),
+        "torch.aten.sym_size.int": OpSpec(rule=no_channels, legalize=renamed("torch.aten.size.int")),
         "torch.prim.NumToTensor.Scalar": OpSpec(rule=no_channels, emit=_num_to_tensor),
         "torch.aten.size.int": OpSpec(rule=no_channels, emit=_sym_size),
         **{
