@@ -3,6 +3,9 @@
   spa-translate --import-torch torchvision.models:resnet18 --input-shape 1,3,224,224 --seed 0 -o r18.mlir
   spa-translate --import-onnx model.onnx -o m.mlir          spa-translate --import-pt2 model.pt2 -o m.mlir
   spa-translate --import-torch torchvision.models:googlenet --input-shape 2,3,64,64 --train -o g.mlir
+  spa-translate --import-torch torchvision.models:resnet18 --input-shape 1,3,24,24 --dynamic-batch -o r18.mlir
+  spa-translate --import-torch my_models:tiny_bert --input-shape 1,8 --input-shape 1,8 --input-dtype int64 --input-dtype int64 \
+      --dynamic-batch --dynamic input_ids:1=seq attention_mask:1=seq -o bert.mlir
   spa-translate --export-torch r18.mlir -o r18.pt2          spa-translate --export-onnx r18.mlir -o r18.onnx
   spa-translate --export-torch-mlir r18.mlir -o r18.torch.mlir
   spa-translate --export-torch-mlir r18.mlir --lower linalg -o r18.linalg.mlir     (or tosa, stablehlo)
@@ -11,7 +14,10 @@
 names, opset and dynamic dims; the original must be where it was imported from, unchanged); `--via-torch`
 re-exports through PyTorch instead. `--train` captures the model in training mode: what runs only in training
 (aux heads, dropout) is in the IR, batch norms normalize by batch statistics and the emitted module updates their
-running statistics as nn.BatchNorm does (use a batch of 2 or more). Every imported `x.mlir` gets its weights
+running statistics as nn.BatchNorm does (use a batch of 2 or more). `--dynamic-batch` makes dim 0 of every input
+dynamic (one shared torch.export Dim "batch"), `--dynamic INPUT:AXIS=NAME` any other dim (INPUT an index or the
+forward's argument name; the same NAME ties dims): the IR says `?`, the exported .pt2 and ONNX keep them dynamic,
+ONNX dim_params carry the names; a channel dim asked dynamic is refused. Every imported `x.mlir` gets its weights
 beside it in `x.safetensors`.
 Errors are one line, exit code 1, and no output file is left half-written.
 """
@@ -42,6 +48,19 @@ def _shape(text: str) -> list[int]:
     return dims
 
 
+def _dynamic_axis(text: str) -> tuple[str, int, str]:
+    """`INPUT:AXIS=NAME` -> (INPUT, AXIS, NAME); INPUT an index or a name, NAME an identifier (torch.export's Dim)."""
+    which, _, rest = text.partition(":")
+    axis, eq, name = rest.partition("=")
+    try:
+        number = int(axis)
+    except ValueError:
+        number = None
+    if not which or number is None or not eq or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected INPUT:AXIS=NAME like 0:0=batch or input_ids:1=seq, got '{text}'")
+    return which, number, name
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="spa-translate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -62,6 +81,20 @@ def _parser() -> argparse.ArgumentParser:
         "--train",
         action="store_true",
         help="--import-torch: capture in training mode (aux heads, dropout, batch-statistic batch norms)",
+    )
+    p.add_argument(
+        "--dynamic-batch",
+        action="store_true",
+        help='--import-torch: dim 0 of every input dynamic (one torch.export Dim "batch" for all)',
+    )
+    p.add_argument(
+        "--dynamic",
+        type=_dynamic_axis,
+        nargs="+",
+        action="append",
+        metavar="INPUT:AXIS=NAME",
+        help="--import-torch: that axis of that input (index or name) dynamic, as torch.export's Dim(NAME); "
+        "the same NAME ties dims (repeatable)",
     )
     p.add_argument(
         "--via-torch",
@@ -96,6 +129,16 @@ def _example_inputs(shapes: list[list[int]] | None, dtypes: list[str] | None) ->
     return inputs
 
 
+def _dynamic_shapes(args: argparse.Namespace, model: Any, inputs: list[Any]) -> Any:
+    """torch.export's dynamic_shapes for --dynamic-batch / --dynamic, or None without them."""
+    if not args.dynamic_batch and not args.dynamic:
+        return None
+    from spa_ir.frontends.dynamic_shapes import named_dims
+
+    axes = [axis for group in args.dynamic or [] for axis in group]
+    return named_dims(model, inputs, axes, batch=args.dynamic_batch)
+
+
 def _write_mlir(program: Program, output: str | None) -> None:
     if output is None:
         if program.external_weight_names():
@@ -112,10 +155,13 @@ def run(args: argparse.Namespace) -> None:
         raise SpaError("--train applies to --import-torch only (a .pt2 or ONNX file was captured in its own mode)")
     if args.lower and not args.export_torch_mlir:
         raise SpaError("--lower applies to --export-torch-mlir only")
+    if (args.dynamic_batch or args.dynamic) and not args.import_torch:
+        raise SpaError("--dynamic-batch and --dynamic apply to --import-torch only (a .pt2 or ONNX file has its own)")
     if args.import_torch:
         model = api.build_model(args.import_torch, args.seed)
         inputs = _example_inputs(args.input_shape, args.input_dtype)
-        program = api.import_torch(model, inputs, args.import_torch, train=args.train)
+        dynamic = _dynamic_shapes(args, model, inputs)
+        program = api.import_torch(model, inputs, args.import_torch, train=args.train, dynamic_shapes=dynamic)
         return _write_mlir(program, args.output)
     if args.import_onnx:
         return _write_mlir(api.import_onnx(args.import_onnx), args.output)
