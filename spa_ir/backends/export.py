@@ -7,8 +7,11 @@ become dynamic dimensions of the exported model (batch, sequence length, image s
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +110,8 @@ def save_onnx(program: Program, path: str | os.PathLike[str], *, via_torch: bool
         def write(tmp: os.PathLike[str]) -> None:
             step()
             try:
-                onnx_program = torch.onnx.export(ep, dynamo=True, optimize=True, verbose=False)
+                with _quiet_constant_folding():
+                    onnx_program = torch.onnx.export(ep, dynamo=True, optimize=True, verbose=False)
             except Exception as e:
                 raise SpaError(f"ONNX export failed: {first_line(e)}", where=program.source) from None
             if onnx_program is None:  # only the legacy exporter (dynamo=False) returns None
@@ -130,6 +134,20 @@ def _name_dim_params(onnx_program: Any, program: Program) -> None:
         seen.update(id(d) for d in axes.values())
     if any(d is not None for axes in first for d in axes.values()):
         onnx_program._rename_dynamic_axes(tuple(first))
+
+
+@contextlib.contextmanager
+def _quiet_constant_folding() -> Iterator[None]:
+    """onnxscript's optimizer (torch.onnx.export's `optimize=True`) logs a warning for every node its constant
+    folder cannot evaluate ("Evaluation failed: cannot reshape array ..." for a Reshape to a dynamic shape) and
+    then leaves the node as it is: nothing for the user to act on, so its logger is held at ERROR meanwhile."""
+    logger = logging.getLogger("onnxscript.optimizer._constant_folding")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def to_torch_mlir_text(program: Program, *, inline_weights: bool = True) -> str:
