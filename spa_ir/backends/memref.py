@@ -2,8 +2,8 @@
 (`llvm.emit_c_interface`: `_mlir_ciface_f(results*, arg0*, arg1*, ...)`, each a memref descriptor).
 
 Arguments are packed with torch_mlir.runtime's descriptors (the arrays stay alive for the call). Results are
-returned memrefs the callee allocated and hands over (buffer deallocation's contract for public functions): each
-is copied into a numpy array and its buffer freed here, once per distinct allocation.
+returned memrefs the callee allocated and hands over (buffer deallocation's contract for public functions): all
+are copied into numpy arrays, then their buffers freed, once per distinct allocation (results may share one).
 """
 
 from __future__ import annotations
@@ -68,25 +68,24 @@ def argument(array: np.ndarray) -> Any:
     return ctypes.pointer(ctypes.pointer(get_ranked_memref_descriptor(array)))
 
 
-def take(descriptor: Any, t: MemrefType, freed: set[int]) -> np.ndarray:
-    """The memref as a new numpy array; its buffer is freed unless `freed` already holds it."""
+def take(descriptor: Any, t: MemrefType) -> np.ndarray:
+    """The memref as a new numpy array (its buffer is left to `free`: results may share one)."""
     rank, dtype = t
     shape = tuple(descriptor.shape) if rank else ()
     strides = tuple(descriptor.strides) if rank else ()
     if int(np.prod(shape)) == 0:
-        out = np.empty(shape, dtype)
-    else:
-        base = ctypes.cast(descriptor.aligned, ctypes.c_void_p).value or 0
-        start = base + descriptor.offset * dtype.itemsize
-        span = 1 + sum((n - 1) * s for n, s in zip(shape, strides, strict=True))
-        flat = np.frombuffer((ctypes.c_char * (span * dtype.itemsize)).from_address(start), dtype=dtype)
-        view = np.lib.stride_tricks.as_strided(flat, shape, [s * dtype.itemsize for s in strides])
-        out = np.array(view, copy=True)
-    allocated = int(descriptor.allocated)
-    if allocated and allocated not in freed:
-        freed.add(allocated)
-        _free(allocated)
-    return out
+        return np.empty(shape, dtype)
+    base = ctypes.cast(descriptor.aligned, ctypes.c_void_p).value or 0
+    start = base + descriptor.offset * dtype.itemsize
+    span = 1 + sum((n - 1) * s for n, s in zip(shape, strides, strict=True))
+    flat = np.frombuffer((ctypes.c_char * (span * dtype.itemsize)).from_address(start), dtype=dtype)
+    return np.array(np.lib.stride_tricks.as_strided(flat, shape, [s * dtype.itemsize for s in strides]), copy=True)
+
+
+def free(descriptors: Sequence[Any]) -> None:
+    """Free the results' buffers, each distinct allocation once (two results can be one buffer)."""
+    for pointer in {int(d.allocated) for d in descriptors} - {0}:
+        _free(pointer)
 
 
 def _free(pointer: int) -> None:

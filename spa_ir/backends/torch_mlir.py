@@ -187,8 +187,10 @@ class Compiled:
         out = memref.results_struct(self.results)
         pointers = [ctypes.pointer(ctypes.pointer(out))] if self.results else []
         self.engine.invoke(self.name, *pointers, *[memref.argument(x) for x in [*arrays, *self.bound]])
-        freed: set[int] = set()
-        return [memref.take(getattr(out, f"r{i}"), t, freed) for i, t in enumerate(self.results)]
+        descriptors = [getattr(out, f"r{i}") for i in range(len(self.results))]
+        outputs = [memref.take(d, t) for d, t in zip(descriptors, self.results, strict=True)]
+        memref.free(descriptors)
+        return outputs
 
 
 def compile_linalg(source: Program | str, *, weights: str = "arguments", opt_level: int = 0) -> Compiled:

@@ -6,6 +6,7 @@ run in PyTorch."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -87,3 +88,20 @@ def test_written_text_lowers_as_the_program_does(pruned: tuple[Program, torch.nn
     text = torch_mlir.to_text(prog)
     assert "torch.operator" not in text
     assert _body(torch_mlir.lower(text, "tosa")) == _body(torch_mlir.lower(prog, "tosa"))
+
+
+def test_legalized_ops_compute_what_torch_does() -> None:
+    """tests/lit/linalg/legalize.mlir (concat, _unsafe_index, sym_size, the training batch norms) run by the engine:
+    five results (two of them one buffer), an int64 input, weights bound as arguments."""
+    path = Path(__file__).parents[1] / "lit" / "linalg" / "legalize.mlir"
+    compiled = torch_mlir.compile_linalg(Program.parse(path.read_text(), source=str(path)))
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((2, 3)).astype(np.float32), rng.standard_normal((2, 3, 4)).astype(np.float32)
+    index = np.array([1, 0])
+    got = compiled(x, index, y)
+    tx, ty, w, b = torch.from_numpy(x), torch.from_numpy(y), torch.full((3,), 2.0), torch.full((3,), 0.5)
+    norm = torch.nn.functional.batch_norm(ty, None, None, w, b, training=True)
+    want = [torch.cat([tx, tx]), tx[torch.from_numpy(index)], tx.view(3, 2), norm, norm]
+    assert len(got) == len(want)
+    for g, v in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, v.numpy(), atol=1e-5)
