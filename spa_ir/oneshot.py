@@ -68,7 +68,7 @@ def prune(
     before = snapshot(program)
     plan = api.prune_program(program, calib, calib_batch=calib_batch, loss=loss, device=device, **options)
     if isinstance(model_or_path, torch.nn.Module):
-        return _put_back(model_or_path, example_inputs, plan, program, before, verify=verify and not train)
+        return _put_back(model_or_path, example_inputs, plan, program, before, verify=verify, train=train)
     return PruneResult(api.to_torch(program), "emitted", plan, program, before, source)
 
 
@@ -142,17 +142,19 @@ def _import_file(path: Path) -> tuple[Program, Source]:
 
 
 def _put_back(
-    model: torch.nn.Module, inputs: Any, plan: Plan, program: Program, before: Program, *, verify: bool
+    model: torch.nn.Module, inputs: Any, plan: Plan, program: Program, before: Program, *, verify: bool, train: bool
 ) -> PruneResult:
-    """The plan into the user's own model when it holds it: apply_plan checks the applied model against the masked
-    original (an exact plan) or, for an inexact plan, against the emitted module on the same inputs. A refusal leaves
-    the model as it was and the result holds the emitted module, saying why."""
+    """The plan into the user's own model when it holds it: apply_plan checks the applied model (in eval mode)
+    against the masked original (an exact plan) or, for an inexact plan, against the emitted module on the same
+    inputs; not for a training-mode capture, whose emitted module stays in training mode (dropout, batch statistics).
+    A refusal leaves the model as it was and the result holds the emitted module, saying why."""
     from spa_ir.backends.module import apply_plan
     from spa_ir.backends.module.hardcoded import run_eval
 
     given = _as_inputs(inputs)
-    emitted = None if verify and _exact(plan) else api.to_torch(program)
-    reference = run_eval(emitted, _positional(model, given)) if verify and emitted is not None else None
+    by_emitted = verify and not train and not _exact(plan)
+    emitted = api.to_torch(program) if by_emitted else None
+    reference = run_eval(emitted, _positional(model, given)) if emitted is not None else None
     try:
         applied = apply_plan(model, plan, example_inputs=given, verify=verify, reference=reference)
     except SpaError as e:

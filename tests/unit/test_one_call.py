@@ -157,6 +157,17 @@ def test_the_applied_and_the_emitted_module_train() -> None:
     assert_trains(emitted, X)
 
 
+def test_calibration_options_reach_the_pipeline() -> None:
+    """calib / calib_batch / loss as the Program-level call takes them: the same plan as api.prune_program's."""
+    calib = torch.randn(8, 3, 12, 12, generator=torch.Generator().manual_seed(4))
+    options: dict[str, Any] = {"criterion": "taylor", "ratio": 0.5, "only_exact": True}
+    program = spa_ir.api.import_torch(small_net(), [X])
+    want = spa_ir.api.prune_program(program, calib, calib_batch=4, loss="output-norm", **options)
+    result = spa_ir.prune(small_net(), X, calib=calib, calib_batch=4, loss="output-norm", **options)
+    assert result.plan.importance and result.plan.importance["criterion"] == "taylor"
+    assert result.plan.to_json() == want.to_json() and want.params
+
+
 def test_a_model_that_cannot_hold_the_plan_gets_the_emitted_module() -> None:
     class HardCoded(SmallNet):
         def forward(self, x: torch.Tensor) -> torch.Tensor:
