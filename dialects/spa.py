@@ -268,11 +268,22 @@ class GroupOp(IRDLOperation):
     norm = opt_attr_def(StringAttr)
     """The normalization the scores already had (absent: none; global selection then divides by the mean)."""
     removed = opt_attr_def(DenseArrayBase)
+    slices = opt_attr_def(IntegerAttr)
+    """Set when the group's channels live inside the slices along dim 0 of its members (Mixture-of-Experts: one
+    per expert, spa_ir/ops/routing.py): channel c is channel c % (size / slices) of `space`, at index
+    c // (size / slices) of every member's dim 0; every slice loses the same number of channels."""
 
     assembly_format = "$sym_name attr-dict"
     traits = traits_def(SymbolOpInterface())
 
     def verify_(self) -> None:
+        if self.slices is not None:
+            n, size = self.slices.value.data, self.size.value.data
+            if n < 1 or size % n:
+                raise VerifyException(f"group {self.sym_name.data}: {size} channels in {n} slices")
+            per_slice = [int(r) // (size // n) for r in (self.removed.get_values() if self.removed else ())]
+            if len({per_slice.count(i) for i in range(n)}) > 1:
+                raise VerifyException(f"group {self.sym_name.data}: its slices lose different numbers of channels")
         if self.scores is not None and len(self.scores.get_values()) != self.size.value.data:
             n = len(self.scores.get_values())
             raise VerifyException(f"group {self.sym_name.data}: {n} scores for {self.size.value.data} channels")

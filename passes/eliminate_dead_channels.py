@@ -63,6 +63,7 @@ class EliminateDeadChannels(ModulePass):
         weights = weights_of(ctx, self.name)
         spaces = spaces_from_module(op)
         removed: dict[int, np.ndarray] = {}
+        per_slice: dict[int, list[np.ndarray]] = {}  # space -> each dim-0 slice's mask (spa.group's `slices`)
         # the records spa-select-channels and spa-annotate-importance left on the module, into the plan
         plan = Plan(selection=take_selection(op), importance=take_importance(op))
         plan.compensation, changed = take_compensation(op)
@@ -72,7 +73,12 @@ class EliminateDeadChannels(ModulePass):
             gone = [int(i) for i in g.removed.get_values()] if g.removed is not None else []
             sid = int(g.space.data[1:])
             if gone:
-                removed[sid] = removed_mask(g.size.value.data, gone)
+                n = g.slices.value.data if g.slices is not None else 1
+                per = g.size.value.data // n
+                masks = [removed_mask(per, [c % per for c in gone if c // per == i]) for i in range(n)]
+                removed[sid] = masks[0]  # every slice loses as many: sizes are the first one's
+                if n > 1:
+                    per_slice[sid] = masks
             plan.groups.append(
                 {
                     "id": g.sym_name.data,
@@ -99,7 +105,8 @@ class EliminateDeadChannels(ModulePass):
         # 1. weights: slice the stored tensors, record the plan
         for inner in fn.body.block.ops:
             if isinstance(inner, ParamOp) and shapes.changed(inner.result):
-                self._slice_param(weights, inner, shapes, plan)
+                sliced = _kept_per_slice(spaces, inner, removed, per_slice)
+                self._slice_param(weights, inner, shapes, plan, sliced)
         for r in routers(op):  # removed experts are -inf logits in the masked original, not zeros
             gone = plan.params.get(r.weight, {}).get(0, [])
             if gone:
@@ -120,16 +127,42 @@ class EliminateDeadChannels(ModulePass):
         weights.keep_only(external_weight_names(op))
 
     @staticmethod
-    def _slice_param(weights: WeightStore, p: ParamOp, shapes: Shapes, plan: Plan) -> None:
+    def _slice_param(
+        weights: WeightStore, p: ParamOp, shapes: Shapes, plan: Plan, sliced: dict[int, list[np.ndarray]]
+    ) -> None:
+        """`sliced`: dim -> the indices each dim-0 slice keeps (experts' neurons), cut first, in dim 0's indexing."""
         tensor = param_tensor(p, weights)
+        for d, kept_by_slice in sliced.items():
+            n = tensor.shape[d]
+            plan.sliced.setdefault(p.weight_name, {})[d] = {
+                i: sorted(set(range(n)) - set(kept.tolist())) for i, kept in enumerate(kept_by_slice)
+            }
+            tensor = torch.stack([t.index_select(d - 1, torch.from_numpy(k)) for t, k in zip(tensor, kept_by_slice)])
         for d, kept in enumerate(shapes.kept(p.result)):
-            if kept is None or len(kept) == tensor.shape[d]:
+            if kept is None or len(kept) == tensor.shape[d] or d in sliced:
                 continue
             gone = np.ones(tensor.shape[d], dtype=bool)
             gone[kept] = False
             plan.remove(p.weight_name, d, np.flatnonzero(gone))
             tensor = tensor.index_select(d, torch.from_numpy(kept))
         store_param(p, weights, tensor)
+
+
+def _kept_per_slice(
+    spaces: Spaces, p: ParamOp, removed: dict[int, np.ndarray], per_slice: dict[int, list[np.ndarray]]
+) -> dict[int, list[np.ndarray]]:
+    """Dim -> the indices each dim-0 slice of the weight keeps, for the dims holding a space removed per slice."""
+    dims = annotated_dims(p)
+    shape = p.result.type.get_shape()  # type: ignore[attr-defined]  # spa.param results are tensors
+    out: dict[int, list[np.ndarray]] = {}
+    for d, layout in enumerate(dims[0] if dims else ()):
+        mine = [s for s in spaces.atoms(fill_anon(layout, shape[d])) if s in per_slice]
+        if d and mine:
+            out[d] = [
+                kept_indices(spaces, layout, shape[d], removed | {s: per_slice[s][i] for s in mine})
+                for i in range(shape[0])
+            ]
+    return out
 
 
 def reason_json(reason: Reason) -> dict[str, str]:

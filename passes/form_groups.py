@@ -15,14 +15,16 @@ from spa_ir.channels.propagation import NOT_CHANNEL
 from spa_ir.channels.spaces import Atom, Reason
 from spa_ir.core.errors import SpaError
 from spa_ir.core.ir import main_function, params
+from spa_ir.ops.routing import expert_neurons
 
 
 @dataclass(frozen=True)
 class FormGroups(ModulePass):
     """Each channel space held by at least one weight dim becomes `spa.group @gN` listing its members
     (weight name, dim, index map from group channel to tensor index), whether it is frozen and why,
-    and whether removing its channels equals zeroing them (`exact`). Spaces that are no channel at all
-    (kernel windows) and spaces of size 1 are dropped. The `spa.space` symbols stay: later passes need
+    and whether removing its channels equals zeroing them (`exact`). A Mixture-of-Experts' neuron space inside the
+    experts' slices is one group of (expert, neuron) pairs (`slices`, spa_ir/ops/routing.py). Spaces that are no
+    channel at all (kernel windows) and spaces of size 1 are dropped. The `spa.space` symbols stay: later passes need
     every space's size to map activations' indices."""
 
     name = "spa-form-groups"
@@ -45,6 +47,7 @@ class FormGroups(ModulePass):
                         continue
                     members.setdefault(sid, []).extend(to_member_attr(p.weight_name, d, m) for m in maps)
         groups = []
+        per_expert = expert_neurons(op, spaces)
         for space in space_ops(op):
             sid = int(space.sym_name.data[1:])
             info = spaces.info(sid)
@@ -58,6 +61,9 @@ class FormGroups(ModulePass):
                 "members": ArrayAttr(members[sid]),
                 "exact": BoolAttr(not info.inexact, i1),
             }
+            if sid in per_expert and not reasons:  # (expert, neuron) pairs: spa_ir/ops/routing.py
+                attrs["size"] = IntegerAttr(per_expert[sid] * info.size, i64)
+                attrs["slices"] = IntegerAttr(per_expert[sid], i64)
             if reasons:
                 attrs["frozen"] = ArrayAttr([reason_attr(r) for r in reasons])
             if info.inexact:

@@ -190,7 +190,8 @@ class SelectChannels(ModulePass):
             space = int(g.space.data[1:])
             floor = min(size, max(floor_of(size, self.min_keep, keep_ratio), at_least.get(space, 0)))
             comparable = g.norm is not None  # normalized by spa-annotate-importance's norm already
-            out.append(candidate(g.sym_name.data, space, scores, floor, self.round_to, fixed, comparable))
+            slices = g.slices.value.data if g.slices is not None else 1  # experts' neurons: equal counts per expert
+            out.append(candidate(g.sym_name.data, space, scores, floor, self.round_to, fixed, comparable, slices))
         return out
 
     def _original(self, op: ModuleOp, cost: PrunedCost) -> tuple[int, int]:

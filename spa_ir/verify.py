@@ -22,8 +22,9 @@ from spa_ir.backends.onnx_faithful import add_bias
 from spa_ir.core.errors import SpaError
 from spa_ir.frontends.onnx.weights import weight_values
 
-PlanParams = dict[str, dict[str, list[int]]]
-"""The plan's `params`: weight -> dim (as a string, as in the JSON) -> removed indices."""
+PlanParams = dict[str, dict[str, Any]]
+"""The plan's `params`: weight -> dim (as a string, as in the JSON) -> removed indices, or, for a dim sliced along
+dim 0 (experts' neurons), dim-0 index (a string) -> the removed indices of that slice (spa_ir/core/plan.py)."""
 
 
 def named_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -112,9 +113,11 @@ def _zeroed(
             for name, dims in plan_params.items():
                 t = _resolve(model, tensors, name)
                 for d, idx in dims.items():
-                    index = torch.tensor(idx, dtype=torch.long)
-                    saved.append((t, int(d), index, t.index_select(int(d), index)))
-                    t.index_fill_(int(d), index, fill_value(name))
+                    parts = [(t[int(i)], int(d) - 1, r) for i, r in idx.items()] if isinstance(idx, dict) else []
+                    for part, dim, removed in parts or [(t, int(d), idx)]:
+                        index = torch.tensor(removed, dtype=torch.long)
+                        saved.append((part, dim, index, part.index_select(dim, index)))
+                        part.index_fill_(dim, index, fill_value(name))
         yield model
     finally:
         with torch.no_grad():
@@ -172,6 +175,8 @@ def masked_onnx(
             raise SpaError(f"the plan prunes '{name}', which is no weight of the ONNX model")
         value = masked.get(name, values[name]).copy()
         for d, idx in dims.items():
+            if isinstance(idx, dict):
+                raise SpaError(f"the plan removes '{name}' dim {d} per slice of dim 0, which ONNX masking does not do")
             np.put_along_axis(value, _index_along(value, int(d), idx), _fill_value(model, name), axis=int(d))
         masked[name] = value
     for init in out.graph.initializer:

@@ -10,6 +10,17 @@ the ids: `routed_space`) reads the kept experts' slices of the pruned weights. S
 experts' dim 0 are one group, exact, and softmax's mark (normalization over channels) does not apply to it.
 Top-k over fewer than k experts is impossible: the group keeps at least k (`kept_at_least`, a floor of
 spa-select-channels).
+
+The experts' FFN neurons are per expert (`expert_neurons`): a neuron space held only by fused expert weights
+read through the router's ids (`gate_up_proj[ids]`: [E, 2I, H] -> [S, 2I, H]) and by values whose dim 0 is the
+S gathered rows, each row one expert's, reached through row-wise ops only (bmm, activations, products, chunks,
+views that keep dim 0), holds, in row s, the neurons of expert ids[s]. Removing neuron j of expert e then
+zeroes only rows of expert e in the masked original, and the pruned expert e's kept neurons are its own, in
+order. So the group's channels are (expert, neuron) pairs (`spa.group {slices = E}`: size E * I), each expert
+keeping the same count, so the fused weights stay rectangular ([E, 2I', H], [E, H, I']), and the plan lists
+the removed neurons per expert (`params[w][d]` keyed by the expert's index, spa_ir/core/plan.py). Any other
+reader of such a value (an op mixing rows: mm, a sum over tokens) leaves the space one group of neuron j of
+every expert.
 """
 
 from __future__ import annotations
@@ -20,11 +31,12 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation, SSAValue
 
 from spa.dialects.spa import ParamOp
-from spa_ir.channels.annotations import value_dims
+from spa_ir.channels.annotations import annotated_dims, value_dims
 from spa_ir.channels.propagation import Dims, Propagation
-from spa_ir.channels.spaces import Anon, Atom, Reason
+from spa_ir.channels.spaces import Anon, Atom, Reason, Spaces
 from spa_ir.core.ir import const_int, main_function, site
 from spa_ir.ops.common import norm_dim
+from spa_ir.ops.elementwise import OTHER_UNARY, ZERO_PRESERVING_UNARY
 from spa_ir.ops.spec import OpSpec, arg, aten, table
 
 TOPK = "torch.aten.topk"
@@ -153,6 +165,68 @@ def kept_at_least(module: ModuleOp) -> dict[int, int]:
         if dims and isinstance(dims[-1], Atom):
             out[dims[-1].space] = max(out.get(dims[-1].space, 0), r.k)
     return out
+
+
+ROW_WISE = (
+    INDEX
+    | ID_VIEWS
+    | frozenset(ZERO_PRESERVING_UNARY)
+    | frozenset(OTHER_UNARY)
+    | frozenset(aten("bmm baddbmm mul.Tensor add.Tensor sub.Tensor div.Tensor slice.Tensor transpose.int"))
+    | {"torch.prim.ListUnpack"}
+)
+"""Ops that keep an expert's rows apart: what produces a value holding its neurons (dim 0, the gathered rows, is
+checked to stay one size and hold no channel, so a view, slice or transpose moving it is caught)."""
+
+
+def _routed_ids(index: Operation) -> Atom | None:
+    """The experts' space whose router ids `index` (an index.Tensor picking dim 0 by one tensor) reads, or None."""
+    ids = index.operands[1].owner
+    if not isinstance(ids, Operation) or ids.name != "torch.prim.ListConstruct" or len(ids.operands) != 1:
+        return None
+    v = ids.operands[0]
+    while isinstance(v.owner, Operation) and v.owner.name in ID_VIEWS:
+        v = v.owner.operands[0]
+    top = v.owner
+    if not isinstance(top, Operation) or top.name != TOPK or v is not top.results[1] or router(top) is None:
+        return None
+    dims = value_dims(arg(top, "self_"))
+    return dims[-1] if dims and isinstance(dims[-1], Atom) else None
+
+
+def _gathered_by_ids(p: ParamOp, experts: Atom) -> bool:
+    """Whether every read of the weight is `weight[ids]` by the router ids of its dim 0's experts."""
+    uses = list(p.result.uses)
+    return all(u.index == 0 and u.operation.name in INDEX and _routed_ids(u.operation) == experts for u in uses)
+
+
+def expert_neurons(module: ModuleOp, spaces: Spaces) -> dict[int, int]:
+    """Space id -> expert count for each channel space that lives inside the experts' slices (module docstring),
+    from the channel annotations: held only by expert weights gathered by their router's ids (dim 0 the experts,
+    the space in other dims) and by values of one row count whose rows stay apart (`ROW_WISE`)."""
+    experts = {Atom(s) for s in kept_at_least(module)}
+    count: dict[int, set[int]] = {}
+    rows: dict[int, set[int]] = {}
+    bad: set[int] = set()
+    for op in main_function(module).body.block.ops:
+        for r, dims in zip(op.results, annotated_dims(op) or []):
+            shape = tuple(getattr(r.type, "get_shape", lambda: ())())
+            if not dims or len(shape) != len(dims):
+                continue
+            held = {a for d in dims[1:] for a in spaces.atoms(d)}
+            bad.update(spaces.atoms(dims[0]))
+            if isinstance(op, ParamOp):
+                if dims[0] in experts and _gathered_by_ids(op, dims[0]):
+                    for a in held:
+                        count.setdefault(a, set()).add(shape[0])
+                else:
+                    bad.update(held)
+            elif op.name in ROW_WISE:
+                for a in held:
+                    rows.setdefault(a, set()).add(shape[0])
+            else:
+                bad.update(held)
+    return {a: next(iter(n)) for a, n in count.items() if a not in bad and len(n) == 1 and len(rows.get(a, ())) == 1}
 
 
 OPS = table({TOPK: OpSpec(rule=topk)})

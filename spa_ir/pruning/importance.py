@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import torch
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp
 
 from spa.dialects.spa import GroupOp, ParamOp
 from spa_ir.channels.annotations import group_ops
@@ -14,7 +16,7 @@ from spa_ir.channels.groups import from_member_attr
 from spa_ir.core.ir import Site, params, site
 from spa_ir.core.records import pop_record, put_record
 from spa_ir.ops.registry import weight_roles
-from spa_ir.pruning.criteria import Group, Inputs, score_group
+from spa_ir.pruning.criteria import Group, Inputs, needed_kinds, score_group
 from spa_ir.pruning.criteria.base import Member
 
 if TYPE_CHECKING:
@@ -45,10 +47,30 @@ def score_groups(
     buffers = frozenset(p.weight_name for p in param_ops.values() if p.is_buffer)
     inputs = Inputs(weights, weight_roles(module), stats, seed, buffers, damp)
     return {
-        g.sym_name.data: score_group(criterion, inputs, as_group(g, param_ops), agg, norm)
+        g.sym_name.data: _scores(criterion, inputs, as_group(g, param_ops), g.slices, agg, norm)
         for g in group_ops(module)
         if not g.frozen
     }
+
+
+def _scores(
+    criterion: str, inputs: Inputs, group: Group, slices: IntegerAttr | None, agg: str, norm: str | None
+) -> list[float]:
+    """A group's scores; one in slices along its members' dim 0 (experts' neurons: spa.group's `slices`) is scored
+    slice by slice, each slice's members their dim-0 entry of the weights, so each expert's neurons rank by its own
+    weights. Statistics are whole weights', so data-driven criteria do not score such groups (a located error)."""
+    if slices is None:
+        return score_group(criterion, inputs, group, agg, norm)
+    if needed_kinds(criterion):
+        raise group.fail(f"{criterion} reads statistics of whole weights; score experts' neurons data-free (l1, l2)")
+    n = slices.value.data
+    out: list[float] = []
+    for i in range(n):
+        members = tuple(Member(m.param, m.dim - 1, m.index_map) for m in group.members)
+        part = Group(f"{group.name}/{i}", group.size // n, members, group.site)
+        sliced = ChainMap({m.param: inputs.weights[m.param][i] for m in group.members}, inputs.weights)  # type: ignore[arg-type]  # only read
+        out += score_group(criterion, replace(inputs, weights=sliced, _cache={}), part, agg, norm)
+    return out
 
 
 IMPORTANCE_ATTR = "spa.importance"

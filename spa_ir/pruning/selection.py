@@ -34,27 +34,40 @@ class Candidate:
     round_to: int = 1
     fixed: float | None = None
     """A removal ratio of its own (`overrides`), outside any target search; 0 keeps it whole."""
+    slices: int = 1
+    """Equal blocks of channels that each lose the same number (spa.group's `slices`: experts' neurons); floor
+    and round-to count per block."""
 
     @property
     def size(self) -> int:
         return len(self.order)
 
     def rounded(self, removed: int) -> int:
-        """`removed` capped by the floor, then fewer so that the kept count is a multiple of round-to (or all)."""
-        kept = max(self.size - removed, self.floor)
-        kept = min(self.size, math.ceil(kept / self.round_to) * self.round_to)
-        return self.size - kept
+        """`removed` capped by the floor, then fewer so that the kept count is a multiple of round-to (or all);
+        with slices, per block, and a multiple of the blocks."""
+        n, per = self.slices, self.size // self.slices
+        kept = max(per - removed // n, math.ceil(self.floor / n))
+        kept = min(per, math.ceil(kept / self.round_to) * self.round_to)
+        return (per - kept) * n
 
     def at_ratio(self, ratio: float) -> int:
         return self.rounded(math.floor(ratio * self.size))
 
     def removed(self, count: int) -> np.ndarray:
-        return np.sort(self.order[:count])
+        """The `count` weakest channels; with slices, the count / slices weakest of every block."""
+        if self.slices == 1:
+            return np.sort(self.order[:count])
+        per = self.size // self.slices
+        block = self.order // per
+        return np.sort(np.concatenate([self.order[block == b][: count // self.slices] for b in range(self.slices)]))
 
     def mask(self, count: int) -> np.ndarray:
-        """The removed channels as spa-eliminate-dead-channels' mask: one entry per channel, plus a False one."""
-        mask = np.zeros(self.size + 1, dtype=bool)
-        mask[self.order[:count]] = True
+        """The removed channels as spa-eliminate-dead-channels' mask over the group's space: one entry per channel,
+        plus a False one (with slices, the first block's channels, as elimination counts sizes)."""
+        per = self.size // self.slices
+        mask = np.zeros(per + 1, dtype=bool)
+        gone = self.removed(count)
+        mask[gone[gone < per]] = True
         return mask
 
 
@@ -66,6 +79,7 @@ def candidate(
     round_to: int,
     fixed: float | None,
     comparable: bool = False,
+    slices: int = 1,
 ) -> Candidate:
     """`comparable`: the scores were normalized across groups already (spa-annotate-importance's `norm`), so
     the global order takes them as they are; else each group's scores over their mean."""
@@ -73,7 +87,7 @@ def candidate(
     mean = values.mean() if len(values) else 0.0
     normalized = values if comparable or mean <= 0 else values / mean
     order = np.argsort(values, kind="stable")
-    return Candidate(name, space, order, normalized, min(len(values), floor), round_to, fixed)
+    return Candidate(name, space, order, normalized, min(len(values), floor), round_to, fixed, slices)
 
 
 def floor_of(size: int, min_keep: int, min_keep_ratio: float) -> int:
