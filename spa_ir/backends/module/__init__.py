@@ -6,10 +6,11 @@
 
 Applying a plan is what the masked original (spa_ir/verify.py) does, with slicing instead of zeroing: the plan's
 `tensors` (compensation's refits, created biases) are written first, then every `params` entry keeps the
-complement of its removed indices. Everything is validated before anything changes, so a bad plan leaves the
-model as it was. Standard torch.nn layers get their attributes from their new tensors (`layers.py`); a
-library's own modules (transformers' attention, ultralytics' heads, torchvision's detection heads) by the
-adapter registered for that library in `ADAPTERS`, imported only when the model holds that library's classes.
+complement of its removed indices (a dim removed per dim-0 slice, `Plan.sliced`, each slice its own, first).
+Everything is validated before anything changes, so a bad plan leaves the model as it was. Standard torch.nn
+layers get their attributes from their new tensors (`layers.py`); a library's own modules (transformers'
+attention, ultralytics' heads, torchvision's detection heads) by the adapter registered for that library in
+`ADAPTERS`, imported only when the model holds that library's classes.
 """
 
 from __future__ import annotations
@@ -97,20 +98,13 @@ class AppliedPlan:
 
 
 def apply_plan(
-    model: torch.nn.Module,
-    plan: Plan | str | os.PathLike[str],
-    *,
-    example_inputs: Any = None,
-    verify: bool = True,
-    reference: Any = None,
+    model: torch.nn.Module, plan: Plan | str | os.PathLike[str], *, example_inputs: Any = None, verify: bool = True
 ) -> AppliedPlan:
     """Slice `model`'s tensors in place as `plan` says and update its layers' attributes. With `example_inputs`, the
     applied model runs once: a forward that fails is named (a hard-coded size), and for an exact plan (with
     `verify`) its outputs must equal the masked original's, else it is refused; a refusal leaves the model as it
     was. verify=False for models whose outputs pass discrete post-processing (detections after NMS, where a
-    rounding-level difference reorders boxes): check their raw outputs instead. `reference`: the outputs to verify
-    against where the masked original is none (an inexact plan), e.g. the emitted pruned program's on the same
-    inputs (spa_ir.prune passes them)."""
+    rounding-level difference reorders boxes): check their raw outputs instead."""
     if not isinstance(plan, Plan):
         plan = Plan.load(plan)
     applied = AppliedPlan(plan)
@@ -123,8 +117,7 @@ def apply_plan(
     with torch.no_grad():
         slices = _validate(model, plan)
         updates = _layer_updates(model, plan, slices)
-        want = _masked_outputs(model, plan, example_inputs) if example_inputs is not None and verify else None
-        want = reference if want is None and verify else want
+        reference = _masked_outputs(model, plan, example_inputs) if example_inputs is not None and verify else None
         with _restored_on_error(model, plan):
             _write_tensors(model, plan, applied)
             _slice(model, slices, applied)
@@ -137,8 +130,8 @@ def apply_plan(
             applied.limits.extend(s.line() for s in applied.size_attributes)
             if example_inputs is not None:
                 got = check_forward(model, example_inputs, applied)
-                if want is not None:
-                    applied.verified = verify_against_masked(got, want, applied)
+                if reference is not None:
+                    applied.verified = verify_against_masked(got, reference, applied)
     object.__setattr__(model, APPLIED_ATTRIBUTE, (*getattr(model, APPLIED_ATTRIBUTE, ()), stamp))
     return applied
 
@@ -148,8 +141,7 @@ def _masked_outputs(model: torch.nn.Module, plan: Plan, inputs: Any) -> Any:
     compensated plan's tensors written in): what the applied model must compute. None for an inexact plan."""
     if any(g.get("removed") and not g.get("exact", True) for g in plan.groups):
         return None
-    params = {n: {str(d): idx for d, idx in dims.items()} for n, dims in plan.params.items()}
-    with masked(model, params, plan.tensors, plan.masked_logits) as original:
+    with masked(model, plan.json_params(), plan.tensors, plan.masked_logits) as original:
         return run_eval(original, inputs)
 
 
@@ -196,9 +188,13 @@ class _Slice:
     shape: Shape
     keep: dict[int, list[int]]
     removed: dict[int, list[int]]
+    sliced: dict[int, list[list[int]]] = field(default_factory=dict)
+    """Dim -> the indices each dim-0 slice keeps (experts' neurons: as many in every slice), cut before `keep`."""
 
     def new_shape(self) -> Shape:
         shape = list(self.shape)
+        for d, by_slice in self.sliced.items():
+            shape[d] = len(by_slice[0])
         for d, kept in self.keep.items():
             shape[d] = len(kept)
         return tuple(shape)
@@ -223,9 +219,11 @@ def _validate(model: torch.nn.Module, plan: Plan) -> list[_Slice]:
         if getattr(module, attr, "missing") is not None:
             raise SpaError(f"the plan creates '{name}', but the model has no empty slot of that name")
     by_tensor: dict[int, _Slice] = {}
-    for name, dims in sorted(plan.params.items()):
+    for name in sorted(set(plan.params) | set(plan.sliced)):
+        dims = plan.params.get(name, {})
         t = plan.tensors[name] if name in plan.tensors and name not in tensors else _resolve(model, tensors, name)
         removed = {int(d): sorted(set(idx)) for d, idx in dims.items()}
+        sliced = {d: _kept_per_slice(name, t, d, by) for d, by in plan.sliced.get(name, {}).items()}
         for d, idx in removed.items():
             if not 0 <= d < t.dim():
                 raise SpaError(f"the plan prunes dim {d} of '{name}', which has {t.dim()} dims")
@@ -240,17 +238,30 @@ def _validate(model: torch.nn.Module, plan: Plan) -> list[_Slice]:
                     f"'{name}' is the same tensor as '{earlier.names[0]}' (tied), but the plan removes other "
                     "indices from it"
                 )
-            by_tensor[key] = _Slice((*earlier.names, name), earlier.shape, earlier.keep, removed)
+            by_tensor[key] = _Slice((*earlier.names, name), earlier.shape, earlier.keep, removed, earlier.sliced)
             continue
         keep = {d: _complement(t.shape[d], idx) for d, idx in removed.items()}
-        by_tensor[key] = _Slice((name,), tuple(t.shape), keep, removed)
+        by_tensor[key] = _Slice((name,), tuple(t.shape), keep, removed, sliced)
     aliases: dict[int, list[str]] = {}
     for name, t in tensors.items():
         aliases.setdefault(id(t), []).append(name)
     return [
-        _Slice((*s.names, *(n for n in aliases.get(key, []) if n not in s.names)), s.shape, s.keep, s.removed)
+        _Slice((*s.names, *(n for n in aliases.get(key, []) if n not in s.names)), s.shape, s.keep, s.removed, s.sliced)
         for key, s in by_tensor.items()
     ]
+
+
+def _kept_per_slice(name: str, t: torch.Tensor, d: int, removed: dict[int, list[int]]) -> list[list[int]]:
+    """The indices of dim `d` each dim-0 slice of `t` keeps, checked: every slice listed, each losing as many."""
+    if not 1 <= d < t.dim() or sorted(removed) != list(range(t.shape[0])):
+        raise SpaError(f"the plan removes '{name}' dim {d} per slice of dim 0, but not for its {t.shape[0]} slices")
+    if len({len(set(r)) for r in removed.values()}) > 1 or any(
+        not 0 <= i < t.shape[d] for r in removed.values() for i in r
+    ):
+        raise SpaError(
+            f"the plan removes '{name}' dim {d} per slice of dim 0: not as many in every slice, or out of range"
+        )
+    return [_complement(t.shape[d], removed[i]) for i in range(t.shape[0])]
 
 
 def _complement(size: int, removed: list[int]) -> list[int]:
@@ -320,6 +331,9 @@ def _slice(model: torch.nn.Module, slices: list[_Slice], applied: AppliedPlan) -
     for s in slices:
         t = _resolve(model, tensors, s.names[0])
         new = t.detach()
+        for d, by_slice in s.sliced.items():
+            index = [torch.tensor(kept, dtype=torch.long, device=t.device) for kept in by_slice]
+            new = torch.stack([part.index_select(d - 1, i) for part, i in zip(new, index)])
         for d, kept in s.keep.items():
             new = new.index_select(d, torch.tensor(kept, dtype=torch.long, device=t.device))
         new = new.contiguous()
