@@ -31,6 +31,7 @@ from spa_ir.calibration.sites import Site, find_sites, instrument, vmappable
 from spa_ir.calibration.store import StatsStore, ir_hash
 from spa_ir.core.errors import SpaError, first_line
 from spa_ir.core.ir import params as param_ops
+from spa_ir.core.progress import progress
 from spa_ir.core.weights import WeightStore
 
 Tensors = dict[str, torch.Tensor]
@@ -145,6 +146,12 @@ def batches(
         t = to(bound.targets[sl]) if bound.targets is not None else None
         m = to(bound.mask[sl]) if bound.mask is not None else None
         yield tuple(to(x[sl]) for x in bound.inputs), t, m
+
+
+def batch_count(chunk: int, samples: int, exact: bool) -> int:
+    """How many batches `batches` yields (a progress bar's total)."""
+    stop = samples - samples % chunk if exact else samples
+    return -(-stop // chunk)
 
 
 # -------------------------------------------------------------------------------------------- statistics
@@ -323,7 +330,9 @@ class _Run:
     def over(self, bound: Bound, samples: int) -> None:
         exact = self.runner.path == "chunks"
         need_grad = bool(self.kinds & {K.GRAD, K.HG})
-        for inputs, targets, mask in batches(bound, self.runner.chunk, samples, exact, self.device):
+        todo = batches(bound, self.runner.chunk, samples, exact, self.device)
+        total = batch_count(self.runner.chunk, samples, exact)
+        for inputs, targets, mask in progress(todo, "calibration", total=total, unit="batch"):
             if need_grad:
                 live = {n: p.detach().requires_grad_(True) for n, p in self.params.items()}
                 out, taps = self.runner.call(live, inputs)

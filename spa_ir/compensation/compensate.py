@@ -36,6 +36,7 @@ from spa_ir.compensation.consumers import Consumer, Graph, Layout, PrunedGroup, 
 from spa_ir.compensation.norms import Norm, batch_statistics, following, graph_order, kept_variance
 from spa_ir.core.errors import SpaError
 from spa_ir.core.ir import params as param_ops
+from spa_ir.core.progress import progress
 from spa_ir.core.records import pop_record, put_record
 from spa_ir.core.weights import WeightStore, param_tensor, store_param
 
@@ -306,7 +307,7 @@ class _Fit:
 
     def run(self) -> None:
         stops = _consumer_stops(self.graph)
-        for unit in self.graph.layout.units:
+        for unit in progress(self.graph.layout.units, "compensation", unit="unit"):
             tensors = self.state() if self.options.order == "prefix" else self.original
             todo = [c for c in unit.consumers if c.weight not in self.report.plain]
             if self.options.sequential:
