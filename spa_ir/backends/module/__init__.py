@@ -98,13 +98,20 @@ class AppliedPlan:
 
 
 def apply_plan(
-    model: torch.nn.Module, plan: Plan | str | os.PathLike[str], *, example_inputs: Any = None, verify: bool = True
+    model: torch.nn.Module,
+    plan: Plan | str | os.PathLike[str],
+    *,
+    example_inputs: Any = None,
+    verify: bool = True,
+    reference: Any = None,
 ) -> AppliedPlan:
     """Slice `model`'s tensors in place as `plan` says and update its layers' attributes. With `example_inputs`, the
     applied model runs once: a forward that fails is named (a hard-coded size), and for an exact plan (with
     `verify`) its outputs must equal the masked original's, else it is refused; a refusal leaves the model as it
     was. verify=False for models whose outputs pass discrete post-processing (detections after NMS, where a
-    rounding-level difference reorders boxes): check their raw outputs instead."""
+    rounding-level difference reorders boxes): check their raw outputs instead. `reference`: the outputs to verify
+    against where the masked original is none (an inexact plan), e.g. the emitted pruned program's on the same
+    inputs (spa_ir.prune passes them)."""
     if not isinstance(plan, Plan):
         plan = Plan.load(plan)
     applied = AppliedPlan(plan)
@@ -117,7 +124,8 @@ def apply_plan(
     with torch.no_grad():
         slices = _validate(model, plan)
         updates = _layer_updates(model, plan, slices)
-        reference = _masked_outputs(model, plan, example_inputs) if example_inputs is not None and verify else None
+        want = _masked_outputs(model, plan, example_inputs) if example_inputs is not None and verify else None
+        want = reference if want is None and verify else want
         with _restored_on_error(model, plan):
             _write_tensors(model, plan, applied)
             _slice(model, slices, applied)
@@ -130,8 +138,8 @@ def apply_plan(
             applied.limits.extend(s.line() for s in applied.size_attributes)
             if example_inputs is not None:
                 got = check_forward(model, example_inputs, applied)
-                if reference is not None:
-                    applied.verified = verify_against_masked(got, reference, applied)
+                if want is not None:
+                    applied.verified = verify_against_masked(got, want, applied)
     object.__setattr__(model, APPLIED_ATTRIBUTE, (*getattr(model, APPLIED_ATTRIBUTE, ()), stamp))
     return applied
 
