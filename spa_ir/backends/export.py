@@ -20,7 +20,7 @@ import torch
 from spa.dialects.torch_base import BaseTensorType
 from spa_ir.backends.onnx_faithful import save_faithful_onnx
 from spa_ir.backends.torch_fx import main_function, to_graph_module
-from spa_ir.core.dims import dim_names
+from spa_ir.core.dims import dim_maxima, dim_names
 from spa_ir.core.dtypes import torch_dtype
 from spa_ir.core.errors import SpaError, first_line
 from spa_ir.core.fileio import write_with_atomic
@@ -36,14 +36,15 @@ DYNAMIC_DIM_EXAMPLE = 8
 
 def example_inputs(program: Program) -> tuple[list[torch.Tensor], list[dict[int, Any]]]:
     """Random inputs matching the main function's argument types, and which dims are dynamic: the dims the frontend
-    named (`spa.dim_names`) as one shared `Dim(name)` per name (so tied dims stay tied and ONNX dim_params carry the
-    names), the other `?` dims as `Dim.AUTO`."""
+    named (`spa.dim_names`) as one shared `Dim(name, max=...)` per name (so tied dims stay tied and ONNX dim_params
+    carry the names; the bound `spa.dim_max` recorded), the other `?` dims as `Dim.AUTO`."""
     inputs: list[torch.Tensor] = []
     dynamic: list[dict[int, Any]] = []
     gen = torch.Generator().manual_seed(0)
     fn = main_function(program)
     names = dim_names(fn) or [[] for _ in fn.body.block.args]
-    dims: dict[str, Any] = {}
+    maxima = dim_maxima(fn)
+    dims: dict[str, Any] = {n: torch.export.Dim(n, max=maxima.get(n)) for n in dict.fromkeys(sum(names, [])) if n}
     for arg, named in zip(fn.body.block.args, names):
         t = arg.type
         if not isinstance(t, BaseTensorType):
@@ -57,9 +58,9 @@ def example_inputs(program: Program) -> tuple[list[torch.Tensor], list[dict[int,
 
 
 def _dim(named: list[str], i: int, dims: dict[str, Any]) -> Any:
-    """The Dim of dynamic dim `i`: its name's (one per name), else Dim.AUTO."""
+    """The Dim of dynamic dim `i`: its name's (one per name, within its recorded bound), else Dim.AUTO."""
     name = named[i] if i < len(named) else ""
-    return dims.setdefault(name, torch.export.Dim(name)) if name else torch.export.Dim.AUTO
+    return dims[name] if name else torch.export.Dim.AUTO
 
 
 def export_program(program: Program) -> torch.export.ExportedProgram:

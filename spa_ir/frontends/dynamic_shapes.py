@@ -135,20 +135,28 @@ def _user_input_shapes(ep: torch.export.ExportedProgram) -> list[tuple[Any, ...]
     return out
 
 
-def dim_names(ep: torch.export.ExportedProgram, specs: list[dict[int, Any]]) -> list[list[str]]:
+def dim_names(ep: torch.export.ExportedProgram, specs: list[dict[int, Any]]) -> tuple[list[list[str]], dict[str, int]]:
     """Per user input of `ep`, per dim: the name of the named Dim it was given (or that its symbol was given
-    elsewhere: tied dims), "" otherwise."""
+    elsewhere: tied dims), "" otherwise; and the named dims' finite upper bounds in `ep` (its range constraints)."""
+    from torch.utils._sympy.numbers import int_oo
+
     derived, hint = _dim_types()
     shapes = [s for s in _user_input_shapes(ep) if s is not None]
     if len(shapes) != len(specs):
-        return []
+        return [], {}
     by_symbol: dict[str, str] = {}
     for shape, entries in zip(shapes, specs):
         for a, d in asked(entries).items():
             symbol = _symbol(shape[a])
             if not isinstance(d, (hint, derived)) and symbol is not None:
                 by_symbol.setdefault(symbol, d.__name__)
-    return [[by_symbol.get(_symbol(d) or "", "") for d in s] for s in shapes]
+    names = [[by_symbol.get(_symbol(d) or "", "") for d in s] for s in shapes]
+    maxima = {
+        by_symbol[str(sym)]: int(vr.upper)
+        for sym, vr in ep.range_constraints.items()
+        if str(sym) in by_symbol and vr.upper != int_oo
+    }
+    return names, maxima
 
 
 MAX_REFINEMENTS = 3

@@ -316,10 +316,14 @@ def module_path(node: torch.fx.Node) -> str:
 
 
 def import_exported(
-    ep: torch.export.ExportedProgram, source: str = "model", dim_names: Sequence[Sequence[str]] = ()
+    ep: torch.export.ExportedProgram,
+    source: str = "model",
+    dim_names: Sequence[Sequence[str]] = (),
+    dim_max: Mapping[str, int] | None = None,
 ) -> Program:
     """ExportedProgram -> Program (IR with `spa.param`s + weight store); `dim_names` (per user input, per dim: the
-    name of a named dynamic dim, else "") are recorded on @main for the backends (`spa_ir/core/dims.py`)."""
+    name of a named dynamic dim, else "") and their upper bounds `dim_max` are recorded on @main for the backends
+    (`spa_ir/core/dims.py`)."""
     from torch.export.graph_signature import InputKind
     from torch_mlir import ir
     from torch_mlir.extras.fx_importer import ContextCache, FxImporter, FxImporterHooks
@@ -373,7 +377,7 @@ def import_exported(
     module = to_xdsl(importer.module, source)
     _name_function_locations(module, source)
     _record_input_names(module, [str(n) for n in ep.graph_signature.user_inputs])
-    record_dim_names(main_function(module, source), dim_names)
+    record_dim_names(main_function(module, source), dim_names, dim_max)
     return Program(module, WeightStore(tensors), source)
 
 
@@ -427,13 +431,15 @@ def import_module(
         step()
         ep = capture(model, example_inputs, name, train=train, dynamic_shapes=dynamic_shapes)
         step()
-        return import_exported(ep, name, _dim_names(model, example_inputs, ep, dynamic_shapes))
+        return import_exported(ep, name, *_dim_names(model, example_inputs, ep, dynamic_shapes))
 
 
-def _dim_names(model: torch.nn.Module, example_inputs: Inputs, ep: torch.export.ExportedProgram, spec: Any) -> Any:
-    """The names of the named dynamic dims per input and dim (`dynamic_shapes.dim_names`); none without a spec."""
+def _dim_names(
+    model: torch.nn.Module, example_inputs: Inputs, ep: torch.export.ExportedProgram, spec: Any
+) -> tuple[list[list[str]], dict[str, int]]:
+    """The named dynamic dims per input and dim, and their upper bounds (`dynamic_shapes.dim_names`)."""
     if spec is None:
-        return []
+        return [], {}
     args, kwargs = split_inputs(model, example_inputs)
     return dyn.dim_names(ep, dyn.flat_specs(model, args, kwargs, spec))
 
