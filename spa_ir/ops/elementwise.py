@@ -7,10 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from xdsl.ir import Operation
+from xdsl.pattern_rewriter import PatternRewriter
+from xdsl.rewriter import InsertPoint
 
 from spa_ir.channels.propagation import Propagation
 from spa_ir.channels.spaces import Reason
-from spa_ir.core.ir import site
+from spa_ir.core.ir import shape, site
 from spa_ir.ops.common import broadcast_dims, scalar_value
 from spa_ir.ops.spec import (
     Adapter,
@@ -23,6 +25,7 @@ from spa_ir.ops.spec import (
     call_overload,
     each,
     has_arg,
+    renamed,
     subject,
     table,
 )
@@ -145,6 +148,26 @@ def _prelu(e: Emitter, op: Operation, overload: Any, args: list[Any], kwargs: di
     return e.graph.call_function(aten_overload("where.self"), (positive, x, scaled))
 
 
+def _prelu_for_torch_mlir(op: Operation, rewriter: PatternRewriter) -> None:
+    """torch-mlir's prelu broadcasts the slope from the right (ONNX's form), so PyTorch's slope per channel of dim 1
+    on a rank >= 3 input would meet the last dim: it is viewed as [C, 1, ..., 1] first."""
+    from spa.dialects.torch import AtenViewOp, ConstantIntOp, IntType, ListType, PrimListConstructOp
+    from spa.dialects.torch_base import BaseTensorType
+
+    x, w = arg(op, "self_"), arg(op, "weight")
+    xs, ws = shape(x), shape(w)
+    if xs is None or ws is None or len(ws) != 1 or ws[0] <= 1 or len(xs) < 3 or not isinstance(w.type, BaseTensorType):
+        return
+    slope = (ws[0], *[1] * (len(xs) - 2))
+    sizes = [ConstantIntOp(n) for n in slope]
+    items = PrimListConstructOp.create(operands=[c.result for c in sizes], result_types=[ListType(IntType())])
+    view = AtenViewOp.create(operands=[w, items.results[0]], result_types=[w.type.with_shape(slope)])
+    view.location = op.location
+    rewriter.insert([*sizes, items, view], InsertPoint.before(op))
+    op.operands[1] = view.results[0]
+    rewriter.notify_op_modified(op)
+
+
 def _int_div(mode_overload: str) -> Adapter:
     """torch-mlir's div of integer tensors (ONNX Div) truncates; aten.div would promote to float."""
 
@@ -192,7 +215,8 @@ OPS = table(
         **each(aten("clamp_min clamp_min.Tensor"), OpSpec(rule=clamp("min", None))),
         **each(aten("clamp_max clamp_max.Tensor"), OpSpec(rule=clamp(None, "max"))),
         "torch.aten.hardtanh": OpSpec(rule=clamp("min_val", "max_val")),
-        **each(aten("prelu _prelu_kernel"), OpSpec(rule=prelu, emit_adapter=_prelu)),
+        "torch.aten.prelu": OpSpec(rule=prelu, emit_adapter=_prelu, legalize=_prelu_for_torch_mlir),
+        "torch.aten._prelu_kernel": OpSpec(rule=prelu, emit_adapter=_prelu, legalize=renamed("torch.aten.prelu")),
     },
     operators={"torch.aten._prelu_kernel": "self_ weight"},
 )

@@ -30,11 +30,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from xdsl.ir import Operation, SSAValue
+from xdsl.pattern_rewriter import PatternRewriter
 
 from spa_ir.core.errors import SpaError
 from spa_ir.core.ir import shape
 from spa_ir.ops.pooling import keep_leading
-from spa_ir.ops.spec import Emitter, OpSpec, aten, aten_overload, each, table
+from spa_ir.ops.spec import Emitter, OpSpec, arg, aten, aten_overload, each, table
 
 if TYPE_CHECKING:
     import onnx
@@ -441,13 +442,29 @@ def _constant(model: onnx.ModelProto, name: str) -> np.ndarray | None:
     return None
 
 
+def _bilinear_for_torch_mlir(op: Operation, rewriter: PatternRewriter) -> None:
+    """torch-mlir lowers bilinear resampling only as `__interpolate` (its TorchScript form; `upsample_bilinear2d.vec`
+    is left as it is and fails the linalg and StableHLO pipelines): the same size, scales and align_corners."""
+    from spa.dialects.torch import Aten__InterpolateSizeListScaleListOp, ConstantBoolOp, ConstantNoneOp, ConstantStrOp
+
+    mode, none, false = ConstantStrOp("bilinear"), ConstantNoneOp(), ConstantBoolOp(False)
+    names = ("input", "output_size", "scale_factors", "align_corners")
+    x, size, scales, align = (arg(op, n) for n in names)
+    new = Aten__InterpolateSizeListScaleListOp.create(
+        operands=[x, size, scales, mode.result, align, none.result, false.result], result_types=[op.results[0].type]
+    )
+    new.location = op.location
+    rewriter.replace(op, [mode, none, false, new])
+
+
 OPS = table(
     {
         **each(
             aten("""upsample_nearest1d.vec upsample_nearest2d.vec upsample_nearest3d.vec upsample_nearest2d
-upsample_linear1d.vec upsample_bilinear2d.vec upsample_bilinear2d upsample_trilinear3d.vec upsample_bicubic2d.vec"""),
+upsample_linear1d.vec upsample_bilinear2d upsample_trilinear3d.vec upsample_bicubic2d.vec"""),
             OpSpec(rule=keep_leading(2)),
         ),
+        "torch.aten.upsample_bilinear2d.vec": OpSpec(rule=keep_leading(2), legalize=_bilinear_for_torch_mlir),
         INTERPOLATE: OpSpec(rule=keep_leading(2), emit_adapter=_interpolate),
     },
     operators={  # no op classes: these arrive as `torch.operator`

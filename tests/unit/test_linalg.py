@@ -105,3 +105,29 @@ def test_legalized_ops_compute_what_torch_does() -> None:
     assert len(got) == len(want)
     for g, v in zip(got, want, strict=True):
         np.testing.assert_allclose(g, v.numpy(), atol=1e-5)
+
+
+class _UpPReLU(torch.nn.Module):
+    """Bilinear upsampling (by a scale and to a size) and a PReLU per channel on NCHW: both need their families'
+    legalization to lower to linalg (torch-mlir has no linalg lowering of upsample_bilinear2d.vec, and its prelu
+    broadcasts the slope from the right)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 1)
+        self.act = torch.nn.PReLU(4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        up = torch.nn.functional.interpolate(self.conv(x), scale_factor=1.5, mode="bilinear")
+        return self.act(torch.nn.functional.interpolate(up, size=(11, 13), mode="bilinear", align_corners=True))
+
+
+def test_bilinear_upsampling_and_prelu_run_as_in_torch() -> None:
+    torch.manual_seed(0)
+    model = _UpPReLU().eval()
+    with torch.no_grad():
+        model.act.weight.copy_(torch.tensor([0.1, 0.2, 0.3, 0.4]))  # one slope per channel, all different
+    x = torch.randn(1, 3, 8, 8)
+    (y,) = torch_mlir.compile_linalg(api.import_torch(model, [x]))(x.numpy())
+    with torch.no_grad():
+        np.testing.assert_allclose(y, model(x).numpy(), atol=1e-5)
