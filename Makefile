@@ -45,6 +45,7 @@ bench: venv
 	$(PY) bench/prune_at_init.py
 	$(PY) bench/obspa.py
 	$(PY) bench/onnx_peer.py
+	$(PY) bench/latency.py --quick
 
 # Other frameworks' ONNX files (tests/data/frameworks/): regenerate them in build/frameworks/<fw>-venv and compare
 # canonically with the checked-in ones; UPDATE=1 copies them in and rewrites the manifest (tools/frameworks/).
