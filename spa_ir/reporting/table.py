@@ -23,14 +23,13 @@ def _groups(report: Report, all_groups: bool) -> str:
         [
             g.id,
             f"{g.width.before} -> {g.width.after}",
-            "yes" if g.exact else "no",
-            "frozen" if g.frozen else "",
+            "frozen" if g.frozen else "exact" if g.exact else "inexact",
             _listed(g.layers),
         ]
         for g in shown
     ]
     title = f"groups: {len(shown)} of {len(report.groups)} {'listed' if all_groups else 'pruned'}"
-    return title + "\n" + _aligned(["group", "width", "exact", "", "layers"], rows) if rows else title
+    return title + "\n" + _aligned(["group", "width", "removal", "layers"], rows) if rows else title
 
 
 def _layers(report: Report) -> str:
