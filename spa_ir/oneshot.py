@@ -13,7 +13,6 @@ emitted from the pruned program. Options are checked before the import, so a mis
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -24,7 +23,7 @@ import torch
 from spa_ir import api
 from spa_ir.core.errors import SpaError
 from spa_ir.core.program import Program
-from spa_ir.frontends.torch import import_module, split_inputs
+from spa_ir.frontends.torch import split_inputs
 from spa_ir.result import PruneResult, Source
 
 if TYPE_CHECKING:
@@ -103,15 +102,7 @@ def _describe(model_or_path: Any) -> str:
 
 
 def _import_module(model: torch.nn.Module, inputs: Any, train: bool, dynamic_shapes: Any) -> Program:
-    """The capture, with `dynamic_shapes` handed on when the frontend takes them."""
-    extra: dict[str, Any] = {}
-    if dynamic_shapes is not None:
-        if "dynamic_shapes" not in inspect.signature(import_module).parameters:
-            raise SpaError(
-                "dynamic_shapes= is not supported by this spa's PyTorch frontend", where=type(model).__name__
-            )
-        extra["dynamic_shapes"] = dynamic_shapes
-    return import_module(model, _as_inputs(inputs), type(model).__name__, train=train, **extra)
+    return api.import_torch(model, _as_inputs(inputs), type(model).__name__, train=train, dynamic_shapes=dynamic_shapes)
 
 
 def _as_inputs(inputs: Any) -> list[Any] | dict[str, Any]:

@@ -157,6 +157,19 @@ def test_the_applied_and_the_emitted_module_train() -> None:
     assert_trains(emitted, X)
 
 
+def test_dynamic_shapes_reach_the_capture(tmp_path: Path) -> None:
+    """dynamic_shapes= is torch.export's: the batch stays dynamic in the IR and in the saved .pt2."""
+    model = small_net()
+    original = copy.deepcopy(model)
+    result = spa_ir.prune(model, X, dynamic_shapes=({0: torch.export.Dim("batch")},), ratio=0.5, only_exact=True)
+    assert result.kind == "applied" and "!torch.vtensor<[?,3,12,12],f32>" in result.program.text()
+    result.save(tmp_path / "p.pt2")
+    saved = torch.export.load(str(tmp_path / "p.pt2")).module()
+    for batch in (1, 5):
+        x = torch.randn(batch, 3, 12, 12, generator=torch.Generator().manual_seed(batch))
+        assert max_relative_error(outputs(saved, x), masked_outputs(original, result.plan, x)) <= TOLERANCE
+
+
 def test_calibration_options_reach_the_pipeline() -> None:
     """calib / calib_batch / loss as the Program-level call takes them: the same plan as api.prune_program's."""
     calib = torch.randn(8, 3, 12, 12, generator=torch.Generator().manual_seed(4))
