@@ -122,12 +122,17 @@ class _UpPReLU(torch.nn.Module):
         return self.act(torch.nn.functional.interpolate(up, size=(11, 13), mode="bilinear", align_corners=True))
 
 
-def test_bilinear_upsampling_and_prelu_run_as_in_torch() -> None:
+def test_bilinear_upsampling_and_prelu_run_as_in_torch_at_any_batch() -> None:
+    """Captured with a dynamic batch: the compiled function takes batches of 1 and 3 (result shapes from the run)."""
     torch.manual_seed(0)
     model = _UpPReLU().eval()
     with torch.no_grad():
         model.act.weight.copy_(torch.tensor([0.1, 0.2, 0.3, 0.4]))  # one slope per channel, all different
-    x = torch.randn(1, 3, 8, 8)
-    (y,) = torch_mlir.compile_linalg(api.import_torch(model, [x]))(x.numpy())
-    with torch.no_grad():
-        np.testing.assert_allclose(y, model(x).numpy(), atol=1e-5)
+    x = torch.randn(3, 3, 8, 8)
+    prog = api.import_torch(model, [x], dynamic_shapes=({0: torch.export.Dim("batch")},))
+    assert "!torch.vtensor<[?,3,8,8],f32>" in prog.text()
+    compiled = torch_mlir.compile_linalg(prog)
+    for batch in (1, 3):
+        (y,) = compiled(x[:batch].numpy())
+        with torch.no_grad():
+            np.testing.assert_allclose(y, model(x[:batch]).numpy(), atol=1e-5)
