@@ -161,8 +161,8 @@ def masked_onnx(
     input (Conv, Gemm), or an Add after it (MatMul)."""
     out = onnx.ModelProto()
     out.CopyFrom(model)
-    given = {
-        n: t.detach().to(torch.float32).numpy() if t.is_floating_point() else t.numpy()
+    given = {  # in the plan's dtype (a created fp16 bias stays fp16); numpy has no bfloat16
+        n: t.detach().to(torch.float32).numpy() if t.dtype == torch.bfloat16 else t.detach().numpy()
         for n, t in (plan_tensors or {}).items()
     }
     existing = weight_values(out)
