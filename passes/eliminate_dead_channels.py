@@ -86,6 +86,7 @@ class EliminateDeadChannels(ModulePass):
                     "removed": gone,
                     "exact": bool(g.exact.value.data),
                     **({"criterion": g.criterion.data} if g.criterion is not None else {}),
+                    **({"slices": g.slices.value.data} if g.slices is not None else {}),
                     "frozen": [reason_json(r) for r in reasons(g.frozen)],
                     "members": [{"param": p, "dim": d, **vars(m)} for p, d, m in map(from_member_attr, g.members.data)],
                 }

@@ -2,7 +2,7 @@
 
 {"params": {"<weight>": {"<dim>": [removed indices] | {"<dim-0 index>": [removed indices]}}},
  ["masked_logits": {"<router weight>": [removed rows]}],
- "groups": [{"id", "size", "removed", "exact", "members": [...]}],
+ "groups": [{"id", "size", "removed", "exact", ["slices"], "members": [...]}],
  "selection": {"scope", "target": {"kind": "ratio|keep-flops|keep-params", "value"},
                "achieved": {"flops": fraction, "params": fraction}, ["step", "steps"]},
  "importance": {"criterion", "agg", "norm", ["loss", "label_source", "samples"]},
@@ -16,7 +16,8 @@ re-applying the plan; plans written before it existed have none (spa-apply-plan 
 A dim whose removed indices differ along dim 0 maps each dim-0 index (in the original indexing) to the indices
 that slice loses, every slice as many (`Plan.sliced`): a Mixture-of-Experts' fused expert weights
 (`experts.gate_up_proj` [E, 2I, H]: `{"1": {"0": [3, 35], "1": [7, 39], ...}}`, each expert its own neurons, so the
-pruned weight is [E, 2I', H]; spa_ir/ops/routing.py). Plans without such dims read as before.
+pruned weight is [E, 2I', H]; spa_ir/ops/routing.py). Its group says `slices` (E): its channels are (expert,
+neuron) pairs, channel c neuron c % I of expert c // I. Plans without such dims read as before.
 
 `masked_logits` names the routers (Mixture-of-Experts, spa_ir/ops/routing.py) whose removed rows are removed
 experts: the masked original sets those logits to -inf (top-k then picks among the rest), not to zero.

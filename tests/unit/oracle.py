@@ -285,7 +285,8 @@ def check_plan(
     for g in plan["groups"]:
         size, removed = g["size"], g["removed"]
         if g["id"] in ids:
-            want = size - max(size - math.floor(ratio * size), 1)
+            n = g.get("slices", 1)  # experts' neurons: as many from each expert's slice (spa_ir/ops/routing.py)
+            want = size - n * max(size // n - math.floor(ratio * size) // n, 1)
             assert len(removed) == want, f"group {g['id']} (size {size}) lost {len(removed)} channels, expected {want}"
             assert len(set(removed)) == len(removed) and all(0 <= i < size for i in removed), (
                 f"group {g['id']}: bad indices"
@@ -296,10 +297,11 @@ def check_plan(
         assert name in shapes, f"plan names '{name}', not a weight of the imported program"
         new = tuple(prog.weights[name].shape)
         old = shapes[name]
-        for d, idx in dims.items():
+        for d, removed in dims.items():
             d = int(d)
-            assert idx and all(0 <= i < old[d] for i in idx), f"{name}[{d}]: indices out of range"
-            assert new[d] == old[d] - len(idx), f"{name}[{d}]: {old[d]} -> {new[d]}, plan removes {len(idx)}"
+            for idx in removed.values() if isinstance(removed, dict) else [removed]:  # per dim-0 slice, or one set
+                assert idx and all(0 <= i < old[d] for i in idx), f"{name}[{d}]: indices out of range"
+                assert new[d] == old[d] - len(idx), f"{name}[{d}]: {old[d]} -> {new[d]}, plan removes {len(idx)}"
     for name, old in shapes.items():
         if name in prog.weights and name not in plan["params"]:
             assert tuple(prog.weights[name].shape) == old, (

@@ -2,8 +2,9 @@
 
 Each model is captured once with the experts implementation torch.export captures (`batched_mm`) and pruned
 at 0.3 and 0.5 (only exact, against the masked original) and with every group. The experts' FFN neurons are
-one group per MoE layer: the fused 3-D weights are gathered by expert id, so neuron j is removed from every
-expert of the layer (gate_up_proj dim 1, both halves, and down_proj dim 2). Whole experts are a group per
+pruned per expert: one group per MoE layer whose channels are (expert, neuron) pairs (`slices` = 4 experts), each
+expert losing as many of its own neurons (gate_up_proj dim 1, both halves, and down_proj dim 2 of its slice), so
+the fused weights stay rectangular and the plan lists the removed neurons per expert. Whole experts are a group per
 layer too (the router's rows, the experts' dim 0: spa_ir/ops/routing.py), whose masked original sets the
 removed experts' logits to -inf (the plan's `masked_logits`), and which keeps at least top-k experts.
 """
@@ -46,12 +47,19 @@ def test_moe_oracle(name: str) -> None:
     neurons = _groups(plan, "experts.gate_up_proj", 1)
     assert len(neurons) == 2, f"{name}: one experts' neuron group per layer, got {[g['id'] for g in neurons]}"
     for g in neurons:
-        assert g["exact"] and not g["frozen"] and len(g["removed"]) == g["size"] // 2
+        assert g["exact"] and not g["frozen"] and g["slices"] == 4 and g["size"] == 4 * 32, g["id"]
         dims = {(m["param"].rsplit(".", 1)[-1], m["dim"], m["count"]) for m in g["members"]}
         assert dims == {("gate_up_proj", 1, 2), ("down_proj", 2, 1)}, dims
-        gate_up = next(m["param"] for m in g["members"] if m["param"].endswith("gate_up_proj"))
-        size = g["size"]
-        assert plan["params"][gate_up]["1"] == sorted(g["removed"] + [i + size for i in g["removed"]])
+        gate_up, down = (
+            next(m["param"] for m in g["members"] if m["param"].endswith(w)) for w in ("gate_up_proj", "down_proj")
+        )
+        per_expert = _per_expert(g)
+        assert all(len(gone) == 16 for gone in per_expert), per_expert  # half of each expert's 32 neurons
+        assert len({tuple(gone) for gone in per_expert}) > 1, f"{name}: every expert lost the same neurons"
+        assert plan["params"][gate_up]["1"] == {
+            str(e): gone + [j + 32 for j in gone] for e, gone in enumerate(per_expert)
+        }
+        assert plan["params"][down]["2"] == {str(e): gone for e, gone in enumerate(per_expert)}
     assert all(r.pruned > 0 for r in reports), [r.summary() for r in reports]
     experts = _groups(plan, "mlp.gate.weight", 0)
     assert len(experts) == 2 and all(g["exact"] and len(g["removed"]) == 2 for g in experts), experts
@@ -62,6 +70,41 @@ def test_moe_oracle(name: str) -> None:
         "gate_up_proj",
         "down_proj",
     }
+
+
+def _per_expert(group: dict[str, Any]) -> list[list[int]]:
+    """An (expert, neuron) group's removed channels as each expert's removed neurons (channel c: expert c // I)."""
+    per = group["size"] // group["slices"]
+    return [[c % per for c in sorted(group["removed"]) if c // per == e] for e in range(group["slices"])]
+
+
+@same_worker("hf_moe/mixtral")
+def test_expert_neurons_rank_per_expert() -> None:
+    """l1 ranks each expert's neurons by that expert's own weights: the removed set of expert e is the half of its
+    neurons with the smallest |gate|+|up| rows and |down| columns (each term over its mean, as the criterion's
+    members), computed here from the model's tensors; elimination leaves [E', 2I', H] and [E, H, I'] tensors that are
+    the original's slices at the kept neurons of each kept expert."""
+    s = session("mixtral")
+    prog = clone_program(s.program)
+    plan = api.prune_program(prog, ratio=0.5, criterion="l1", only_exact=True).to_json()
+    experts = s.model.model.layers[0].mlp.experts
+    gate_up, down = (t.detach().double().abs() for t in (experts.gate_up_proj, experts.down_proj))
+    (g,) = [g for g in _groups(plan, "layers.0.mlp.experts.gate_up_proj", 1)]
+    for e, gone in enumerate(_per_expert(g)):
+        rows = gate_up[e].sum(dim=1)
+        a, b = rows[:32] + rows[32:], down[e].sum(dim=0)
+        score = a / a.mean() + b / b.mean()
+        assert gone == sorted(torch.argsort(score, stable=True)[:16].tolist()), e
+    name = "model.layers.0.mlp.experts.gate_up_proj"
+    kept_experts = [e for e in range(4) if e not in plan["params"][name]["0"]]
+    original = experts.gate_up_proj.detach()
+    want = torch.stack([original[e][_complement(64, plan["params"][name]["1"][str(e)])] for e in kept_experts])
+    assert torch.equal(prog.weights[name], want)
+    assert tuple(prog.weights["model.layers.0.mlp.experts.down_proj"].shape) == (2, 64, 16)
+
+
+def _complement(size: int, removed: list[int]) -> list[int]:
+    return [i for i in range(size) if i not in set(removed)]
 
 
 @same_worker("hf_moe/mixtral")
@@ -106,7 +149,8 @@ def test_grouped_mm_experts_frozen_with_reason() -> None:
 def test_apply_plan_saves_and_reloads(name: str, tmp_path: Path) -> None:
     """apply_plan into the user's own MoE model: the experts' counts and widths reach the modules and the config
     (num_local_experts / num_experts, intermediate_size / moe_intermediate_size, Qwen2-MoE's shared expert width),
-    so the model computes the masked original, and so does the one save_pretrained / from_pretrained rebuild."""
+    so the model computes the masked original, and so does the one save_pretrained / from_pretrained rebuild. Each
+    expert keeps its own neurons, as many in every expert, which the config's one width can say."""
     import transformers
 
     s = session(name)
@@ -114,7 +158,9 @@ def test_apply_plan_saves_and_reloads(name: str, tmp_path: Path) -> None:
     plan = api.prune_program(prog, ratio=0.5, criterion="random", seed=1, only_exact=True, heads=True, uniform=True)
     assert prog.plan is not None
     prog.plan.save(tmp_path / "plan.json")  # the plan as a user has it: a file, masked_logits in it
-    assert Plan.load(tmp_path / "plan.json").masked_logits == plan.masked_logits
+    loaded_plan = Plan.load(tmp_path / "plan.json")
+    assert loaded_plan.masked_logits == plan.masked_logits and loaded_plan.sliced == plan.sliced
+    assert len(plan.sliced) == 4, sorted(plan.sliced)  # each expert its own neurons: gate_up and down, 2 layers
     model = copy.deepcopy(s.model)
     applied = api.apply_plan(model, tmp_path / "plan.json", example_inputs=s.inputs)
     assert not applied.limits, applied.limits
