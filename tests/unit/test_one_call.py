@@ -276,6 +276,24 @@ def test_bad_options_are_the_pipelines_error_before_any_capture() -> None:
     assert calls == [], "nothing ran before the options were checked"
 
 
+@pytest.fixture(scope="module")
+def conv_program() -> Any:
+    return spa_ir.api.import_torch(small_net(), [X])
+
+
+@pytest.mark.parametrize(
+    "options", [{"criterion": "nope"}, {"keep_flops": 1.5}, {"ratio": 0.5, "keep_flops": 0.5}], ids=str
+)
+def test_bad_option_values_are_the_program_level_error(options: dict[str, Any], conv_program: Any) -> None:
+    from spa_ir.reporting import snapshot
+
+    with pytest.raises(SpaError) as want:
+        spa_ir.api.prune_program(snapshot(conv_program), **options)
+    with pytest.raises(SpaError) as got:
+        spa_ir.prune(small_net(), X, **options)
+    assert str(got.value) == str(want.value) and "\n" not in str(got.value)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
