@@ -112,16 +112,46 @@ def save_onnx(program: Program, path: str | os.PathLike[str], *, via_torch: bool
             step()
             try:
                 with _quiet_constant_folding():
-                    onnx_program = torch.onnx.export(ep, dynamo=True, optimize=True, verbose=False)
+                    onnx_program = torch.onnx.export(ep, dynamo=True, verbose=False, **_onnx_options(ep))
             except Exception as e:
                 raise SpaError(f"ONNX export failed: {first_line(e)}", where=program.source) from None
             if onnx_program is None:  # only the legacy exporter (dynamo=False) returns None
                 raise SpaError("ONNX export returned no program", where=program.source)
             _name_dim_params(onnx_program, program)
+            _check_float_types(onnx_program, ep, program)
             step()
             onnx_program.save(str(tmp))
 
         write_with_atomic(path, write)
+
+
+BF16_OPSET = 22
+"""The first ONNX opset whose Conv, Gemm, BatchNormalization, pooling ... take bfloat16 (torch.onnx writes 20)."""
+
+
+def _onnx_options(ep: torch.export.ExportedProgram) -> dict[str, Any]:
+    """torch.onnx.export's options for this program. bfloat16 weights: opset BF16_OPSET and no optimizer, whose
+    batch-norm fusion folds bfloat16 weights into float32 ones (numpy has no bfloat16) and breaks the graph's types."""
+    if any(t.dtype == torch.bfloat16 for t in ep.state_dict.values()):
+        return {"opset_version": BF16_OPSET, "optimize": False}
+    return {"optimize": True}
+
+
+def _check_float_types(onnx_program: Any, ep: torch.export.ExportedProgram, program: Program) -> None:
+    """No silent upcast: a model whose weights are all fp16 / bf16 has every floating initializer of its ONNX file
+    in those dtypes, else one line naming the first that is not."""
+    names = {torch.float16: "FLOAT16", torch.bfloat16: "BFLOAT16"}
+    dtypes = {t.dtype for t in ep.state_dict.values() if t.is_floating_point()}
+    if not dtypes or not dtypes <= set(names):
+        return
+    allowed = {names[d] for d in dtypes}
+    for name, value in onnx_program.model.graph.initializers.items():
+        kind = value.dtype.name if value.dtype is not None else ""
+        if value.dtype is not None and value.dtype.is_floating_point() and kind not in allowed:
+            held = ", ".join(sorted(allowed))
+            raise SpaError(
+                f"ONNX export wrote '{name}' as {kind}, the model's weights are {held}", where=program.source
+            )
 
 
 def _name_dim_params(onnx_program: Any, program: Program) -> None:
