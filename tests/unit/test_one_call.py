@@ -8,7 +8,6 @@ own module. `result.module` must also train (one backward and optimizer step cha
 from __future__ import annotations
 
 import copy
-import re
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -320,14 +319,3 @@ def test_import_spa_ir_is_light() -> None:
     assert set(spa_ir.__all__) <= set(dir(spa_ir))
     with pytest.raises(AttributeError, match="no attribute 'prnue'"):
         spa_ir.prnue  # noqa: B018  # the attribute access is the test
-
-
-def test_the_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The README's "Python API: one call" block, run as written (in this process: its imports are loaded)."""
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Python API: one call", 1)[1]
-    block = re.search(r"```python[^\n]*\n(.*?)```", section, re.S)
-    assert block is not None, "the section has a python block"
-    monkeypatch.chdir(tmp_path)
-    exec(compile(block[1], "README.md: Python API: one call", "exec"), {"__name__": "readme"})
-    assert (tmp_path / "r18_pruned.pt2").exists() and (tmp_path / "plan.json").exists()
