@@ -220,6 +220,7 @@ class SpaOptMain(xDSLOptMain):
         from spa_ir.core.progress import set_quiet
 
         set_quiet(self.args.quiet)
+        _check_plan_path(self.args.plan, (self.args.input_file, self.args.output_file), self.args.weights)
         self._programs.clear()
         self._before.clear()
         # The driver prints diagnostics (--verify-diagnostics) to stdout as it goes: keep them in order with the IR.
@@ -284,6 +285,25 @@ def _write_report(report: Report, args: argparse.Namespace) -> None:
         write_text_atomic(args.report_json, json.dumps(report.to_json(), indent=1) + "\n")
     if args.plot:
         report.plot(args.plot)
+
+
+def _check_plan_path(plan: str | None, models: Sequence[str | None], weights: str | None) -> None:
+    """`--plan p.json` keeps its tensors in `p.safetensors` (and removes a stale one): a plan named like the input
+    or `-o` (p.json beside p.mlir) would overwrite or delete that model's weights, so it is refused first."""
+    if not plan:
+        return
+    from spa_ir.core.plan import tensors_path_for
+    from spa_ir.core.program import weights_path_for
+
+    mine = tensors_path_for(plan).resolve()
+    taken = [Path(weights)] if weights else []
+    taken += [weights_path_for(m) for m in models if m]
+    for path in taken:
+        if path.resolve() == mine:
+            raise SpaError(
+                f"--plan {plan}: its tensors file {tensors_path_for(plan)} is a model's weights file: "
+                "give the plan another name (e.g. plan.json)"
+            )
 
 
 def _unquoted(opts: str) -> str:
