@@ -166,3 +166,17 @@ def test_without_groups_the_pass_says_what_to_run(
     assert spa_opt([str(mlir), "-p", f'spa-apply-plan{{plan="{plan}"}}', "-o", str(mlir.parent / "x.mlir")]) == 1
     err = capsys.readouterr().err
     assert "run spa-propagate-channels,spa-form-groups first" in err, err
+
+
+def test_a_plan_named_like_the_model_is_refused_before_it_deletes_the_weights(
+    compensated: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--plan p.json -o p.mlir`: the plan's p.safetensors is the model's weights file (a plan without tensors would
+    remove it after the model was written)."""
+    mlir, plan = compensated
+    d = mlir.parent
+    capsys.readouterr()
+    assert spa_opt([str(mlir), "--apply-plan", str(plan), f"--plan={d / 'same.json'}", "-o", str(d / "same.mlir")]) == 1
+    (err,) = capsys.readouterr().err.strip().splitlines()
+    assert "same.safetensors is a model's weights file" in err, err
+    assert not (d / "same.mlir").exists() and not (d / "same.safetensors").exists()
