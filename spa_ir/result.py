@@ -6,16 +6,17 @@ result.kind      # which of the two, and `result.why_emitted` when an nn.Module 
 result.plan      # what was removed (Plan: .save("plan.json"), .to_json())
 result.program   # the pruned Program (IR + weights)
 result.report    # per group / layer widths, params, FLOPs, file size (spa_ir.reporting.Report), built on first use
+result.timed_report()       # the same with CPU latency before / after
 result.save("pruned.pt2")   # .pt2 | .onnx | .mlir, by suffix
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from spa_ir.core.errors import SpaError
 
@@ -67,6 +68,15 @@ class PruneResult:
             from spa_ir.reporting import build_report
 
             self._report = build_report(self.before, self.program, self.plan)
+        return self._report
+
+    def timed_report(self, inputs: Sequence[Any] | None = None) -> Report:
+        """The report with the measured CPU latency of both programs' emitted modules (median of timed forwards
+        after warm-up), on `inputs` (positional, in `input_names` order; default: random ones of the IR's types).
+        It becomes `report`."""
+        from spa_ir.reporting import build_report
+
+        self._report = build_report(self.before, self.program, self.plan, latency=True, latency_inputs=inputs)
         return self._report
 
     @property

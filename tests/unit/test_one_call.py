@@ -119,7 +119,11 @@ def test_the_report_counts_what_the_plan_removed(conv: tuple[nn.Module, PruneRes
     totals = result.report.to_json()["totals"]
     assert totals["params"]["before"] == sum(p.numel() for p in original.parameters())
     assert totals["params"]["after"] == sum(p.numel() for p in result.module.parameters())
-    assert "->" in result.report.table()
+    assert "->" in result.report.table() and totals["latency_ms"] is None
+    timed = result.timed_report([X])
+    latency = timed.to_json()["totals"]["latency_ms"]
+    assert result.report is timed and latency["before"] > 0 and latency["after"] > 0
+    assert timed.to_json()["totals"]["params"] == totals["params"]
 
 
 def test_save_writes_every_format_and_each_reloads(conv: tuple[nn.Module, PruneResult], tmp_path: Path) -> None:
