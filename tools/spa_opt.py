@@ -212,6 +212,17 @@ class SpaOptMain(xDSLOptMain):
             self._before.append(snapshot(program))
         program.run(self.pipeline, self.ctx, calib=self._calib, device=self.args.device)
 
+    def _weights_files(self) -> list[Path]:
+        """The weights files this run reads or writes: the input's (or --weights) and, when the output has stored
+        weights, the one beside -o."""
+        from spa_ir.core.program import weights_path_for
+
+        given = Path(self.args.weights) if self.args.weights else None
+        read = given or (weights_path_for(self.args.input_file) if self.args.input_file else None)
+        files = [read] if read is not None and read.exists() else []
+        written = self.args.output_file and any(p.external_weight_names() for p in self._programs)
+        return files + ([weights_path_for(self.args.output_file)] if written else [])
+
     def prepare_output(self) -> IO[str]:
         return self._out
 
@@ -220,7 +231,6 @@ class SpaOptMain(xDSLOptMain):
         from spa_ir.core.progress import set_quiet
 
         set_quiet(self.args.quiet)
-        _check_plan_path(self.args.plan, (self.args.input_file, self.args.output_file), self.args.weights)
         self._programs.clear()
         self._before.clear()
         # The driver prints diagnostics (--verify-diagnostics) to stdout as it goes: keep them in order with the IR.
@@ -232,6 +242,8 @@ class SpaOptMain(xDSLOptMain):
             raise SpaError(
                 "--plan needs one input and a pipeline that prunes (--prune-groups or spa-eliminate-dead-channels)"
             )
+        if self.args.plan:
+            _check_plan_path(self.args.plan, self._weights_files())
         report = self._report() if _wants_report(self.args) else None
         if self.args.output_file is None:
             if any(p.weights_modified for p in self._programs):
@@ -287,18 +299,13 @@ def _write_report(report: Report, args: argparse.Namespace) -> None:
         report.plot(args.plot)
 
 
-def _check_plan_path(plan: str | None, models: Sequence[str | None], weights: str | None) -> None:
-    """`--plan p.json` keeps its tensors in `p.safetensors` (and removes a stale one): a plan named like the input
-    or `-o` (p.json beside p.mlir) would overwrite or delete that model's weights, so it is refused first."""
-    if not plan:
-        return
+def _check_plan_path(plan: str, weights_files: Sequence[Path]) -> None:
+    """`--plan p.json` keeps its tensors in `p.safetensors` (and removes a stale one): a plan named like a model
+    with stored weights (p.json beside p.mlir) would overwrite or delete them, so it is refused before any write."""
     from spa_ir.core.plan import tensors_path_for
-    from spa_ir.core.program import weights_path_for
 
     mine = tensors_path_for(plan).resolve()
-    taken = [Path(weights)] if weights else []
-    taken += [weights_path_for(m) for m in models if m]
-    for path in taken:
+    for path in weights_files:
         if path.resolve() == mine:
             raise SpaError(
                 f"--plan {plan}: its tensors file {tensors_path_for(plan)} is a model's weights file: "
