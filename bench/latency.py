@@ -3,11 +3,12 @@
     .venv/bin/python bench/latency.py [--models resnet50,vit_b_16,minilm] [--quick] [--device cpu|cuda]
                                       [--round-to 1,8] [--batches 1,8] [--profile] [--threads 2]
 
-Each model is pruned to keep-flops 0.5 (L1, spa-prune-groups) with `round-to` 1 and 8 and timed at batch 1 and 8 on
-two backends: `torch` (the emitted torch.fx module, spa_ir.api.to_torch; the unpruned program's emitted module is the
-baseline) and `ort` (onnxruntime on the exported .onnx of each, spa_ir.backends.export.save_onnx). The peer,
-Torch-Pruning 1.6, prunes the same nn.Module (magnitude L1, same round-to) to the same measured FLOPs (its ratio
-bisected) and is timed the same way (eager module against the eager original; torch.onnx exports for ort).
+Each model is captured at each batch size (static shapes; `--dynamic-batch`: once, dynamic), pruned to keep-flops
+0.5 (L1, spa-prune-groups) with `round-to` 1 and 8 and timed at batch 1 and 8 on two backends: `torch` (the emitted
+torch.fx module, spa_ir.api.to_torch; the unpruned program's emitted module is the baseline) and `ort` (onnxruntime
+on the exported .onnx of each, spa_ir.backends.export.save_onnx). The peer, Torch-Pruning 1.6, prunes the same
+nn.Module (magnitude L1, same round-to) to the same measured FLOPs (its ratio bisected) and is timed the same way
+(eager module against the eager original; torch.onnx exports for ort).
 
 FLOPs are counted by torch.utils.flop_counter on the modules themselves (the same conventions as spa_ir/cost.py).
 Latency is the median of N timed runs after warm-up, before and after interleaved run by run (load on a shared
@@ -214,19 +215,22 @@ def torch_onnx(model: nn.Module, x: torch.Tensor, path: Path) -> Path:
 # ------------------------------------------------------------------------------------------------ pruning
 
 
-def spa_program(case: Case) -> Any:
-    """The model's Program with a dynamic batch (one program serves every batch size)."""
+def spa_program(case: Case, batch: int, dynamic: bool) -> Any:
+    """The model's Program captured at `batch` (static: what the channel analysis prunes best; with a dynamic batch
+    nn.MultiheadAttention's heads merge with the batch dim in its view and stay frozen), or with a dynamic batch."""
     from spa_ir import api
 
-    x = case.make_input(1)
-    return api.import_torch(case.model, [x], dynamic_shapes=({0: torch.export.Dim("batch")},))
+    x = case.make_input(batch)
+    if dynamic:
+        return api.import_torch(case.model, [x], dynamic_shapes=({0: torch.export.Dim("batch")},))
+    return api.import_torch(case.model, [x])
 
 
-def spa_prune(case: Case, round_to: int) -> tuple[Any, str]:
+def spa_prune(case: Case, batch: int, round_to: int, dynamic: bool) -> tuple[Any, str]:
     """(the pruned program, the plan's one-line summary) at keep-flops 0.5, L1."""
     from spa_ir import api
 
-    pruned = spa_program(case)
+    pruned = spa_program(case, batch, dynamic)
     plan = api.prune_program(pruned, keep_flops=KEEP_FLOPS, criterion="l1", round_to=round_to)
     achieved = (plan.selection or {}).get("achieved", {})
     return pruned, f"spa_ir/cost.py kept {achieved.get('flops', float('nan')):.3f} of the FLOPs"
@@ -310,87 +314,125 @@ def widths(program: Any) -> dict[str, tuple[int, ...]]:
 # ------------------------------------------------------------------------------------------------ the run
 
 
-def bench_model(case: Case, args: argparse.Namespace, results: Results, tmp: Path) -> None:
+Timed = tuple[str, str, float, Callable[[], Any], Callable[[], Any]]
+"""(tool, backend, FLOPs ratio, the run before, the run after)."""
+
+
+@dataclass
+class Base:
+    """The unpruned model as spa emits it at one batch size (the torch baseline), and its .onnx."""
+
+    program: Any
+    gm: nn.Module
+    flops: int
+    onnx: Path | None
+
+
+def spa_base(case: Case, batch: int, args: argparse.Namespace, tmp: Path, results: Results) -> Base:
     from spa_ir import api
     from spa_ir.backends.export import save_onnx
 
-    device = args.device
-    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
-    x1 = case.make_input(1)
-    base = spa_program(case)
-    gm_base = api.to_torch(base)
-    base_flops = flops(gm_base, x1)
-    gm_base.to(device)
-    onnx_base: Path | None = None
+    program = spa_program(case, batch, args.dynamic_batch)
+    gm = api.to_torch(program)
+    count = flops(gm, case.make_input(batch))
+    path: Path | None = None
+    if "ort" in args.backends:
+        path = tmp / f"{case.name}.b{batch}.onnx"
+        try:
+            save_onnx(program, path)
+        except Exception as e:  # a model the exporter refuses: the torch rows still come
+            results.failures.append(f"{case.name} b{batch} spa onnx export: {str(e).splitlines()[0][:200]}")
+            path = None
+    return Base(program, gm.to(args.device), count, path)
+
+
+def spa_timed(
+    case: Case, base: Base, batch: int, round_to: int, args: argparse.Namespace, tmp: Path, results: Results
+) -> tuple[list[Timed], float]:
+    """spa's pruned model at this batch and round-to, on each backend, and its FLOPs ratio."""
+    from spa_ir import api
+    from spa_ir.backends.export import save_onnx
+
+    t0 = time.perf_counter()
+    pruned, note = spa_prune(case, batch, round_to, args.dynamic_batch)
+    x = case.make_input(batch)
+    gm = api.to_torch(pruned)
+    ratio = flops(gm, x) / base.flops
+    gm.to(args.device)
+    print(f"# {case.name} b{batch} round-to {round_to}: spa pruned in {time.perf_counter() - t0:.0f} s; {note}")
+    timed: list[Timed] = []
+    if "torch" in args.backends:
+        xd = x.to(args.device)
+        timed.append(("spa", "torch", ratio, torch_runner(base.gm, xd), torch_runner(gm, xd)))
+    if "ort" in args.backends and base.onnx is not None:
+        path = tmp / f"{case.name}.b{batch}.rt{round_to}.onnx"
+        try:
+            save_onnx(pruned, path)
+            before, after = (ort_runner(p, x, args.threads, args.device) for p in (base.onnx, path))
+            timed.append(("spa", "ort", ratio, before, after))
+        except Exception as e:  # a model the exporter refuses: the torch rows still come
+            results.failures.append(f"{case.name} b{batch} rt{round_to} spa onnx: {str(e).splitlines()[0][:200]}")
+    if args.profile and batch == 1 and round_to == args.round_to[-1]:
+        prof = profile(base.gm, gm, x.to(args.device), args.runs)
+        prof["weights_after"] = {k: list(v) for k, v in widths(pruned).items()}
+        results.profiles[f"{case.name}.rt{round_to}"] = prof
+        print_profile(f"{case.name} round-to {round_to} batch 1 (spa)", prof)
+    return timed, ratio
+
+
+@dataclass
+class Peer:
+    """Torch-Pruning's model at one round-to (batch-independent: an eager module), and both .onnx exports."""
+
+    model: nn.Module
+    ratio: float
+    onnx: tuple[Path, Path] | None
+
+
+def peer_model(case: Case, round_to: int, target: float, args: argparse.Namespace, tmp: Path) -> Peer:
+    t0 = time.perf_counter()
+    model, ratio, note = peer_prune(case, round_to, target, args.peer_steps)
+    print(f"# {case.name} round-to {round_to}: peer pruned in {time.perf_counter() - t0:.0f} s ({note})", flush=True)
+    paths = None
+    if "ort" in args.backends:
+        x1 = case.make_input(1)
+        base = tmp / f"{case.name}.peer.base.onnx"
+        if not base.exists():
+            torch_onnx(case.model, x1, base)
+        paths = (base, torch_onnx(model, x1, tmp / f"{case.name}.peer.rt{round_to}.onnx"))
+    return Peer(model.to(args.device), ratio, paths)
+
+
+def peer_timed(case: Case, peer: Peer, batch: int, args: argparse.Namespace) -> list[Timed]:
+    x = case.make_input(batch)
+    timed: list[Timed] = []
+    if "torch" in args.backends:
+        xd = x.to(args.device)
+        timed.append(
+            ("peer", "torch", peer.ratio, torch_runner(case.model.to(args.device), xd), torch_runner(peer.model, xd))
+        )
+    if "ort" in args.backends and peer.onnx is not None:
+        before, after = (ort_runner(p, x, args.threads, args.device) for p in peer.onnx)
+        timed.append(("peer", "ort", peer.ratio, before, after))
+    return timed
+
+
+def bench_model(case: Case, args: argparse.Namespace, results: Results, tmp: Path) -> None:
+    sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
+    bases: dict[int, Base] = {}
     for round_to in args.round_to:
-        t0 = time.perf_counter()
-        pruned, note = spa_prune(case, round_to)
-        gm = api.to_torch(pruned)
-        ratio = flops(gm, x1) / base_flops
-        gm.to(device)
-        print(f"# {case.name} round-to {round_to}: spa pruned in {time.perf_counter() - t0:.0f} s; {note}", flush=True)
-        paths: dict[str, Path | None] = {"base": onnx_base, "pruned": None}
-        if "ort" in args.backends:
-            try:
-                if onnx_base is None:
-                    onnx_base = tmp / f"{case.name}.onnx"
-                    save_onnx(base, onnx_base)
-                paths["base"] = onnx_base
-                onnx_pruned = tmp / f"{case.name}.rt{round_to}.onnx"
-                save_onnx(pruned, onnx_pruned)
-                paths["pruned"] = onnx_pruned
-            except Exception as e:  # a model the exporter refuses: the torch rows still come
-                results.failures.append(f"{case.name} rt{round_to} spa onnx export: {str(e).splitlines()[0][:200]}")
-                paths = {"base": None, "pruned": None}
-        peer: tuple[nn.Module, float, str] | None = None
-        peer_paths: dict[str, Path | None] = {"base": None, "pruned": None}
-        if not args.no_peer:
-            try:
-                t0 = time.perf_counter()
-                peer = peer_prune(case, round_to, ratio, args.peer_steps)
-                print(f"# {case.name} round-to {round_to}: peer pruned in {time.perf_counter() - t0:.0f} s", flush=True)
-                if "ort" in args.backends:
-                    peer_paths["base"] = torch_onnx(case.model, x1, tmp / f"{case.name}.peer.base.onnx")
-                    peer_paths["pruned"] = torch_onnx(peer[0], x1, tmp / f"{case.name}.peer.rt{round_to}.onnx")
-            except Exception as e:  # the peer's own failure on this architecture, reported as such
-                results.failures.append(f"{case.name} rt{round_to} Torch-Pruning: {str(e).splitlines()[0][:200]}")
-                peer = None
-        if args.profile and round_to == args.round_to[-1]:
-            results.profiles[f"{case.name}.rt{round_to}"] = prof = profile(gm_base, gm, x1.to(device), args.runs)
-            prof["weights_after"] = {k: list(v) for k, v in widths(pruned).items()}
-            print_profile(f"{case.name} round-to {round_to} batch 1 (spa)", prof)
+        peer: Peer | None = None
         for batch in args.batches:
-            x = case.make_input(batch)
-            xd = x.to(device)
-            timed: list[tuple[str, str, float, Callable[[], Any], Callable[[], Any]]] = []
-            if "torch" in args.backends:
-                timed.append(("spa", "torch", ratio, torch_runner(gm_base, xd), torch_runner(gm, xd)))
-                if peer is not None:
-                    pm = peer[0].to(device)
-                    timed.append(
-                        ("peer", "torch", peer[1], torch_runner(case.model.to(device), xd), torch_runner(pm, xd))
-                    )
-            if "ort" in args.backends and paths["pruned"] is not None and paths["base"] is not None:
-                timed.append(
-                    (
-                        "spa",
-                        "ort",
-                        ratio,
-                        ort_runner(paths["base"], x, args.threads, device),
-                        ort_runner(paths["pruned"], x, args.threads, device),
-                    )
-                )
-            if "ort" in args.backends and peer is not None and peer_paths["pruned"] is not None:
-                assert peer_paths["base"] is not None
-                timed.append(
-                    (
-                        "peer",
-                        "ort",
-                        peer[1],
-                        ort_runner(peer_paths["base"], x, args.threads, device),
-                        ort_runner(peer_paths["pruned"], x, args.threads, device),
-                    )
-                )
+            if batch not in bases:
+                bases[batch] = spa_base(case, batch, args, tmp, results)
+            timed, ratio = spa_timed(case, bases[batch], batch, round_to, args, tmp, results)
+            if peer is None and not args.no_peer:
+                try:
+                    peer = peer_model(case, round_to, ratio, args, tmp)
+                except Exception as e:  # the peer's own failure on this architecture, reported as such
+                    results.failures.append(f"{case.name} rt{round_to} Torch-Pruning: {str(e).splitlines()[0][:200]}")
+            if peer is not None:
+                timed += peer_timed(case, peer, batch, args)
             for tool, backend, r, before, after in timed:
                 try:
                     b, a = interleaved_ms(before, after, args.warmup, args.runs, sync)
@@ -400,7 +442,7 @@ def bench_model(case: Case, args: argparse.Namespace, results: Results, tmp: Pat
                 row = Row(case.name, tool, round_to, batch, backend, r, b, a)
                 results.rows.append(row)
                 print_row(row, flush=True)
-        case.model.to("cpu")
+    case.model.to("cpu")
 
 
 HEADER = (
@@ -450,12 +492,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--runs", type=int, default=10)
     p.add_argument("--peer-steps", type=int, default=5, help="bisection steps of the peer's ratio")
     p.add_argument("--no-peer", action="store_true")
+    p.add_argument("--dynamic-batch", action="store_true", help="capture once with a dynamic batch (see spa_program)")
     p.add_argument("--profile", action="store_true", help="torch.profiler per op before/after (the last round-to)")
-    p.add_argument("--quick", action="store_true", help="2 warm-up and 5 timed runs, 4 peer steps")
+    p.add_argument("--quick", action="store_true", help="1 warm-up and 3 timed runs, 4 peer steps")
     p.add_argument("--out", default=str(OUT / "latency.json"))
     args = p.parse_args(argv)
     if args.quick:
-        args.warmup, args.runs, args.peer_steps = 2, 5, 4
+        args.warmup, args.runs, args.peer_steps = 1, 3, 4
     args.backends = args.backends.split(",")
     return args
 
