@@ -306,11 +306,13 @@ def _is_step_count(node: torch.fx.Node, buffers: dict[str, str]) -> bool:
 
 
 def module_path(node: torch.fx.Node) -> str:
-    """The innermost nn.Module path of an FX node (`layer1.0.conv1`), else the node's name."""
+    """The innermost nn.Module path of an FX node (`layer1.0.conv1`), else the node's name. torch.export's stand-in
+    for nodes made outside any module (the size reads of dynamic dims: `_empty_nn_module_stack_from_metadata_hook`)
+    is no path."""
     stack = node.meta.get("nn_module_stack")
     if stack:
         path = list(stack.values())[-1][0]
-        if path:
+        if path and not str(path).startswith("_empty_nn_module_stack"):
             return str(path)
     return node.name
 
