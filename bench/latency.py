@@ -114,7 +114,7 @@ def _torchvision(name: str) -> Case:
 def _minilm(seq: int = 128) -> Case:
     from spa.tools.demo_models import minilm, token_batches
 
-    model = minilm()
+    model: Any = minilm()
     model.bert.pooler = None  # its output is not returned (spa's capture drops it; Torch-Pruning would leave it wide)
     ids = torch.cat(token_batches(batch=8, length=seq)[:1])
 
