@@ -13,7 +13,7 @@ from xdsl.dialects.builtin import DenseArrayBase, ModuleOp, StringAttr, i64
 from xdsl.passes import ModulePass
 
 from spa.dialects.spa import GroupOp
-from spa.passes.eliminate_dead_channels import kept_indices, removed_mask
+from spa.passes.eliminate_dead_channels import _kept_per_slice, kept_indices, removed_mask
 from spa_ir.channels.annotations import annotated_dims, group_ops, spaces_from_module
 from spa_ir.channels.groups import from_member_attr
 from spa_ir.compensation.bias import add_bias, bias_name
@@ -27,6 +27,14 @@ from spa_ir.core.records import put_record
 from spa_ir.core.weights import store_param
 from spa_ir.pruning.importance import IMPORTANCE_ATTR
 from spa_ir.pruning.targets import SELECTION_ATTR
+
+Removed = dict[str, dict[int, list[int]]]
+"""weight -> dim -> removed indices (`Plan.params`)."""
+Sliced = dict[str, dict[int, dict[int, list[int]]]]
+"""weight -> dim -> dim-0 slice -> removed indices (`Plan.sliced`)."""
+
+Entry = tuple[str, list[int] | dict[int, list[int]]]
+"""One weight dim's removal as an error line says it: ("", indices) or ("per slice ", slice -> indices)."""
 
 PIPELINE = "spa-propagate-channels,spa-form-groups,spa-apply-plan{{plan={plan}}},spa-eliminate-dead-channels"
 """What `spa-opt --apply-plan FILE` runs: the groups, the plan's slices marked on them, then the elimination."""
@@ -124,48 +132,80 @@ class ApplyPlan(ModulePass):
                 )
 
     def _check_slices(self, plan: Plan, op: ModuleOp) -> None:
-        """What the groups now remove of each weight must be the plan's slices, exactly."""
-        got = _removed_slices(op)
-        for name in sorted(set(got) | set(plan.params)):
-            want, have = plan.params.get(name, {}), got.get(name, {})
+        """What the groups now remove of each weight must be the plan's slices, exactly (per dim-0 slice where
+        the plan lists them so: `Plan.sliced`, a Mixture-of-Experts' neurons per expert)."""
+        got, got_sliced = _removed_by_groups(op)
+        want_all: dict[str, dict[int, Entry]] = {
+            n: {d: ("", sorted(i)) for d, i in dims.items()} for n, dims in plan.params.items()
+        }
+        have_all: dict[str, dict[int, Entry]] = {n: {d: ("", i) for d, i in dims.items()} for n, dims in got.items()}
+        for n, dims in plan.sliced.items():
+            want_all.setdefault(n, {}).update(
+                {d: ("per slice ", {i: sorted(v) for i, v in by.items()}) for d, by in dims.items()}
+            )
+        for n, dims in got_sliced.items():
+            have_all.setdefault(n, {}).update({d: ("per slice ", by) for d, by in dims.items()})
+        for name in sorted(set(want_all) | set(have_all)):
+            want, have = want_all.get(name, {}), have_all.get(name, {})
             for d in sorted(set(want) | set(have)):
-                if sorted(want.get(d, [])) != have.get(d, []):
+                if want.get(d) != have.get(d):
                     raise SpaError(
-                        f"{self.name}: {self.plan} removes {_short(want.get(d, []))} of '{name}' dim {d}, "
-                        f"its groups in this IR remove {_short(have.get(d, []))}"
+                        f"{self.name}: {self.plan} removes {_short(want.get(d))} of '{name}' dim {d}, "
+                        f"its groups in this IR remove {_short(have.get(d))}"
                     )
 
 
 def _removed_channels(g: GroupOp, plan: Plan) -> list[int]:
-    """The group's channels whose indices the plan removes in every member."""
-    size = g.size.value.data
-    gone = np.ones(size, dtype=bool)
+    """The group's channels whose indices the plan removes in every member; in a group with `slices` (experts'
+    neurons) channel c is channel c % per of dim-0 slice c // per, removed per slice (`Plan.sliced`)."""
+    n = g.slices.value.data if g.slices is not None else 1
+    per = g.size.value.data // n
+    gone = np.ones((n, per), dtype=bool)
     for attr in g.members.data:
         param, dim, index_map = from_member_attr(attr)
-        removed = plan.params.get(param, {}).get(dim, [])
-        gone &= np.isin(index_map.all_indices(size), removed).all(axis=1)
-    return [int(i) for i in np.flatnonzero(gone)]
+        rows = index_map.all_indices(per)
+        by_slice = plan.sliced.get(param, {}).get(dim)
+        for i in range(n):
+            removed = by_slice.get(i, []) if by_slice is not None else plan.params.get(param, {}).get(dim, [])
+            gone[i] &= np.isin(rows, removed).all(axis=1)
+    return [int(c) for c in np.flatnonzero(gone.ravel())]
 
 
-def _removed_slices(op: ModuleOp) -> dict[str, dict[int, list[int]]]:
-    """weight -> dim -> the indices spa-eliminate-dead-channels will remove (its own computation)."""
+def _removed_by_groups(op: ModuleOp) -> tuple[Removed, Sliced]:
+    """weight -> dim -> the indices spa-eliminate-dead-channels will remove, and per dim-0 slice where a group
+    has `slices`: elimination's own computation (`kept_indices`, `_kept_per_slice`) on the groups' `removed`."""
     spaces = spaces_from_module(op)
-    removed = {
-        int(g.space.data[1:]): removed_mask(g.size.value.data, [int(i) for i in g.removed.get_values()])
-        for g in group_ops(op)
-        if g.removed is not None and len(g.removed.get_values())
-    }
-    out: dict[str, dict[int, list[int]]] = {}
+    removed: dict[int, np.ndarray] = {}
+    per_slice: dict[int, list[np.ndarray]] = {}
+    for g in group_ops(op):
+        gone = [int(i) for i in g.removed.get_values()] if g.removed is not None else []
+        if gone:
+            n = g.slices.value.data if g.slices is not None else 1
+            per = g.size.value.data // n
+            masks = [removed_mask(per, [c % per for c in gone if c // per == i]) for i in range(n)]
+            removed[int(g.space.data[1:])] = masks[0]
+            if n > 1:
+                per_slice[int(g.space.data[1:])] = masks
+    out: Removed = {}
+    out_sliced: Sliced = {}
     for p in params(op):
         dims = annotated_dims(p)
         shape = tuple(p.result.type.get_shape())  # type: ignore[attr-defined]  # params are tensors
+        sliced = _kept_per_slice(spaces, p, removed, per_slice)
+        changed = False
         for d, (layout, n) in enumerate(zip(dims[0] if dims else (), shape)):
             if n < 0:
                 continue
             kept = kept_indices(spaces, layout, n, removed)
-            if len(kept) < n:
+            changed |= len(kept) < n
+            if len(kept) < n and d not in sliced:
                 out.setdefault(p.weight_name, {})[d] = sorted(set(range(n)) - set(kept.tolist()))
-    return out
+        if changed:
+            for d, kept_by_slice in sliced.items():
+                every = set(range(shape[d]))
+                by = {i: sorted(every - set(k.tolist())) for i, k in enumerate(kept_by_slice)}
+                out_sliced.setdefault(p.weight_name, {})[d] = by
+    return out, out_sliced
 
 
 def _same_group(g: GroupOp, planned: dict[str, object] | None) -> str | None:
@@ -222,5 +262,11 @@ def _first_difference(plan: Plan, op: ModuleOp) -> str:
     return ""
 
 
-def _short(indices: list[int]) -> str:
+def _short(entry: Entry | None) -> str:
+    """A plan entry for an error line: indices (the first 8 of a long list), or per slice."""
+    if entry is None:
+        return "nothing"
+    how, indices = entry
+    if isinstance(indices, dict):
+        return how + ", ".join(f"{i}: {_short(('', v))}" for i, v in sorted(indices.items()))
     return str(indices) if len(indices) <= 8 else f"[{', '.join(map(str, indices[:8]))}, ...] ({len(indices)})"

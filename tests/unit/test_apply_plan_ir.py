@@ -180,3 +180,14 @@ def test_a_plan_named_like_the_model_is_refused_before_it_deletes_the_weights(
     (err,) = capsys.readouterr().err.strip().splitlines()
     assert "same.safetensors is a model's weights file" in err, err
     assert not (d / "same.mlir").exists() and not (d / "same.safetensors").exists()
+
+
+def test_experts_and_their_neurons_per_expert_reapply_byte_for_byte(tmp_path: Path) -> None:
+    """A Mixture-of-Experts plan (lit's moe.mlir, literal weights): removed experts (the router's rows) and each
+    expert's own neurons (`Plan.sliced`, per dim-0 slice) come back exactly."""
+    moe = Path(__file__).resolve().parents[1] / "lit" / "Inputs" / "moe.mlir"
+    _run_ok(moe, "--prune-groups=ratio=0.5 criterion=l1", f"--plan={tmp_path / 'plan.json'}", "-o", tmp_path / "p.mlir")
+    assert Plan.load(tmp_path / "plan.json").sliced, "the plan has per-expert neurons"
+    _run_ok(moe, "--apply-plan", tmp_path / "plan.json", f"--plan={tmp_path / 'again.json'}", "-o", tmp_path / "a.mlir")
+    assert (tmp_path / "p.mlir").read_bytes() == (tmp_path / "a.mlir").read_bytes()
+    assert (tmp_path / "plan.json").read_bytes() == (tmp_path / "again.json").read_bytes()
