@@ -343,6 +343,7 @@ class Base:
 def spa_base(case: Case, batch: int, args: argparse.Namespace, tmp: Path, results: Results) -> Base:
     from spa_ir import api
     from spa_ir.backends.export import save_onnx
+    from spa_ir.calibration.device import on_device
 
     program = spa_program(case, batch, args.dynamic_batch)
     gm = api.to_torch(program)
@@ -355,7 +356,7 @@ def spa_base(case: Case, batch: int, args: argparse.Namespace, tmp: Path, result
         except Exception as e:  # a model the exporter refuses: the torch rows still come
             results.failures.append(f"{case.name} b{batch} spa onnx export: {str(e).splitlines()[0][:200]}")
             path = None
-    return Base(program, gm.to(args.device), count, path)
+    return Base(program, on_device(gm, torch.device(args.device)), count, path)
 
 
 def spa_timed(
@@ -364,13 +365,14 @@ def spa_timed(
     """spa's pruned model at this batch and round-to, on each backend, and its FLOPs ratio."""
     from spa_ir import api
     from spa_ir.backends.export import save_onnx
+    from spa_ir.calibration.device import on_device
 
     t0 = time.perf_counter()
     pruned, note = spa_prune(case, batch, round_to, args.dynamic_batch)
     x = case.make_input(batch)
     gm = api.to_torch(pruned)
     ratio = flops(gm, x) / base.flops
-    gm.to(args.device)
+    on_device(gm, torch.device(args.device))  # the emitted graph's ops that name a device (arange, full) too
     print(f"# {case.name} b{batch} round-to {round_to}: spa pruned in {time.perf_counter() - t0:.0f} s; {note}")
     timed: list[Timed] = []
     if "torch" in args.backends:
