@@ -90,8 +90,8 @@ def legalize(module: ModuleOp) -> ModuleOp:
 WEIGHTS = ("inline", "ops", "arguments")
 """How `to_module` gives torch-mlir the weights: `dense_resource` literals (torch-mlir's FX importer's form), generic
 `"spa.param"` ops (parse with --allow-unregistered-dialect; nothing lowers them), or trailing arguments of the main
-function in `weight_names` order (no constants for LLVM to translate: compiling resnet18 takes seconds, not half a
-minute)."""
+function in `weight_names` order (no constants for LLVM to translate: a pruned resnet18 at 64x64 compiles and first
+runs in ~3 s at -O0 instead of ~13 s inline)."""
 
 
 def to_module(program: Program, *, weights: str = "inline") -> Any:
