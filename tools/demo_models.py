@@ -41,6 +41,8 @@ def _model_path() -> str:
 def minilm() -> nn.Module:
     import transformers
 
+    if not sys.stderr.isatty():  # transformers draws its "Loading weights" bar into logs and pipes too
+        transformers.utils.logging.disable_progress_bar()
     bert = transformers.BertModel.from_pretrained(_model_path(), attn_implementation="sdpa")
     return SentenceEncoder(bert.eval()).eval()
 
