@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from spa_ir.core.fileio import write_with_atomic
 
@@ -19,10 +20,7 @@ def plotted_layers(report: Report) -> list[LayerRow]:
 
 
 def plot_widths(report: Report, path: str | os.PathLike[str]) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display: a file is all spa draws
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     layers = plotted_layers(report)
     n = max(len(layers), 1)
@@ -42,6 +40,22 @@ def plot_widths(report: Report, path: str | os.PathLike[str]) -> None:
     fig.tight_layout()
     write_with_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     plt.close(fig)
+
+
+def _pyplot() -> Any:
+    """matplotlib.pyplot on the Agg backend (no display: a file is all spa draws). Its first import on a machine
+    builds a font cache and logs that it does after 5 s: a note for nobody, held below ERROR meanwhile."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    logger = logging.getLogger("matplotlib.font_manager")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        import matplotlib.pyplot as plt
+    finally:
+        logger.setLevel(level)
+    return plt
 
 
 def _title(report: Report) -> str:
