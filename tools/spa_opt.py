@@ -280,7 +280,12 @@ class SpaOptMain(xDSLOptMain):
             )
         after = self._programs[0]
         assert after.plan is not None
-        return build_report(self._before[0], after, after.plan, latency=True)
+        try:
+            return build_report(self._before[0], after, after.plan, latency=True)
+        except SpaError as e:  # a program the PyTorch backend cannot emit (ONNX Loop/If) is reported, untimed
+            if not self.args.quiet:
+                print(f"spa-opt: report without latency: {e}", file=sys.stderr)
+            return build_report(self._before[0], after, after.plan)
 
 
 def _wants_report(args: argparse.Namespace) -> bool:
