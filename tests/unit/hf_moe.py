@@ -13,11 +13,11 @@ the dispatch by `config._experts_implementation`:
   channel of the experts is frozen with that reason.
 
 What prunes (tests/unit/test_hf_moe.py): whole experts (the router's rows with the experts' dim-0 slices, a removed
-expert being a -inf logit: spa_ir/ops/routing.py), and the experts' FFN neurons as one group per layer: neuron j of
-every expert at once (gate_up_proj dim 1, both halves, down_proj dim 2), because the gather by expert id makes the
-neuron dim one dim of one tensor for all experts. A kept set of its own per expert would need equal counts (the
-fused weight stays rectangular) and a plan that names indices per expert slice (`weight -> dim -> indices` holds
-one set per dim): not done.
+expert being a -inf logit: spa_ir/ops/routing.py), and the experts' FFN neurons per expert: one group per layer of
+(expert, neuron) pairs (`spa.group {slices = 4}`), each expert losing as many of its own neurons (gate_up_proj
+dim 1, both halves, down_proj dim 2 of its slice), so the fused weights stay rectangular and the config's one
+width (`intermediate_size` / `moe_intermediate_size`) says it; the plan lists the removed neurons per expert
+(`params[w]["1"]` keyed by the expert's index: spa_ir/core/plan.py).
 """
 
 from __future__ import annotations
