@@ -25,6 +25,7 @@ from spa_ir.calibration.collect import Runner
 from spa_ir.calibration.device import retarget
 from spa_ir.calibration.sites import vmappable
 from spa_ir.core.errors import SpaError, first_line
+from spa_ir.core.progress import progress
 
 BATCH_NORM = torch.ops.aten._native_batch_norm_legit_no_training.default
 BATCH_NORM_ATEN = torch.ops.aten.batch_norm.default
@@ -356,7 +357,7 @@ def _match_batch_norms(
     live = [inputs[i].float().requires_grad_(True) for i in floats]
     opt = torch.optim.Adam(live, lr=LR)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1))
-    for _ in range(steps):
+    for _ in progress(range(steps), "synthetic inputs", unit="step"):
         xs = list(inputs)
         for i, x in zip(floats, live):
             xs[i] = x
