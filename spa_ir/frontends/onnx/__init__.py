@@ -39,6 +39,7 @@ import torch
 from torch_mlir import ir
 
 from spa_ir.core.program import Program
+from spa_ir.core.progress import phases
 from spa_ir.core.weights import WeightStore
 from spa_ir.frontends.mlir_bridge import to_xdsl
 from spa_ir.frontends.onnx.control_flow import hide_control_flow
@@ -74,11 +75,15 @@ def import_onnx_to_mlir(path: str | os.PathLike[str]) -> tuple[ir.Module, dict[s
     """Steps 1-6: the file as a torch-mlir `torch` dialect module plus its weights, keyed by `spa.param`
     name (what `import_onnx` builds its Program from; tests read the torch-mlir module directly)."""
     path = Path(path)
-    model, weights = prepare_onnx_model(path)
-    module, arg_names = to_torch(model, path)
-    fold_literal_tolist(module)
-    args_to_params(main_func(module), arg_names, weights)
-    verify_module(module, path)
+    with phases("ONNX import", ("load and fold shapes", "to torch-mlir", "fix up")) as step:
+        step()
+        model, weights = prepare_onnx_model(path)
+        step()
+        module, arg_names = to_torch(model, path)
+        step()
+        fold_literal_tolist(module)
+        args_to_params(main_func(module), arg_names, weights)
+        verify_module(module, path)
     return module, weights
 
 
