@@ -5,6 +5,7 @@ its summary line."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -22,6 +23,7 @@ from spa.tools import spa_opt
 from spa_ir import api
 from spa_ir.core.plan import Plan
 from spa_ir.core.program import Program
+from spa_ir.core.progress import phases, progress, set_quiet, set_stream
 from spa_ir.reporting import Report, build_report, snapshot
 
 BIN = Path(sys.executable).parent
@@ -194,3 +196,27 @@ def test_a_normal_command_line_run_prints_only_its_summary(tmp_path: Path) -> No
     out, err = run("spa-opt", "m.mlir", "--prune-groups=ratio=0.5", "-o", "p.mlir")
     assert out == "" and len(err.splitlines()) == 1 and err.startswith("spa-opt: pruned (criterion l1")
     assert run("spa-translate", "--export-onnx", "p.mlir", "-o", "p.onnx") == ("", "")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("terminal", "quiet"), [(True, False), (False, False), (True, True)])
+def test_progress_bars_only_on_a_terminal_and_never_when_quiet(terminal: bool, quiet: bool) -> None:
+    stream = _Terminal() if terminal else io.StringIO()
+    set_stream(stream)
+    set_quiet(quiet)
+    try:
+        with phases("capture", ("torch.export", "torch-mlir import")) as step:
+            step()
+            step()
+        assert list(progress(range(3), "calibration")) == [0, 1, 2]
+    finally:
+        set_stream(None)
+        set_quiet(False)
+    text = stream.getvalue()
+    shown = terminal and not quiet
+    assert ("capture" in text and "torch-mlir import" in text and "calibration" in text and "/3" in text) == shown
+    assert shown or text == ""
