@@ -255,6 +255,7 @@ def _run(module: Any, pipeline: str, what: str, where: str) -> None:
 
 
 _OPERATOR = re.compile(r'"torch\.operator"\(.*?name = "([^"]+)"')
+_PROPERTIES = re.compile(r"<\{(.{1,80}?)\}>")
 
 
 def _pipeline_error(e: Any, what: str, where: str) -> SpaError:
@@ -267,7 +268,10 @@ def _pipeline_error(e: Any, what: str, where: str) -> SpaError:
     if m := _OPERATOR.search(message):
         message = f"torch-mlir has no lowering for torch.operator '{m.group(1)}'"
     else:
-        message = message.split(": %", 1)[0].split(': "', 1)[0]
+        head, _, dump = message.partition(": %")
+        message = head.split(': "', 1)[0]
+        if m := _PROPERTIES.search(dump):  # a short attribute says which (the literal `dense<true> : tensor<i1>`)
+            message += f" {{{m.group(1)}}}"
     loc = str(diag.location)
     loc = loc[4:-1].strip('"') if loc.startswith("loc(") else loc
     return SpaError(f"{message} (torch-mlir, {what})", where=f"{where}: {loc}" if loc and loc != "unknown" else where)
