@@ -136,3 +136,12 @@ def test_bilinear_upsampling_and_prelu_run_as_in_torch_at_any_batch() -> None:
         (y,) = compiled(x[:batch].numpy())
         with torch.no_grad():
             np.testing.assert_allclose(y, model(x[:batch]).numpy(), atol=1e-5)
+
+
+def test_lower_is_an_option_of_export_torch_mlir_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from spa.tools import spa_translate
+
+    out = tmp_path / "x.pt2"
+    assert spa_translate.main(["--export-torch", str(tmp_path / "p.mlir"), "--lower", "linalg", "-o", str(out)]) == 1
+    assert capsys.readouterr().err == "spa-translate: error: --lower applies to --export-torch-mlir only\n"
+    assert not out.exists()
