@@ -108,8 +108,10 @@ def pruned(model: torch.nn.Module, dtype: torch.dtype) -> dict[str, tuple[Progra
     return {name: _prune(model, dtype, **options) for name, options in CRITERIA.items()}
 
 
-def test_import_keeps_the_dtype(model: torch.nn.Module, dtype: torch.dtype, tmp_path: Path) -> None:
-    program = api.import_torch(model, [X.to(dtype)])
+def test_ir_and_safetensors_keep_the_dtype(
+    dtype: torch.dtype, pruned: dict[str, tuple[Program, Plan]], tmp_path: Path
+) -> None:
+    program, _ = pruned["l1"]
     program.save(tmp_path / "m.mlir")
     text = (tmp_path / "m.mlir").read_text()
     assert f",{MLIR_NAME[dtype]}>" in text and ",f32>" not in text
@@ -184,9 +186,11 @@ def test_pt2_and_onnx_keep_the_dtype(
         assert max(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")) >= export.BF16_OPSET
 
 
-def test_calibration_data_of_another_dtype_is_a_one_line_error(model: torch.nn.Module, dtype: torch.dtype) -> None:
-    """No silent cast of the data to the model's dtype (or back)."""
-    program = api.import_torch(model, [X.to(dtype)])
+def test_calibration_data_of_another_dtype_is_a_one_line_error(
+    dtype: torch.dtype, pruned: dict[str, tuple[Program, Plan]]
+) -> None:
+    """No silent cast of the data to the model's dtype (or back); the data is checked before any pass runs."""
+    program, _ = pruned["l1"]
     with pytest.raises(SpaError, match=f"is f32 but the model takes {MLIR_NAME[dtype]}") as e:
         api.prune_program(program, CALIB, ratio=0.5, criterion="obspa", source="data")
     assert "\n" not in str(e.value)
