@@ -231,6 +231,8 @@ class SpaOptMain(xDSLOptMain):
         from spa_ir.core.progress import set_quiet
 
         set_quiet(self.args.quiet)
+        if _wants_report(self.args) and "spa-eliminate-dead-channels" not in {p.name for p in self.pipeline.passes}:
+            raise SpaError(_REPORT_NEEDS_PRUNING)  # before the passes run, which may take long
         self._programs.clear()
         self._before.clear()
         # The driver prints diagnostics (--verify-diagnostics) to stdout as it goes: keep them in order with the IR.
@@ -274,10 +276,7 @@ class SpaOptMain(xDSLOptMain):
         from spa_ir.reporting import build_report
 
         if len(self._programs) != 1 or self._programs[0].plan is None:
-            raise SpaError(
-                "--report, --report-json and --plot need one input and a pipeline that prunes "
-                "(--prune-groups or spa-eliminate-dead-channels)"
-            )
+            raise SpaError(_REPORT_NEEDS_PRUNING)
         after = self._programs[0]
         assert after.plan is not None
         try:
@@ -286,6 +285,12 @@ class SpaOptMain(xDSLOptMain):
             if not self.args.quiet:
                 print(f"spa-opt: report without latency: {e}", file=sys.stderr)
             return build_report(self._before[0], after, after.plan)
+
+
+_REPORT_NEEDS_PRUNING = (
+    "--report, --report-json and --plot need one input and a pipeline that prunes "
+    "(--prune-groups or spa-eliminate-dead-channels)"
+)
 
 
 def _wants_report(args: argparse.Namespace) -> bool:
