@@ -69,10 +69,14 @@ def _layer_rows(before: Program, after: Program) -> list[LayerRow]:
 
 def weights_file_bytes(program: Program) -> int:
     """The size of the `.safetensors` file `Program.save` writes for this program (what safetensors serializes:
-    its header and the tensors the IR refers to)."""
+    its header and the tensors the IR refers to): the file's own size when the program reads exactly that file
+    unchanged (spa-opt's input), else serialized in memory."""
     from safetensors.torch import save
 
     names = program.external_weight_names()
     if not names:
         return 0
-    return len(save({n: program.weights[n].detach().contiguous() for n in names}))
+    store = program.weights
+    if store.path is not None and not store.modified and set(store) == set(names):
+        return store.path.stat().st_size
+    return len(save({n: store[n].detach().contiguous() for n in names}))
