@@ -29,7 +29,7 @@ def measure_pair(before: Program, after: Program, inputs: Sequence[Any] | None =
     modules = [_module(before), _module(after)]
     args = [args_before, args_after]
     times: list[list[float]] = [[], []]
-    with torch.inference_mode():
+    with torch.no_grad():  # not inference_mode: a training-mode capture updates its own running statistics
         for _ in range(WARMUP):
             for m, a in zip(modules, args):
                 m(*a)
