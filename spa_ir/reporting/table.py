@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from spa_ir.reporting.report import Report, Span
 
-MAX_LAYERS_LISTED = 3
-"""A group's row names its first layers and counts the rest (a residual group reaches dozens)."""
+LAYERS_WIDTH = 80
+"""A group's row names its first layers within this many characters and counts the rest (a residual group reaches
+dozens)."""
 
 
 def format_report(report: Report, *, all_groups: bool = False) -> str:
@@ -74,8 +75,11 @@ def _aligned(header: Sequence[str], rows: Sequence[Sequence[str]], right: Sequen
 
 
 def _listed(layers: Sequence[str]) -> str:
-    more = len(layers) - MAX_LAYERS_LISTED
-    return ", ".join(layers[:MAX_LAYERS_LISTED]) + (f" (+{more} more)" if more > 0 else "")
+    shown = 1
+    while shown < len(layers) and len(", ".join(layers[: shown + 1])) <= LAYERS_WIDTH:
+        shown += 1
+    more = len(layers) - shown
+    return ", ".join(layers[:shown]) + (f" (+{more} more)" if more > 0 else "")
 
 
 def _shape(shape: list[int] | None) -> str:
