@@ -23,8 +23,10 @@ def plot_widths(report: Report, path: str | os.PathLike[str]) -> None:
     plt = _pyplot()
 
     layers = plotted_layers(report)
-    n = max(len(layers), 1)
-    fig, axes = plt.subplots(len(PANELS), 1, figsize=(min(4 + 0.18 * n, 40), 7), sharex=True, squeeze=False)
+    labels = short_names([layer.weight for layer in layers])
+    n, longest = max(len(layers), 1), max((len(label) for label in labels), default=0)
+    size = (min(4 + 0.18 * n, 40), 5 + 0.07 * longest)  # room below for the rotated names
+    fig, axes = plt.subplots(len(PANELS), 1, figsize=size, sharex=True, squeeze=False)
     xs = list(range(len(layers)))
     for ax, (dim, title) in zip(axes[:, 0], PANELS):
         before = [(layer.shape.before or [0, 0])[dim] for layer in layers]
@@ -32,14 +34,25 @@ def plot_widths(report: Report, path: str | os.PathLike[str]) -> None:
         ax.bar(xs, before, color="#c9d6e8", label="before")
         ax.bar(xs, after, width=0.5, color="#2a5c9a", label="after")
         ax.set_ylabel(title)
+        ax.set_yscale("log")  # widths span orders of magnitude (a vocabulary beside a head's dims)
+        ax.set_ylim(bottom=1)  # every bar from width 1, so heights compare honestly
         ax.legend(loc="upper left", fontsize="small")
     bottom = axes[-1, 0]
     bottom.set_xticks(xs)
-    bottom.set_xticklabels([layer.weight for layer in layers], rotation=90, fontsize=6)
+    bottom.set_xticklabels(labels, rotation=90, fontsize=6)
     fig.suptitle(_title(report))
     fig.tight_layout()
     write_with_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110))
     plt.close(fig)
+
+
+def short_names(weights: list[str]) -> list[str]:
+    """Tick labels: the weight names without the dotted prefix they all share (`bert.`) and without `.weight`."""
+    parts = [w.removesuffix(".weight").split(".") for w in weights]
+    shared = 0
+    while parts and all(len(p) > shared + 1 and p[shared] == parts[0][shared] for p in parts):
+        shared += 1
+    return [".".join(p[shared:]) for p in parts]
 
 
 def _pyplot() -> Any:
