@@ -184,6 +184,10 @@ def test_pt2_and_onnx_keep_the_dtype(
         assert out.dtype == np.float16 and _relative(torch.from_numpy(out), want) <= TOLERANCE[dtype]
     else:
         assert max(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")) >= export.BF16_OPSET
+        back = api.import_onnx(tmp_path / "p.onnx")  # bf16 initializers read back bit for bit
+        assert back.external_weight_names()
+        for name in back.external_weight_names():
+            assert back.weights[name].dtype == dtype and torch.equal(back.weights[name], program.weights[name]), name
 
 
 def test_calibration_data_of_another_dtype_is_a_one_line_error(

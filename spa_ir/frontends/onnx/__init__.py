@@ -66,9 +66,17 @@ def import_onnx(path: str | os.PathLike[str]) -> Program:
     tm_module, arrays = import_onnx_to_mlir(path)
     module = to_xdsl(tm_module, str(path))
     record_onnx_source(module, Path(path))
-    program = Program(module, WeightStore({name: torch.from_numpy(a) for name, a in arrays.items()}), str(path))
+    program = Program(module, WeightStore({name: _tensor(a) for name, a in arrays.items()}), str(path))
     program.check_weights()
     return program
+
+
+def _tensor(array: np.ndarray) -> torch.Tensor:
+    """A weight as a torch tensor of its own dtype: bfloat16 (ml_dtypes', which torch.from_numpy does not take) by
+    its bits."""
+    if array.dtype.name == "bfloat16":
+        return torch.from_numpy(np.ascontiguousarray(array).view(np.uint16)).view(torch.bfloat16)
+    return torch.from_numpy(array)
 
 
 def import_onnx_to_mlir(path: str | os.PathLike[str]) -> tuple[ir.Module, dict[str, np.ndarray]]:
