@@ -403,7 +403,7 @@ class Peer:
     onnx: tuple[Path, Path] | None
 
 
-def peer_model(case: Case, round_to: int, target: float, args: argparse.Namespace, tmp: Path) -> Peer:
+def peer_model(case: Case, round_to: int, target: float, args: argparse.Namespace, tmp: Path, results: Results) -> Peer:
     t0 = time.perf_counter()
     model, ratio, note = peer_prune(case, round_to, target, args.peer_steps)
     print(f"# {case.name} round-to {round_to}: peer pruned in {time.perf_counter() - t0:.0f} s ({note})", flush=True)
@@ -411,9 +411,12 @@ def peer_model(case: Case, round_to: int, target: float, args: argparse.Namespac
     if "ort" in args.backends:
         x1 = case.make_input(1)
         base = tmp / f"{case.name}.peer.base.onnx"
-        if not base.exists():
-            torch_onnx(case.model, x1, base)
-        paths = (base, torch_onnx(model, x1, tmp / f"{case.name}.peer.rt{round_to}.onnx"))
+        try:
+            if not base.exists():
+                torch_onnx(case.model, x1, base)
+            paths = (base, torch_onnx(model, x1, tmp / f"{case.name}.peer.rt{round_to}.onnx"))
+        except Exception as e:  # the exporter's failure on the peer's module: its torch rows still come
+            results.failures.append(f"{case.name} rt{round_to} peer onnx export: {str(e).splitlines()[0][:200]}")
     return Peer(model.to(args.device), ratio, paths)
 
 
@@ -442,7 +445,7 @@ def bench_model(case: Case, args: argparse.Namespace, results: Results, tmp: Pat
             timed, ratio = spa_timed(case, bases[batch], batch, round_to, args, tmp, results)
             if peer is None and not args.no_peer:
                 try:
-                    peer = peer_model(case, round_to, ratio, args, tmp)
+                    peer = peer_model(case, round_to, ratio, args, tmp, results)
                 except Exception as e:  # the peer's own failure on this architecture, reported as such
                     results.failures.append(f"{case.name} rt{round_to} Torch-Pruning: {str(e).splitlines()[0][:200]}")
             if peer is not None:
