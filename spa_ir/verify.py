@@ -18,7 +18,7 @@ import onnx
 import torch
 from onnx import numpy_helper
 
-from spa_ir.backends.onnx_faithful import add_bias
+from spa_ir.backends.onnx_faithful import add_bias, to_numpy
 from spa_ir.core.errors import SpaError
 from spa_ir.frontends.onnx.weights import weight_values
 
@@ -161,10 +161,7 @@ def masked_onnx(
     input (Conv, Gemm), or an Add after it (MatMul)."""
     out = onnx.ModelProto()
     out.CopyFrom(model)
-    given = {  # in the plan's dtype (a created fp16 bias stays fp16); numpy has no bfloat16
-        n: t.detach().to(torch.float32).numpy() if t.dtype == torch.bfloat16 else t.detach().numpy()
-        for n, t in (plan_tensors or {}).items()
-    }
+    given = {n: to_numpy(t) for n, t in (plan_tensors or {}).items()}  # in the plan's dtype: a created bias keeps it
     existing = weight_values(out)
     for name in [n for n in given if n not in existing]:
         add_bias(out, name, given[name])

@@ -101,7 +101,7 @@ def faithful_onnx(original: onnx.ModelProto, program: Program, where: str = "<on
     out = onnx.ModelProto()
     out.CopyFrom(original)
     dead = _rewrite_sizes(out, _NewShapes(program.module), _old_shapes(original, where), where)  # before biases
-    weights = {p.weight_name: _numpy(program.tensor(p)) for p in params(program.module) if p.weight_name not in dead}
+    weights = {p.weight_name: to_numpy(program.tensor(p)) for p in params(program.module) if p.weight_name not in dead}
     write_weights(out, weights, where)
     _drop_stale_value_info(out, where)
     return out
@@ -122,9 +122,14 @@ def _old_shapes(original: onnx.ModelProto, where: str) -> tuple[Shapes, dict[str
     return shapes, types
 
 
-def _numpy(t: torch.Tensor) -> np.ndarray:
+def to_numpy(t: torch.Tensor) -> np.ndarray:
+    """A tensor as numpy in its own dtype, bfloat16 as ml_dtypes' (onnx's numpy type for it): a created bias too."""
     t = t.detach()
-    return (t.float() if t.dtype == torch.bfloat16 else t).numpy()
+    if t.dtype == torch.bfloat16:
+        import ml_dtypes
+
+        return t.float().numpy().astype(ml_dtypes.bfloat16)
+    return t.numpy()
 
 
 # -- weights -------------------------------------------------------------------------------------------------

@@ -15,12 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import ml_dtypes
 import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
 import torch
 from models_extra import CompensatedNet
+from onnx import numpy_helper
 from safetensors import safe_open
 
 from spa_ir import api
@@ -232,3 +234,26 @@ def test_fp16_onnx_file_prunes_and_exports_faithfully_in_fp16(
     want = ort.InferenceSession(reference, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
     assert got.dtype == want.dtype == np.float16
     assert _relative(torch.from_numpy(got), torch.from_numpy(want)) <= TOLERANCE[torch.float16]
+
+
+def test_bf16_onnx_file_prunes_and_exports_faithfully_in_bf16(fp16_onnx: Path, tmp_path: Path) -> None:
+    """The fp16 file's initializers, inputs and outputs as bfloat16 at opset 22: created biases stay bfloat16 in the
+    faithful file and in the masked original (onnxruntime's CPU provider cannot run either: no bf16 kernels)."""
+    original = onnx.load(str(fp16_onnx))
+    for init in original.graph.initializer:
+        value = numpy_helper.to_array(init).astype(np.float32).astype(ml_dtypes.bfloat16)
+        init.CopyFrom(numpy_helper.from_array(value, init.name))
+    for value_info in [*original.graph.input, *original.graph.output]:
+        value_info.type.tensor_type.elem_type = onnx.TensorProto.BFLOAT16
+    del original.graph.value_info[:]
+    original.opset_import[0].version = export.BF16_OPSET
+    onnx.save(original, str(tmp_path / "b.onnx"))
+    program = api.import_onnx(tmp_path / "b.onnx")
+    plan = api.prune_program(program, ratio=0.5, criterion="obspa", source="stats")
+    assert any(n.endswith(".spa_bias") for n in plan.tensors)
+    assert all(t.dtype == torch.bfloat16 for t in plan.tensors.values())
+    export.save_onnx(program, tmp_path / "p.onnx")
+    for proto in (onnx.load(str(tmp_path / "p.onnx")), masked_onnx(original, _params(plan), plan.tensors)):
+        onnx.checker.check_model(proto, full_check=True)
+        assert {i.data_type for i in proto.graph.initializer} == {onnx.TensorProto.BFLOAT16}
+        assert set(plan.tensors) <= {i.name for i in proto.graph.initializer}
