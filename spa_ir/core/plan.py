@@ -223,7 +223,18 @@ def _then_sliced(first: Plan, later: Plan) -> dict[str, dict[int, dict[int, list
                 (e,) = _lift(rows, [i])
                 before = _union(first.params.get(p, {}).get(d, []), mine.get(e, []))
                 mine[e] = _union(before, gone)
+            _pad_removed_slices(mine, set(rows))
     return out
+
+
+def _pad_removed_slices(by_slice: dict[int, list[int]], removed_slices: set[int]) -> None:
+    """A slice the first step removed whole (a removed expert) is not in the later step: it loses as many indices as
+    the others (its lowest ones left), so every slice still loses as many (the weight stays rectangular while cut)."""
+    most = max(len(gone) for gone in by_slice.values())
+    for i in removed_slices & set(by_slice):
+        gone = set(by_slice[i])
+        extra = [j for j in range(most + len(gone)) if j not in gone][: most - len(gone)]
+        by_slice[i] = sorted(gone | set(extra))
 
 
 def _members(group: dict[str, Any]) -> tuple[tuple[str, int], ...]:

@@ -87,7 +87,8 @@ def test_expert_neurons_rank_per_expert() -> None:
     s = session("mixtral")
     prog = clone_program(s.program)
     plan = api.prune_program(prog, ratio=0.5, criterion="l1", only_exact=True).to_json()
-    experts = s.model.model.layers[0].mlp.experts
+    hf: Any = s.model.model  # the transformers model inside HFOutputs
+    experts = hf.layers[0].mlp.experts
     gate_up, down = (t.detach().double().abs() for t in (experts.gate_up_proj, experts.down_proj))
     (g,) = [g for g in _groups(plan, "layers.0.mlp.experts.gate_up_proj", 1)]
     for e, gone in enumerate(_per_expert(g)):
@@ -101,6 +102,28 @@ def test_expert_neurons_rank_per_expert() -> None:
     want = torch.stack([original[e][_complement(64, plan["params"][name]["1"][str(e)])] for e in kept_experts])
     assert torch.equal(prog.weights[name], want)
     assert tuple(prog.weights["model.layers.0.mlp.experts.down_proj"].shape) == (2, 64, 16)
+
+
+@same_worker("hf_moe/mixtral")
+def test_expert_neurons_in_steps() -> None:
+    """Two steps (each on the model the first left: fewer experts, fewer neurons each): the plan lifts the second
+    step's per-expert removals into the original's experts and neurons (Plan.then), so the pruned model and the
+    plan applied to the user's model still compute the masked original, every expert having lost as many neurons as
+    the weights say (an expert the first step removed is listed with as many)."""
+    s = session("mixtral")
+    prog = clone_program(s.program)
+    options: dict[str, Any] = dict(ratio=0.5, steps=2, criterion="random", seed=2, only_exact=True, heads=True)
+    plan = api.prune_program(prog, **options).to_json()
+    name = "model.layers.1.mlp.experts.down_proj"
+    gone = plan["params"][name]["2"]
+    assert sorted(gone) == ["0", "1", "2", "3"] and len({len(g) for g in gone.values()}) == 1, gone
+    assert prog.weights[name].shape[2] == 32 - len(gone["0"]) and len(gone["0"]) > 9  # more than one step's 9
+    want = s.run_masked(plan["params"], plan["masked_logits"])
+    assert max_relative_error(s.run_pruned(prog), want) < TOLERANCE
+    assert prog.plan is not None
+    model = copy.deepcopy(s.model)  # the plan applies to the user's model too (apply_plan checks every slice's count)
+    api.apply_plan(model, prog.plan, example_inputs=s.inputs)
+    assert max_relative_error(_run(model, s.inputs), want) < TOLERANCE
 
 
 def _complement(size: int, removed: list[int]) -> list[int]:
