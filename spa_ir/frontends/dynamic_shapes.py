@@ -72,14 +72,14 @@ Kwargs = dict[str, Any] | None
 def flat_specs(model: torch.nn.Module, args: tuple[Any, ...], kwargs: Kwargs, spec: Spec) -> list[dict[int, Any]]:
     """The spec of each input tensor (in the order torch.export numbers user inputs): axis -> entry (`asked` picks
     the dynamic ones). torch.export's own reading of the format (its private helpers, as the export pairs them)."""
-    from torch._export.non_strict_utils import _flatten_dynamic_shapes
-    from torch.export.dynamic_shapes import _combine_args
+    from torch.export.dynamic_shapes import _combine_args, _tree_map_with_path
 
     combined: Any = _combine_args(model, args, kwargs)
     if isinstance(spec, (tuple, list)):
         combined = type(spec)(combined.values())
+    leaves: list[Any] = []
     try:
-        leaves = _flatten_dynamic_shapes(combined, spec)
+        _tree_map_with_path(lambda _path, _t, leaf: leaves.append(leaf), combined, spec, tree_name="inputs")
     except Exception as e:
         raise SpaError(f"dynamic_shapes does not match the example inputs: {str(e).strip().splitlines()[0]}") from None
     return [_entries(leaf) for leaf in leaves]

@@ -122,14 +122,13 @@ def capture(
     one line); a model that cannot be captured raises SpaError naming the cause."""
     if train:
         _check_train_capture(model, name)
-    if dynamic_shapes is not None:
-        example_inputs = _traced_at_two(model, example_inputs, dynamic_shapes)
     try:
         with _without_kv_cache(model):
             if dynamic_shapes is None:
                 return _export(model, example_inputs, train)
+            example_inputs = _traced_at_two(model, example_inputs, dynamic_shapes)
             return _export_refined(model, example_inputs, train, dynamic_shapes)
-    except dyn.Specialized as e:
+    except SpaError as e:  # a dim asked dynamic that the model fixes; a spec that does not fit the inputs
         raise SpaError(e.message, where=name) from None
     except Exception as e:
         why = f"{first_line(e, named=True)}{_raised_at(e)}"
