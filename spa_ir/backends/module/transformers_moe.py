@@ -3,7 +3,8 @@
 transformers 5 keeps a MoE layer's experts fused in 3-D parameters (`experts.gate_up_proj` [E, 2I, H] or
 `up_proj` [E, I, H], `experts.down_proj` [E, H, I]; transposed where `is_transposed`) beside counts the eager and
 expert-parallel dispatches read (`experts.num_experts`, `experts.intermediate_dim`, the router's `num_experts`):
-they are set to what the tensors hold. The config says the expert count (`num_local_experts` for Mixtral,
+they are set to what the tensors hold (experts keep neurons of their own, as many in each: spa_ir/ops/routing.py,
+so one width per layer). The config says the expert count (`num_local_experts` for Mixtral,
 `num_experts` for Qwen-MoE / OLMoE), each expert's width (`moe_intermediate_size` where the family has one, else
 `intermediate_size`) and Qwen2-MoE's shared expert's width (`shared_expert_intermediate_size`, not the dense
 MLP's `intermediate_size`). The transformers adapter writes them where every layer agrees and names the layers
