@@ -86,6 +86,11 @@ def _prunable(program: Program) -> list[ChannelGroup]:
     for op in group_ops(program.module):
         if op.frozen:
             continue
+        if op.slices is not None:  # (expert, neuron) pairs: a channel is entries of one expert's slice, not of a dim
+            raise SpaError(
+                f"group @{op.sym_name.data} holds experts' neurons per expert (spa_ir/ops/routing.py), which the "
+                "regularizers' channels (indices of whole dims) cannot name"
+            )
         size = op.size.value.data
         slices = []
         for attr in op.members.data:

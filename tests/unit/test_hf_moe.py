@@ -126,6 +126,16 @@ def test_expert_neurons_in_steps() -> None:
     assert max_relative_error(_run(model, s.inputs), want) < TOLERANCE
 
 
+@same_worker("hf_moe/mixtral")
+def test_regularizers_refuse_expert_neurons() -> None:
+    """A regularizer's channel is indices of whole weight dims; an (expert, neuron) channel is not: a located error,
+    never a penalty on other entries."""
+    from spa_ir.pruning.regularizers import channel_groups
+
+    with pytest.raises(SpaError, match=r"group @g\d+ holds experts' neurons per expert"):
+        channel_groups(session("mixtral").program)
+
+
 def _complement(size: int, removed: list[int]) -> list[int]:
     return [i for i in range(size) if i not in set(removed)]
 
