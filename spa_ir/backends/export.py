@@ -51,10 +51,16 @@ def example_inputs(program: Program) -> tuple[list[torch.Tensor], list[dict[int,
             raise SpaError(f"cannot make an example input of type {t}", where=program.source)
         shape = tuple(t.get_shape())
         dtype = torch_dtype(str(t.dtype))
-        concrete = [DYNAMIC_DIM_EXAMPLE if d < 0 else d for d in shape]
+        concrete = [_example_size(named, i, maxima) if d < 0 else d for i, d in enumerate(shape)]
         inputs.append(random_input(concrete, dtype, gen))
         dynamic.append({i: _dim(named, i, dims) for i, d in enumerate(shape) if d < 0})
     return inputs, dynamic
+
+
+def _example_size(named: list[str], i: int, maxima: dict[str, int]) -> int:
+    """DYNAMIC_DIM_EXAMPLE, or a bounded dim's bound where that is smaller (2 at least: torch.export specializes 1)."""
+    bound = maxima.get(named[i], DYNAMIC_DIM_EXAMPLE) if i < len(named) else DYNAMIC_DIM_EXAMPLE
+    return max(2, min(DYNAMIC_DIM_EXAMPLE, bound))
 
 
 def _dim(named: list[str], i: int, dims: dict[str, Any]) -> Any:
