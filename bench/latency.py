@@ -13,8 +13,8 @@ nn.Module (magnitude L1, same round-to) to the same measured FLOPs (its ratio bi
 FLOPs are counted by torch.utils.flop_counter on the modules themselves (the same conventions as spa_ir/cost.py).
 Latency is the median of N timed runs after warm-up, before and after interleaved run by run (load on a shared
 machine drifts), torch.set_num_threads(threads) and onnxruntime's intra-op threads alike. speed-up = before / after;
-the physical limit is 1 / FLOPs-ratio, and efficiency = (speed-up - 1) / (1 / FLOPs-ratio - 1), the share of the
-possible gain realized (1.0 at the limit; the issue's "0.25 of it" is this number). `spa/peer` divides spa's
+the physical limit is 1 / FLOPs-ratio, and efficiency = speed-up / limit (1.0 at the limit; the issue's "0.70 of
+it" for resnet50 and "0.25" for vit_b_16 are this number). `spa/peer` divides spa's
 speed-up by the peer's. `--profile` adds, per model, torch.profiler's self time per op before and after (which ops
 did not get cheaper) and the FLOPs by op. The machine's load (os.getloadavg) is printed and stored.
 
@@ -74,7 +74,7 @@ class Row:
     def __post_init__(self) -> None:
         self.speedup = self.before_ms / self.after_ms if self.after_ms > 0 else 0.0
         self.limit = 1.0 / self.flops_ratio if self.flops_ratio > 0 else 0.0
-        self.efficiency = (self.speedup - 1) / (self.limit - 1) if self.limit > 1 else 0.0
+        self.efficiency = self.speedup / self.limit if self.limit > 0 else 0.0
 
 
 @dataclass
