@@ -275,7 +275,8 @@ class _Fit:
                     continue
                 t = out[sl.param].clone()
                 index = torch.from_numpy(sl.indices).to(t.device)
-                t.index_fill_(sl.dim, index, 1.0 if sl.param in self.ones else 0.0)
+                part, dim = (t, sl.dim) if sl.at is None else (t[sl.at], sl.dim - 1)  # one expert's slice
+                part.index_fill_(dim, index, 1.0 if sl.param in self.ones else 0.0)
                 out[sl.param] = t
         return out
 

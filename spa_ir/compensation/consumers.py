@@ -35,19 +35,26 @@ class Slice:
     param: str
     dim: int
     indices: np.ndarray
+    at: int | None = None
+    """The weight's dim-0 index the indices are in (a group of (expert, neuron) pairs), or None: the whole dim."""
 
 
 @dataclass
 class PrunedGroup:
     group: Group
     removed: list[int]
+    parts: int = 1
+    """spa.group's `slices`: channel c is channel c % (size / parts) at dim-0 index c // (size / parts)."""
 
     def slices(self) -> list[Slice]:
-        """Every member's removed indices (the masked original zeroes exactly these)."""
+        """Every member's removed indices (the masked original zeroes exactly these), per dim-0 slice with parts."""
+        per = self.group.size // self.parts
         out = []
-        for m in self.group.members:
-            idx = m.index_map.all_indices(self.group.size)[self.removed].ravel()
-            out.append(Slice(m.param, m.dim, np.sort(idx)))
+        for i in range(self.parts):
+            gone = [c % per for c in self.removed if c // per == i]
+            for m in self.group.members:
+                idx = m.index_map.all_indices(per)[gone].ravel()
+                out.append(Slice(m.param, m.dim, np.sort(idx), i if self.parts > 1 else None))
         return out
 
 
@@ -141,7 +148,7 @@ def pruned_groups(module: ModuleOp) -> list[PrunedGroup]:
     for g in group_ops(module):
         gone = [int(i) for i in g.removed.get_values()] if g.removed is not None else []
         if gone and not g.frozen:
-            out.append(PrunedGroup(as_group(g, param_ops), gone))
+            out.append(PrunedGroup(as_group(g, param_ops), gone, g.slices.value.data if g.slices is not None else 1))
     return out
 
 

@@ -136,6 +136,23 @@ def test_regularizers_refuse_expert_neurons() -> None:
         channel_groups(session("mixtral").program)
 
 
+@same_worker("hf_moe/mixtral")
+def test_compensated_expert_neurons() -> None:
+    """OBSPA on synthetic inputs around per-expert neurons: the prefix it fits on zeroes each expert's own removed
+    neurons (compensation's slices at that expert's index), and the compensated pruned model equals the masked
+    original with the plan's tensors written in."""
+    from spa_ir.verify import masked
+
+    s = session("mixtral")
+    prog = clone_program(s.program)
+    plan = api.prune_program(prog, ratio=0.5, criterion="l1", compensate="obspa", only_exact=True)
+    assert plan.compensation is not None and plan.compensation["refitted"] > 0 and plan.tensors, plan.compensation
+    assert plan.sliced, "experts' neurons were not pruned per expert"
+    with masked(s.model, plan.json_params(), plan.tensors, plan.masked_logits) as m:
+        want = _run(m, s.inputs)
+    assert max_relative_error(s.run_pruned(prog), want) < TOLERANCE
+
+
 def _complement(size: int, removed: list[int]) -> list[int]:
     return [i for i in range(size) if i not in set(removed)]
 
