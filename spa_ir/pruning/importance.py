@@ -16,7 +16,7 @@ from spa_ir.channels.groups import from_member_attr
 from spa_ir.core.ir import Site, params, site
 from spa_ir.core.records import pop_record, put_record
 from spa_ir.ops.registry import weight_roles
-from spa_ir.pruning.criteria import Group, Inputs, needed_kinds, score_group
+from spa_ir.pruning.criteria import Group, Inputs, score_group
 from spa_ir.pruning.criteria.base import Member
 
 if TYPE_CHECKING:
@@ -57,20 +57,37 @@ def _scores(
     criterion: str, inputs: Inputs, group: Group, slices: IntegerAttr | None, agg: str, norm: str | None
 ) -> list[float]:
     """A group's scores; one in slices along its members' dim 0 (experts' neurons: spa.group's `slices`) is scored
-    slice by slice, each slice's members their dim-0 entry of the weights, so each expert's neurons rank by its own
-    weights. Statistics are whole weights', so data-driven criteria do not score such groups (a located error)."""
+    slice by slice, each slice's members their dim-0 entry of the weights and of their weight-shaped statistics
+    (gradients), so each expert's neurons rank by its own."""
     if slices is None:
         return score_group(criterion, inputs, group, agg, norm)
-    if needed_kinds(criterion):
-        raise group.fail(f"{criterion} reads statistics of whole weights; score experts' neurons data-free (l1, l2)")
     n = slices.value.data
     out: list[float] = []
     for i in range(n):
         members = tuple(Member(m.param, m.dim - 1, m.index_map) for m in group.members)
         part = Group(f"{group.name}/{i}", group.size // n, members, group.site)
         sliced = ChainMap({m.param: inputs.weights[m.param][i] for m in group.members}, inputs.weights)  # type: ignore[arg-type]  # only read
-        out += score_group(criterion, replace(inputs, weights=sliced, _cache={}), part, agg, norm)
+        stats = _slice_stats(inputs, group, i)
+        out += score_group(criterion, replace(inputs, weights=sliced, stats=stats, _cache={}), part, agg, norm)
     return out
+
+
+def _slice_stats(inputs: Inputs, group: Group, i: int) -> StatsStore | None:
+    """The members' weight-shaped statistics at dim-0 index i (activation statistics of consumers do not slice:
+    experts' gathered weights are no consumers, so the criteria reading them fail naming the group)."""
+    store = inputs.stats
+    if store is None:
+        return None
+    from spa_ir.calibration import kinds as K
+    from spa_ir.calibration.store import StatsStore
+
+    shapes = {m.param: tuple(inputs.weights[m.param].shape) for m in group.members}
+    sliced = {}
+    for w, shape in shapes.items():
+        for k in store.kinds():
+            if store.has(w, k) and tuple((t := store.get(w, k)).shape) == shape:
+                sliced[K.key(w, k)] = t[i]
+    return StatsStore(sliced, meta=store.meta)
 
 
 IMPORTANCE_ATTR = "spa.importance"

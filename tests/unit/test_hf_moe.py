@@ -153,6 +153,31 @@ def test_compensated_expert_neurons() -> None:
     assert max_relative_error(s.run_pruned(prog), want) < TOLERANCE
 
 
+@same_worker("hf_moe/mixtral")
+def test_taylor_ranks_each_expert_by_its_gradients() -> None:
+    """A data-driven criterion per expert: Taylor's |w * dL/dw| of each expert's slice, from the statistics of the
+    fused weights (sliced per expert), removes the neurons a torch.autograd computation of the same loss (output
+    norm, mean over the calibration batch) ranks lowest in that expert; the pruned model is exact."""
+    s = session("mixtral")
+    prog = clone_program(s.program)
+    calib = torch.cat([hf_moe.tokens(seed)[0] for seed in range(2, 6)])
+    options: dict[str, Any] = dict(calib=calib, calib_batch=4, loss="output-norm", criterion="taylor", ratio=0.5)
+    plan = api.prune_program(prog, only_exact=True, **options).to_json()
+    assert max_relative_error(s.run_pruned(prog), s.run_masked(plan["params"], plan["masked_logits"])) < TOLERANCE
+    hf: Any = s.model.model  # the transformers model inside HFOutputs
+    experts = hf.layers[0].mlp.experts
+    (out,) = flat_outputs(s.model(calib))
+    loss = 0.5 * out.pow(2).flatten(1).sum(1).mean()
+    grads = torch.autograd.grad(loss, [experts.gate_up_proj, experts.down_proj])
+    gate_up, down = ((w * g).abs().detach().double() for w, g in zip((experts.gate_up_proj, experts.down_proj), grads))
+    (g,) = _groups(plan, "layers.0.mlp.experts.gate_up_proj", 1)
+    for e, gone in enumerate(_per_expert(g)):
+        rows = gate_up[e].sum(dim=1)
+        a, b = rows[:32] + rows[32:], down[e].sum(dim=0)
+        score = a / a.mean() + b / b.mean()
+        assert gone == sorted(torch.argsort(score, stable=True)[:16].tolist()), e
+
+
 def _complement(size: int, removed: list[int]) -> list[int]:
     return [i for i in range(size) if i not in set(removed)]
 
