@@ -8,7 +8,6 @@ second-moment matrix is in memory only while a criterion reads it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -18,7 +17,6 @@ from pathlib import Path
 import torch
 from safetensors import safe_open
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.ir import Operation
 
 from spa_ir.calibration import kinds as K
 from spa_ir.core.errors import SpaError, first_line
@@ -44,32 +42,13 @@ def stats_path_for(mlir_path: str | os.PathLike[str]) -> Path:
     return Path(mlir_path).with_suffix(".stats.safetensors")
 
 
-def _is_analysis(op: Operation) -> bool:
-    return op.name.startswith("spa.") and op.name != "spa.param"
-
-
 def ir_hash(module: ModuleOp) -> str:
     """A hash of the IR the statistics depend on: the spa analyses' ops (`spa.space`, `spa.group`) and
     attributes (`spa.dims`, scores, removed), locations and SSA names left out, so a store collected after
     spa-form-groups still matches after spa-annotate-importance, and not after spa-eliminate-dead-channels."""
-    from spa_ir.core.parsing import print_module
+    from spa_ir.core.fingerprint import canonical_hash
 
-    clone = module.clone()
-    for op in list(clone.walk()):
-        if _is_analysis(op):
-            op.detach()
-            op.erase(safe_erase=False)
-            continue
-        for name in [n for n in op.attributes if n.startswith("spa.") and n != INPUT_NAMES_ATTR]:
-            del op.attributes[name]
-        for result in op.results:
-            result.name_hint = None
-        for region in op.regions:
-            for block in region.blocks:
-                for arg in block.args:
-                    arg.name_hint = None
-    text = print_module(clone, debuginfo=False)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return canonical_hash(module)
 
 
 class StatsStore:

@@ -25,6 +25,14 @@ KEPT_SPA_ATTRIBUTES = frozenset({"spa.input_names"})
 def architecture_hash(module: ModuleOp) -> str:
     """The module's architecture fingerprint (see the module docstring): equal for two checkpoints of one model,
     different when an op, a type, a parameter name or shape differs."""
+    return canonical_hash(module, inline_values=False)
+
+
+def canonical_hash(module: ModuleOp, *, inline_values: bool = True) -> str:
+    """16 hex digits of sha256 over the module printed without spa's analyses (`spa.space`, `spa.group`), its
+    `spa.*` attributes other than KEPT_SPA_ATTRIBUTES, locations and SSA names; `inline_values=False` also drops
+    the inline `dense<..>` values of `spa.param`s. The statistics store keys on it with the values kept
+    (`spa_ir.calibration.store.ir_hash`), a plan without them (`architecture_hash`)."""
     from spa_ir.core.parsing import print_module
 
     clone = module.clone()
@@ -35,7 +43,7 @@ def architecture_hash(module: ModuleOp) -> str:
             continue
         for name in [n for n in op.attributes if n.startswith("spa.") and n not in KEPT_SPA_ATTRIBUTES]:
             del op.attributes[name]
-        if isinstance(op, ParamOp):
+        if isinstance(op, ParamOp) and not inline_values:
             op.attributes.pop("value", None)
         for result in op.results:
             result.name_hint = None
