@@ -81,6 +81,21 @@ def _log(report: RunReport) -> None:
 # -- the model's tensors by state-dict name --------------------------------------------------------------
 
 
+M = TypeVar("M", bound=torch.nn.Module)
+
+
+def trained_on(model: M, data: torch.Tensor) -> M:
+    """`model` in eval mode with its batch norms' running statistics those of `data` (one training-mode forward,
+    cumulative averages): a model "trained" on the data, for the calibrated criteria and compensation."""
+    model.train()
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.momentum = None
+    with torch.no_grad():
+        model(data)
+    return model.eval()
+
+
 def perturb(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
     """Make the oracle see every channel. Random-init models often hold constant tensors that hide
     errors: zero-initialized heads (torchvision ViT) or last BatchNorm of each residual block (timm),

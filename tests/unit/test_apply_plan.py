@@ -19,7 +19,7 @@ import torch
 import torchvision
 from models_extra import CompensatedNet as _Net
 from models_extra import lstm_net
-from oracle import TOLERANCE, Session, rebuilt_mismatches, reused, same_worker
+from oracle import TOLERANCE, Session, rebuilt_mismatches, reused, same_worker, trained_on
 from torch import nn
 from torchvision.models.convnext import CNBlockConfig
 from zoo import flat_outputs, max_relative_error
@@ -295,14 +295,8 @@ def test_a_compensated_plan_writes_its_tensors(tmp_path: Path) -> None:
     """criterion=obspa refits the kept weights and creates c3.bias; applied (through plan.json +
     plan.safetensors) the model is the masked original with those tensors written, and the emitted module."""
     torch.manual_seed(0)
-    model = _Net()
     data = torch.randn(96, 3, 6, 6) * 0.8 + 0.3
-    model.train()
-    for b in (model.b1, model.b2):
-        b.momentum = None  # running statistics = the data's
-    with torch.no_grad():
-        model(data)
-    model.eval()
+    model = trained_on(_Net(), data)
     prog = api.import_torch(model, [data[:1]])
     plan = api.prune_program(prog, ratio=0.5, criterion="obspa", calib=data[:64])
     assert "c3.bias" in plan.tensors and "c3.bias" in plan.params and "c2.weight" in plan.tensors
@@ -354,8 +348,10 @@ def test_a_forward_deriving_a_size_is_refused_and_restored() -> None:
     model = _seeded(_ScaledByWidth).eval()
     x = torch.randn(1, 5, 8, generator=torch.Generator().manual_seed(0))
     gone = {0: [1, 3, 5, 7]}
-    plan = Plan({n: gone for n in ("q.weight", "q.bias", "k.weight", "k.bias")},
-                groups=[{"id": 0, "size": 16, "removed": gone[0], "exact": True, "members": []}])
+    plan = Plan(
+        {n: gone for n in ("q.weight", "q.bias", "k.weight", "k.bias")},
+        groups=[{"id": 0, "size": 16, "removed": gone[0], "exact": True, "members": []}],
+    )
     before = _state(model)
     with pytest.raises(SpaError, match=r"computes other outputs than the masked original .* \(relative error") as e:
         api.apply_plan(model, plan, example_inputs=[x])

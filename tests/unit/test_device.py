@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from oracle import trained_on
 from torch import nn
 
 import spa_ir
@@ -38,14 +39,8 @@ class PositionNet(nn.Module):
 @pytest.fixture(scope="module")
 def net() -> tuple[PositionNet, torch.Tensor]:
     torch.manual_seed(0)
-    model = PositionNet()
     data = torch.randn(96, 3, 6, 6) * 0.8 + 0.3
-    model.train()
-    for b in (model.b1, model.b2):
-        b.momentum = None  # running statistics = the data's
-    with torch.no_grad():
-        model(data)
-    return model.eval(), data
+    return trained_on(PositionNet(), data), data
 
 
 def _pruned(model: nn.Module, data: torch.Tensor, device: str | None) -> tuple[Plan, Program]:

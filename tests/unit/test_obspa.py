@@ -14,6 +14,7 @@ import onnxruntime as ort
 import pytest
 import torch
 from models_extra import CompensatedNet as Net
+from oracle import trained_on
 from torch import nn
 
 from spa_ir import api
@@ -121,14 +122,8 @@ def test_a_refitted_conv_reaches_the_least_squares_optimum_on_the_calibration_da
 
 def _model(seed: int = 0) -> tuple[Net, torch.Tensor]:
     torch.manual_seed(seed)
-    model = Net()
     data = torch.randn(320, 3, 6, 6) * 0.8 + 0.3
-    model.train()
-    for b in (model.b1, model.b2):
-        b.momentum = None  # running statistics = the data's, so the model is "trained" on it
-    with torch.no_grad():
-        model(data)
-    return model.eval(), data
+    return trained_on(Net(), data), data
 
 
 def _plan_params(plan: Plan) -> dict[str, dict[str, list[int]]]:
