@@ -4,8 +4,8 @@
   spa-translate --import-onnx model.onnx -o m.mlir          spa-translate --import-pt2 model.pt2 -o m.mlir
   spa-translate --import-torch torchvision.models:googlenet --input-shape 2,3,64,64 --train -o g.mlir
   spa-translate --import-torch torchvision.models:resnet18 --input-shape 1,3,24,24 --dynamic-batch -o r18.mlir
-  spa-translate --import-torch my_models:tiny_bert --input-shape 1,8 --input-shape 1,8 --input-dtype int64 --input-dtype int64 \
-      --dynamic-batch --dynamic input_ids:1=seq attention_mask:1=seq -o bert.mlir
+  spa-translate --import-torch my_models:bert --input-shape 1,8 --input-shape 1,8 --input-dtype int64 \
+      --input-dtype int64 --dynamic-batch --dynamic input_ids:1=seq attention_mask:1=seq -o bert.mlir
   spa-translate --export-torch r18.mlir -o r18.pt2          spa-translate --export-onnx r18.mlir -o r18.onnx
   spa-translate --export-torch-mlir r18.mlir -o r18.torch.mlir
   spa-translate --export-torch-mlir r18.mlir --lower linalg -o r18.linalg.mlir     (or tosa, stablehlo)
