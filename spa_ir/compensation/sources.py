@@ -70,12 +70,31 @@ def synthetic_calibration(
     if cache is not None and key in cache:
         hit = cache[key]
         return hit, hit.source if hit is not None else _NO_SYNTHETIC
-    specs = [(s.shape, s.dtype) for s in model_inputs(module)]
-    made = synthesize(gm, tensors, specs, samples=samples, seed=seed, device=device)
+    made = synthesize(gm, tensors, _input_specs(module), samples=samples, seed=seed, device=device)
     calib = Calibration(made.inputs, source=f"synthetic inputs ({made.method})") if made is not None else None
     if cache is not None:
         cache[key] = calib
     return calib, calib.source if calib is not None else _NO_SYNTHETIC
+
+
+def _input_specs(module: ModuleOp) -> list[tuple[tuple[int, ...], torch.dtype]]:
+    """The model inputs' shapes and dtypes for synthesis: -1 for dynamic dims, except a non-batch dim with a
+    recorded upper bound (`spa.dim_max`: BERT's sequence at most its position table) below the synthetic size."""
+    from spa_ir.compensation.synthetic import DYNAMIC_DIM
+    from spa_ir.core.dims import dim_maxima, dim_names
+    from spa_ir.core.ir import main_function
+
+    fn = main_function(module)
+    names, maxima = dim_names(fn), dim_maxima(fn)
+    specs = []
+    for i, spec in enumerate(model_inputs(module)):
+        named = names[i] if names is not None else [""] * len(spec.shape)
+        shape = tuple(
+            maxima[n] if d < 0 and k > 0 and (n := named[k]) in maxima and maxima[n] < DYNAMIC_DIM else d
+            for k, d in enumerate(spec.shape)
+        )
+        specs.append((shape, spec.dtype))
+    return specs
 
 
 _NO_SYNTHETIC = "no batch norm or token embedding to synthesize inputs from: analytic statistics (source=stats)"
