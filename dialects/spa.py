@@ -97,10 +97,11 @@ class ParamOp(IRDLOperation):
 
 
 def print_layout(layout: Layout, top: bool = True) -> str:
-    """`_` (no channel), `s3` (space 3), `s7 x 49` (each channel owns 49 consecutive indices), `cat(s3, s7)`."""
+    """`_` (no channel), `s3` (space 3), `s7 x 49` (each channel owns 49 consecutive indices), `cat(s3, s7)`,
+    `_ x s3` (a dynamic dim: a batch merged with heads)."""
     match layout:
         case Anon(n):
-            return "_" if top else str(n)
+            return "_" if top or n < 0 else str(n)
         case Atom(s):
             return f"s{s}"
         case Prod(parts):

@@ -16,7 +16,7 @@ from xdsl.rewriter import Rewriter
 from spa.dialects.spa import ParamOp
 from spa_ir.channels.annotations import annotated_dims, fill_anon, group_ops, reasons, spaces_from_module, strip
 from spa_ir.channels.groups import from_member_attr
-from spa_ir.channels.spaces import Layout, Reason, Spaces
+from spa_ir.channels.spaces import Anon, Layout, Prod, Reason, Spaces
 from spa_ir.compensation.compensate import take_compensation
 from spa_ir.core.context import leave_plan, weights_of
 from spa_ir.core.ir import main_function, params
@@ -46,6 +46,16 @@ def kept_indices(spaces: Spaces, layout: Layout, size: int, removed: dict[int, n
         if mask is not None:
             keep &= ~mask[coords]
     return np.flatnonzero(keep)
+
+
+def unit_factor(spaces: Spaces, layout: Layout, removed: dict[int, np.ndarray]) -> tuple[int, int] | None:
+    """A dynamic dim laid out `_ x s3` (a batch merged with heads): the old and new size of the static factor below
+    its dynamic unit, what a size `mul.int(batch, 4)` scales by; None for a plain `_`."""
+    if not isinstance(layout, Prod) or not isinstance(layout.parts[0], Anon):
+        return None
+    inner = Prod(layout.parts[1:])
+    size = spaces.size(inner)
+    return size, len(kept_indices(spaces, inner, size, removed))
 
 
 @dataclass(frozen=True)
@@ -102,7 +112,8 @@ class EliminateDeadChannels(ModulePass):
                 old = tuple(shape())
                 layouts = dims[i] if dims is not None and i < len(dims) else ()
                 kept = [kept_indices(spaces, lay, n, removed) if n >= 0 else None for lay, n in zip(layouts, old)]
-                shapes.record(r, old, kept)
+                units = [unit_factor(spaces, lay, removed) if n < 0 else None for lay, n in zip(layouts, old)]
+                shapes.record(r, old, kept, units)
         # 1. weights: slice the stored tensors, record the plan
         for inner in fn.body.block.ops:
             if isinstance(inner, ParamOp) and shapes.changed(inner.result):

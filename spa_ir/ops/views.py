@@ -10,6 +10,7 @@ from typing import Any
 
 from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter
+from xdsl.rewriter import InsertPoint
 
 from spa_ir.channels.propagation import Dims, Propagation
 from spa_ir.channels.spaces import Anon, Layout, Prod, Reason
@@ -27,10 +28,11 @@ from spa_ir.ops.spec import (
     aten_overload,
     each,
     has_arg,
+    operand_names,
     subject,
     table,
 )
-from spa_ir.pruning.shapes import Shapes, replace_int_list
+from spa_ir.pruning.shapes import Shapes, make_int, replace_int_list
 
 
 def permute(p: Propagation, op: Operation) -> None:
@@ -82,7 +84,7 @@ def reshape(p: Propagation, op: Operation) -> None:
     for gi, gj in runs:
         out.extend(_run_layouts(p, [xl[k] for k in gi], [xs[k] for k in gi], [rs[k] for k in gj], where))
     if sizes is not None:
-        _freeze_run_time_sizes(p, sizes, out, rs, where)
+        _freeze_run_time_sizes(p, sizes, out, rs, where, set(copied))
     p.set(r, out, zero=p.is_zero(x))
 
 
@@ -94,14 +96,47 @@ def _target_sizes(op: Operation) -> SSAValue | None:
     return arg(op, "shape" if has_arg(op, "shape") else "size")
 
 
-def _freeze_run_time_sizes(p: Propagation, sizes: SSAValue, out: Dims, rs: list[int], where: Site) -> None:
+def _freeze_run_time_sizes(
+    p: Propagation, sizes: SSAValue, out: Dims, rs: list[int], where: Site, copied: set[int]
+) -> None:
     """A target size computed at run time (not a constant: an ONNX Reshape whose shape tensor also holds
-    the batch size) cannot be rewritten when its dim shrinks: that dim's channels are frozen."""
+    the batch size) cannot be rewritten when its dim shrinks: that dim's channels are frozen. A dynamic dim
+    holding channels below its unit (`_ x s3`) shrinks too: its size must be -1, a copy of the input's
+    (`size.int`), or `mul.int(n, c)` with c a multiple of the channels' factor (c is rewritten)."""
     entries = p.const(sizes)
     known = isinstance(entries, list) and len(entries) == len(rs)
+    items = _size_items(sizes)
     for k, (layout, n) in enumerate(zip(out, rs)):
         if n >= 0 and (not known or entries[k] is NOT_CONST):
             p.spaces.freeze(layout, Reason("size computed at run time", where))
+        elif n < 0 and p.has_channels(layout):
+            unit = _unit_factors(p.spaces.resolve(layout))
+            factor = prod(p.spaces.size(f) for f in unit) if unit is not None else 0
+            scaled = factor > 0 and k < len(items) and _scaled_size(items[k], factor) is not None
+            scalable = known and (entries[k] == -1 or k in copied or scaled)
+            if not scalable:
+                p.spaces.freeze(layout, Reason("size computed at run time", where))
+
+
+def _size_items(sizes: SSAValue) -> list[SSAValue]:
+    """The entries of a size list built by `prim.ListConstruct` ([] for any other list)."""
+    owner = sizes.owner
+    if not isinstance(owner, Operation) or owner.name != "torch.prim.ListConstruct":
+        return []
+    return list(owner.operands)
+
+
+def _scaled_size(entry: SSAValue, factor: int) -> tuple[Operation, int] | None:
+    """A size `mul.int(n, c)` (or `c * n`) with the constant c a multiple of `factor`: the op and c's operand
+    index; None for any other entry."""
+    mul = entry.owner
+    if not isinstance(mul, Operation) or mul.name != "torch.aten.mul.int":
+        return None
+    for i, v in enumerate(mul.operands):
+        c = const(v)
+        if isinstance(c, int) and not isinstance(c, bool) and c > 0 and c % factor == 0:
+            return mul, i
+    return None
 
 
 def _run_layouts(p: Propagation, layouts: list[Layout], xs: list[int], rs: list[int], where: Site) -> Dims:
@@ -113,10 +148,22 @@ def _run_layouts(p: Propagation, layouts: list[Layout], xs: list[int], rs: list[
     if any(n < 0 for n in xs + rs):
         if len(xs) == len(rs) == 1:
             return layouts
-        for layout in layouts:
-            p.spaces.freeze(layout, Reason("merged with a dynamic dim", where))
-        return [Anon(n) for n in rs]
-    merged = Prod(tuple(layouts)) if len(layouts) > 1 else layouts[0]
+        factors = _dynamic_factors(p, layouts, xs, rs)
+        if factors is None:
+            for layout in layouts:
+                p.spaces.freeze(layout, Reason("merged with a dynamic dim", where))
+            return [Anon(n) for n in rs]
+        inner, inner_sizes, k = factors
+        out = _static_run(p, inner, inner_sizes, [k, *rs[1:]] if k > 1 else rs[1:], where)
+        return [_dynamic_layout(p, out[0] if k > 1 else Anon(1)), *out[k > 1 :]]
+    return _static_run(p, layouts, xs, rs, where)
+
+
+def _static_run(p: Propagation, layouts: list[Layout], xs: list[int], rs: list[int], where: Site) -> Dims:
+    """A run of static dims: the input dims' product refined into the output dims."""
+    if not rs:
+        return []
+    merged = Prod(tuple(layouts)) if len(layouts) > 1 else layouts[0] if layouts else Anon(1)
     if not p.has_channels(merged):
         return [Anon(n) for n in rs]
     if len(rs) == 1:
@@ -124,6 +171,43 @@ def _run_layouts(p: Propagation, layouts: list[Layout], xs: list[int], rs: list[
     pieces = tuple(fresh(p, n, where) for n in rs)
     p.spaces.unify(merged, Prod(pieces), where)
     return [p.spaces.resolve(piece) for piece in pieces]
+
+
+def _dynamic_factors(
+    p: Propagation, layouts: list[Layout], xs: list[int], rs: list[int]
+) -> tuple[list[Layout], list[int], int] | None:
+    """A run whose only dynamic dims are one per side and first (a batch merged with heads, `[?, 32] -> [?', 8]`,
+    and back, `[?'] -> [?, 4]`): row-major, ?' = D * k with D the dynamic unit, the major factor on both sides.
+    Returns the input's static factors below D (those the dynamic dim's own layout `D x s3` holds, then the static
+    dims), their sizes, and k (their product over the output's static dims); None outside that case."""
+    if xs[0] >= 0 or rs[0] >= 0 or any(n < 0 for n in xs[1:] + rs[1:]):
+        return None
+    unit = _unit_factors(p.spaces.resolve(layouts[0]))
+    if unit is None:
+        return None
+    inner = [*unit, *layouts[1:]]
+    sizes = [p.spaces.size(f) for f in unit] + xs[1:]
+    k, rest = divmod(prod(sizes), prod(rs[1:]))
+    return (inner, sizes, k) if k >= 1 and rest == 0 else None
+
+
+def _unit_factors(layout: Layout) -> list[Layout] | None:
+    """The static factors of a dynamic dim's layout below its dynamic unit: none for `_`, [s3] for `_ x s3` (an
+    earlier merge of a batch with heads); None for any other layout of a dynamic dim."""
+    if isinstance(layout, Anon) and layout.size < 0:
+        return []
+    if isinstance(layout, Prod) and isinstance(layout.parts[0], Anon) and layout.parts[0].size < 0:
+        return list(layout.parts[1:])
+    return None
+
+
+def _dynamic_layout(p: Propagation, factor: Layout) -> Layout:
+    """A dynamic dim holding the static `factor` below its dynamic unit: `_ x s3` (the unit absorbs leading factors
+    without channels, so it stays `_`: the unit's size is unknown anyway), or `_` when the factor has no channels."""
+    parts = list(factor.parts) if isinstance(factor, Prod) else [factor]
+    while parts and not p.has_channels(parts[0]):
+        parts.pop(0)
+    return Prod((Anon(-1), *parts)) if parts else Anon(-1)
 
 
 def _copied_dims(p: Propagation, x: SSAValue, sizes: SSAValue, rank: int) -> dict[int, int]:
@@ -222,6 +306,7 @@ def _shape_list(name: str) -> Resize:
 
     def rule(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None:
         r = op.results[0]
+        _scale_dynamic_sizes(op, name, shapes, rewriter)
         if not shapes.changed(r):
             return
         current = const(arg(op, name))
@@ -234,6 +319,46 @@ def _shape_list(name: str) -> Resize:
         replace_int_list(op, name, values, rewriter)
 
     return rule
+
+
+def _scale_dynamic_sizes(op: Operation, name: str, shapes: Shapes, rewriter: PatternRewriter) -> None:
+    """The computed sizes of dynamic dims holding channels below their unit (`mul.int(batch, 4)` for `_ x s3`): a
+    new `mul.int` whose constant is scaled by the factor's new size over its old (the heads kept). -1 and copies of
+    the input's size (`size.int`) need nothing; propagation froze the channels of any other computed size."""
+    r = op.results[0]
+    units = [shapes.unit(r, k) for k in range(len(shapes.old(r)))]
+    changed = {k: u for k, u in enumerate(units) if u is not None and u[0] != u[1]}
+    if not changed:
+        return
+    index = operand_names(op).index(name)
+    items = _size_items(op.operands[index])
+    if len(items) != len(units):
+        raise SpaError(f"cannot rewrite the shape of {location(op)}")
+    new_items = list(items)
+    for k, (old, new) in changed.items():
+        scaled = _scaled_size(items[k], old)
+        if scaled is None:
+            if const(items[k]) == -1 or _reads_size_of(items[k], subject(op)):
+                continue
+            raise SpaError(f"a size computed at run time would shrink: {location(op)}")
+        mul, i = scaled
+        factor = make_int(const(mul.operands[i]) // old * new, op, rewriter)
+        clone = mul.clone()
+        clone.operands[i] = factor
+        rewriter.insert(clone, InsertPoint.before(op))
+        new_items[k] = clone.results[0]
+    owner = op.operands[index].owner
+    assert isinstance(owner, Operation)  # _size_items found a list construct
+    lst = type(owner).create(operands=new_items, result_types=[owner.results[0].type])
+    rewriter.insert(lst, InsertPoint.before(op))
+    op.operands[index] = lst.results[0]
+    rewriter.notify_op_modified(op)
+
+
+def _reads_size_of(entry: SSAValue, x: SSAValue) -> bool:
+    """`size.int(x, i)`: a size read from the reshape's own input, which shrinks with it."""
+    read = entry.owner
+    return isinstance(read, Operation) and read.name == "torch.aten.size.int" and arg(read, "self_") == x
 
 
 def _unflatten(op: Operation, shapes: Shapes, rewriter: PatternRewriter) -> None:

@@ -21,10 +21,25 @@ class Shapes:
     def __init__(self) -> None:
         self._old: dict[SSAValue, tuple[int, ...]] = {}
         self._kept: dict[SSAValue, list[np.ndarray | None]] = {}
+        self._units: dict[SSAValue, list[tuple[int, int] | None]] = {}
 
-    def record(self, v: SSAValue, old: tuple[int, ...], kept: list[np.ndarray | None]) -> None:
+    def record(
+        self,
+        v: SSAValue,
+        old: tuple[int, ...],
+        kept: list[np.ndarray | None],
+        units: list[tuple[int, int] | None] | None = None,
+    ) -> None:
         self._old[v] = old
         self._kept[v] = kept
+        if units is not None and any(units):
+            self._units[v] = units
+
+    def unit(self, v: SSAValue, dim: int) -> tuple[int, int] | None:
+        """Old and new size of the static factor a dynamic dim holds below its dynamic unit (`_ x s3`: a batch
+        merged with heads), which its computed size scales by; None for a static dim or a plain `_`."""
+        units = self._units.get(v)
+        return units[dim] if units is not None and dim < len(units) else None
 
     def old(self, v: SSAValue) -> tuple[int, ...]:
         if v in self._old:

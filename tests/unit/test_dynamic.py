@@ -196,3 +196,56 @@ def test_named_dims_from_the_command_line() -> None:
         named_dims(model, [ids, mask], [("token_ids", 1, "seq")], batch=False)
     with pytest.raises(SpaError, match="input 0 has 2 dims"):
         named_dims(model, [ids, mask], [("0", 2, "seq")], batch=False)
+
+
+class SelfAttention(torch.nn.Module):
+    """nn.MultiheadAttention(32, 4) and a classifier over [seq, batch, 32]: with a dynamic batch its views merge the
+    batch with the heads (`[5, B, 32] -> [5, B * 4, 8]`, the size `mul.int(B, 4)`) and split it back for SDPA."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attention = torch.nn.MultiheadAttention(32, 4)
+        self.fc = torch.nn.Linear(32, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.attention(x, x, x, need_weights=False)[0])
+
+
+def _vit() -> torch.nn.Module:
+    from torchvision.models import VisionTransformer
+
+    return VisionTransformer(image_size=32, patch_size=16, num_layers=1, num_heads=2, hidden_dim=32, mlp_dim=64)
+
+
+@pytest.mark.parametrize(
+    ("build", "example", "axis", "heads"),
+    [(SelfAttention, (5, 2, 32), 1, 4), (_vit, (2, 3, 32, 32), 0, 2)],
+    ids=["multihead-attention", "vit"],
+)
+def test_heads_merged_with_a_dynamic_batch_prune(
+    build: Callable[[], torch.nn.Module], example: tuple[int, ...], axis: int, heads: int, tmp_path: Path
+) -> None:
+    """A batch merged with the heads is `_ x s3` (the IR round-trips it): half the heads go, and the pruned model
+    equals the masked original at batch 1 and 3 through torch.fx and .pt2 (the size `B * 4` became `B * 2`)."""
+    torch.manual_seed(0)
+    model = perturb(build().eval())
+    program = api.import_torch(model, [torch.randn(example)], "model", dynamic_shapes=({axis: Dim("batch")},))
+    plan = api.prune_program(program, ratio=0.5, only_exact=True, heads=True, criterion="l1")
+    head_groups = [g for g in plan.groups if g["size"] == heads]
+    assert head_groups and all(len(g["removed"]) == heads // 2 for g in head_groups), plan.groups
+    program.save(tmp_path / "pruned.mlir")
+    pruned = api.load(tmp_path / "pruned.mlir")
+    export.save_pt2(pruned, tmp_path / "p.pt2")
+    runs = {"torch.fx": api.to_torch(pruned), ".pt2": torch.export.load(str(tmp_path / "p.pt2")).module()}
+    params = {w: {str(d): idx for d, idx in ds.items()} for w, ds in plan.params.items()}
+    for batch in (1, 3):
+        shape = list(example)
+        shape[axis] = batch
+        x = torch.randn(shape, generator=torch.Generator().manual_seed(batch))
+        with torch.no_grad(), masked(model, params) as reference:
+            want = flat_outputs(reference(x))
+        with torch.no_grad():
+            assert max_relative_error(flat_outputs(model(x)), want) > 1e-3, "the plan removes nothing the outputs use"
+            for backend, run in runs.items():
+                error = max_relative_error(flat_outputs(run(x)), want)
+                assert error < TOLERANCE, f"{backend} at batch {batch}: {error:.1e} from the masked original"
