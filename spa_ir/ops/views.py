@@ -203,9 +203,10 @@ def _unit_factors(layout: Layout) -> list[Layout] | None:
 
 def _dynamic_layout(p: Propagation, factor: Layout) -> Layout:
     """A dynamic dim holding the static `factor` below its dynamic unit: `_ x s3` (the unit absorbs leading factors
-    without channels, so it stays `_`: the unit's size is unknown anyway), or `_` when the factor has no channels."""
+    without channels that can go, frozen ones included, so it stays `_`: the unit's size is unknown anyway), or `_`
+    when no factor's channels can go (a model input's sequence merged with its batch, `[?, 5, 16] -> [?, 16]`)."""
     parts = list(factor.parts) if isinstance(factor, Prod) else [factor]
-    while parts and not p.has_channels(parts[0]):
+    while parts and all(p.spaces.info(s).frozen for s in p.spaces.atoms(parts[0])):
         parts.pop(0)
     return Prod((Anon(-1), *parts)) if parts else Anon(-1)
 
