@@ -3,9 +3,10 @@
 // A router's top-k (topk(softmax(linear(x, W)))) picks experts: its ids, through views, index the experts'
 // dim 0 of the fused 3-D weights, which joins the router's rows in one group, exact (removed experts are -inf
 // logits in the masked original, not zeros: softmax's normalization over channels does not apply). The
-// experts' neurons (up dim 1, down dim 2) are one group across the experts. Topk's outputs hold no channel.
+// experts' neurons (up dim 1, down dim 2, gathered rows through row-wise bmm/relu) are one group of (expert, neuron)
+// pairs: 4 experts x 5 neurons, `slices = 4` (each expert its own neurons). Topk's outputs hold no channel.
 // CHECK-DAG: spa.group @g{{[0-9]+}} {size = 4 : i64, space = "s{{[0-9]+}}", members = [#spa.member<"moe.router.weight"[0]>, #spa.member<"moe.experts.up"[0]>, #spa.member<"moe.experts.down"[0]>], exact = true}
-// CHECK-DAG: spa.group @g{{[0-9]+}} {size = 5 : i64, space = "s{{[0-9]+}}", members = [#spa.member<"moe.experts.up"[1]>, #spa.member<"moe.experts.down"[2]>], exact = true}
+// CHECK-DAG: spa.group @g{{[0-9]+}} {size = 20 : i64, space = "s{{[0-9]+}}", members = [#spa.member<"moe.experts.up"[1]>, #spa.member<"moe.experts.down"[2]>], exact = true, slices = 4 : i64}
 // CHECK: torch.aten.topk {{.*}} {spa.dims = [#spa.dims<[_, _]>, #spa.dims<[_, _]>]}
 
 // A top-k over channels that are no router's (no softmax of a linear) picks them by value: frozen.
