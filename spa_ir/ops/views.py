@@ -69,8 +69,10 @@ def reshape(p: Propagation, op: Operation) -> None:
     """view / reshape / flatten / unflatten / squeeze / unsqueeze / collapse: group input and output dims
     into runs of equal size; a run merged into one dim is a product, a dim split into several is refined.
     With dynamic dims (`?`), runs are matched from both ends and the dims in between are one run: a
-    dynamic dim alone on each side (batch, sequence) keeps its layout; several dims merged with a dynamic
-    one (Swin's windows, `[B, nH, nW] -> [B * nH * nW]`) freeze their channels."""
+    dynamic dim alone on each side (batch, sequence) keeps its layout; a run whose only dynamic dims are
+    first on each side (a batch merged with heads, `[?, 32] -> [? * 4, 8]`; Swin's windows,
+    `[B, nH, nW] -> [B * nH * nW]`) is matched below the dynamic unit, which the merged dim's layout keeps
+    first (`_ x s3`); any other run with a dynamic dim freezes its channels."""
     x, r = subject(op), op.results[0]
     xs, rs = list(p.shape(x) or ()), list(p.shape(r) or ())
     sizes = _target_sizes(op)
