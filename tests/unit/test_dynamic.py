@@ -249,3 +249,22 @@ def test_heads_merged_with_a_dynamic_batch_prune(
             for backend, run in runs.items():
                 error = max_relative_error(flat_outputs(run(x)), want)
                 assert error < TOLERANCE, f"{backend} at batch {batch}: {error:.1e} from the masked original"
+
+
+def test_synthetic_inputs_stay_within_a_recorded_bound() -> None:
+    """A BERT whose position table (16) is shorter than the synthetic sequence (32): data-free OBSPA synthesizes
+    within the bound the capture recorded (`spa.dim_max`), and the compensated model equals its masked original."""
+    names = ("input_ids", "attention_mask")
+    torch.manual_seed(0)
+    model = HFCall(_model("BertModel", "BertConfig", **{**TEXT, "max_position_embeddings": 16}), names).eval()
+    batch, seq = Dim("batch"), Dim("seq")
+    program = api.import_torch(model, _tokens(2, 8), dynamic_shapes=(({0: batch, 1: seq}, {0: batch, 1: seq}),))
+    plan = api.prune_program(program, keep_flops=0.7, criterion="obspa", only_exact=True, samples=8)
+    assert plan.compensation is not None and plan.compensation["source"] == "synthetic" and plan.tensors
+    gm = api.to_torch(program)
+    params = {w: {str(d): idx for d, idx in ds.items()} for w, ds in plan.params.items()}
+    for ids in (_tokens(1, 8), _tokens(3, 13)):
+        with torch.no_grad(), masked(model, params, plan.tensors) as reference:
+            want = flat_outputs(reference(*ids))
+        with torch.no_grad():
+            assert max_relative_error(flat_outputs(gm(*ids)), want) < TOLERANCE
