@@ -6,7 +6,8 @@ The Report is printed only at the edge (`table()` for a terminal, spa-opt's `--r
 {"groups": [{"id", "layers": [weight names], "width": {"before", "after"}, "exact", "frozen"}],
  "layers": [{"weight", "buffer", "shape": {"before": [..], "after": [..]}}],
  "totals": {"params": {"before", "after"}, "buffers": {"before", "after"}, "flops": {"before", "after"},
-            "file_bytes": {"before", "after"}, "latency_ms": {"before", "after"} | null},
+            "file_bytes": {"before", "after"}, "latency_ms": {"before", "after"} | null,
+            "latency_inputs": [[dims of each tensor input timed]] | null},
  "selection": the plan's selection record | null}
 
 `width` is a group's channel count (its `size`, and what is left after its `removed` indices); a layer is one

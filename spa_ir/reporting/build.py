@@ -34,17 +34,19 @@ def build_report(
     `latency` times both emitted modules on CPU (on `latency_inputs`, default: random inputs matching the
     main function's signature, as the exporters make them)."""
     cost_before, cost_after = module_cost(before.module), module_cost(after.module)
-    measured = None
+    measured, shapes = None, None
     if latency:
         from spa_ir.reporting.latency import measure_pair
 
-        measured = Span(*measure_pair(before, after, latency_inputs))
+        ms_before, ms_after, shapes = measure_pair(before, after, latency_inputs)
+        measured = Span(ms_before, ms_after)
     totals = Totals(
         params=Span(cost_before.params, cost_after.params),
         buffers=Span(cost_before.buffers, cost_after.buffers),
         flops=Span(cost_before.flops, cost_after.flops),
         file_bytes=Span(weights_file_bytes(before), weights_file_bytes(after)),
         latency_ms=measured,
+        latency_inputs=shapes,
     )
     return Report(_group_rows(plan), _layer_rows(before, after), totals, plan.selection)
 

@@ -18,10 +18,13 @@ RUNS = 7
 """Timed forwards; the median resists a busy machine's outliers better than the mean."""
 
 
-def measure_pair(before: Program, after: Program, inputs: Sequence[Any] | None = None) -> tuple[float, float]:
+def measure_pair(
+    before: Program, after: Program, inputs: Sequence[Any] | None = None
+) -> tuple[float, float, list[list[int]]]:
     """Milliseconds per forward of both programs' emitted modules, interleaved run by run so a load change on
-    the machine hits both alike. `inputs` default to random ones matching `before`'s main signature (a `?` dim
-    at the exporters' example size); `after` gets its own when its signature differs (pruned inputs)."""
+    the machine hits both alike, and the shapes `before` was timed on. `inputs` default to random ones matching
+    `before`'s main signature (a `?` dim at the exporters' example size); `after` gets its own when its signature
+    differs (pruned inputs)."""
     from spa_ir.backends.export import example_inputs
 
     args_before = list(inputs) if inputs is not None else example_inputs(before)[0]
@@ -38,7 +41,8 @@ def measure_pair(before: Program, after: Program, inputs: Sequence[Any] | None =
                 start = time.perf_counter()
                 m(*a)
                 times[i].append((time.perf_counter() - start) * 1000.0)
-    return statistics.median(times[0]), statistics.median(times[1])
+    shapes = [list(a.shape) for a in args_before if isinstance(a, torch.Tensor)]
+    return statistics.median(times[0]), statistics.median(times[1]), shapes
 
 
 def _module(program: Program) -> torch.nn.Module:

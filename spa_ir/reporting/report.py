@@ -77,6 +77,8 @@ class Totals:
     file_bytes: Span[int]
     latency_ms: Span[float] | None = None
     """Median CPU milliseconds per forward of the emitted modules; None when not measured."""
+    latency_inputs: list[list[int]] | None = None
+    """The shapes of the tensor inputs the latency was measured on (a `?` dim at the exporters' example size)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -85,6 +87,7 @@ class Totals:
             "flops": self.flops.to_json(),
             "file_bytes": self.file_bytes.to_json(),
             "latency_ms": self.latency_ms.to_json() if self.latency_ms is not None else None,
+            "latency_inputs": self.latency_inputs,
         }
 
 

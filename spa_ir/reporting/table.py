@@ -52,7 +52,9 @@ def _totals(report: Report) -> str:
         _total("weights file", t.file_bytes, _bytes),
     ]
     if t.latency_ms is not None:
-        rows.append(_total("CPU latency", t.latency_ms, lambda ms: f"{ms:.2f} ms"))
+        shapes = ", ".join("x".join(map(str, s)) for s in t.latency_inputs or [])
+        label = f"CPU latency ({shapes})" if shapes else "CPU latency"
+        rows.append(_total(label, t.latency_ms, lambda ms: f"{ms:.2f} ms"))
     return "totals\n" + _aligned(["", "before", "after", "kept"], rows, right=(1, 2, 3))
 
 

@@ -123,13 +123,16 @@ def test_flops_are_flop_counters_and_their_ratio_the_plans_achieved_flops(pruned
 def test_latency_is_measured_on_both_emitted_modules(pruned: tuple) -> None:
     latency = pruned[4].totals.latency_ms
     assert latency is not None and 0 < latency.before < 10_000 and 0 < latency.after < 10_000
+    shapes = pruned[4].totals.latency_inputs
+    assert shapes == [list(X.shape)], shapes  # the captured (static) input
+    assert "CPU latency (" + "x".join(map(str, shapes[0])) in pruned[4].table()
 
 
 def test_json_has_the_documented_keys_and_the_table_is_aligned(pruned: tuple) -> None:
     report = pruned[4]
     data = json.loads(json.dumps(report.to_json()))
     assert set(data) == {"groups", "layers", "totals", "selection"}
-    assert set(data["totals"]) == {"params", "buffers", "flops", "file_bytes", "latency_ms"}
+    assert set(data["totals"]) == {"params", "buffers", "flops", "file_bytes", "latency_ms", "latency_inputs"}
     assert set(data["groups"][0]) == {"id", "layers", "width", "exact", "frozen"}
     assert set(data["layers"][0]) == {"weight", "buffer", "shape"}
     assert data["totals"]["params"] == {"before": report.totals.params.before, "after": report.totals.params.after}

@@ -29,11 +29,11 @@
 // CHECK-EMPTY:
 // CHECK-NEXT: totals
 // CHECK-NEXT: {{^ +before +after   kept$}}
-// CHECK-NEXT: {{^-{12}  -+  -+  -----$}}
+// CHECK-NEXT: {{^-+  -+  -+  -----$}}
 // CHECK-NEXT: params {{ +}}71 {{ +}}37  0.521
 // CHECK-NEXT: FLOPs {{ +}}160 {{ +}}80  0.500
 // CHECK-NEXT: weights file {{ +}}0 B {{ +}}0 B {{ +}}-
-// CHECK-NEXT: CPU latency   {{ *[0-9.]+}} ms {{ *[0-9.]+}} ms {{ *[0-9.]+}}
+// CHECK-NEXT: CPU latency (1x2x2x2) {{ *[0-9.]+}} ms {{ *[0-9.]+}} ms {{ *[0-9.]+}}
 
 // JSON:      "groups": [
 // JSON:        "id": "g3",
