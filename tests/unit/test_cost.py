@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
+from zoo import build, example_input
 
 from spa_ir import api
 from spa_ir.cost import program_cost
-from zoo import build, example_input
 
 SDPA = "torch.aten.scaled_dot_product_attention"
 
