@@ -173,12 +173,9 @@ def run(args: argparse.Namespace) -> None:
     source = args.export_torch or args.export_onnx or args.export_torch_mlir
     program = api.load(source)
     if args.export_torch_mlir:
-        if args.lower:
-            from spa_ir.backends.torch_mlir import lower
+        from spa_ir.backends.torch_mlir import lower, to_text
 
-            text = lower(program, args.lower)
-        else:
-            text = export.to_torch_mlir_text(program)
+        text = lower(program, args.lower) if args.lower else to_text(program)
         if args.output is None:
             sys.stdout.write(text)
         else:

@@ -185,13 +185,3 @@ def _quiet_constant_folding() -> Iterator[None]:
         yield
     finally:
         logger.setLevel(level)
-
-
-def to_torch_mlir_text(program: Program, *, inline_weights: bool = True) -> str:
-    """torch-dialect MLIR in the form torch-mlir's own pipelines lower to linalg-on-tensors, TOSA and StableHLO: ops
-    torch-mlir has no named op for rewritten by their families (spa_ir/backends/torch_mlir.py), weights inlined as
-    `dense_resource` literals (torch-mlir's own convention), or kept as generic `"spa.param"` ops (needs
-    --allow-unregistered-dialect)."""
-    from spa_ir.backends.torch_mlir import to_text
-
-    return to_text(program, inline_weights=inline_weights)

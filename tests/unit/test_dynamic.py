@@ -26,7 +26,7 @@ from torch.export import Dim
 from zoo import flat_outputs, max_relative_error
 
 from spa_ir import api
-from spa_ir.backends import export
+from spa_ir.backends import export, torch_mlir
 from spa_ir.core.errors import SpaError
 from spa_ir.core.program import Program
 from spa_ir.frontends.dynamic_shapes import named_dims
@@ -156,7 +156,7 @@ def test_ir_says_question_marks_with_names(resnet: Case, bert: Case) -> None:
     assert "!torch.vtensor<[?,?],si64>, %1: !torch.vtensor<[?,?],si64>" in text
     assert 'spa.dim_names = [["batch", "seq"], ["batch", "seq"]]' in text
     assert "spa.dim_max = {seq = 32 : i64}" in text  # the position table's length, found at capture
-    assert "!torch.vtensor<[?,3,16,16],f32>" in export.to_torch_mlir_text(resnet.pruned, inline_weights=False)
+    assert "!torch.vtensor<[?,3,16,16],f32>" in torch_mlir.to_text(resnet.pruned, inline_weights=False)
 
 
 def test_onnx_dim_params_carry_the_names(resnet: Case, bert: Case) -> None:

@@ -174,7 +174,8 @@ def test_compensated_model_is_the_masked_original_with_the_plan_tensors(net: tup
 def test_every_backend_emits_the_compensated_model(tmp_path: Path, net: tuple[Net, torch.Tensor]) -> None:
     """.pt2 (matches the masked original with the plan's tensors) and torch-mlir text (torch-mlir parses it, the
     created bias included)."""
-    from spa_ir.backends.export import save_pt2, to_torch_mlir_text
+    from spa_ir.backends.export import save_pt2
+    from spa_ir.backends.torch_mlir import to_text
 
     model, data = net
     prog = api.import_torch(model, [data[:1]])
@@ -184,7 +185,7 @@ def test_every_backend_emits_the_compensated_model(tmp_path: Path, net: tuple[Ne
     x = data[300:301]
     with torch.no_grad(), masked(model, _plan_params(plan), plan.tensors) as reference:
         assert _relative(loaded(x), reference(x)) < 1e-5
-    text = to_torch_mlir_text(prog)
+    text = to_text(prog)
     assert "dense_resource<c3.bias>" in text and "dense_resource<fc.bias>" in text  # the created biases
 
 
