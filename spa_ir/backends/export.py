@@ -7,11 +7,8 @@ become dynamic dimensions of the exported model (batch, sequence length, image s
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +22,17 @@ from spa_ir.core.dtypes import torch_dtype
 from spa_ir.core.errors import SpaError, first_line
 from spa_ir.core.fileio import write_with_atomic
 from spa_ir.core.program import Program
-from spa_ir.core.progress import phases
+from spa_ir.core.progress import logger_held, phases
 from spa_ir.frontends.dynamic_shapes import export_refined
 from spa_ir.frontends.onnx.load import onnx_source
 from spa_ir.frontends.torch import random_input
 
 DYNAMIC_DIM_EXAMPLE = 8
 """Size given to a `?` dim when tracing; exported models keep the dim dynamic."""
+CONSTANT_FOLDING = "onnxscript.optimizer._constant_folding"
+"""onnxscript's optimizer (torch.onnx.export's `optimize=True`) logs a warning for every node its constant folder
+cannot evaluate ("Evaluation failed: cannot reshape array ..." for a Reshape to a dynamic shape) and then leaves the
+node as it is: nothing for the user to act on, so the export holds this logger at ERROR."""
 
 
 def example_inputs(program: Program) -> tuple[list[torch.Tensor], list[dict[int, Any]]]:
@@ -117,7 +118,7 @@ def save_onnx(program: Program, path: str | os.PathLike[str], *, via_torch: bool
         def write(tmp: os.PathLike[str]) -> None:
             step()
             try:
-                with _quiet_constant_folding():
+                with logger_held(CONSTANT_FOLDING):
                     onnx_program = torch.onnx.export(ep, dynamo=True, verbose=False, **_onnx_options(ep))
             except Exception as e:
                 raise SpaError(f"ONNX export failed: {first_line(e)}", where=program.source) from None
@@ -171,17 +172,3 @@ def _name_dim_params(onnx_program: Any, program: Program) -> None:
         seen.update(id(d) for d in axes.values())
     if any(d is not None for axes in first for d in axes.values()):
         onnx_program._rename_dynamic_axes(tuple(first))
-
-
-@contextlib.contextmanager
-def _quiet_constant_folding() -> Iterator[None]:
-    """onnxscript's optimizer (torch.onnx.export's `optimize=True`) logs a warning for every node its constant
-    folder cannot evaluate ("Evaluation failed: cannot reshape array ..." for a Reshape to a dynamic shape) and
-    then leaves the node as it is: nothing for the user to act on, so its logger is held at ERROR meanwhile."""
-    logger = logging.getLogger("onnxscript.optimizer._constant_folding")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)

@@ -3,14 +3,16 @@
 `progress(iterable, desc)` wraps a loop; `progress(total, desc)` is a bar to `update()` by hand, usable as a
 context manager; `phases(desc, names)` a bar over the named steps of one phase. Bars are tqdm's, drawn only
 when their stream is a terminal (tqdm's `disable=None`), so logs, pipes and tests never see them;
-`set_quiet(True)` (spa-opt / spa-translate `--quiet`, the API's `quiet=`) turns them off everywhere in the
-process. Tools that hold stderr meanwhile (spa-translate's capture of library output) hand the terminal to
-`set_stream` so bars still reach the user, live.
+`set_quiet(True)` (spa-opt / spa-translate `--quiet`; from Python, this function) turns them off everywhere in
+the process. Tools that hold stderr meanwhile (spa-translate's capture of library output) hand the terminal to
+`set_stream` so bars still reach the user, live. `logger_held(name)` keeps a library's chatter below ERROR
+meanwhile (notes nobody can act on).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any, TypeVar, overload
 
@@ -73,3 +75,15 @@ def phases(desc: str, names: Sequence[str]) -> Iterator[Callable[[], None]]:
         yield step
         if done >= 0:
             bar.update()
+
+
+@contextlib.contextmanager
+def logger_held(name: str) -> Iterator[None]:
+    """The library logger `name` at ERROR meanwhile, its own level back afterwards."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

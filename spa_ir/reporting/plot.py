@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from typing import TYPE_CHECKING, Any
 
 from spa_ir.core.fileio import write_with_atomic
+from spa_ir.core.progress import logger_held
 
 if TYPE_CHECKING:
     from spa_ir.reporting.report import LayerRow, Report
@@ -61,13 +61,8 @@ def _pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
-    logger = logging.getLogger("matplotlib.font_manager")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
+    with logger_held("matplotlib.font_manager"):
         import matplotlib.pyplot as plt
-    finally:
-        logger.setLevel(level)
     return plt
 
 
